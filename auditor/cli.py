@@ -1,0 +1,300 @@
+"""The ``auditor`` command line (contract: DESIGN.md "CLI").
+
+Errors a user can fix are printed as one line and mapped to the documented exit codes;
+tracebacks are for bugs only (and shown with ``--log-level debug``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from auditor import __version__
+from auditor.config import Config, load_config
+from auditor.db.engine import make_engine, upgrade
+from auditor.errors import AuditorError, ExitCode
+from auditor.logs import LogFormat, setup_logging
+from auditor.runner import PageOutcome, Runner, RunSummary
+
+app = typer.Typer(
+    help="Audit district-sponsored club and team pages against Policy 4-303.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("auditor")
+T = TypeVar("T")
+
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The district's config.toml.")]
+LogLevelOpt = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")]
+LogFormatOpt = Annotated[str, typer.Option("--log-format", help="plain or json (log collectors).")]
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; turn known errors into one line on stderr and their exit code."""
+    try:
+        return action()
+    except AuditorError as exc:
+        for line in str(exc).splitlines():
+            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def _setup(level: str, fmt: str) -> None:
+    if level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("use debug, info, warning or error", param_hint="--log-level")
+    if fmt not in ("plain", "json"):
+        raise typer.BadParameter("use plain or json", param_hint="--log-format")
+    fmt_checked: LogFormat = "json" if fmt == "json" else "plain"
+    setup_logging(level, fmt_checked)
+
+
+def _load(path: Path) -> Config:
+    return _guard(lambda: load_config(path))
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"page-auditor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command("check-config")
+def check_config(
+    config: ConfigOpt,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Validate a config file (and the files it names) without fetching anything."""
+    _setup(log_level, log_format)
+    cfg = _load(config)
+    out.print(
+        f"{config}: OK — {len(cfg.pages)} page(s), {len(cfg.connectors)} connector(s), "
+        f"{len(cfg.waivers)} waiver(s)",
+        highlight=False,
+    )
+
+
+@app.command("run")
+def run(
+    config: ConfigOpt,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Report folder (default reports.output_dir)."),
+    ] = None,
+    page: Annotated[
+        list[str] | None, typer.Option("--page", "-p", help="Audit only this page id (repeatable).")
+    ] = None,
+    log_level: LogLevelOpt = "info",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Audit the registered pages, store the results and write the run report."""
+    _setup(log_level, log_format)
+    cfg = _load(config)
+    code = _guard(lambda: _run_and_report(cfg, output or cfg.reports.output_dir, page or []))
+    raise typer.Exit(code)
+
+
+@app.command("demo")
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder.")] = Path(
+        "audit-report"
+    ),
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Audit the bundled sample district on a throwaway SQLite database."""
+    from auditor.sample import SAMPLE_AS_OF, SAMPLE_CONFIG
+
+    _setup(log_level, log_format)
+    cfg = _load(SAMPLE_CONFIG)
+    with tempfile.TemporaryDirectory(prefix="auditor-demo-") as tmp:
+        cfg.database.url = f"sqlite:///{Path(tmp) / 'demo.db'}"
+        out.print(
+            f"Auditing the sample district ({len(cfg.pages)} pages, data as of "
+            f"{SAMPLE_AS_OF:%Y-%m-%d}) on a temporary database…",
+            highlight=False,
+        )
+        code = _guard(lambda: _run_and_report(cfg, output, [], now=SAMPLE_AS_OF, trigger="demo"))
+    if code in (ExitCode.OK, ExitCode.FAILURES, ExitCode.INCOMPLETE):
+        raise typer.Exit(0)  # failing pages and one broken export are the point of the demo
+    raise typer.Exit(code)
+
+
+def _run_and_report(
+    cfg: Config,
+    output: Path,
+    page_ids: list[str],
+    now: datetime | None = None,
+    trigger: str = "cli",
+) -> int:
+    from reports.run_report import write_report
+    from reports.view import load_run
+
+    engine = make_engine(cfg.database.url)
+    runner = Runner(cfg, engine, now=now)
+    try:
+        pages = runner.select_pages(page_ids)
+    except KeyError as exc:
+        raise AuditorError(f"--page {exc.args[0]}: no page with that id in {cfg.source}") from None
+    summary = _with_progress(runner, pages, trigger)
+    index = write_report(load_run(engine, summary.run_id), output)
+    _print_summary(summary)
+    out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
+    if summary.errors:
+        return ExitCode.INCOMPLETE
+    return ExitCode.FAILURES if summary.failing else ExitCode.OK
+
+
+def _with_progress(runner: Runner, pages: list, trigger: str) -> RunSummary:
+    if not err.is_terminal or not pages:
+
+        def plain(outcome: PageOutcome) -> None:
+            if outcome.error:
+                return  # the runner already logged it
+            fails = sum(r.status == "fail" for r in outcome.results)
+            log.info("page %s audited: %d failing rule(s)", outcome.page.id, fails)
+
+        return asyncio.run(runner.run(pages, trigger=trigger, on_page=plain))
+    with Progress(
+        TextColumn("Auditing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("pages", total=len(pages))
+        return asyncio.run(
+            runner.run(pages, trigger=trigger, on_page=lambda _: progress.advance(task))
+        )
+
+
+def _print_summary(summary: RunSummary) -> None:
+    table = Table(title=f"Run {summary.run_id}: {summary.status}", title_justify="left")
+    table.add_column("Pages", justify="right")
+    table.add_column("Audited", justify="right")
+    table.add_column("With failures", justify="right")
+    table.add_column("Could not be audited", justify="right")
+    audited = len(summary.outcomes) - len(summary.errors)
+    table.add_row(
+        str(len(summary.outcomes)),
+        str(audited),
+        str(len(summary.failing)),
+        str(len(summary.errors)),
+    )
+    out.print(table)
+    counts: dict[str, int] = {}
+    for o in summary.outcomes:
+        for r in o.results:
+            if r.status == "fail":
+                counts[r.rule] = counts.get(r.rule, 0) + 1
+    if counts:
+        rules = Table("Rule", "Failing pages", title="Failures by rule", title_justify="left")
+        for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            rules.add_row(rule, str(n))
+        out.print(rules)
+    for o in summary.errors:
+        out.print(f"[red]not audited[/] {o.page.id}: {o.error}", highlight=False)
+
+
+@app.command("report")
+def report(
+    config: ConfigOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder.")],
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the newest run).")
+    ] = None,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Re-render the report of a past run from the database."""
+    from reports.run_report import write_report
+    from reports.view import RunNotFoundError, load_run
+
+    _setup(log_level, log_format)
+    cfg = _load(config)
+
+    def action() -> Path:
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        try:
+            view = load_run(engine, run_id)
+        except RunNotFoundError as exc:
+            raise AuditorError(f"{cfg.database.url}: {exc}") from None
+        return write_report(view, output)
+
+    index = _guard(action)
+    out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    config: ConfigOpt,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Create or migrate the database schema to the newest revision."""
+    _setup(log_level, log_format)
+    cfg = _load(config)
+    before, after = _guard(lambda: upgrade(make_engine(cfg.database.url)))
+    if before == after:
+        out.print(f"database already at revision {after}")
+    else:
+        out.print(f"database upgraded from {before or 'empty'} to revision {after}")
+
+
+@app.command("rules")
+def rules() -> None:
+    """List the rule catalog: id, severity, policy clause and title."""
+    from auditor.rules import catalog
+
+    table = Table("Id", "Severity", "Clause", "Title", title="Rules (Policy 4-303)")
+    for rule in catalog.RULES:
+        table.add_row(rule.id, rule.severity.value, rule.clause, rule.title)
+    out.print(table)
+
+
+@app.command("connectors")
+def connectors() -> None:
+    """List installed connectors and the settings each accepts."""
+    from connectors.registry import available_connectors
+
+    for type_name, cls in available_connectors().items():
+        out.print(f"[bold]{type_name}[/] — {cls.summary}", highlight=False)
+        table = Table("Setting", "Type", "Default", "Description", show_edge=False)
+        for name, field in cls.Settings.model_fields.items():
+            default = "(required)" if field.is_required() else repr(field.default)
+            annotation = getattr(field.annotation, "__name__", str(field.annotation))
+            table.add_row(name, annotation, default, field.description or "")
+        out.print(table)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except BrokenPipeError:  # `auditor rules | head`
+        sys.stderr.close()

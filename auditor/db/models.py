@@ -1,0 +1,171 @@
+"""Database tables (SQLAlchemy 2 typed ORM): pages, runs, page audits, results, waivers,
+email deliveries and the run lock. The schema is owned by the alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC and always returns timezone-aware datetimes (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Page(Base):
+    """A registered page, as last seen in the configuration."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    connector: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    school: Mapped[str] = mapped_column(String(300), default="")
+    owner: Mapped[str] = mapped_column(String(320))
+    supervisor: Mapped[str] = mapped_column(String(320))
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    approved_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]
+
+
+class Run(Base):
+    """One audit run; ``status`` is running, complete, incomplete or interrupted."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    district: Mapped[str] = mapped_column(String(300), default="")
+    trigger: Mapped[str] = mapped_column(String(40), default="cli")
+    holder: Mapped[str] = mapped_column(String(300), default="")
+    pages_total: Mapped[int] = mapped_column(Integer, default=0)
+
+    audits: Mapped[list[PageAudit]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", order_by="PageAudit.page_id"
+    )
+
+
+class PageAudit(Base):
+    """One page in one run: audited (with results) or error (with a message)."""
+
+    __tablename__ = "page_audits"
+    __table_args__ = (UniqueConstraint("run_id", "page_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    page_id: Mapped[str] = mapped_column(ForeignKey("pages.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    platform: Mapped[str | None] = mapped_column(String(100))
+    page_name: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+
+    run: Mapped[Run] = relationship(back_populates="audits")
+    page: Mapped[Page] = relationship()
+    results: Mapped[list[Result]] = relationship(
+        back_populates="audit", cascade="all, delete-orphan", order_by="Result.id"
+    )
+
+
+class Result(Base):
+    """One rule's verdict on one page in one run; evidence is stored already masked."""
+
+    __tablename__ = "results"
+    __table_args__ = (Index("ix_results_rule_status", "rule_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_audit_id: Mapped[int] = mapped_column(
+        ForeignKey("page_audits.id", ondelete="CASCADE"), index=True
+    )
+    rule_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    message: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    audit: Mapped[PageAudit] = relationship(back_populates="results")
+
+
+class Waiver(Base):
+    """A waiver as configured at the latest run (kept for history and reports)."""
+
+    __tablename__ = "waivers"
+    __table_args__ = (UniqueConstraint("page_id", "rule_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_id: Mapped[str] = mapped_column(String(200))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str] = mapped_column(String(320))
+    expires: Mapped[date | None] = mapped_column(Date)
+
+
+class Delivery(Base):
+    """One email sent (or attempted) for a run: digest, IT summary or urgent alert."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("run_id", "kind", "recipient"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(320))
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+
+
+class Lock(Base):
+    """A lease that lets one audit run at a time per database, across hosts."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(300))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -1,0 +1,123 @@
+"""Writes runs and results to the database, one page per transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine, delete, select, update
+from sqlalchemy.orm import Session
+
+from auditor.config import Config
+from auditor.db.models import Page, PageAudit, Result, Run, Waiver
+from auditor.results import RuleResult
+from auditor.snapshot import PageSnapshot
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sync_registry(engine: Engine, config: Config) -> None:
+    """Store the registered pages and waivers as configured now."""
+    stamp = now()
+    with Session(engine) as session:
+        for page in config.pages:
+            session.merge(
+                Page(
+                    id=page.id,
+                    name=page.name,
+                    connector=page.connector,
+                    kind=page.kind,
+                    school=page.school,
+                    owner=page.owner,
+                    supervisor=page.supervisor,
+                    approved_by=page.approved_by,
+                    approved_on=page.approved_on,
+                    updated_at=stamp,
+                )
+            )
+        session.execute(delete(Waiver))
+        for w in config.waivers:
+            session.add(
+                Waiver(
+                    page_id=w.page,
+                    rule_id=w.rule,
+                    reason=w.reason,
+                    approved_by=w.approved_by,
+                    expires=w.expires,
+                )
+            )
+        session.commit()
+
+
+def mark_interrupted(engine: Engine) -> list[int]:
+    """Runs left ``running`` by a process that died; call only while holding the run lock."""
+    with Session(engine) as session:
+        ids = list(session.scalars(select(Run.id).where(Run.status == "running")))
+        if ids:
+            session.execute(update(Run).where(Run.id.in_(ids)).values(status="interrupted"))
+            session.commit()
+    return ids
+
+
+def start_run(engine: Engine, config: Config, trigger: str, holder: str, total: int) -> int:
+    """Create the run row and return its id."""
+    with Session(engine) as session:
+        run = Run(
+            started_at=now(),
+            status="running",
+            district=config.district.name,
+            trigger=trigger,
+            holder=holder.rsplit(":", 1)[0],
+            pages_total=total,
+        )
+        session.add(run)
+        session.commit()
+        return run.id
+
+
+def record_page(
+    engine: Engine,
+    run_id: int,
+    page_id: str,
+    page_name: str,
+    started_at: datetime,
+    snapshot: PageSnapshot | None,
+    results: list[RuleResult],
+    error: str | None,
+) -> None:
+    """Commit one page's outcome (audited with results, or error) in its own transaction."""
+    with Session(engine) as session:
+        audit = PageAudit(
+            run_id=run_id,
+            page_id=page_id,
+            status="error" if error else "audited",
+            error=error,
+            platform=snapshot.platform if snapshot else None,
+            page_name=(snapshot.name if snapshot and snapshot.name else page_name),
+            url=snapshot.url if snapshot else None,
+            source=snapshot.source if snapshot else None,
+            started_at=started_at,
+            finished_at=now(),
+        )
+        audit.results = [
+            Result(
+                rule_id=r.rule,
+                status=r.status.value,
+                severity=r.severity.value,
+                message=r.message,
+                evidence=[e.model_dump(exclude_none=True) for e in r.evidence],
+            )
+            for r in results
+        ]
+        session.add(audit)
+        session.commit()
+
+
+def finish_run(engine: Engine, run_id: int, status: str) -> None:
+    """Mark the run complete, incomplete or interrupted."""
+    with Session(engine) as session:
+        session.execute(
+            update(Run).where(Run.id == run_id).values(status=status, finished_at=now())
+        )
+        session.commit()

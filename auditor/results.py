@@ -1,0 +1,68 @@
+"""The vocabulary of audit results: statuses, severities and evidence."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Status(StrEnum):
+    """Outcome of one rule on one page (contract: findings.json)."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    WAIVED = "waived"
+    NOT_APPLICABLE = "not-applicable"
+    MANUAL = "manual"
+    ERROR = "error"
+
+
+class Severity(StrEnum):
+    """How urgent a failing result is."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3}
+
+# Order in which results are listed: what needs attention first.
+STATUS_ORDER: dict[Status, int] = {
+    Status.FAIL: 0,
+    Status.ERROR: 1,
+    Status.WARN: 2,
+    Status.MANUAL: 3,
+    Status.WAIVED: 4,
+    Status.NOT_APPLICABLE: 5,
+    Status.PASS: 6,
+}
+
+
+class Evidence(BaseModel):
+    """One thing that shows why a result is what it is: a member, post, link or setting."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str  # "member", "post", "link", "setting", "page", "approval", ...
+    ref: str | None = None  # member id / post id / setting name
+    value: str  # what was found (masked when it is student data)
+    note: str | None = None
+
+
+class RuleResult(BaseModel):
+    """One rule's verdict on one page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str
+    status: Status
+    severity: Severity
+    message: str
+    evidence: list[Evidence] = []

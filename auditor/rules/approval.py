@@ -1,0 +1,66 @@
+"""DS 1: the supervisor approved the page before it was set up."""
+
+from __future__ import annotations
+
+from auditor.results import Evidence, RuleResult, Severity
+from auditor.rules.base import Rule, RuleContext
+from auditor.snapshot import PageSnapshot
+
+
+class Approval(Rule):
+    id = "DS1.approval"
+    title = "Supervisor approved the page before it was set up"
+    clause = "DS 1"
+    severity = Severity.HIGH
+    rationale = "Pages set up without approval are invisible to the district and unmanaged."
+    remediation = {
+        "default": "The supervisor reviews the page and records approval (approved_by, "
+        "approved_on) in the page register; a page set up before approval is re-approved "
+        "after review of its settings and members.",
+    }
+
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        page = ctx.page
+        if not page.approved_by or not page.approved_on:
+            missing = [k for k in ("approved_by", "approved_on") if not getattr(page, k)]
+            return self.failed(
+                "No supervisor approval is recorded for this page (missing "
+                + " and ".join(missing)
+                + ").",
+                [Evidence(kind="approval", ref="register", value="no approval recorded")],
+            )
+        evidence = [
+            Evidence(
+                kind="approval",
+                ref="register",
+                value=f"approved by {page.approved_by} on {page.approved_on.isoformat()}",
+            )
+        ]
+        if page.approved_by == page.owner:
+            return self.failed(
+                "The owner approved their own page; approval must come from the supervisor.",
+                evidence,
+            )
+        today = ctx.now.astimezone(ctx.district.tz).date()
+        if page.approved_on > today:
+            return self.failed(
+                f"The recorded approval date {page.approved_on} is in the future.", evidence
+            )
+        if snapshot.created_at is None:
+            return self.passed(
+                f"Approved by {page.approved_by} on {page.approved_on}; the platform does not "
+                "report when the group was created, so the order was not checked.",
+                evidence,
+            )
+        created = snapshot.created_at.astimezone(ctx.district.tz).date()
+        evidence.append(Evidence(kind="setting", ref="created_at", value=created.isoformat()))
+        if created < page.approved_on:
+            return self.failed(
+                f"The group was created on {created}, before approval on {page.approved_on}.",
+                evidence,
+            )
+        return self.passed(
+            f"Approved by {page.approved_by} on {page.approved_on}, before the group was "
+            f"created on {created}.",
+            evidence,
+        )

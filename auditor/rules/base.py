@@ -1,0 +1,101 @@
+"""The base class of every rule: its metadata and helpers that build results.
+
+Like a Prowler check, each rule is one class carrying its id, title, policy clause
+(quoted), default severity, rationale and per-platform remediation, and yields exactly
+one result per page.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from auditor.config import DistrictConfig, PageConfig, RulesConfig
+from auditor.people import People
+from auditor.policy import CLAUSES
+from auditor.results import Evidence, RuleResult, Severity, Status
+from auditor.snapshot import PageSnapshot
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What a rule may know besides the snapshot: the registered page and district."""
+
+    page: PageConfig
+    district: DistrictConfig
+    rules: RulesConfig
+    people: People
+    now: datetime
+
+
+class Rule(ABC):
+    """One policy check. Subclasses set the metadata and implement :meth:`check`."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    clause: ClassVar[str]  # key of auditor.policy.CLAUSES
+    severity: ClassVar[Severity]
+    rationale: ClassVar[str]
+    remediation: ClassVar[dict[str, str]]  # platform -> steps; "default" for the rest
+
+    @property
+    def clause_text(self) -> str:
+        return CLAUSES[self.clause]
+
+    def remediation_for(self, platform: str) -> str:
+        """Steps that fix a failure of this rule on ``platform``."""
+        return self.remediation.get(platform, self.remediation["default"])
+
+    @abstractmethod
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        """Evaluate the rule on one page."""
+
+    # Result builders -------------------------------------------------------------
+
+    def _result(
+        self,
+        status: Status,
+        message: str,
+        evidence: Iterable[Evidence] = (),
+        severity: Severity | None = None,
+    ) -> RuleResult:
+        return RuleResult(
+            rule=self.id,
+            status=status,
+            severity=severity or self.severity,
+            message=message,
+            evidence=list(evidence),
+        )
+
+    def passed(self, message: str, evidence: Iterable[Evidence] = ()) -> RuleResult:
+        return self._result(Status.PASS, message, evidence)
+
+    def failed(
+        self, message: str, evidence: Iterable[Evidence] = (), severity: Severity | None = None
+    ) -> RuleResult:
+        return self._result(Status.FAIL, message, evidence, severity)
+
+    def warned(
+        self, message: str, evidence: Iterable[Evidence] = (), severity: Severity | None = None
+    ) -> RuleResult:
+        return self._result(Status.WARN, message, evidence, severity)
+
+    def not_applicable(self, reason: str) -> RuleResult:
+        return self._result(Status.NOT_APPLICABLE, reason)
+
+    def manual(self, message: str) -> RuleResult:
+        return self._result(Status.MANUAL, message)
+
+
+def setting(name: str, value: object, note: str | None = None) -> Evidence:
+    """Evidence that a page setting has a value."""
+    shown = "unknown" if value is None else str(value)
+    return Evidence(kind="setting", ref=name, value=shown, note=note)
+
+
+def member_evidence(member_id: str, label: str, note: str | None = None) -> Evidence:
+    """Evidence naming a member."""
+    return Evidence(kind="member", ref=member_id, value=label, note=note)

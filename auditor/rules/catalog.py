@@ -1,0 +1,67 @@
+"""The rule catalog: every rule, in report order, and how a page is evaluated."""
+
+from __future__ import annotations
+
+import logging
+
+from auditor.config import RulesConfig
+from auditor.results import RuleResult, Status
+from auditor.rules.approval import Approval
+from auditor.rules.base import Rule, RuleContext
+from auditor.rules.manual import Misrepresentation
+from auditor.rules.membership import StaffAdmins, SupervisorAccess
+from auditor.rules.monitoring import Monitoring
+from auditor.rules.structure import Closed, GroupNotFriends, InviteOnly, Moderated
+from auditor.snapshot import PageSnapshot
+
+log = logging.getLogger(__name__)
+
+RULES: tuple[Rule, ...] = (
+    Approval(),
+    Closed(),
+    Moderated(),
+    GroupNotFriends(),
+    InviteOnly(),
+    SupervisorAccess(),
+    Monitoring(),
+    StaffAdmins(),
+    Misrepresentation(),
+)
+_BY_ID = {rule.id: rule for rule in RULES}
+
+
+def rule_ids() -> list[str]:
+    """Every rule id, in catalog order."""
+    return list(_BY_ID)
+
+
+def get(rule_id: str) -> Rule:
+    """The rule with this id (KeyError if unknown)."""
+    return _BY_ID[rule_id]
+
+
+def enabled_rules(config: RulesConfig) -> list[Rule]:
+    """Rules not switched off in ``[rules.overrides]``."""
+    overrides = config.overrides
+    return [r for r in RULES if overrides.get(r.id) is None or overrides[r.id].enabled]
+
+
+def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
+    """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
+    results = []
+    for rule in enabled_rules(ctx.rules):
+        try:
+            result = rule.check(snapshot, ctx)
+        except Exception as exc:  # one buggy rule must not hide the others' results
+            log.exception("rule %s failed on page %s", rule.id, ctx.page.id)
+            result = RuleResult(
+                rule=rule.id,
+                status=Status.ERROR,
+                severity=rule.severity,
+                message=f"The rule could not be evaluated ({type(exc).__name__}: {exc}).",
+            )
+        override = ctx.rules.overrides.get(rule.id)
+        if override and override.severity and result.severity == rule.severity:
+            result.severity = override.severity  # results graded on their own keep theirs
+        results.append(result)
+    return results

@@ -1,0 +1,75 @@
+"""DS 2 monitoring: the employee keeps watching the group."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from auditor.results import Evidence, RuleResult, Severity
+from auditor.rules.base import Rule, RuleContext, member_evidence, setting
+from auditor.rules.membership import label
+from auditor.snapshot import ADMIN_ROLES, PageSnapshot
+
+
+class Monitoring(Rule):
+    id = "DS2.monitoring"
+    title = "The group is monitored regularly"
+    clause = "DS 2 monitoring"
+    severity = Severity.MEDIUM
+    rationale = "Reports and join requests left for weeks mean nobody is watching the group."
+    remediation = {
+        "default": "The employee reviews the group at least every monitoring_max_days days: "
+        "answers join requests, handles reported posts, and posts or moderates.",
+    }
+
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        max_days = ctx.rules.monitoring_max_days
+        cutoff = ctx.now - timedelta(days=max_days)
+        admin_ids = {m.id for m in snapshot.members or [] if m.role in ADMIN_ROLES}
+        activity: list[datetime] = []
+        if snapshot.moderation and snapshot.moderation.last_moderator_action_at:
+            activity.append(snapshot.moderation.last_moderator_action_at)
+        activity += [
+            p.created_at
+            for p in snapshot.posts or []
+            if p.created_at is not None and p.author_id in admin_ids
+        ]
+        requests = [m for m in snapshot.members or [] if m.state == "requested"]
+        pending_reports = snapshot.moderation.pending_reports if snapshot.moderation else None
+        if not activity and snapshot.moderation is None and snapshot.posts is None:
+            return self.not_applicable(
+                snapshot.why_missing(
+                    "moderation", "The platform reports neither moderator activity nor posts."
+                )
+            )
+        problems: list[str] = []
+        evidence: list[Evidence] = []
+        last = max(activity) if activity else None
+        evidence.append(setting("last_moderator_activity", last.date() if last else None))
+        if last is None:
+            problems.append("no moderator activity is recorded")
+        elif last < cutoff:
+            days = (ctx.now - last).days
+            problems.append(f"the last moderator activity was {days} days ago")
+        stale = [m for m in requests if m.joined_at is not None and m.joined_at < cutoff]
+        for m in stale:
+            days = (ctx.now - m.joined_at).days if m.joined_at else 0
+            evidence.append(member_evidence(m.id, label(m), f"join request waiting {days} days"))
+        if stale:
+            problems.append(f"{len(stale)} join request(s) waiting more than {max_days} days")
+        if pending_reports:
+            evidence.append(setting("pending_reports", pending_reports))
+        if problems:
+            return self.failed(
+                "Not monitored: " + "; ".join(problems) + f" (limit: {max_days} days).",
+                evidence,
+            )
+        if pending_reports:
+            return self.warned(
+                f"{pending_reports} reported post(s) wait for a moderator.",
+                evidence,
+                severity=Severity.LOW,
+            )
+        return self.passed(
+            f"A moderator was active on {last.date() if last else '?'} (within {max_days} days).",
+            evidence,
+        )

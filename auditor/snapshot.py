@@ -1,0 +1,116 @@
+"""The page snapshot (``page-snapshot/1``): what every connector returns, normalized.
+
+This is a contract (see DESIGN.md): connectors fill it, the ``file`` connector reads it
+from disk, and rules read nothing else. ``None`` always means "the platform did not
+tell us", never a guessed default; ``unavailable`` says why, so rules can explain a
+``not-applicable`` result.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+
+SNAPSHOT_FORMAT = "page-snapshot/1"
+
+Visibility = Literal["public", "closed", "secret"]
+JoinPolicy = Literal["open", "request", "invite"]
+PostModeration = Literal["none", "new-members", "all", "moderators-only"]
+PageKind = Literal["group", "profile", "page"]
+MemberRole = Literal["owner", "manager", "moderator", "member"]
+MemberState = Literal["active", "invited", "requested", "banned"]
+
+ADMIN_ROLES: frozenset[str] = frozenset({"owner", "manager", "moderator"})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InviteLink(_Model):
+    """An active shareable join link; ``max_uses`` of ``None`` or 0 means unlimited."""
+
+    url: str
+    created_by: str | None = None
+    expires_at: AwareDatetime | None = None
+    max_uses: NonNegativeInt | None = None
+    uses: NonNegativeInt | None = None
+
+
+class Settings(_Model):
+    """Group settings that the structural rules check."""
+
+    visibility: Visibility | None = None
+    join_policy: JoinPolicy | None = None
+    post_moderation: PostModeration | None = None
+    invite_links: list[InviteLink] | None = None
+    external_members_allowed: bool | None = None
+
+
+class Member(_Model):
+    """One member, invitation, join request or ban on the page."""
+
+    id: str
+    name: str | None = None
+    email: str | None = None
+    role: MemberRole = "member"
+    state: MemberState = "active"
+    joined_at: AwareDatetime | None = None
+    invited_by: str | None = None
+    last_active_at: AwareDatetime | None = None
+
+
+class Post(_Model):
+    """A post or a comment (``parent_id`` set) on the page."""
+
+    id: str
+    author_id: str | None = None
+    created_at: AwareDatetime | None = None
+    text: str = ""
+    links: list[str] = Field(default_factory=list)
+    pinned: bool = False
+    parent_id: str | None = None
+
+
+class Moderation(_Model):
+    """What the platform says about moderator activity."""
+
+    last_moderator_action_at: AwareDatetime | None = None
+    pending_reports: NonNegativeInt | None = None
+
+
+class PageSnapshot(_Model):
+    """Everything a connector learned about one page at one moment."""
+
+    format: Literal["page-snapshot/1"] = SNAPSHOT_FORMAT
+    platform: str
+    external_id: str
+    name: str | None = None
+    url: str | None = None
+    description: str | None = None
+    kind: PageKind | None = None
+    created_at: AwareDatetime | None = None
+    fetched_at: AwareDatetime | None = None
+    links: list[str] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+    members: list[Member] | None = None
+    posts: list[Post] | None = None
+    moderation: Moderation | None = None
+    unavailable: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why a field is null, by field name (e.g. 'posts': 'API has no posts').",
+    )
+    source: str | None = Field(
+        default=None,
+        description="Where the data came from when it was not the platform's API "
+        "(e.g. 'admin attestation of 2026-09-01').",
+    )
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Things the connector could not map, e.g. unknown setting values.",
+    )
+
+    def why_missing(self, field: str, default: str) -> str:
+        """The connector's reason that ``field`` is unknown, or ``default``."""
+        return self.unavailable.get(field, default)

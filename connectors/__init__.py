@@ -1,0 +1,1 @@
+"""Platform connectors: each fetches a page and returns a normalized PageSnapshot."""

@@ -1,0 +1,95 @@
+"""The connector interface every platform plugin implements.
+
+A connector is a class registered under the entry-point group ``page_auditor.connectors``
+with a ``type`` name, a pydantic ``Settings`` model validated from its ``[[connectors]]``
+block, ``async fetch_page(ref) -> PageSnapshot`` and, optionally, ``async discover()``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+
+from auditor.snapshot import PageSnapshot
+
+
+class ConnectorSettings(BaseModel):
+    """Settings every connector accepts; subclasses add their own fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_concurrency: PositiveInt = Field(4, description="Pages fetched at the same time.")
+    requests_per_second: PositiveFloat | None = Field(
+        None, description="Upper bound on API requests per second (none: no limit)."
+    )
+    timeout_s: PositiveFloat = Field(30.0, description="Timeout of one HTTP request, seconds.")
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """What a connector is told about a registered page."""
+
+    id: str
+    external_id: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class DiscoveredGroup:
+    """A group the connector's credentials can see (for finding unregistered pages)."""
+
+    external_id: str
+    name: str
+    url: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class ConnectorError(Exception):
+    """A page could not be fetched; the message is shown to IT as is (no secrets)."""
+
+
+class Connector(ABC):
+    """Base class of all connectors: one instance per ``[[connectors]]`` block."""
+
+    type: ClassVar[str]
+    summary: ClassVar[str] = ""
+    Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+
+    def __init__(self, name: str, settings: ConnectorSettings, base_dir: Path | None = None):
+        self.name = name
+        self.settings = settings
+        self.base_dir = base_dir or Path.cwd()
+
+    @abstractmethod
+    async def fetch_page(self, ref: PageRef) -> PageSnapshot:
+        """Fetch settings, members and posts of one page; raise ConnectorError on failure."""
+
+    @property
+    def can_discover(self) -> bool:
+        """Whether this connector implements :meth:`discover`."""
+        return type(self).discover is not Connector.discover
+
+    async def discover(self) -> AsyncIterator[DiscoveredGroup]:
+        """Yield every group the credentials can see; connectors that can, override this."""
+        raise NotImplementedError(f"connector type {self.type!r} cannot list groups")
+        yield  # pragma: no cover - makes this an async generator
+
+    async def aclose(self) -> None:
+        """Release network clients and files."""
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,102 @@
+"""The ``file`` connector: reads page snapshots exported as JSON files from a folder.
+
+Used for the bundled sample district, for platforms whose data arrives as admin
+exports, and by other tools that already produce ``page-snapshot/1`` files. A page's
+file is ``<external_id>.json`` or, failing that, any ``*.json`` in the folder whose
+``external_id`` field matches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
+
+from auditor.snapshot import PageSnapshot
+from auditor.validation import describe_validation_error
+from connectors.base import Connector, ConnectorError, ConnectorSettings, PageRef
+
+
+class FileSettings(ConnectorSettings):
+    """Settings of the ``file`` connector."""
+
+    path: Path = Field(description="Folder holding one page-snapshot JSON file per page.")
+
+    @field_validator("path")
+    @classmethod
+    def _existing_folder(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        folder = value if value.is_absolute() or base is None else Path(base) / value
+        if not folder.is_dir():
+            raise ValueError(f"folder not found: {folder}")
+        return folder.resolve()
+
+
+class FileConnector(Connector):
+    """Reads ``page-snapshot/1`` JSON files from a folder."""
+
+    type = "file"
+    summary = "Page snapshots exported as JSON files in a folder"
+    Settings = FileSettings
+    settings: FileSettings
+
+    def __init__(self, name: str, settings: FileSettings, base_dir: Path | None = None):
+        super().__init__(name, settings, base_dir)
+        self._index: dict[str, Path] | None = None
+
+    async def fetch_page(self, ref: PageRef) -> PageSnapshot:
+        path = await asyncio.to_thread(self._locate, ref.external_id)
+        raw = await asyncio.to_thread(path.read_bytes)
+        return parse_snapshot_file(path, raw, ref.external_id)
+
+    def _locate(self, external_id: str) -> Path:
+        direct = self.settings.path / f"{external_id}.json"
+        if direct.is_file():
+            return direct
+        if self._index is None:
+            self._index = _index_folder(self.settings.path)
+        if external_id in self._index:
+            return self._index[external_id]
+        raise ConnectorError(
+            f"no snapshot file for external_id {external_id!r} in {self.settings.path} "
+            f"(looked for {external_id}.json and at the external_id of every *.json)"
+        )
+
+
+def parse_snapshot_file(path: Path, raw: bytes, external_id: str | None = None) -> PageSnapshot:
+    """Parse one snapshot file; errors name the file and the offending field."""
+    try:
+        data: Any = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ConnectorError(f"{path.name}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise ConnectorError(
+            f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    try:
+        snapshot = PageSnapshot.model_validate(data)
+    except ValidationError as exc:
+        raise ConnectorError(
+            f"{path.name}: not a valid page snapshot: {describe_validation_error(exc)}"
+        ) from None
+    if external_id is not None and snapshot.external_id != external_id:
+        raise ConnectorError(
+            f"{path.name}: external_id is {snapshot.external_id!r}, expected {external_id!r}"
+        )
+    return snapshot
+
+
+def _index_folder(folder: Path) -> dict[str, Path]:
+    """Map external_id to file for every readable snapshot-like JSON file in ``folder``."""
+    index: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue  # reported when (and if) a page actually maps to this file
+        if isinstance(data, dict) and isinstance(data.get("external_id"), str):
+            index.setdefault(data["external_id"], path)
+    return index

@@ -1,0 +1,1 @@
+"""Alembic migrations of the auditor's database, shipped inside the wheel."""

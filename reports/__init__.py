@@ -1,0 +1,1 @@
+"""Reports: the HTML run report, JSON/CSV exports and supervisor digests."""
