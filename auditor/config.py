@@ -78,7 +78,9 @@ class DistrictConfig(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("unknown time zone (use an IANA name such as 'America/New_York')")
+            raise ValueError(
+                "unknown time zone (use an IANA name such as 'America/New_York')"
+            ) from None
         return value
 
     @property

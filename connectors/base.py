@@ -80,7 +80,7 @@ class Connector(ABC):
         raise NotImplementedError(f"connector type {self.type!r} cannot list groups")
         yield  # pragma: no cover - makes this an async generator
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
         """Release network clients and files."""
 
     async def __aenter__(self) -> Self:

@@ -169,3 +169,20 @@ class Lock(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     acquired_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class DiscoveredGroup(Base):
+    """A group a connector's credentials can see that no ``[[pages]]`` entry registers
+    (DS 1: possibly set up without approval), found during a run."""
+
+    __tablename__ = "discovered_groups"
+    __table_args__ = (UniqueConstraint("run_id", "connector", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    connector: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(Text)
+    found_at: Mapped[datetime]

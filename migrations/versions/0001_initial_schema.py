@@ -88,6 +88,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_deliveries_run_id"), ["run_id"], unique=False)
 
     op.create_table(
+        "discovered_groups",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("connector", sa.String(length=200), nullable=False),
+        sa.Column("platform", sa.String(length=100), nullable=False),
+        sa.Column("external_id", sa.String(length=500), nullable=False),
+        sa.Column("name", sa.String(length=500), nullable=False),
+        sa.Column("url", sa.Text(), nullable=True),
+        sa.Column("found_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["run_id"], ["runs.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("run_id", "connector", "external_id"),
+    )
+    with op.batch_alter_table("discovered_groups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_discovered_groups_run_id"), ["run_id"], unique=False)
+
+    op.create_table(
         "page_audits",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("run_id", sa.Integer(), nullable=False),
@@ -142,6 +159,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_page_audits_run_id"))
         batch_op.drop_index(batch_op.f("ix_page_audits_page_id"))
 
+    with op.batch_alter_table("discovered_groups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_discovered_groups_run_id"))
+
+    op.drop_table("discovered_groups")
     op.drop_table("page_audits")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deliveries_run_id"))
