@@ -36,8 +36,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # one-line messages stay one line when piped
+err = Console(stderr=True, soft_wrap=True)
 log = logging.getLogger("auditor")
 T = TypeVar("T")
 
