@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from auditor import __version__
 from auditor.config import Config, load_config
@@ -160,7 +161,10 @@ def _run_and_report(
     except KeyError as exc:
         raise AuditorError(f"--page {exc.args[0]}: no page with that id in {cfg.source}") from None
     summary = _with_progress(runner, pages, trigger)
-    index = write_report(load_run(engine, summary.run_id), output)
+    index = write_report(load_run(engine, summary.run_id), output, cfg)
+    from auditor.email.alerts import alert_after_run
+
+    alert_after_run(engine, cfg, summary.run_id)  # best effort: never changes the exit code
     _print_summary(summary)
     out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
     if summary.errors:
@@ -244,7 +248,7 @@ def report(
             view = load_run(engine, run_id)
         except RunNotFoundError as exc:
             raise AuditorError(f"{cfg.database.url}: {exc}") from None
-        return write_report(view, output)
+        return write_report(view, output, cfg)
 
     index = _guard(action)
     out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
@@ -266,14 +270,128 @@ def db_upgrade(
         out.print(f"database upgraded from {before or 'empty'} to revision {after}")
 
 
+@app.command("digest")
+def digest(
+    config: ConfigOpt,
+    run_id: Annotated[
+        int | None, typer.Option("--run", help="Run id (default: the newest finished run).")
+    ] = None,
+    send: Annotated[bool, typer.Option("--send", help="Email them (default: preview).")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --send: send again what was already sent.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write each email as DIR/*.eml.")
+    ] = None,
+    log_level: LogLevelOpt = "info",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Build each supervisor's digest and the IT summary of a run; with --send, email them
+    (each once per run: the delivery log skips what was sent; exit 5 if any failed)."""
+    from auditor.email.digests import digest_run, preview, send_digests, write_preview
+
+    _setup(log_level, log_format)
+    if force and not send:
+        raise typer.BadParameter("only makes sense with --send", param_hint="--force")
+    cfg = _load(config)
+
+    def action() -> int:
+        engine = make_engine(cfg.database.url)
+        upgrade(engine)
+        view = digest_run(engine, run_id)
+        if not send:
+            mails = preview(view, cfg)
+            table = Table("Kind", "To", "Subject", title=f"Run {view.id}: would send")
+            for mail in mails:
+                table.add_row(mail.kind, mail.recipient, mail.subject)
+            out.print(table)
+            for path in write_preview(mails, cfg, output) if output else []:
+                out.print(f"wrote {path}", highlight=False)
+            return ExitCode.OK
+        outcomes = send_digests(engine, cfg, view, force=force)
+        table = Table("Kind", "To", "Outcome", "Detail", title=f"Run {view.id}: delivery")
+        for o in outcomes:
+            table.add_row(o.kind, o.recipient, o.status, o.error or o.message_id or "")
+        out.print(table)
+        failed = any(o.status == "failed" for o in outcomes)
+        return ExitCode.UNDELIVERED if failed else ExitCode.OK
+
+    raise typer.Exit(_guard(action))
+
+
+@app.command("schedule")
+def schedule(
+    config: ConfigOpt,
+    log_level: LogLevelOpt = "info",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Run the audit and send the digests on the [schedule] cron strings until SIGTERM."""
+    from auditor.scheduler import AuditScheduler
+
+    _setup(log_level, log_format)
+    cfg = _load(config)
+
+    def action() -> None:
+        scheduler = AuditScheduler(cfg, make_engine(cfg.database.url))
+        asyncio.run(scheduler.serve())
+
+    _guard(action)
+
+
+@app.command("discover")
+def discover(
+    config: ConfigOpt,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """List groups the connectors can see that are not registered as pages (DS 1).
+
+    A table on a terminal; piped, one tab-separated line per group (connector, platform,
+    external id, name, URL). Exit status 0, or 3 when a connector could not list its groups.
+    """
+    from auditor.discovery import find_unregistered
+
+    _setup(log_level, log_format)
+    cfg = _load(config)
+    found = _guard(lambda: asyncio.run(find_unregistered(cfg)))
+    table = Table(
+        "Connector", "Platform", "External id", "Name", "URL",
+        title="Groups not registered as pages (DS 1: set up without approval?)",
+        title_justify="left",
+    )  # fmt: skip
+    rows = [
+        (i.connector, i.platform, i.group.external_id, i.group.name, i.group.url or "")
+        for i in found.unregistered
+    ]
+    for cells in rows:
+        table.add_row(*(Text(c) for c in cells))  # platform text is never rich markup
+    if not found.searched:
+        out.print("No configured connector can list its groups.")
+    elif rows and not out.is_terminal:  # piped: one tab-separated line per group
+        for cells in rows:
+            out.out("\t".join(c.replace("\t", " ") for c in cells), highlight=False)
+    elif rows:
+        out.print(table)
+    else:
+        out.print(f"Every group visible to {', '.join(found.searched)} is registered.")
+    for line in found.errors:
+        err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+    raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
+
+
 @app.command("rules")
 def rules() -> None:
     """List the rule catalog: id, severity, policy clause and title."""
     from auditor.rules import catalog
 
+    rows = [(r.id, r.severity.value, r.clause, r.title) for r in catalog.RULES]
+    if not out.is_terminal:  # piped: one tab-separated line per rule, never wrapped
+        for row in rows:
+            typer.echo("\t".join(row))  # rich would expand the tabs
+        return
     table = Table("Id", "Severity", "Clause", "Title", title="Rules (Policy 4-303)")
-    for rule in catalog.RULES:
-        table.add_row(rule.id, rule.severity.value, rule.clause, rule.title)
+    for row in rows:
+        table.add_row(*row)
     out.print(table)
 
 

@@ -163,12 +163,37 @@ class RuleOverride(_Section):
     severity: Severity | None = None
 
 
+CommercialCategory = Literal[
+    "financial-gain", "commercial", "political", "proselytizing", "solicitation"
+]
+Phrase = Annotated[str, Field(min_length=1, pattern=r"\S")]
+
+
 class RulesConfig(_Section):
     """``[rules]``: thresholds and exceptions shared by the rules."""
 
     monitoring_max_days: PositiveInt = 14
     allowed_domains: list[Domain] = []
     overrides: dict[str, RuleOverride] = {}
+    # Content rules (DS 3, DS 6, DS 7, DS 8): additions to the lists in auditor/data.
+    student_id_pattern: str | None = None
+    personal_social_domains: list[Domain] = []
+    commercial_phrases: dict[CommercialCategory, list[Phrase]] = {}
+    speech_terms: list[Phrase] = []
+    speech_allowed: list[Phrase] = []
+
+    @field_validator("student_id_pattern")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression ({exc})") from None
+        if compiled.fullmatch(""):
+            raise ValueError("must not match an empty string (e.g. '\\b\\d{6}\\b')")
+        return value
 
 
 class RosterConfig(_Section):
@@ -351,6 +376,10 @@ def _cross_check(config: Config, name: str) -> list[str]:
     roster_dir = config.roster.oneroster_dir
     if roster_dir is not None and not roster_dir.is_dir():
         errors.append(f"{name}: roster.oneroster_dir: folder not found: {roster_dir}")
+    else:
+        from auditor.people import roster_errors
+
+        errors.extend(roster_errors(config, name))
     rule_ids = set(catalog.rule_ids())
     for rule_id in config.rules.overrides:
         if rule_id not in rule_ids:

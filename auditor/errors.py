@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     USAGE = 2
     INCOMPLETE = 3
     LOCKED = 4
+    UNDELIVERED = 5  # `digest --send`: some emails could not be delivered (retried next time)
 
 
 class AuditorError(Exception):

@@ -21,6 +21,7 @@ from auditor.config import Config, PageConfig, connector_settings
 from auditor.db import store
 from auditor.db.engine import upgrade
 from auditor.db.lock import RunLock
+from auditor.discovery import record_for_run
 from auditor.people import People
 from auditor.results import RuleResult, Status
 from auditor.rules import catalog
@@ -76,7 +77,7 @@ class Runner:
         self.config = config
         self.engine = engine
         self.now = now
-        self.people = People(config.district)
+        self.people = People.from_config(config)  # reads the roster once per run
 
     def select_pages(self, page_ids: Sequence[str] = ()) -> list[PageConfig]:
         """The pages to audit: all, or those named (unknown ids raise KeyError)."""
@@ -105,6 +106,7 @@ class Runner:
             status = "interrupted"
             try:
                 outcomes = await self._audit_all(run_id, pages, on_page)
+                await record_for_run(self.config, self.engine, run_id)  # never raises
                 status = "incomplete" if any(o.error for o in outcomes) else "complete"
             finally:
                 heartbeat.cancel()

@@ -1,13 +1,17 @@
-"""Machine-readable outputs of a run: ``findings.json`` and ``findings.csv``."""
+"""Machine-readable outputs of a run: ``findings.json``, ``findings.csv``, the unregistered
+groups as CSV, and one action-plan CSV per supervisor. They carry the same facts as the
+HTML report, including first-seen dates and trends."""
 
 from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reports.view import RunView
+from reports.view import PageView, ResultView, RunView, Trend
 
 CSV_COLUMNS = [
     "run_id",
@@ -20,60 +24,137 @@ CSV_COLUMNS = [
     "page_status",
     "page_error",
     "rule",
+    "title",
+    "clause",
     "status",
     "severity",
     "message",
     "evidence",
+    "first_seen",
+    "first_seen_run",
+    "days_open",
+    "trend",
 ]
+
+ACTION_PLAN_COLUMNS = [
+    "page_id",
+    "page_name",
+    "school",
+    "platform",
+    "owner",
+    "rule",
+    "title",
+    "status",
+    "severity",
+    "message",
+    "evidence",
+    "first_seen",
+    "days_open",
+    "trend",
+    "how_to_fix",
+    "reason",
+    "planned_fix_date",
+    "fixed_by",
+]
+
+COMPACT_JSON_ABOVE = 150  # pages; larger runs get findings.json without indentation
+
+DISCOVERED_COLUMNS = ["run_id", "platform", "connector", "external_id", "name", "url", "found_at"]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def result_record(r: ResultView) -> dict[str, Any]:
+    """One result in ``findings.json`` (contract fields first, then the additions)."""
+    return {
+        "rule": r.rule,
+        "status": r.status,
+        "severity": r.severity,
+        "message": r.message,
+        "evidence": r.evidence,
+        "title": r.title,
+        "clause": r.clause,
+        "first_seen": _iso(r.first_seen),
+        "first_seen_run": r.first_seen_run,
+        "days_open": r.days_open,
+        "trend": r.trend,
+    }
+
+
+def page_record(p: PageView) -> dict[str, Any]:
+    """One page in ``findings.json``."""
+    return {
+        "id": p.id,
+        "name": p.name,
+        "platform": p.platform,
+        "owner": p.owner,
+        "supervisor": p.supervisor,
+        "status": p.status,
+        "error": p.error,
+        "school": p.school,
+        "platform_name": p.platform_name,
+        "url": p.url,
+        "worst": p.worst,
+        "report": p.href,
+        "results": [result_record(r) for r in p.results],
+    }
 
 
 def findings(view: RunView) -> dict[str, Any]:
-    """The ``findings.json`` document (contract: DESIGN.md)."""
+    """The ``findings.json`` document (contract: DESIGN.md; extended with history)."""
     return {
         "run": {
             "id": view.id,
-            "district": view.district,
-            "started_at": view.started_at.isoformat(),
-            "finished_at": view.finished_at.isoformat() if view.finished_at else None,
+            "started_at": _iso(view.started_at),
+            "finished_at": _iso(view.finished_at),
             "status": view.status,
+            "district": view.district,
+            "previous_run_id": view.previous_run.id if view.previous_run else None,
         },
-        "pages": [
+        "summary": {
+            "pages": len(view.pages),
+            "audited": len(view.audited),
+            "with_failures": len(view.failing_pages),
+            "not_audited": len(view.errored),
+            "failing_by_rule": dict(sorted(view.count_by("rule").items())),
+            "failing_by_severity": dict(sorted(view.count_by("severity").items())),
+            "changes": {
+                "new": len(view.changes(Trend.NEW)),
+                "resolved": len(view.changes(Trend.RESOLVED)),
+                "still_failing": len(view.changes(Trend.STILL)),
+            },
+        },
+        "pages": [page_record(p) for p in view.pages],
+        "discovered_groups": [
             {
-                "id": p.id,
-                "name": p.name,
-                "school": p.school,
-                "platform": p.platform,
-                "url": p.url,
-                "owner": p.owner,
-                "supervisor": p.supervisor,
-                "status": p.status,
-                "error": p.error,
-                "results": [
-                    {
-                        "rule": r.rule,
-                        "status": r.status,
-                        "severity": r.severity,
-                        "message": r.message,
-                        "evidence": r.evidence,
-                    }
-                    for r in p.results
-                ],
+                "platform": g.platform,
+                "connector": g.connector,
+                "external_id": g.external_id,
+                "name": g.name,
+                "url": g.url,
+                "found_at": _iso(g.found_at),
             }
-            for p in view.pages
+            for g in view.discovered
         ],
     }
 
 
 def write_json(view: RunView, path: Path) -> None:
     """Write ``findings.json``."""
-    path.write_text(json.dumps(findings(view), indent=2, ensure_ascii=False) + "\n", "utf-8")
+    indent = 2 if len(view.pages) <= COMPACT_JSON_ABOVE else None  # whitespace: 40% at 5,000
+    path.write_text(json.dumps(findings(view), indent=indent, ensure_ascii=False) + "\n", "utf-8")
 
 
 def evidence_text(evidence: list[dict[str, Any]]) -> str:
     """Evidence as one line of text for spreadsheets."""
     parts = []
     for e in evidence:
-        text = f"{e.get('kind')}: {e.get('value')}"
+        text = f"{e.get('kind')}"
+        if e.get("ref"):
+            text += f" {e['ref']}"
+        text += f": {e.get('value')}"
         if e.get("note"):
             text += f" ({e['note']})"
         parts.append(text)
@@ -87,11 +168,32 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
+def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+
+
+def _result_columns(r: ResultView) -> dict[str, Any]:
+    return {
+        "rule": r.rule,
+        "title": r.title,
+        "status": r.status,
+        "severity": r.severity,
+        "message": r.message,
+        "evidence": evidence_text(r.evidence),
+        "first_seen": _iso(r.first_seen) or "",
+        "days_open": "" if r.days_open is None else r.days_open,
+        "trend": r.trend or "",
+    }
+
+
 def write_csv(view: RunView, path: Path) -> None:
     """Write ``findings.csv``: one row per result, one row for each page that errored."""
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, CSV_COLUMNS)
-        writer.writeheader()
+
+    def rows() -> Iterable[dict[str, Any]]:
         for p in view.pages:
             base = {
                 "run_id": view.id,
@@ -104,17 +206,59 @@ def write_csv(view: RunView, path: Path) -> None:
                 "page_status": p.status,
                 "page_error": p.error or "",
             }
-            rows = [base] if not p.results else []
-            rows += [
-                base
-                | {
-                    "rule": r.rule,
-                    "status": r.status,
-                    "severity": r.severity,
-                    "message": r.message,
-                    "evidence": evidence_text(r.evidence),
-                }
-                for r in p.results
-            ]
-            for row in rows:
-                writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+            if not p.results:
+                yield base
+            for r in p.results:
+                yield (
+                    base
+                    | _result_columns(r)
+                    | {
+                        "clause": r.clause,
+                        "first_seen_run": r.first_seen_run or "",
+                    }
+                )
+
+    _write_rows(path, CSV_COLUMNS, rows())
+
+
+def write_action_plan(pages: Iterable[PageView], path: Path) -> None:
+    """A supervisor's action plan: every fail/warn result of their pages, with empty columns
+    for the reason, the planned fix date and who fixes it."""
+    rows = (
+        {
+            "page_id": p.id,
+            "page_name": p.name,
+            "school": p.school,
+            "platform": p.platform,
+            "owner": p.owner,
+            "how_to_fix": r.remediation,
+            "reason": "",
+            "planned_fix_date": "",
+            "fixed_by": "",
+        }
+        | _result_columns(r)
+        for p in pages
+        for r in p.attention
+        if r.status != "error"
+    )
+    _write_rows(path, ACTION_PLAN_COLUMNS, rows)
+
+
+def write_discovered_csv(view: RunView, path: Path) -> None:
+    """The unregistered groups found during the run."""
+    _write_rows(
+        path,
+        DISCOVERED_COLUMNS,
+        (
+            {
+                "run_id": view.id,
+                "platform": g.platform,
+                "connector": g.connector,
+                "external_id": g.external_id,
+                "name": g.name,
+                "url": g.url or "",
+                "found_at": _iso(g.found_at),
+            }
+            for g in view.discovered
+        ),
+    )

@@ -1,4 +1,5 @@
-"""Loads one run from the database into plain objects that every report renders."""
+"""Loads one run from the database into plain objects that every report renders: pages,
+results with rule metadata, first-seen dates and trends, and unregistered groups found."""
 
 from __future__ import annotations
 
@@ -10,19 +11,32 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
-from auditor.db.models import PageAudit, Run
+from auditor.db.models import DiscoveredGroup, PageAudit, Run
 from auditor.policy import POLICY_NAME
 from auditor.results import STATUS_ORDER, Severity, Status
 from auditor.rules import catalog
+from reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
+from reports.history import previous_run as find_previous_run
+
+ATTENTION = (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)
+SEVERITIES = ("high", "medium", "low")
 
 
 class RunNotFoundError(LookupError):
     """No run with that id (or no run at all) in the database."""
 
 
+class Trend:
+    """How a result compares with the page's previous audit (findings ``trend``)."""
+
+    NEW = "new"  # failing now, not failing in the previous audit (or no previous audit)
+    STILL = "still-failing"  # failing now and in the previous audit
+    RESOLVED = "resolved"  # failing in the previous audit, not now
+
+
 @dataclass
 class ResultView:
-    """One rule's result on one page, with the rule's metadata for display."""
+    """One rule's result on one page, with the rule's metadata and history for display."""
 
     rule: str
     status: str
@@ -33,10 +47,15 @@ class ResultView:
     clause: str = ""
     clause_text: str = ""
     remediation: str = ""
+    first_seen: datetime | None = None
+    first_seen_run: int | None = None
+    days_open: int | None = None
+    trend: str | None = None
 
     @property
     def needs_attention(self) -> bool:
-        return self.status in (Status.FAIL, Status.WARN, Status.ERROR)
+        """Fail, warn or error: someone has to act."""
+        return self.status in ATTENTION
 
 
 @dataclass
@@ -54,26 +73,89 @@ class PageView:
     url: str | None
     source: str | None
     results: list[ResultView] = field(default_factory=list)
+    platform_name: str | None = None  # what the platform calls it, when not the registered name
+    detail_file: str = "index.html"  # the report file holding its section
+
+    @property
+    def href(self) -> str:
+        """Link to the page's section, relative to the report folder."""
+        return f"{self.detail_file}#page-{self.id}"
+
+    def href_from(self, file: str) -> str:
+        """Link to the page's section from ``file`` (a bare anchor within the same file)."""
+        return f"#page-{self.id}" if file == self.detail_file else self.href
 
     @property
     def failing(self) -> list[ResultView]:
         return [r for r in self.results if r.status == Status.FAIL]
 
     @property
+    def attention(self) -> list[ResultView]:
+        """Results someone must act on (fail, error, warn), most urgent first."""
+        return [r for r in self.results if r.needs_attention]
+
+    @property
+    def manual(self) -> list[ResultView]:
+        return [r for r in self.results if r.status == Status.MANUAL]
+
+    @property
+    def settled(self) -> list[ResultView]:
+        """Results that need nothing now: pass, waived, not-applicable."""
+        return [r for r in self.results if not r.needs_attention and r.status != Status.MANUAL]
+
+    @property
+    def resolved(self) -> list[ResultView]:
+        return [r for r in self.results if r.trend == Trend.RESOLVED]
+
+    @property
+    def needs_attention(self) -> bool:
+        """The page could not be audited or has a result someone must act on."""
+        return self.status == "error" or bool(self.attention)
+
+    @property
     def worst(self) -> str:
-        """The most urgent status on the page (error if it could not be audited)."""
+        """The page's status for lists: error if it could not be audited, else its most
+        urgent fail/error/warn result, else pass (manual checks are listed separately)."""
         if self.status == "error":
             return Status.ERROR.value
-        if not self.results:
-            return Status.PASS.value
-        return min(self.results, key=lambda r: STATUS_ORDER[Status(r.status)]).status
+        open_ = self.attention
+        return open_[0].status if open_ else Status.PASS.value  # sorted most urgent first
+
+    @property
+    def worst_rank(self) -> int:
+        """Sort key of :attr:`worst` (0 is the most urgent)."""
+        return STATUS_ORDER[Status(self.worst)]
+
+    @property
+    def finding_keys(self) -> list[str]:
+        """``rule|severity`` of each result needing attention (the table's filter data)."""
+        return [f"{r.rule}|{r.severity}" for r in self.attention]
 
     @property
     def worst_severity(self) -> str | None:
-        fails = self.failing
-        if not fails:
+        """Highest severity among results that need attention."""
+        open_ = self.attention
+        if not open_:
             return None
-        return max(fails, key=lambda r: Severity(r.severity).rank).severity
+        return max(open_, key=lambda r: Severity(r.severity).rank).severity
+
+    @property
+    def oldest_open(self) -> datetime | None:
+        """First-seen date of the longest-open result."""
+        dates = [r.first_seen for r in self.attention if r.first_seen]
+        return min(dates) if dates else None
+
+
+@dataclass
+class DiscoveredView:
+    """A group a connector can see that no ``[[pages]]`` entry registers."""
+
+    connector: str
+    platform: str
+    external_id: str
+    name: str
+    url: str | None
+    found_at: datetime
 
 
 @dataclass
@@ -86,6 +168,9 @@ class RunView:
     status: str
     district: str
     pages: list[PageView]
+    previous_run: RunRef | None = None
+    discovered: list[DiscoveredView] = field(default_factory=list)
+    timezone: str = "UTC"
     policy: str = POLICY_NAME
 
     @property
@@ -100,19 +185,58 @@ class RunView:
     def failing_pages(self) -> list[PageView]:
         return [p for p in self.pages if p.failing]
 
+    @property
+    def attention_pages(self) -> list[PageView]:
+        return [p for p in self.pages if p.needs_attention]
+
     def count_by(self, attr: str, status: str = Status.FAIL) -> Counter[str]:
-        """Failing (or other status) results counted by rule or severity."""
+        """Results of one status (default fail) counted by rule or severity."""
         return Counter(
             getattr(r, attr) for p in self.pages for r in p.results if r.status == status
         )
+
+    def rule_matrix(self) -> list[dict[str, Any]]:
+        """Per rule with failures or warnings: counts by severity, warnings and new ones."""
+        rows: dict[str, dict[str, Any]] = {}
+        for p in self.pages:
+            for r in p.results:
+                if r.status not in (Status.FAIL, Status.WARN):
+                    continue
+                row = rows.setdefault(
+                    r.rule,
+                    {"rule": r.rule, "title": r.title, "warn": 0, "fail": 0, "new": 0}
+                    | {s: 0 for s in SEVERITIES},
+                )
+                if r.status == Status.WARN:
+                    row["warn"] += 1
+                    continue
+                row["fail"] += 1
+                row[r.severity] += 1
+                row["new"] += r.trend == Trend.NEW
+        return sorted(rows.values(), key=lambda row: (-row["fail"], -row["warn"], row["rule"]))
+
+    def changes(self, trend: str) -> list[tuple[PageView, ResultView]]:
+        """(page, result) pairs with this trend, in page order."""
+        return [(p, r) for p in self.pages for r in p.results if r.trend == trend]
 
     @property
     def status_counts(self) -> Counter[str]:
         return Counter(r.status for p in self.pages for r in p.results)
 
+    @property
+    def schools(self) -> list[str]:
+        return sorted({p.school for p in self.pages}, key=str.lower)
+
+    @property
+    def rules_with_findings(self) -> list[str]:
+        """Rule ids that need attention somewhere, in catalog order."""
+        found = {r.rule for p in self.pages for r in p.attention}
+        order = {rule_id: i for i, rule_id in enumerate(catalog.rule_ids())}
+        return sorted(found, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
+
 
 def load_run(engine: Engine, run_id: int | None = None) -> RunView:
-    """The run ``run_id`` (default: the newest) with its pages and results."""
+    """The run ``run_id`` (default: the newest) with its pages, results and history."""
     with Session(engine) as session:
         if run_id is None:
             run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
@@ -128,7 +252,18 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         )
         if run is None:
             raise RunNotFoundError(f"no run with id {run_id}")
-        pages = [_page_view(audit) for audit in run.audits]
+        seen = first_seen(session, run_id)
+        before = previous_results(session, run_id)
+        pages = [_page_view(audit, run.started_at, seen, before) for audit in run.audits]
+        discovered = [
+            DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
+            for g in session.scalars(
+                select(DiscoveredGroup)
+                .where(DiscoveredGroup.run_id == run_id)
+                .order_by(DiscoveredGroup.platform, DiscoveredGroup.name)
+            )
+        ]
+        previous = find_previous_run(session, run_id)
     pages.sort(key=lambda p: (p.school.lower(), p.name.lower(), p.id))
     return RunView(
         id=run.id,
@@ -137,18 +272,36 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         status=run.status,
         district=run.district,
         pages=pages,
+        previous_run=previous,
+        discovered=discovered,
     )
 
 
-def _page_view(audit: PageAudit) -> PageView:
+def _page_view(
+    audit: PageAudit,
+    run_started: datetime,
+    seen: dict[tuple[str, str], FirstSeen],
+    before: dict[str, dict[str, EarlierResult]],
+) -> PageView:
     page = audit.page
-    results = [_result_view(r.rule_id, r, audit.platform or "") for r in audit.results]
+    platform = audit.platform or ""
+    earlier = before.get(page.id, {})
+    results = []
+    for row in audit.results:
+        view = _result_view(row, platform)
+        first = seen.get((page.id, row.rule_id))
+        if first is not None:
+            view.first_seen, view.first_seen_run = first.started_at, first.run_id
+            view.days_open = (run_started - first.started_at).days
+        view.trend = _trend(view.status, earlier.get(row.rule_id))
+        results.append(view)
     results.sort(key=lambda r: (STATUS_ORDER[Status(r.status)], -Severity(r.severity).rank))
     return PageView(
         id=page.id,
-        name=audit.page_name or page.name,
+        name=page.name,
+        platform_name=audit.page_name if audit.page_name != page.name else None,
         school=page.school,
-        platform=audit.platform or page.connector,
+        platform=platform or page.connector,
         owner=page.owner,
         supervisor=page.supervisor,
         status=audit.status,
@@ -159,16 +312,23 @@ def _page_view(audit: PageAudit) -> PageView:
     )
 
 
-def _result_view(rule_id: str, row: Any, platform: str) -> ResultView:
+def _trend(status: str, earlier: EarlierResult | None) -> str | None:
+    was_failing = earlier is not None and earlier.status == Status.FAIL
+    if status == Status.FAIL:
+        return Trend.STILL if was_failing else Trend.NEW
+    return Trend.RESOLVED if was_failing else None
+
+
+def _result_view(row: Any, platform: str) -> ResultView:
     view = ResultView(
-        rule=rule_id,
+        rule=row.rule_id,
         status=row.status,
         severity=row.severity,
         message=row.message,
         evidence=list(row.evidence or []),
     )
     try:
-        rule = catalog.get(rule_id)
+        rule = catalog.get(row.rule_id)
     except KeyError:  # a rule removed since this run: show what was stored
         return view
     view.title = rule.title

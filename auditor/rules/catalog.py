@@ -8,9 +8,15 @@ from auditor.config import RulesConfig
 from auditor.results import RuleResult, Status
 from auditor.rules.approval import Approval
 from auditor.rules.base import Rule, RuleContext
+from auditor.rules.commercial import NoCommercialContent
+from auditor.rules.confidentiality import Confidentiality
+from auditor.rules.links import NoPersonalLinks
 from auditor.rules.manual import Misrepresentation
 from auditor.rules.membership import StaffAdmins, SupervisorAccess
 from auditor.rules.monitoring import Monitoring
+from auditor.rules.parents import ParentAccess
+from auditor.rules.purpose import EducationalPurpose
+from auditor.rules.speech import RespectfulSpeech
 from auditor.rules.structure import Closed, GroupNotFriends, InviteOnly, Moderated
 from auditor.snapshot import PageSnapshot
 
@@ -22,9 +28,15 @@ RULES: tuple[Rule, ...] = (
     Moderated(),
     GroupNotFriends(),
     InviteOnly(),
+    ParentAccess(),
+    EducationalPurpose(),
     SupervisorAccess(),
     Monitoring(),
     StaffAdmins(),
+    RespectfulSpeech(),
+    Confidentiality(),
+    NoPersonalLinks(),
+    NoCommercialContent(),
     Misrepresentation(),
 )
 _BY_ID = {rule.id: rule for rule in RULES}

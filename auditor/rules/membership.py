@@ -74,9 +74,9 @@ class StaffAdmins(Rule):
         outsiders = []
         unknown = []
         for m in admins:
-            if ctx.people.is_page_staff(m, ctx.page):
+            if ctx.people.is_page_staff(m, ctx.page, snapshot.platform):
                 continue
-            kind = ctx.people.kind_of(m)
+            kind = ctx.people.kind_of(m, snapshot.platform)  # roster role first, then domain
             (unknown if kind == "unknown" and not m.email else outsiders).append((m, kind))
         if outsiders:
             evidence = [

@@ -1,0 +1,121 @@
+"""Finds groups the connectors' credentials can see that no ``[[pages]]`` entry registers
+(DS 1: possibly set up without approval), for ``auditor discover`` and for each run.
+
+A group counts as registered when its ``external_id`` or one of its aliases (a Google
+group's id, a Microsoft 365 group's mail) matches, case-insensitively, the
+``external_id`` of a page on the same connector.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from auditor.config import Config, ConnectorConfig, connector_settings
+from auditor.db import models, store
+from auditor.validation import describe_validation_error
+from connectors.base import Connector, ConnectorError, DiscoveredGroup
+from connectors.registry import available_connectors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Unregistered:
+    """A group seen on a platform that is not registered as a page."""
+
+    connector: str
+    platform: str
+    group: DiscoveredGroup
+
+
+@dataclass
+class DiscoveryReport:
+    """Unregistered groups, and one line per connector that could not list its groups."""
+
+    unregistered: list[Unregistered] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
+
+
+def _keys(group: DiscoveredGroup) -> set[str]:
+    return {group.external_id.lower(), *(v.lower() for v in group.extra.values() if v)}
+
+
+async def find_unregistered(config: Config) -> DiscoveryReport:
+    """Run ``discover()`` on every configured connector that supports it."""
+    report = DiscoveryReport()
+    installed = available_connectors()
+    for conf in config.connectors:
+        cls = installed.get(conf.type)
+        if cls is None or cls.discover is Connector.discover:
+            continue
+        report.searched.append(conf.name)
+        try:
+            found = await _discover(config, conf, cls)
+        except Exception as exc:  # one platform failing must not hide the others
+            report.errors.append(f"connector {conf.name!r}: {_describe(exc)}")
+            continue
+        registered = {p.external_id.lower() for p in config.pages if p.connector == conf.name}
+        report.unregistered.extend(
+            Unregistered(conf.name, conf.type, g) for g in found if not _keys(g) & registered
+        )
+    return report
+
+
+async def _discover(
+    config: Config, conf: ConnectorConfig, cls: type[Connector]
+) -> list[DiscoveredGroup]:
+    try:
+        settings = connector_settings(config, conf)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+    async with cls(conf.name, settings, config.base_dir) as conn:
+        seen: dict[str, DiscoveredGroup] = {}
+        async for group in conn.discover():
+            seen.setdefault(group.external_id, group)
+        return list(seen.values())
+
+
+def record(engine: Engine, run_id: int, report: DiscoveryReport) -> int:
+    """Store the unregistered groups of ``report`` for ``run_id``; returns how many."""
+    stamp = store.now()
+    with Session(engine) as session:
+        for item in report.unregistered:
+            session.add(
+                models.DiscoveredGroup(
+                    run_id=run_id,
+                    connector=item.connector,
+                    platform=item.platform,
+                    external_id=item.group.external_id[:500],
+                    name=(item.group.name or item.group.external_id)[:500],
+                    url=item.group.url,
+                    found_at=stamp,
+                )
+            )
+        session.commit()
+    return len(report.unregistered)
+
+
+async def record_for_run(config: Config, engine: Engine, run_id: int) -> None:
+    """Discover and store unregistered groups for a run; never raises (logs instead)."""
+    try:
+        report = await find_unregistered(config)
+        for line in report.errors:
+            log.warning("discovery: %s", line)
+        if report.searched:
+            count = record(engine, run_id, report)
+            log.info("discovery: %d unregistered group(s) found", count)
+    except Exception as exc:  # discovery is advisory: it can never fail the run
+        log.warning("discovery failed: %s", _describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, ConnectorError | ValueError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -1,0 +1,112 @@
+"""Urgent alerts: a result that newly fails (it did not fail in the page's previous audit)
+with at least ``[email] urgent_min_severity`` is emailed to the page's owner and supervisor
+right after the run, once (the delivery log keys it by run and recipient)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from auditor.config import Config
+from auditor.email.compose import Outgoing, one_line
+from auditor.email.deliver import DeliveryOutcome, RetryPolicy, deliver
+from auditor.results import Severity, Status
+from reports.environment import environment, join_url, text_environment
+from reports.history import previous_results
+from reports.view import PageView, ResultView, RunView, load_run
+
+log = logging.getLogger(__name__)
+
+ALERT = "alert"
+# Right after a run the process should not linger long on a mail server that is down.
+AFTER_RUN_RETRY = RetryPolicy(attempts=3, first_wait_s=1.0, max_wait_s=4.0)
+Finding = tuple[PageView, ResultView]
+
+
+def urgent_findings(engine: Engine, view: RunView, min_severity: Severity) -> list[Finding]:
+    """Results of ``view`` that fail now, did not fail in the page's previous audit, and are
+    at least ``min_severity``. A page's first audit has no baseline and alerts nobody (its
+    failures reach the supervisor in the digest), so installing the auditor is not a flood."""
+    with Session(engine) as session:
+        before = previous_results(session, view.id)
+    found = []
+    for page in view.pages:
+        if page.id not in before:
+            continue
+        for result in page.failing:
+            earlier = before[page.id].get(result.rule)
+            newly = earlier is None or earlier.status != Status.FAIL
+            if newly and Severity(result.severity).rank >= min_severity.rank:
+                found.append((page, result))
+    return found
+
+
+def alert_mails(view: RunView, config: Config, findings: Sequence[Finding]) -> list[Outgoing]:
+    """One email per person (owner or supervisor) listing all of their urgent findings."""
+    by_person: dict[str, list[Finding]] = {}
+    for page, result in findings:
+        for person in dict.fromkeys((page.owner, page.supervisor)):
+            by_person.setdefault(person, []).append((page, result))
+    return [_render(view, config, person, items) for person, items in by_person.items()]
+
+
+def _render(view: RunView, config: Config, person: str, items: list[Finding]) -> Outgoing:
+    pages = list({page.id: page for page, _ in items}.values())
+    if len(items) == 1:
+        page, result = items[0]
+        subject = f"Urgent: {page.name} — {result.title or result.rule}"
+    else:
+        subject = f"Urgent: {len(items)} new serious problems on {len(pages)} page(s)"
+    context = {
+        "run": view,
+        "items": items,
+        "pages": pages,
+        "recipient": person,
+        "subject": one_line(subject),
+        "tz": config.district.timezone,
+        "report_url": join_url(config.reports.base_url, "index.html"),
+    }
+    html = environment().get_template("email_alert.html.j2").render(context)
+    text = text_environment().get_template("email_alert.txt.j2").render(context)
+    return Outgoing(ALERT, person, subject, text, html)
+
+
+def send_urgent_alerts(
+    engine: Engine, config: Config, run_id: int, policy: RetryPolicy | None = None
+) -> list[DeliveryOutcome]:
+    """Email the urgent findings of ``run_id``; a second call for the same run sends nothing."""
+    view = load_run(engine, run_id)
+    findings = urgent_findings(engine, view, config.email.urgent_min_severity)
+    if not findings:
+        return []
+    return deliver(engine, config, view.id, alert_mails(view, config, findings), policy=policy)
+
+
+def alert_after_run(
+    engine: Engine, config: Config, run_id: int, policy: RetryPolicy | None = None
+) -> list[DeliveryOutcome]:
+    """The hook called after each run: never raises, so email cannot change a run's
+    outcome. Does nothing when alerts are off or ``[email] from`` is not set."""
+    if not config.email.urgent_alerts:
+        return []
+    if config.email.from_ is None:
+        log.info("run %s: urgent alerts not sent: [email] from is not set", run_id)
+        return []
+    try:
+        outcomes = send_urgent_alerts(engine, config, run_id, policy or AFTER_RUN_RETRY)
+    except Exception as exc:  # the run is done and stored; email is best effort
+        log.error("run %s: urgent alerts not sent: %s", run_id, exc)
+        return []
+    failed = [o for o in outcomes if o.status == "failed"]
+    if outcomes:
+        log.info(
+            "run %s: urgent alerts: %d sent, %d failed, %d already sent",
+            run_id,
+            sum(o.status == "sent" for o in outcomes),
+            len(failed),
+            sum(o.status == "skipped" for o in outcomes),
+        )
+    return outcomes

@@ -1,0 +1,44 @@
+"""Turns an outgoing email (recipient, subject, text, HTML) into a MIME message with
+Message-ID and Date headers, as multipart/alternative (plain text first, then HTML)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One email to one recipient; ``kind`` is digest, it-summary or alert (the delivery log
+    key together with the run and the recipient)."""
+
+    kind: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str, limit: int = 200) -> str:
+    """``value`` on one line (header-safe: page names are untrusted), shortened to ``limit``."""
+    text = _SPACE.sub(" ", value).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def compose(mail: Outgoing, sender: str, now: datetime | None = None) -> EmailMessage:
+    """The MIME message for ``mail`` from ``sender``; its Message-ID uses the sender's domain."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = mail.recipient
+    msg["Subject"] = one_line(mail.subject)
+    msg["Date"] = format_datetime(now or datetime.now(UTC))
+    msg["Message-ID"] = make_msgid(idstring=mail.kind, domain=sender.rpartition("@")[2])
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
+    msg.set_content(mail.text)
+    msg.add_alternative(mail.html, subtype="html")
+    return msg

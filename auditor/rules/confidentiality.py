@@ -1,0 +1,63 @@
+"""DS 6: posts do not disclose student information; evidence is always masked."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from auditor.results import Evidence, RuleResult, Severity
+from auditor.rules.base import Rule, RuleContext
+from auditor.rules.posts import NO_POSTS, post_evidence
+from auditor.snapshot import PageSnapshot
+from auditor.text.confidential import LABELS, ConfidentialityDetector
+from auditor.text.mask import masked
+
+
+@lru_cache(maxsize=8)
+def _detector(staff_domains: tuple[str, ...], pattern: str | None) -> ConfidentialityDetector:
+    return ConfidentialityDetector(staff_domains, pattern)
+
+
+class Confidentiality(Rule):
+    id = "DS6.confidentiality"
+    title = "Posts keep student information confidential"
+    clause = "DS 6"
+    severity = Severity.HIGH
+    rationale = (
+        "Student phone numbers, addresses, ids, birth dates, grades, health, IEP/504 and "
+        "discipline details are protected records (FERPA); a group post spreads them to "
+        "every member and beyond."
+    )
+    remediation = {
+        "default": "Delete the post (and any copies), tell the supervisor, and share such "
+        "details only through the district's student information system or in person.",
+        "discord": "Delete the message; if it was forwarded, ask a server admin to purge it "
+        "and review the audit log.",
+        "microsoft365": "Delete the message; ask IT whether a retention or DLP policy must "
+        "record the disclosure.",
+        "google-groups": "Delete the conversation from the group archive (Conversation > "
+        "Delete); members' inboxes keep copies, so tell the supervisor.",
+        "groupme": "Remove the message; members' notifications may still show it, so tell "
+        "the supervisor.",
+        "facebook": "Delete the post and its comments that repeat the details.",
+    }
+
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        if snapshot.posts is None:
+            return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
+        detector = _detector(
+            tuple(ctx.district.staff_email_domains), ctx.rules.student_id_pattern
+        )
+        evidence: list[Evidence] = []
+        for post in snapshot.posts:
+            for item in detector.find(post.text):
+                evidence.append(post_evidence(post, masked(LABELS[item.category], item.value)))
+        if evidence:
+            kinds = sorted({e.value.split(" (")[0] for e in evidence})
+            return self.failed(
+                f"{len({e.ref for e in evidence})} post(s) disclose student information: "
+                f"{', '.join(kinds)}.",
+                evidence,
+            )
+        return self.passed(
+            f"None of the {len(snapshot.posts)} post(s) discloses student information."
+        )

@@ -1,0 +1,87 @@
+"""DS 7: the page and its posts link only to district sites and allowed domains."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.results import Evidence, RuleResult, Severity
+from auditor.rules.base import Rule, RuleContext
+from auditor.rules.posts import NO_POSTS
+from auditor.snapshot import PageSnapshot
+from auditor.text.links import LinkPolicy, LinkVerdict, find_urls
+
+
+class NoPersonalLinks(Rule):
+    id = "DS7.no-personal-links"
+    title = "No links to personal or non-district sites"
+    clause = "DS 7"
+    severity = Severity.MEDIUM
+    rationale = (
+        "A link from a district page to an employee's personal profile, payment handle or an "
+        "outside site carries students off the supervised page; personal social media links "
+        "are the most serious."
+    )
+    remediation = {
+        "default": "Remove the link, or ask IT to add the site to rules.allowed_domains if "
+        "the district sponsors it.",
+        "discord": "Edit or delete the message; remove the link from channel topics and the "
+        "server's About page.",
+        "facebook": "Edit the post or the group's About section and remove the link.",
+        "google-groups": "Edit the group's description (Group settings > General) and "
+        "delete conversations that carry the link.",
+        "microsoft365": "Remove the link tab or message from the channel.",
+    }
+
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        policy = LinkPolicy(
+            district_domains=tuple(ctx.district.web_domains),
+            allowed_domains=tuple(ctx.rules.allowed_domains),
+            extra_social=tuple(ctx.rules.personal_social_domains),
+            own_url=snapshot.url,
+        )
+        evidence: list[Evidence] = []
+        personal = 0
+        seen: set[tuple[str, str]] = set()
+        for where, url in _links(snapshot):
+            if (where, url) in seen:
+                continue
+            seen.add((where, url))
+            verdict = policy.classify(url)
+            if verdict.kind in ("district", "allowed"):
+                continue
+            personal += verdict.kind == "personal-social"
+            evidence.append(Evidence(kind="link", ref=where, value=url, note=_note(verdict)))
+        if evidence:
+            return self.failed(
+                f"{len(evidence)} link(s) leave the district's sites"
+                + (f", {personal} to personal social media" if personal else "")
+                + ".",
+                evidence,
+                severity=Severity.HIGH if personal else Severity.MEDIUM,
+            )
+        if snapshot.posts is None:
+            return self.not_applicable(
+                snapshot.why_missing("posts", NO_POSTS)
+                + " The page's own links and description point only to district or allowed "
+                "sites."
+            )
+        return self.passed("Every link points to a district site or an allowed domain.")
+
+
+def _links(snapshot: PageSnapshot) -> Iterator[tuple[str, str]]:
+    """``(where, url)`` for each link of the page, its description and its posts."""
+    for url in snapshot.links:
+        yield "page links", url
+    for url in find_urls(snapshot.description):
+        yield "description", url
+    for post in snapshot.posts or []:
+        for url in post.links:
+            yield post.id, url
+        for url in find_urls(post.text):
+            yield post.id, url
+
+
+def _note(verdict: LinkVerdict) -> str:
+    if verdict.kind == "personal-social":
+        return f"personal social media ({verdict.domain})"
+    return f"not a district or allowed site ({verdict.domain})"

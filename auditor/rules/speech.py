@@ -1,0 +1,80 @@
+"""DS 3: posts use respectful speech (no harassment, abuse, threats, slurs or profanity)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from auditor.results import Evidence, RuleResult, Severity
+from auditor.rules.base import Rule, RuleContext
+from auditor.rules.posts import NO_POSTS, author_is_staff, author_note, authors, post_evidence
+from auditor.snapshot import PageSnapshot
+from auditor.text.mask import mask
+from auditor.text.speech import SpeechDetector
+
+_KIND_LABELS = {
+    "slur": "slur",
+    "profanity": "profanity",
+    "abusive": "abusive or harassing language",
+    "threat": "threatening language",
+    "offensive": "offensive language",
+}
+
+
+@lru_cache(maxsize=8)
+def _detector(terms: tuple[str, ...], allowed: tuple[str, ...]) -> SpeechDetector:
+    return SpeechDetector(terms, allowed)
+
+
+class RespectfulSpeech(Rule):
+    id = "DS3.respectful-speech"
+    title = "Posts use respectful speech"
+    clause = "DS 3"
+    severity = Severity.MEDIUM
+    rationale = (
+        "Harassing, abusive, threatening, discriminatory or profane posts on a district "
+        "page harm students and speak for the school; from staff they breach DS 3 directly."
+    )
+    remediation = {
+        "default": "Remove the post, talk with its author, and turn on post approval so that "
+        "such posts are held before members see them.",
+        "discord": "Delete the message, enable AutoMod (Server Settings > AutoMod) with the "
+        "profanity and slur keyword filters, and time out the author if needed.",
+        "microsoft365": "Delete the message (... > Delete) and turn on channel moderation; "
+        "Teams admins can add a supervision policy in Microsoft Purview.",
+        "google-groups": "Delete the conversation and set Message moderation to Moderate all "
+        "messages.",
+        "groupme": "Remove the message (long-press > Remove) and remove repeat offenders.",
+        "canvas": "Delete the discussion entry and close the topic for comments if needed.",
+        "schoology": "Delete the update or comment and set member posts to require approval.",
+        "facebook": "Delete the post, turn on post approval and add the words to Keyword "
+        "alerts (Admin tools > Admin assist).",
+    }
+
+    def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        if snapshot.posts is None:
+            return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
+        detector = _detector(tuple(ctx.rules.speech_terms), tuple(ctx.rules.speech_allowed))
+        by_id = authors(snapshot)
+        evidence: list[Evidence] = []
+        staff_posts = 0
+        for post in snapshot.posts:
+            finding = detector.check(post.text)
+            if finding is None:
+                continue
+            author = by_id.get(post.author_id or "")
+            staff = author_is_staff(author, snapshot, ctx)
+            staff_posts += staff
+            shown = finding.matched if finding.kind == "offensive" else mask(finding.matched)
+            evidence.append(
+                post_evidence(
+                    post, f"{_KIND_LABELS[finding.kind]}: {shown}", author_note(author, staff)
+                )
+            )
+        if evidence:
+            by_staff = f", {staff_posts} of them by staff" if staff_posts else ""
+            return self.failed(
+                f"{len(evidence)} post(s) are not respectful{by_staff}.",
+                evidence,
+                severity=Severity.HIGH if staff_posts else Severity.MEDIUM,
+            )
+        return self.passed(f"None of the {len(snapshot.posts)} post(s) is disrespectful.")

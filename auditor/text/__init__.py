@@ -1,0 +1,1 @@
+"""Text analysis shared by the content rules: links, masking, phrase lists and detectors."""

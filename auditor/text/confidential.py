@@ -1,0 +1,192 @@
+"""DS 6: finds student information in a post: phone numbers (phonenumbers), email addresses,
+birth dates, home addresses, student ids (a per-district pattern), and grades, health,
+IEP/504 and discipline terms tied to a person. Values are returned for masking, never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import phonenumbers
+
+from auditor.text.phrases import compile_phrases, compile_regexes, data_file
+
+DEFAULT_STUDENT_ID = r"\b[A-Za-z]?\d{5,10}\b"
+CATEGORIES = (
+    "phone",
+    "email",
+    "birth-date",
+    "address",
+    "student-id",
+    "grade",
+    "health",
+    "iep-504",
+    "discipline",
+)
+LABELS = {
+    "phone": "phone number",
+    "email": "email address",
+    "birth-date": "birth date",
+    "address": "home address",
+    "student-id": "student id",
+    "grade": "grade or score",
+    "health": "health information",
+    "iep-504": "IEP/504 or special education",
+    "discipline": "discipline record",
+}
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
+_DIGITS_RE = re.compile(r"\d")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DATE = (
+    rf"(?:\d{{1,2}}[/-]\d{{1,2}}(?:[/-]\d{{2,4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?"
+    rf"(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}})"
+)
+_BIRTH_RE = re.compile(
+    rf"\b(?:born(?:\s+on)?(?!\s+(?:or\s+|on\s+or\s+)?(?:after|before|between|in)\b)|"
+    rf"birthday(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
+    rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?({_DATE})",
+    re.IGNORECASE,
+)
+_STREET_RE = re.compile(
+    r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|ln|lane|dr|drive|"
+    r"ct|court|blvd|boulevard|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|"
+    r"trl|trail|ridge|hill|row)\b\.?(?:\s*(?:apt|unit|#)\.?\s*\w+)?",
+    re.IGNORECASE,
+)
+_PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
+_ROLE_RE = re.compile(
+    r"\b(?:your|the|our|a|one|this|that|my)\s+(?:\w+\s+)?(?:child|son|daughter|kid|student|"
+    r"player|athlete|teammate|runner|swimmer|wrestler|dancer|musician|member|freshman|"
+    r"sophomore|junior|senior|goalie|pitcher|catcher|captain)\b"
+    r"|\bstudent\s*(?:#|no\.?|id)\s*\d|[\w.+-]+@students\.|\b(?:me|my|mine|i)\b",
+    re.I,
+)
+_CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+_NAME_VERB_RE = re.compile(
+    r"^\s*[A-Z][a-z]+(?:'s|’s)?\s+(?:[A-Z][a-z]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
+    r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained)\b"
+)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """A piece of student information found in a post."""
+
+    category: str  # one of CATEGORIES
+    value: str  # the text matched (to be masked before it is shown or stored)
+
+
+class ConfidentialityDetector:
+    """Finds student information in posts for one district."""
+
+    def __init__(
+        self,
+        district_email_domains: Iterable[str] = (),
+        student_id_pattern: str | None = None,
+        region: str = "US",
+    ) -> None:
+        data = data_file("confidential.toml")
+        self._district_domains = tuple(d.lower() for d in district_email_domains)
+        self._region = region
+        self._student_id = re.compile(student_id_pattern or DEFAULT_STUDENT_ID)
+        self._id_context = compile_regexes(data["student_id"])
+        self._not_id = compile_regexes(data["not_student_id"])
+        self._institutional = compile_phrases(data["institutional_phone"])
+        self._residential = compile_regexes(data["residential"])
+        self._grade = compile_regexes(data["grade"])
+        self._terms = {
+            "health": compile_phrases(data["health"]),
+            "iep-504": compile_phrases(data["iep-504"]),
+            "discipline": compile_phrases(data["discipline"]),
+        }
+        self._not_about_people = compile_regexes(data["not_about_people"])
+        self._not_names = frozenset(data["not_names"])
+
+    def find(self, text: str) -> list[Disclosure]:
+        """Every disclosure in ``text``, at most one per category and value."""
+        if not text.strip():
+            return []
+        found: dict[tuple[str, str], Disclosure] = {}
+        for item in self._find(text):
+            found.setdefault((item.category, item.value), item)
+        return list(found.values())
+
+    def _find(self, text: str) -> Iterator[Disclosure]:
+        digits = len(_DIGITS_RE.findall(text))
+        if digits >= 7:
+            yield from self._phones(text)
+        if "@" in text:
+            yield from self._emails(text)
+        if digits:
+            yield from (Disclosure("birth-date", m.group(1)) for m in _BIRTH_RE.finditer(text))
+            yield from self._addresses(text)
+            if digits >= 4:
+                yield from self._student_ids(text)
+        yield from self._tied_terms(text)
+
+    def _phones(self, text: str) -> Iterator[Disclosure]:
+        for match in phonenumbers.PhoneNumberMatcher(text, self._region):
+            around = text[max(0, match.start - 40) : match.end + 25]
+            if self._institutional and self._institutional.search(around):
+                continue
+            yield Disclosure("phone", match.raw_string)
+
+    def _emails(self, text: str) -> Iterator[Disclosure]:
+        for match in _EMAIL_RE.finditer(text):
+            domain = match.group(1).lower().rstrip(".")
+            if domain in self._district_domains:
+                continue
+            yield Disclosure("email", match.group(0))
+
+    def _addresses(self, text: str) -> Iterator[Disclosure]:
+        for match in _STREET_RE.finditer(text):
+            around = text[max(0, match.start() - 40) : match.end() + 25]
+            if self._residential and self._residential.search(around):
+                yield Disclosure("address", match.group(0))
+
+    def _student_ids(self, text: str) -> Iterator[Disclosure]:
+        for match in self._student_id.finditer(text):
+            before = text[max(0, match.start() - 50) : match.start()]
+            after = text[match.end() : match.end() + 20]
+            near = text[max(0, match.start() - 12) : match.start()]
+            if self._not_id and self._not_id.search(near):
+                continue
+            if self._id_context and (
+                self._id_context.search(before) or self._id_context.search(after)
+            ):
+                yield Disclosure("student-id", match.group(0))
+
+    def _tied_terms(self, text: str) -> Iterator[Disclosure]:
+        checks = [("grade", self._grade), *self._terms.items()]
+        for sentence in _SENTENCE_SPLIT_RE.split(text):
+            hits = [(cat, m) for cat, pattern in checks if pattern for m in [pattern.search(sentence)] if m]
+            if not hits:
+                continue
+            if self._not_about_people and self._not_about_people.search(sentence):
+                hits = [(c, m) for c, m in hits if c != "discipline"]
+            if hits and self._about_person(sentence):
+                for category, match in hits:
+                    yield Disclosure(category, match.group(0))
+
+    def _about_person(self, sentence: str) -> bool:
+        """Whether a sentence is about a particular person: a name, he/she, "your son"."""
+        if _PRONOUN_RE.search(sentence) or _ROLE_RE.search(sentence):
+            return True
+        if _NAME_VERB_RE.match(sentence) and self._is_name(sentence.split()[0]):
+            return True
+        start = len(sentence) - len(sentence.lstrip())
+        return any(
+            m.start() != start and self._is_name(m.group(1)) for m in _CAPITAL_RE.finditer(sentence)
+        )
+
+    def _is_name(self, word: str) -> bool:
+        word = word.rstrip("'’s").rstrip(".,;:!?").lower()
+        return bool(word) and word not in self._not_names

@@ -1,0 +1,521 @@
+"""The shared async HTTP client every cloud connector uses (httpx + tenacity + aiolimiter).
+
+It makes connectors polite and complete without each writing its own loop: timeouts,
+jittered exponential retries on network errors and 5xx, waiting out 429 (and the
+platforms' other rate-limit answers) as long as ``Retry-After`` or the platform's own
+headers ask, a request rate limit and concurrency cap per connector, OAuth2 token
+caching with exactly one refresh on 401, pagination helpers that refuse to follow a
+link to another host, and errors that name the platform and the URL path but never a
+query string, header or token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import ipaddress
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from aiolimiter import AsyncLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from connectors.base import ConnectorError
+
+log = logging.getLogger(__name__)
+
+sleep: Callable[[float], Any] = asyncio.sleep
+"""The pause used between attempts; tests replace it to run fast and record the waits."""
+
+MAX_PAGES = 10_000
+TOKEN_EARLY_S = 60.0
+RATE_LIMIT_STATUSES = frozenset({429, 420})
+RATE_LIMIT_REASONS = re.compile(
+    r"rateLimitExceeded|userRateLimitExceeded|quotaExceeded|Rate Limit Exceeded", re.I
+)
+RESET_AFTER_HEADERS = ("x-ratelimit-reset-after", "ratelimit-reset")
+REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
+Params = Mapping[str, str | int | float | bool | list[str]] | None
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is this machine (``localhost``, 127.0.0.0/8 or ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(url: str) -> str:
+    """``url`` without a trailing slash; raises ValueError unless https, or http on loopback."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url.rstrip("/")
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return url.rstrip("/")
+    if parts.scheme == "http":
+        raise ValueError("plain http:// is only accepted for loopback hosts; use https://")
+    raise ValueError("must be an https:// URL")
+
+
+def safe_url(url: str | httpx.URL) -> str:
+    """``scheme://host/path`` of ``url``: query strings may carry tokens, so they are dropped."""
+    parts = urlsplit(str(url))
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port)
+
+
+@dataclass(frozen=True)
+class OAuth2:
+    """An OAuth2 token endpoint and the form that obtains a token from it.
+
+    ``form`` is called for each token request, so a signed assertion (JWT bearer) is
+    fresh every time; client-credentials forms just return the same fields.
+    """
+
+    token_url: str
+    form: Callable[[], Mapping[str, str]]
+
+
+class HttpStatusError(ConnectorError):
+    """The platform answered a non-success status (after retries and token refresh)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Retryable(Exception):
+    """A response worth trying again: a 5xx, or a rate-limit answer with its wait."""
+
+    def __init__(self, response: httpx.Response, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.status = response.status_code
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(response: httpx.Response, now: float | None = None) -> float | None:
+    """How long the platform asks us to wait: ``Retry-After`` (seconds or HTTP date),
+    the ``X-RateLimit-Reset-After``/``RateLimit-Reset`` headers, or a JSON ``retry_after``."""
+    value = response.headers.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+    for name in RESET_AFTER_HEADERS:
+        try:
+            return max(0.0, float(response.headers[name]))
+        except (KeyError, ValueError):
+            continue
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        if isinstance(body, dict) and isinstance(body.get("retry_after"), int | float):
+            return max(0.0, float(body["retry_after"]))
+    return None
+
+
+def is_rate_limited(response: httpx.Response) -> bool:
+    """429 and GroupMe's 420, and the 403s Google and Canvas answer when throttling."""
+    if response.status_code in RATE_LIMIT_STATUSES:
+        return True
+    if response.status_code == 403:
+        return bool(RATE_LIMIT_REASONS.search(response.text[:2000]))
+    return False
+
+
+class HttpClient:
+    """One connector's HTTP client: base URL, politeness limits, token cache, retries."""
+
+    def __init__(
+        self,
+        platform: str,
+        base_url: str,
+        *,
+        timeout_s: float = 30.0,
+        max_concurrency: int = 4,
+        requests_per_second: float | None = None,
+        max_attempts: int = 5,
+        max_retry_after_s: float = 300.0,
+        auth: OAuth2 | None = None,
+        extra_origins: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.platform = platform
+        self.base_url = check_api_url(base_url)
+        self.max_attempts = max_attempts
+        self.max_retry_after_s = max_retry_after_s
+        self._auth = auth
+        self._origins = {_origin(self.base_url)} | {
+            _origin(check_api_url(u)) for u in extra_origins
+        }
+        if auth is not None:
+            check_api_url(auth.token_url)
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_s),
+            headers={"Accept": "application/json", **(headers or {})},
+            follow_redirects=False,
+        )
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._limiter = _limiter(requests_per_second)
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    # --- requests -------------------------------------------------------------------
+
+    def url(self, path_or_url: str) -> str:
+        """An absolute URL for ``path_or_url``; absolute URLs must be on an allowed host."""
+        if "://" not in path_or_url:
+            return f"{self.base_url}/{path_or_url.lstrip('/')}"
+        if _origin(path_or_url) not in self._origins:
+            raise ConnectorError(
+                f"{self.platform}: refusing to call {safe_url(path_or_url)}: "
+                f"not on the configured API host {safe_url(self.base_url)}"
+            )
+        return path_or_url
+
+    async def get_json(self, path_or_url: str, params: Params = None) -> Any:
+        """GET and parse JSON; errors name the platform and the path."""
+        response = await self.request("GET", path_or_url, params=params)
+        return self.json(response)
+
+    def json(self, response: httpx.Response) -> Any:
+        """The response body as JSON; a truncated or non-JSON body is a ConnectorError."""
+        try:
+            return response.json()
+        except (ValueError, UnicodeDecodeError):
+            raise ConnectorError(
+                f"{self.platform}: {response.request.method} {safe_url(response.request.url)}: "
+                "the response is not valid JSON (malformed or truncated)"
+            ) from None
+
+    async def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        params: Params = None,
+        data: Mapping[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> httpx.Response:
+        """Send one request with retries; 2xx return, others raise HttpStatusError.
+
+        A 401 on an authenticated request drops the cached token, fetches a new one and
+        tries once more; a second 401 is an error.
+        """
+        url = self.url(path_or_url)
+        use_auth = authenticated and self._auth is not None
+        refreshed = False
+        while True:
+            token = await self._access_token() if use_auth else None
+            response = await self._send_with_retries(method, url, params, data, token)
+            if response.status_code == 401 and use_auth and not refreshed:
+                refreshed = True
+                log.info("%s: access token refused (401); fetching a new one", self.platform)
+                self._drop_token(token)
+                continue
+            break
+        if response.is_success:
+            return response
+        raise self._status_error(method, url, response, refreshed)
+
+    async def _send_with_retries(
+        self,
+        method: str,
+        url: str,
+        params: Params,
+        data: Mapping[str, str] | None,
+        token: str | None,
+    ) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type((httpx.TransportError, _Retryable)),
+            sleep=_pause,
+            before_sleep=self._log_retry(method, url),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(method, url, params, data, token)
+        except _Retryable as exc:
+            raise ConnectorError(
+                f"{self.platform}: {method} {safe_url(url)}: still HTTP {exc.status} "
+                f"after {self.max_attempts} attempts"
+            ) from None
+        except httpx.TransportError as exc:
+            raise ConnectorError(
+                f"{self.platform}: {method} {safe_url(url)}: network error after "
+                f"{self.max_attempts} attempts ({type(exc).__name__})"
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Params,
+        data: Mapping[str, str] | None,
+        token: str | None,
+    ) -> httpx.Response:
+        delay = self._paused_until - time.monotonic()
+        if delay > 0:
+            await _pause(delay)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with self._slots:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            response = await self._client.request(
+                method, url, params=params, data=data, headers=headers
+            )
+            await response.aread()
+        if is_rate_limited(response):
+            wait = retry_after_seconds(response)
+            if wait is not None and wait > self.max_retry_after_s:
+                raise ConnectorError(
+                    f"{self.platform}: {method} {safe_url(url)}: rate limited; the platform "
+                    f"asks to wait {wait:.0f} s, more than the {self.max_retry_after_s:.0f} s "
+                    "this connector waits"
+                )
+            raise _Retryable(response, wait)
+        if response.status_code >= 500:
+            raise _Retryable(response, None)
+        self._note_budget(response)
+        return response
+
+    def _note_budget(self, response: httpx.Response) -> None:
+        """When the platform says no requests remain, pause until its reset time."""
+        for name in REMAINING_HEADERS:
+            remaining = response.headers.get(name)
+            if remaining is not None and remaining.strip() == "0":
+                reset = retry_after_seconds(response)
+                if reset:
+                    self._paused_until = max(self._paused_until, time.monotonic() + reset)
+                return
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(wait_random_exponential(multiplier=0.5, max=30)(state))
+
+    def _log_retry(self, method: str, url: str) -> Callable[[RetryCallState], None]:
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            what = str(exc) if isinstance(exc, _Retryable) else type(exc).__name__
+            wait = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "%s: %s %s: %s; attempt %d of %d, retrying in %.1f s",
+                self.platform,
+                method,
+                safe_url(url),
+                what,
+                state.attempt_number,
+                self.max_attempts,
+                wait,
+            )
+
+        return before_sleep
+
+    def _status_error(
+        self, method: str, url: str, response: httpx.Response, refreshed: bool
+    ) -> HttpStatusError:
+        status = response.status_code
+        hint = {
+            401: "the credentials were refused"
+            + (" even after fetching a new access token" if refreshed else ""),
+            403: "permission denied: check the app's granted scopes/permissions",
+            404: "not found: check the page's external_id",
+        }.get(status, response.reason_phrase or "request failed")
+        return HttpStatusError(
+            f"{self.platform}: {method} {safe_url(url)}: HTTP {status}, {hint}", status
+        )
+
+    # --- OAuth2 tokens ---------------------------------------------------------------
+
+    async def _access_token(self) -> str:
+        async with self._token_lock:
+            if self._token is None or time.monotonic() >= self._token_expires:
+                self._token, lifetime = await self._fetch_token()
+                self._token_expires = time.monotonic() + max(0.0, lifetime - TOKEN_EARLY_S)
+            return self._token
+
+    def _drop_token(self, token: str | None) -> None:
+        if token is not None and self._token == token:
+            self._token = None
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        assert self._auth is not None
+        url = self._auth.token_url
+        response = await self._send_with_retries("POST", url, None, self._auth.form(), None)
+        if not response.is_success:
+            code = ""
+            try:
+                error = response.json().get("error")
+                if isinstance(error, str) and re.fullmatch(r"[a-z_]{1,60}", error):
+                    code = f", {error}"
+            except (ValueError, AttributeError):
+                pass
+            raise ConnectorError(
+                f"{self.platform}: token request to {safe_url(url)} was refused "
+                f"(HTTP {response.status_code}{code}): check the client id and secret"
+            )
+        body = self.json(response)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise ConnectorError(
+                f"{self.platform}: token response from {safe_url(url)} has no access_token"
+            )
+        try:
+            lifetime = float(body.get("expires_in", 3600))
+        except (TypeError, ValueError):
+            lifetime = 3600.0
+        from auditor.logs import register_secret
+
+        register_secret(token)
+        return token, lifetime
+
+    # --- pagination ------------------------------------------------------------------
+
+    async def pages_next_link(
+        self, path: str, params: Params = None, next_key: str = "@odata.nextLink"
+    ) -> AsyncIterator[Any]:
+        """Yield each page (parsed JSON), following the absolute next link in ``next_key``."""
+        url: str | None = self.url(path)
+        page_params = params
+        seen: set[str] = set()
+        while url is not None:
+            page = await self.get_json(url, page_params)
+            yield page
+            link = page.get(next_key) if isinstance(page, dict) else None
+            if link is None:
+                return
+            if not isinstance(link, str):
+                raise ConnectorError(f"{self.platform}: {safe_url(url)}: {next_key} is not a URL")
+            url = self._next_url(url, link, seen)
+            page_params = None
+
+    async def pages_token(
+        self,
+        path: str,
+        params: Params = None,
+        token_param: str = "pageToken",
+        token_key: str = "nextPageToken",
+    ) -> AsyncIterator[Any]:
+        """Yield each page, passing the previous page's ``token_key`` as ``token_param``."""
+        token: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            query = dict(params or {})
+            if token is not None:
+                query[token_param] = token
+            page = await self.get_json(path, query)
+            yield page
+            token = page.get(token_key) if isinstance(page, dict) else None
+            if not token:
+                return
+            if not isinstance(token, str) or token in seen:
+                raise ConnectorError(
+                    f"{self.platform}: {safe_url(self.url(path))}: {token_key} repeats or is "
+                    "not a string; stopped paging"
+                )
+            seen.add(token)
+        raise ConnectorError(f"{self.platform}: {safe_url(self.url(path))}: over {MAX_PAGES} pages")
+
+    async def pages_link_header(self, path: str, params: Params = None) -> AsyncIterator[Any]:
+        """Yield each page, following the ``Link: <...>; rel="next"`` response header."""
+        url: str | None = self.url(path)
+        page_params = params
+        seen: set[str] = set()
+        while url is not None:
+            response = await self.request("GET", url, params=page_params)
+            yield self.json(response)
+            link = response.links.get("next", {}).get("url")
+            url = self._next_url(url, link, seen) if link else None
+            page_params = None
+
+    async def pages_offset(
+        self,
+        path: str,
+        items: Callable[[Any], list[Any]],
+        params: Params = None,
+        offset_param: str = "start",
+        limit_param: str = "limit",
+        limit: int = 100,
+    ) -> AsyncIterator[Any]:
+        """Yield each page, advancing ``offset_param`` until a page has fewer than ``limit``."""
+        offset = 0
+        for _ in range(MAX_PAGES):
+            query = {**dict(params or {}), offset_param: offset, limit_param: limit}
+            page = await self.get_json(path, query)
+            yield page
+            count = len(items(page))
+            if count < limit:
+                return
+            offset += count
+        raise ConnectorError(f"{self.platform}: {safe_url(self.url(path))}: over {MAX_PAGES} pages")
+
+    def _next_url(self, current: str, link: str, seen: set[str]) -> str:
+        """Resolve a pagination link; refuse other hosts, loops and endless paging."""
+        nxt = urljoin(current, link)
+        if _origin(nxt) != _origin(self.base_url):
+            raise ConnectorError(
+                f"{self.platform}: refusing to follow a pagination link to {safe_url(nxt)}: "
+                f"not the configured API host {safe_url(self.base_url)}"
+            )
+        if nxt in seen or len(seen) >= MAX_PAGES:
+            raise ConnectorError(
+                f"{self.platform}: {safe_url(nxt)}: pagination loops or never ends; stopped"
+            )
+        seen.add(nxt)
+        return nxt
+
+
+async def _pause(seconds: float) -> None:
+    """Sleep through the module-level ``sleep`` (looked up at call time, so tests can patch)."""
+    await sleep(seconds)
+
+
+def _limiter(requests_per_second: float | None) -> AsyncLimiter | None:
+    """A leaky bucket allowing ``requests_per_second`` (bursts up to one second's worth)."""
+    if requests_per_second is None:
+        return None
+    if requests_per_second >= 1:
+        return AsyncLimiter(requests_per_second, 1.0)
+    return AsyncLimiter(1, 1.0 / requests_per_second)

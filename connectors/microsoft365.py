@@ -1,0 +1,516 @@
+"""The ``microsoft365`` connector: Microsoft 365 groups and their Teams through Microsoft
+Graph, with an app's client-credentials token.
+
+Reads the group (visibility), its owners and members (``@odata.nextLink`` paging), the
+group's guest setting (falling back to the tenant's), the team's member, guest and
+messaging settings, and channel messages with replies when the tenant granted
+``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the reason). National
+clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
+
+Mapping (also in docs/connectors/microsoft365.md):
+
+========================  ===============================================================
+snapshot field            Graph value
+========================  ===============================================================
+visibility, join_policy   team (else group) ``visibility``, case-insensitive: public ->
+                          ``public``/``open``; private -> ``closed``/``request``;
+                          hiddenMembership -> ``secret``/``invite``
+post_moderation           null: channel moderation is only in Graph beta
+external_members_allowed  group setting ``Group.Unified.Guest`` AllowToAddGuests; else the
+                          tenant's ``Group.Unified`` AllowToAddGuests and
+                          AllowGuestsToAccessGroups; with no setting at all, ``true``
+                          (Microsoft's default)
+invite_links              ``[]``: Graph exposes no join links or team codes
+members                   owners -> ``owner``, other members -> ``member``; guests keep
+                          their mail; non-user members (nested groups, devices) warned
+posts                     channel messages and replies (``messageType`` message, not
+                          deleted), text from the HTML body, links from hrefs and text
+warnings                  memberSettings.allowCreatePrivateChannels, guestSettings
+                          .allowCreateUpdateChannels, isArchived
+========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+
+from pydantic import AwareDatetime, Field, PositiveInt, field_validator
+
+from auditor.config import EnvName
+from auditor.snapshot import Member, PageSnapshot, Post, Settings
+from connectors.base import DiscoveredGroup, PageRef
+from connectors.cloud import (
+    CloudConnector,
+    CloudConnectorSettings,
+    PlatformModel,
+    map_enum,
+    read_secret,
+)
+from connectors.http import HttpStatusError, OAuth2
+
+PLATFORM = "microsoft365"
+USER_FIELDS = "id,displayName,mail,userPrincipalName,userType"
+USER_TYPE = "#microsoft.graph.user"
+MESSAGES_PAGE = 50
+VISIBILITY = {
+    "public": ("public", "open"),
+    "private": ("closed", "request"),
+    "hiddenmembership": ("secret", "invite"),
+}
+BOOL = {"true": True, "false": False}
+NO_MODERATION_SETTING = (
+    "Microsoft Graph v1.0 does not expose channel moderation (who may start posts); "
+    "check it in the Teams client."
+)
+NO_MODERATION = "Microsoft Graph reports no moderator activity or reported messages."
+NO_INVITES = "Microsoft 365 groups have no join links readable through Graph."
+URL_RE = re.compile(r"https?://[^\s<>\"')]+")
+
+
+class Microsoft365Settings(CloudConnectorSettings):
+    """Settings of the ``microsoft365`` connector."""
+
+    base_url: str = Field(
+        "https://graph.microsoft.com/v1.0", description="Microsoft Graph base URL."
+    )
+    token_url: str = Field(
+        "https://login.microsoftonline.com/{tenant_id}/oauth2/v2.0/token",
+        description="Token endpoint; {tenant_id} is replaced by tenant_id.",
+    )
+    tenant_id: str = Field(description="Entra ID tenant id (GUID) or primary domain.")
+    client_id: str = Field(description="Application (client) id of the app registration.")
+    client_secret_env: EnvName = Field(
+        description="Environment variable holding the app's client secret."
+    )
+    scope: str | None = Field(
+        None, description="Token scope (default: the base URL's host + '/.default')."
+    )
+    read_messages: bool = Field(
+        True, description="Read channel messages (needs ChannelMessage.Read.All)."
+    )
+    max_messages_per_channel: PositiveInt = Field(
+        100, description="Most recent top-level messages read per channel."
+    )
+
+    @field_validator("tenant_id")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", value):
+            raise ValueError("must be a tenant GUID or domain name")
+        return value
+
+
+class GraphGroup(PlatformModel):
+    """Graph ``group`` resource (the fields used)."""
+
+    id: str
+    display_name: str | None = Field(None, alias="displayName")
+    description: str | None = None
+    visibility: str | None = None
+    mail: str | None = None
+    created: AwareDatetime | None = Field(None, alias="createdDateTime")
+    provisioning: list[str] = Field([], alias="resourceProvisioningOptions")
+
+
+class GraphGroupsPage(PlatformModel):
+    """A page of ``GET /groups``."""
+
+    value: list[GraphGroup]
+
+
+class DirectoryObject(PlatformModel):
+    """A member or owner: usually a user, sometimes a group, device or app."""
+
+    odata_type: str | None = Field(None, alias="@odata.type")
+    id: str
+    display_name: str | None = Field(None, alias="displayName")
+    mail: str | None = None
+    user_principal_name: str | None = Field(None, alias="userPrincipalName")
+    user_type: str | None = Field(None, alias="userType")
+
+
+class DirectoryObjectsPage(PlatformModel):
+    """A page of ``/members`` or ``/owners``."""
+
+    value: list[DirectoryObject]
+
+
+class SettingValue(PlatformModel):
+    """One ``name``/``value`` pair of a directory setting."""
+
+    name: str
+    value: str | None = None
+
+
+class GroupSetting(PlatformModel):
+    """A ``groupSetting`` object (template values)."""
+
+    display_name: str | None = Field(None, alias="displayName")
+    values: list[SettingValue] = []
+
+    def get(self, name: str) -> str | None:
+        """The value named ``name`` (case-insensitive), if present."""
+        for item in self.values:
+            if item.name.lower() == name.lower():
+                return item.value
+        return None
+
+
+class GroupSettingsPage(PlatformModel):
+    """``GET /groups/{id}/settings`` and ``GET /groupSettings``."""
+
+    value: list[GroupSetting]
+
+
+class TeamMemberSettings(PlatformModel):
+    """``teamMemberSettings`` (the field used)."""
+
+    allow_create_private_channels: bool | None = Field(None, alias="allowCreatePrivateChannels")
+
+
+class TeamGuestSettings(PlatformModel):
+    """``teamGuestSettings``."""
+
+    allow_create_update_channels: bool | None = Field(None, alias="allowCreateUpdateChannels")
+
+
+class Team(PlatformModel):
+    """Graph ``team`` resource (the fields used)."""
+
+    visibility: str | None = None
+    is_archived: bool | None = Field(None, alias="isArchived")
+    web_url: str | None = Field(None, alias="webUrl")
+    member_settings: TeamMemberSettings | None = Field(None, alias="memberSettings")
+    guest_settings: TeamGuestSettings | None = Field(None, alias="guestSettings")
+
+
+class Channel(PlatformModel):
+    """A channel of a team."""
+
+    id: str
+    display_name: str | None = Field(None, alias="displayName")
+
+
+class ChannelsPage(PlatformModel):
+    """``GET /teams/{id}/channels``."""
+
+    value: list[Channel]
+
+
+class Identity(PlatformModel):
+    """An ``identity`` (user or application) in a message's ``from``."""
+
+    id: str | None = None
+    display_name: str | None = Field(None, alias="displayName")
+
+
+class IdentitySet(PlatformModel):
+    """A message's ``from``."""
+
+    user: Identity | None = None
+    application: Identity | None = None
+
+
+class ItemBody(PlatformModel):
+    """A message body: ``contentType`` text or html."""
+
+    content_type: str | None = Field(None, alias="contentType")
+    content: str | None = None
+
+
+class ChatMessage(PlatformModel):
+    """Graph ``chatMessage`` (the fields used)."""
+
+    id: str
+    reply_to_id: str | None = Field(None, alias="replyToId")
+    message_type: str | None = Field(None, alias="messageType")
+    created: AwareDatetime | None = Field(None, alias="createdDateTime")
+    deleted: AwareDatetime | None = Field(None, alias="deletedDateTime")
+    sender: IdentitySet | None = Field(None, alias="from")
+    body: ItemBody | None = None
+
+
+class MessagesPage(PlatformModel):
+    """A page of channel messages or replies."""
+
+    value: list[ChatMessage]
+
+
+class Microsoft365Connector(CloudConnector):
+    """Microsoft 365 groups and Teams through Microsoft Graph."""
+
+    type = PLATFORM
+    summary = "Microsoft 365 groups and Teams (Microsoft Graph, client credentials)"
+    Settings = Microsoft365Settings
+    settings: Microsoft365Settings
+
+    def __init__(
+        self, name: str, settings: Microsoft365Settings, base_dir: Path | None = None
+    ) -> None:
+        super().__init__(name, settings, base_dir)
+        self._tenant_read = False
+        self._tenant_guests: bool | None = None
+
+    def oauth(self) -> OAuth2:
+        """Client-credentials grant for the app registration."""
+        s = self.settings
+        secret = read_secret(PLATFORM, "client_secret_env", s.client_secret_env)
+        parts = urlsplit(s.base_url)
+        scope = s.scope or f"{parts.scheme}://{parts.netloc}/.default"
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": s.client_id,
+            "client_secret": secret,
+            "scope": scope,
+        }
+        return OAuth2(s.token_url.replace("{tenant_id}", quote(s.tenant_id)), lambda: form)
+
+    async def fetch_page(self, ref: PageRef) -> PageSnapshot:
+        gid = quote(ref.external_id, safe="")
+        raw = await self.http.get_json(
+            f"groups/{gid}",
+            {
+                "$select": "id,displayName,description,visibility,mail,createdDateTime,"
+                "resourceProvisioningOptions"
+            },
+        )
+        group = self.parse(GraphGroup, raw, "group")
+        warnings: list[str] = []
+        unavailable: dict[str, str] = {
+            "post_moderation": NO_MODERATION_SETTING,
+            "moderation": NO_MODERATION,
+            "invite_links": NO_INVITES,
+        }
+        owners = await self._objects(f"groups/{gid}/owners", "group owners")
+        members = await self._objects(f"groups/{gid}/members", "group members")
+        team = await self._team(gid) if "Team" in group.provisioning else None
+        visibility_raw = (team.visibility if team else None) or group.visibility
+        mapped = map_enum(
+            "visibility",
+            visibility_raw.lower() if visibility_raw else None,
+            VISIBILITY,
+            warnings,
+        )
+        if team is not None:
+            warnings.extend(team_warnings(team))
+        posts: list[Post] | None = None
+        if team is None:
+            unavailable["posts"] = "This Microsoft 365 group has no team, so no channel messages."
+        elif not self.settings.read_messages:
+            unavailable["posts"] = "Reading channel messages is turned off (read_messages)."
+        else:
+            posts = await self._posts(gid, unavailable)
+        return PageSnapshot(
+            platform=PLATFORM,
+            external_id=ref.external_id,
+            name=group.display_name,
+            url=team.web_url if team else None,
+            description=group.description or None,
+            kind="group",
+            created_at=group.created,
+            fetched_at=datetime.now(UTC),
+            settings=Settings(
+                visibility=mapped[0] if mapped else None,
+                join_policy=mapped[1] if mapped else None,
+                post_moderation=None,
+                invite_links=[],
+                external_members_allowed=await self._guests_allowed(gid, warnings),
+            ),
+            members=merge_members(owners, members, warnings),
+            posts=posts,
+            moderation=None,
+            unavailable=unavailable,
+            warnings=warnings,
+        )
+
+    async def _objects(self, path: str, what: str) -> list[DirectoryObject]:
+        found: list[DirectoryObject] = []
+        params = {"$select": USER_FIELDS, "$top": 999}
+        async for raw in self.http.pages_next_link(path, params):
+            found.extend(self.parse(DirectoryObjectsPage, raw, what).value)
+        return found
+
+    async def _team(self, gid: str) -> Team | None:
+        try:
+            raw = await self.http.get_json(f"teams/{gid}")
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self.parse(Team, raw, "team")
+
+    async def _guests_allowed(self, gid: str, warnings: list[str]) -> bool | None:
+        raw = await self.http.get_json(f"groups/{gid}/settings")
+        for setting in self.parse(GroupSettingsPage, raw, "group settings").value:
+            value = setting.get("AllowToAddGuests")
+            if value is not None:
+                return map_enum("AllowToAddGuests", value.lower(), BOOL, warnings)
+        return await self._tenant_guest_default(warnings)
+
+    async def _tenant_guest_default(self, warnings: list[str]) -> bool | None:
+        """The tenant-wide guest policy, read once per connector."""
+        if not self._tenant_read:
+            self._tenant_read = True
+            try:
+                raw = await self.http.get_json("groupSettings")
+            except HttpStatusError as exc:
+                if exc.status != 403:
+                    raise
+                warnings.append(
+                    "tenant group settings unreadable (needs Directory.Read.All): guest "
+                    "policy unknown"
+                )
+                return None
+            self._tenant_guests = True  # Microsoft's default when no setting object exists
+            for setting in self.parse(GroupSettingsPage, raw, "tenant group settings").value:
+                for name in ("AllowToAddGuests", "AllowGuestsToAccessGroups"):
+                    value = setting.get(name)
+                    if value is not None and value.lower() == "false":
+                        self._tenant_guests = False
+        return self._tenant_guests
+
+    async def _posts(self, gid: str, unavailable: dict[str, str]) -> list[Post] | None:
+        try:
+            raw = await self.http.get_json(f"teams/{gid}/channels")
+            channels = self.parse(ChannelsPage, raw, "channels").value
+            posts: list[Post] = []
+            for channel in channels:
+                posts.extend(await self._channel_posts(gid, quote(channel.id, safe="")))
+        except HttpStatusError as exc:
+            if exc.status != 403:
+                raise
+            unavailable["posts"] = (
+                "Microsoft Graph refused to read channel messages (HTTP 403): grant the app "
+                "ChannelMessage.Read.All or resource-specific consent."
+            )
+            return None
+        return posts
+
+    async def _channel_posts(self, gid: str, cid: str) -> list[Post]:
+        base = f"teams/{gid}/channels/{cid}/messages"
+        limit = self.settings.max_messages_per_channel
+        tops: list[ChatMessage] = []
+        async for raw in self.http.pages_next_link(base, {"$top": min(MESSAGES_PAGE, limit)}):
+            tops.extend(self.parse(MessagesPage, raw, "channel messages").value)
+            if len(tops) >= limit:
+                break
+        posts: list[Post] = []
+        for message in tops[:limit]:
+            if not is_post(message):
+                continue
+            posts.append(to_post(message, None))
+            path = f"{base}/{quote(message.id, safe='')}/replies"
+            async for raw in self.http.pages_next_link(path, {"$top": MESSAGES_PAGE}):
+                replies = self.parse(MessagesPage, raw, "message replies").value
+                posts.extend(to_post(r, message.id) for r in replies if is_post(r))
+        return posts
+
+    async def discover(self) -> AsyncIterator[DiscoveredGroup]:
+        params = {
+            "$filter": "groupTypes/any(c:c eq 'Unified')",
+            "$select": "id,displayName,mail,visibility",
+            "$top": 999,
+        }
+        async for raw in self.http.pages_next_link("groups", params):
+            for g in self.parse(GraphGroupsPage, raw, "groups list").value:
+                extra = {"mail": g.mail} if g.mail else {}
+                yield DiscoveredGroup(g.id, g.display_name or g.mail or g.id, None, extra)
+
+
+def team_warnings(team: Team) -> list[str]:
+    """Team settings that matter to the policy but have no snapshot field."""
+    out: list[str] = []
+    if team.member_settings and team.member_settings.allow_create_private_channels:
+        out.append(
+            "memberSettings.allowCreatePrivateChannels is true: members can create private "
+            "channels the owner and supervisor cannot read"
+        )
+    if team.guest_settings and team.guest_settings.allow_create_update_channels:
+        out.append("guestSettings.allowCreateUpdateChannels is true: guests can create channels")
+    if team.is_archived:
+        out.append("the team is archived (read-only)")
+    return out
+
+
+def merge_members(
+    owners: list[DirectoryObject], members: list[DirectoryObject], warnings: list[str]
+) -> list[Member]:
+    """Owners (role owner) then the other members; non-user objects are warned about."""
+    out: dict[str, Member] = {}
+    for role, objects in (("owner", owners), ("member", members)):
+        for obj in objects:
+            if obj.id in out:
+                continue
+            if obj.odata_type not in (None, USER_TYPE):
+                kind = obj.odata_type.rsplit(".", 1)[-1]
+                warnings.append(
+                    f"{role} {obj.display_name or obj.id} is a {kind}, not a user: "
+                    "its own members are not listed"
+                )
+            out[obj.id] = Member(
+                id=obj.id,
+                name=obj.display_name,
+                email=obj.mail or obj.user_principal_name,
+                role="owner" if role == "owner" else "member",
+                state="active",
+            )
+    return list(out.values())
+
+
+def is_post(message: ChatMessage) -> bool:
+    """A real, undeleted user message (not a system event)."""
+    return message.message_type in (None, "message") and message.deleted is None
+
+
+def to_post(message: ChatMessage, parent_id: str | None) -> Post:
+    """A Graph chat message as a snapshot post; HTML is reduced to text and links."""
+    body = message.body or ItemBody()
+    content = body.content or ""
+    if (body.content_type or "").lower() == "html":
+        text, links = html_text(content)
+    else:
+        text, links = content, []
+    links += [u for u in URL_RE.findall(text) if u not in links]
+    sender = message.sender
+    author = sender.user.id if sender and sender.user else None
+    return Post(
+        id=message.id,
+        author_id=author,
+        created_at=message.created,
+        text=text.strip(),
+        links=links,
+        parent_id=parent_id or message.reply_to_id,
+    )
+
+
+class _TextAndLinks(HTMLParser):
+    """Collects the text and the ``href`` targets of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if href and href not in self.links:
+                self.links.append(href)
+        elif tag in ("br", "p", "div", "li"):
+            self.text.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def html_text(content: str) -> tuple[str, list[str]]:
+    """Plain text and link targets of a message's HTML body."""
+    parser = _TextAndLinks()
+    parser.feed(content)
+    parser.close()
+    return "".join(parser.text), parser.links

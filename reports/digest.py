@@ -1,0 +1,116 @@
+"""Supervisor digests: one email per supervisor covering only the pages they oversee, as
+email-safe HTML (table layout, CSS inlined by css-inline, no scripts, no remote content)
+and a plain-text alternative carrying the same facts."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import css_inline
+
+from auditor.config import Config
+from auditor.results import Severity
+from reports.environment import day, environment, join_url, plural, text_environment
+from reports.view import PageView, ResultView, RunView
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+@dataclass
+class Digest:
+    """One supervisor's digest, ready for the email sender."""
+
+    recipient: str
+    subject: str
+    html: str
+    text: str
+    page_ids: list[str]
+
+
+def build_digests(view: RunView, config: Config) -> list[Digest]:
+    """One digest per supervisor in the run, in recipient order."""
+    by_supervisor: dict[str, list[PageView]] = defaultdict(list)
+    for page in view.pages:
+        by_supervisor[page.supervisor].append(page)
+    return [
+        build_digest(view, config, supervisor, pages)
+        for supervisor, pages in sorted(by_supervisor.items())
+    ]
+
+
+def build_digest(view: RunView, config: Config, recipient: str, pages: list[PageView]) -> Digest:
+    """The digest of ``pages`` (all supervised by ``recipient``)."""
+    context = digest_context(view, config, recipient, pages)
+    html = environment().get_template("digest.html.j2").render(context)
+    text = text_environment().get_template("digest.txt.j2").render(context)
+    return Digest(
+        recipient=recipient,
+        subject=context["subject"],
+        html=_INLINER.inline(html),
+        text=text,
+        page_ids=[p.id for p in pages],
+    )
+
+
+def headline(pages: list[PageView]) -> str:
+    """``"3 of 7 pages need attention"`` (or that all pass): the subject's counts."""
+    total = len(pages)
+    attention = sum(p.needs_attention for p in pages)
+    if attention == 0:
+        return f"All {plural(total, 'page')} meet the checked rules"
+    verb = "needs" if attention == 1 else "need"
+    return f"{attention} of {plural(total, 'page')} {verb} attention"
+
+
+def subject_line(view: RunView, config: Config, pages: list[PageView]) -> str:
+    """The email subject: counts first, then date and district (one line, no controls)."""
+    district = " ".join(view.district.split())
+    when = day(view.started_at, config.district.timezone)
+    return f"{headline(pages)} — page audit {when}, {district}"
+
+
+def since_text(view: RunView, tz: str) -> Any:
+    """A function telling, for one open result, since when it has been open."""
+
+    def since(r: ResultView) -> str:
+        if r.first_seen is None:
+            return ""
+        if r.first_seen_run == view.id:
+            return (
+                "New since the last audit." if view.previous_run else "First found in this audit."
+            )
+        verb = "Failing" if r.status == "fail" else "Open"
+        return f"{verb} since {day(r.first_seen, tz)} ({plural(r.days_open or 0, 'day')})."
+
+    return since
+
+
+def _urgency(page: PageView) -> tuple[int, int, int, str]:
+    """Sort key: most urgent status, then highest severity, then most open results."""
+    severity = Severity(page.worst_severity).rank if page.worst_severity else 0
+    return (page.worst_rank, -severity, -len(page.attention), page.name.lower())
+
+
+def digest_context(
+    view: RunView, config: Config, recipient: str, pages: list[PageView]
+) -> dict[str, Any]:
+    """Everything both digest templates show, so HTML and text carry the same facts."""
+    base = config.reports.base_url
+    attention = sorted((p for p in pages if p.needs_attention), key=_urgency)
+    return {
+        "run": view,
+        "tz": config.district.timezone,
+        "since": since_text(view, config.district.timezone),
+        "recipient": recipient,
+        "subject": subject_line(view, config, pages),
+        "headline": headline(pages),
+        "pages": pages,
+        "audited": [p for p in attention if p.status == "audited"],
+        "errored": [p for p in attention if p.status == "error"],
+        "passing": [p for p in pages if not p.needs_attention],
+        "report_url": join_url(base, "index.html"),
+        "links": {p.id: join_url(base, p.href) for p in pages},
+        "failing_results": sum(len(p.failing) for p in pages),
+    }

@@ -1,0 +1,124 @@
+"""Benchmark: render the report of a 5,000-page run (with one earlier run for history) from
+a temporary SQLite database and print load/render times and output sizes.
+
+Run: ``python tests/bench/bench_report.py [--pages 5000] [--schools 60]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
+
+from report_seed import PageSpec, add_pages, add_run
+
+from auditor.db.engine import make_engine, upgrade
+from auditor.results import Evidence, RuleResult, Severity, Status
+from auditor.rules import catalog
+from reports.run_report import write_report
+from reports.view import load_run
+
+PLATFORMS = ["google-groups", "microsoft365", "discord", "groupme", "canvas", "facebook"]
+
+
+def results_for(rng: random.Random, fail_rate: float) -> list[RuleResult]:
+    """One result per catalog rule; a share of them fail with a little evidence."""
+    out = []
+    for rule in catalog.RULES:
+        if rule.id == "DS9.misrepresentation":
+            out.append(
+                RuleResult(
+                    rule=rule.id,
+                    status=Status.MANUAL,
+                    severity=rule.severity,
+                    message="Read recent posts and the page description.",
+                )
+            )
+            continue
+        failing = rng.random() < fail_rate
+        out.append(
+            RuleResult(
+                rule=rule.id,
+                status=Status.FAIL if failing else Status.PASS,
+                severity=rule.severity if failing else Severity.LOW,
+                message=f"{rule.title}: {'not met' if failing else 'met'} on this page.",
+                evidence=[Evidence(kind="setting", ref="visibility", value="public")]
+                if failing
+                else [],
+            )
+        )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pages", type=int, default=5000)
+    parser.add_argument("--schools", type=int, default=60)
+    args = parser.parse_args()
+    rng = random.Random(42)
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
+        upgrade(engine)
+        pages = [
+            PageSpec(
+                id=f"page-{i:05d}",
+                name=f"Club {i:05d}",
+                school=f"School {i % args.schools:03d}",
+                owner=f"teacher{i}@district.org",
+                supervisor=f"principal{i % args.schools}@district.org",
+            )
+            for i in range(args.pages)
+        ]
+        start = datetime(2026, 11, 1, 2, tzinfo=UTC)
+        add_pages(engine, pages, start)
+        platforms = {p.id: PLATFORMS[i % len(PLATFORMS)] for i, p in enumerate(pages)}
+        names = {p.id: p.name for p in pages}
+        t0 = time.perf_counter()
+        for day in range(2):
+            outcomes = {
+                p.id: "connector timed out" if rng.random() < 0.01 else results_for(rng, 0.08)
+                for p in pages
+            }
+            run_id = add_run(engine, start + timedelta(days=day), outcomes, platforms, names=names)
+        seeded = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        view = load_run(engine, run_id)
+        loaded = time.perf_counter() - t1
+        out = Path(tmp) / "report"
+        t2 = time.perf_counter()
+        write_report(view, out)
+        rendered = time.perf_counter() - t2
+        files = [f for f in out.rglob("*") if f.is_file()]
+        details = list((out / "details").glob("*.html"))
+        biggest = max(details, key=lambda f: f.stat().st_size)
+        results = sum(len(p.results) for p in view.pages)
+        print(f"pages: {len(view.pages)}, results: {results}, runs in database: 2")
+        print(f"seed database: {seeded:.1f} s")
+        print(f"load run with history (first-seen, trends): {loaded:.2f} s")
+        print(f"render and write every output: {rendered:.2f} s")
+        print(f"index.html: {(out / 'index.html').stat().st_size / 1e6:.2f} MB")
+        print(
+            f"detail files: {len(details)}, largest {biggest.name} "
+            f"{biggest.stat().st_size / 1e6:.2f} MB"
+        )
+        digests = list((out / "digests").glob("*.html"))
+        print(
+            f"digests: {len(digests)}, largest "
+            f"{max(f.stat().st_size for f in digests) / 1e3:.0f} kB"
+        )
+        for name in ("findings.json", "findings.csv"):
+            print(f"{name}: {(out / name).stat().st_size / 1e6:.2f} MB")
+        print(
+            f"all outputs: {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB"
+        )
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

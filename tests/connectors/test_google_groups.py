@@ -1,0 +1,252 @@
+"""The google-groups connector: the shared contract suite plus its settings mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+from google.auth import jwt
+from mock_platforms import (
+    GOOGLE_GROUP,
+    GOOGLE_GROUPS,
+    GOOGLE_MEMBER_IDS,
+    GOOGLE_TOKEN,
+    load,
+    mock_google,
+    public_key_pem,
+    write_service_account_key,
+)
+
+from auditor.snapshot import PageSnapshot
+from connectors.base import ConnectorError, PageRef
+from connectors.google_groups import (
+    GoogleGroupsConnector,
+    GoogleGroupsSettings,
+    GroupSettingsResource,
+    map_settings,
+)
+from connectors.testkit import ConnectorContract, FaultInjector
+
+ADMIN = "it-admin@district.org"
+
+
+def google_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GoogleGroupsConnector:
+    key = write_service_account_key(tmp_path / "sa.json")
+    monkeypatch.setenv("GOOGLE_SA_FILE", str(key))
+    settings = GoogleGroupsSettings(credentials_file_env="GOOGLE_SA_FILE", delegated_admin=ADMIN)
+    return GoogleGroupsConnector("gw", settings)
+
+
+class TestGoogleGroupsContract(ConnectorContract):
+    platform = "google-groups"
+    ref = PageRef("robotics", GOOGLE_GROUP, "DHS Robotics")
+    paged_route = "members"
+    fault_target = "/members"
+    expected_member_ids = GOOGLE_MEMBER_IDS
+    malformed = [
+        ("/groups/robotics", {"kind": "admin#directory#group", "id": "03ep43zb2nm8xyz"}, "email"),
+        ("/members", {"members": [{"id": "1", "role": ["OWNER"]}]}, "members[0].role"),
+        ("/members", {"members": "none"}, "members"),
+    ]
+    expected_discovered = GOOGLE_GROUPS
+
+    def make_connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        return google_connector(tmp_path, monkeypatch)
+
+    def mock_platform(self, router: respx.MockRouter) -> None:
+        mock_google(router)
+
+    async def test_google_rate_limit_403_is_backed_off(
+        self, connector: GoogleGroupsConnector, faults: FaultInjector, waits: list[float]
+    ) -> None:
+        body = {
+            "error": {
+                "code": 403,
+                "message": "Quota exceeded for quota metric 'Queries'",
+                "errors": [{"reason": "userRateLimitExceeded", "domain": "usageLimits"}],
+            }
+        }
+        faults.add("/members", lambda r: httpx.Response(403, json=body))
+        snapshot = await self.fetch(connector)
+        assert len(waits) == 1
+        assert {m.id for m in snapshot.members or []} == GOOGLE_MEMBER_IDS
+
+    async def test_permission_403_is_not_retried(
+        self, connector: GoogleGroupsConnector, faults: FaultInjector, waits: list[float]
+    ) -> None:
+        body = {"error": {"code": 403, "message": "Not Authorized to access this resource/api"}}
+        faults.add("/members", lambda r: httpx.Response(403, json=body), times=5)
+        with pytest.raises(ConnectorError, match="403"):
+            await self.fetch(connector)
+        assert waits == [] and len(faults.hits) == 1
+
+
+async def test_snapshot_maps_the_documented_group(tmp_path: Path, monkeypatch) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+        settings_call = router.routes["settings"].calls.last.request
+    assert snap.name == "DHS Robotics"
+    assert snap.url == "https://groups.google.com/a/district.org/g/robotics"
+    assert snap.settings.model_dump() == {
+        "visibility": "secret",
+        "join_policy": "invite",
+        "post_moderation": "all",
+        "invite_links": [],
+        "external_members_allowed": False,
+    }
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles["owner@district.org"] == "owner"
+    assert roles["boss@district.org"] == "manager"
+    assert roles["parent.d@gmail.com"] == "member"
+    assert snap.posts is None and "posts" in snap.unavailable
+    assert snap.moderation is None and "moderation" in snap.unavailable
+    assert snap.warnings == []
+    assert settings_call.url.params["alt"] == "json"
+    assert settings_call.headers["Authorization"] == "Bearer ya29.c.b0AXv0zTOKEN-PLACEHOLDER-1"
+
+
+async def test_token_request_is_a_delegated_jwt_signed_by_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+        form = parse_qs(router.routes["token"].calls.last.request.content.decode())
+    assert form["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    claims = jwt.decode(form["assertion"][0], certs=public_key_pem(), audience=GOOGLE_TOKEN)
+    assert claims["sub"] == ADMIN
+    assert claims["iss"] == "auditor@district-auditor.iam.gserviceaccount.com"
+    assert "auth/apps.groups.settings" in claims["scope"]
+    assert "auth/admin.directory.group.readonly" in claims["scope"]
+
+
+def settings_with(**changes: str) -> GroupSettingsResource:
+    return GroupSettingsResource.model_validate({**load("google", "settings"), **changes})
+
+
+@pytest.mark.parametrize(
+    ("view", "discover", "expected"),
+    [
+        ("ANYONE_CAN_VIEW", "ALL_MEMBERS_CAN_DISCOVER", "public"),
+        ("ALL_IN_DOMAIN_CAN_VIEW", "ALL_MEMBERS_CAN_DISCOVER", "public"),
+        ("ALL_MEMBERS_CAN_VIEW", "ANYONE_CAN_DISCOVER", "closed"),
+        ("ALL_MANAGERS_CAN_VIEW", "ALL_IN_DOMAIN_CAN_DISCOVER", "closed"),
+        ("ALL_OWNERS_CAN_VIEW", "ALL_MEMBERS_CAN_DISCOVER", "secret"),
+    ],
+)
+def test_visibility_mapping(view: str, discover: str, expected: str) -> None:
+    warnings: list[str] = []
+    prefs = settings_with(whoCanViewGroup=view, whoCanDiscoverGroup=discover)
+    assert map_settings(prefs, warnings).visibility == expected
+    assert warnings == []
+
+
+@pytest.mark.parametrize(("listed", "expected"), [("true", "closed"), ("false", "secret")])
+def test_visibility_falls_back_to_show_in_group_directory(listed: str, expected: str) -> None:
+    data = load("google", "settings")
+    del data["whoCanDiscoverGroup"]
+    prefs = GroupSettingsResource.model_validate({**data, "showInGroupDirectory": listed})
+    assert map_settings(prefs, []).visibility == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ANYONE_CAN_JOIN", "open"),
+        ("ALL_IN_DOMAIN_CAN_JOIN", "open"),
+        ("CAN_REQUEST_TO_JOIN", "request"),
+        ("INVITED_CAN_JOIN", "invite"),
+    ],
+)
+def test_join_mapping(value: str, expected: str) -> None:
+    assert map_settings(settings_with(whoCanJoin=value), []).join_policy == expected
+
+
+@pytest.mark.parametrize(
+    ("posters", "level", "expected"),
+    [
+        ("NONE_CAN_POST", "MODERATE_NONE", "moderators-only"),
+        ("ALL_MANAGERS_CAN_POST", "MODERATE_NONE", "moderators-only"),
+        ("ALL_OWNERS_CAN_POST", "MODERATE_NONE", "moderators-only"),
+        ("ALL_MEMBERS_CAN_POST", "MODERATE_ALL_MESSAGES", "all"),
+        ("ALL_IN_DOMAIN_CAN_POST", "MODERATE_NEW_MEMBERS", "new-members"),
+        ("ANYONE_CAN_POST", "MODERATE_NON_MEMBERS", "none"),
+        ("ALL_MEMBERS_CAN_POST", "MODERATE_NONE", "none"),
+    ],
+)
+def test_post_moderation_mapping(posters: str, level: str, expected: str) -> None:
+    prefs = settings_with(whoCanPostMessage=posters, messageModerationLevel=level)
+    assert map_settings(prefs, []).post_moderation == expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("false", False)])
+def test_external_members_mapping(value: str, expected: bool) -> None:
+    prefs = settings_with(allowExternalMembers=value)
+    assert map_settings(prefs, []).external_members_allowed is expected
+
+
+def test_posting_as_the_group_is_warned() -> None:
+    warnings: list[str] = []
+    prefs = settings_with(membersCanPostAsTheGroup="true")
+    assert map_settings(prefs, warnings).post_moderation == "all"
+    assert any("membersCanPostAsTheGroup" in w for w in warnings)
+
+
+@pytest.mark.parametrize(
+    ("field", "attribute"),
+    [
+        ("whoCanJoin", "join_policy"),
+        ("whoCanViewGroup", "visibility"),
+        ("whoCanDiscoverGroup", "visibility"),
+        ("whoCanPostMessage", "post_moderation"),
+        ("messageModerationLevel", "post_moderation"),
+        ("allowExternalMembers", "external_members_allowed"),
+    ],
+)
+def test_unknown_enum_value_is_a_warning_not_a_crash(field: str, attribute: str) -> None:
+    warnings: list[str] = []
+    settings = map_settings(settings_with(**{field: "SOMETHING_NEW"}), warnings)
+    assert getattr(settings, attribute) is None
+    assert warnings == [f"{field}: unknown value 'SOMETHING_NEW'; left unset"]
+
+
+async def test_unknown_values_reach_the_snapshot_as_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    members = load("google", "members-2")
+    members["members"][0]["role"] = "CO_OWNER"
+    members["members"][1].update(type="GROUP", email="parents@district.org")
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        router.routes["settings"].side_effect = None
+        router.routes["settings"].return_value = httpx.Response(
+            200, json={**load("google", "settings"), "whoCanJoin": "ANYONE_WITH_LINK"}
+        )
+        router.routes["members"].side_effect = lambda r: httpx.Response(
+            200, json=members if "pageToken" in r.url.params else load("google", "members-1")
+        )
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+    PageSnapshot.model_validate(snap.model_dump())
+    assert snap.settings.join_policy is None
+    assert "whoCanJoin: unknown value 'ANYONE_WITH_LINK'; left unset" in snap.warnings
+    assert any("role: unknown value 'CO_OWNER'" in w for w in snap.warnings)
+    assert any("parents@district.org is a nested group" in w for w in snap.warnings)
+
+
+async def test_missing_key_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GOOGLE_SA_FILE", str(tmp_path / "missing.json"))
+    settings = GoogleGroupsSettings(credentials_file_env="GOOGLE_SA_FILE")
+    with pytest.raises(ConnectorError, match="GOOGLE_SA_FILE not found"):
+        GoogleGroupsConnector("gw", settings)
+    monkeypatch.delenv("GOOGLE_SA_FILE")
+    with pytest.raises(ConnectorError, match=r"GOOGLE_SA_FILE \(setting credentials_file_env"):
+        GoogleGroupsConnector("gw", settings)

@@ -1,0 +1,218 @@
+"""The microsoft365 connector: the shared contract suite plus Graph-specific mapping."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+import respx
+from mock_platforms import (
+    GRAPH,
+    GRAPH_GROUPS,
+    GRAPH_MEMBER_IDS,
+    TEAM,
+    TENANT,
+    load,
+    mock_microsoft,
+)
+
+from connectors.base import PageRef
+from connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
+from connectors.testkit import ConnectorContract
+
+SECRET = "s3cr3t-client-value~Q8"
+
+
+def graph_connector(monkeypatch: pytest.MonkeyPatch, **settings: object) -> Microsoft365Connector:
+    monkeypatch.setenv("M365_SECRET", SECRET)
+    conf = Microsoft365Settings.model_validate(
+        {
+            "tenant_id": TENANT,
+            "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e",
+            "client_secret_env": "M365_SECRET",
+            **settings,
+        }
+    )
+    return Microsoft365Connector("m365", conf)
+
+
+class TestMicrosoft365Contract(ConnectorContract):
+    platform = "microsoft365"
+    ref = PageRef("debate", TEAM, "DHS Debate Team")
+    paged_route = "members"
+    fault_target = "/members"
+    expected_member_ids = GRAPH_MEMBER_IDS
+    malformed = [
+        (f"/groups/{TEAM}?", {"displayName": "no id"}, "id"),
+        ("/members", {"value": [{"id": "x", "userType": 3}]}, "value[0].userType"),
+        (
+            "/messages?",
+            {"value": [{"id": "m1", "createdDateTime": "yesterday"}]},
+            "createdDateTime",
+        ),
+    ]
+    expected_discovered = GRAPH_GROUPS
+
+    def make_connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        return graph_connector(monkeypatch)
+
+    def mock_platform(self, router: respx.MockRouter) -> None:
+        mock_microsoft(router)
+
+
+async def fetch(monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, **settings: object):
+    async with graph_connector(monkeypatch, **settings) as conn:
+        return await conn.fetch_page(PageRef("debate", TEAM))
+
+
+async def test_snapshot_maps_the_documented_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        snap = await fetch(monkeypatch, router)
+        form = parse_qs(router.routes["token"].calls.last.request.content.decode())
+        tenant_called = router.routes["tenant-settings"].called
+    assert form == {
+        "grant_type": ["client_credentials"],
+        "client_id": ["6731de76-14a6-49ae-97bc-6eba6914391e"],
+        "client_secret": [SECRET],
+        "scope": ["https://graph.microsoft.com/.default"],
+    }
+    assert snap.settings.visibility == "closed"
+    assert snap.settings.join_policy == "request"
+    assert snap.settings.external_members_allowed is False
+    assert not tenant_called, "the group's own guest setting wins"
+    assert snap.settings.post_moderation is None and "post_moderation" in snap.unavailable
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles == {
+        "owner@district.org": "owner",
+        "boss@district.org": "member",
+        "ana.b@students.district.org": "member",
+        "pat.parent@gmail.com": "member",
+    }
+    assert snap.url and snap.url.startswith("https://teams.microsoft.com/l/team/")
+    assert any("allowCreatePrivateChannels" in w for w in snap.warnings)
+    posts = {p.id: p for p in snap.posts or []}
+    assert set(posts) == {"1773400000001", "1773400500002"}, "system events are skipped"
+    top, reply = posts["1773400000001"], posts["1773400500002"]
+    assert top.text.startswith("Bus leaves at 7:30.") and "<p>" not in top.text
+    assert top.links == ["https://district.org/debate/schedule"]
+    assert top.author_id == "8ea0e38b-efb3-4757-924a-5f94061cf8c2"
+    assert reply.parent_id == "1773400000001"
+    assert reply.links == ["https://docs.example.com/carpool"]
+
+
+@pytest.mark.parametrize(
+    ("value", "visibility", "join"),
+    [
+        ("public", "public", "open"),
+        ("Private", "closed", "request"),
+        ("hiddenMembership", "secret", "invite"),
+        ("HiddenMembership", "secret", "invite"),
+    ],
+)
+async def test_visibility_mapping(
+    monkeypatch: pytest.MonkeyPatch, value: str, visibility: str, join: str
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["team"].side_effect = lambda r: httpx.Response(
+            200, json={**load("microsoft365", "team"), "visibility": value}
+        )
+        snap = await fetch(monkeypatch, router)
+    assert (snap.settings.visibility, snap.settings.join_policy) == (visibility, join)
+
+
+async def test_unknown_visibility_is_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["team"].side_effect = lambda r: httpx.Response(
+            200, json={**load("microsoft365", "team"), "visibility": "unknownFutureValue"}
+        )
+        snap = await fetch(monkeypatch, router)
+    assert snap.settings.visibility is None and snap.settings.join_policy is None
+    assert "visibility: unknown value 'unknownfuturevalue'; left unset" in snap.warnings
+
+
+async def test_without_message_permission_posts_are_not_applicable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    denied = {"error": {"code": "Forbidden", "message": "Missing role permissions"}}
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["messages"].side_effect = lambda r: httpx.Response(403, json=denied)
+        snap = await fetch(monkeypatch, router)
+    assert snap.posts is None
+    assert "ChannelMessage.Read.All" in snap.unavailable["posts"]
+    assert {m.id for m in snap.members or []} == GRAPH_MEMBER_IDS
+
+
+async def test_group_without_team_has_no_posts(monkeypatch: pytest.MonkeyPatch) -> None:
+    group = {**load("microsoft365", "group"), "resourceProvisioningOptions": []}
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["group"].side_effect = lambda r: httpx.Response(200, json=group)
+        snap = await fetch(monkeypatch, router)
+        team_called = router.routes["team"].called
+    assert not team_called
+    assert snap.settings.visibility == "closed", "the group's own visibility is used"
+    assert snap.posts is None and "no team" in snap.unavailable["posts"]
+
+
+@pytest.mark.parametrize(
+    ("tenant_values", "expected"),
+    [
+        ([{"name": "AllowToAddGuests", "value": "true"}], True),
+        ([{"name": "AllowToAddGuests", "value": "false"}], False),
+        ([{"name": "AllowGuestsToAccessGroups", "value": "false"}], False),
+        (None, True),
+    ],
+)
+async def test_guest_policy_falls_back_to_the_tenant(
+    monkeypatch: pytest.MonkeyPatch, tenant_values: list | None, expected: bool
+) -> None:
+    tenant = load("microsoft365", "tenant-settings")
+    if tenant_values is None:
+        tenant["value"] = []
+    else:
+        tenant["value"][0]["values"] = tenant_values
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["group-settings"].side_effect = lambda r: httpx.Response(
+            200, json={"value": []}
+        )
+        router.routes["tenant-settings"].side_effect = lambda r: httpx.Response(200, json=tenant)
+        snap = await fetch(monkeypatch, router)
+    assert snap.settings.external_members_allowed is expected
+
+
+async def test_national_cloud_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = "https://graph.microsoft.us/v1.0"
+    token = "https://login.microsoftonline.us/{tenant_id}/oauth2/v2.0/token"
+    with respx.mock(assert_all_called=False) as router:
+        router.post(f"https://login.microsoftonline.us/{TENANT}/oauth2/v2.0/token").respond(
+            json=load("microsoft365", "token")
+        )
+        group = router.get(f"{base}/groups/{TEAM}").respond(404, json={"error": {}})
+        async with graph_connector(monkeypatch, base_url=base, token_url=token) as conn:
+            with pytest.raises(Exception, match=r"graph\.microsoft\.us/v1\.0/groups/.*HTTP 404"):
+                await conn.fetch_page(PageRef("debate", TEAM))
+        form = parse_qs(router.calls[0].request.content.decode())
+        assert group.called
+    assert form["scope"] == ["https://graph.microsoft.us/.default"]
+
+
+def test_http_only_for_loopback() -> None:
+    base = {"tenant_id": TENANT, "client_id": "c", "client_secret_env": "X"}
+    ok = Microsoft365Settings.model_validate({**base, "base_url": "http://127.0.0.1:8080/v1.0/"})
+    assert ok.base_url == "http://127.0.0.1:8080/v1.0"
+    with pytest.raises(ValueError, match="loopback"):
+        Microsoft365Settings.model_validate({**base, "base_url": "http://graph.example.org/v1.0"})
+    with pytest.raises(ValueError, match="https"):
+        Microsoft365Settings.model_validate({**base, "token_url": "ftp://login.example.org/t"})
+
+
+def test_graph_base_is_the_public_endpoint() -> None:
+    conf = Microsoft365Settings(tenant_id=TENANT, client_id="c", client_secret_env="X")
+    assert conf.base_url == GRAPH

@@ -1,0 +1,76 @@
+"""Fixtures of the report tests: the sample district audited once into a temporary
+SQLite database, its report folder, and a seeded database for history tests."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from auditor.config import Config, load_config
+from auditor.db.engine import make_engine, upgrade
+from auditor.runner import Runner
+from auditor.sample import SAMPLE_AS_OF, SAMPLE_CONFIG
+from reports.run_report import write_report
+from reports.view import RunView, load_run
+
+
+@dataclass
+class SampleRun:
+    """The sample district after one audit: config, engine, loaded view, report folder."""
+
+    config: Config
+    engine: Engine
+    run_id: int
+    out: Path
+
+    def view(self) -> RunView:
+        return load_run(self.engine, self.run_id)
+
+
+def audit_sample(tmp: Path, base_url: str | None = None) -> SampleRun:
+    """Audit the bundled sample district as of SAMPLE_AS_OF and write its report."""
+    config = load_config(SAMPLE_CONFIG)
+    config.database.url = f"sqlite:///{tmp / 'sample.db'}"
+    config.reports.base_url = base_url
+    engine = make_engine(config.database.url)
+    upgrade(engine)
+    summary = asyncio.run(Runner(config, engine, now=SAMPLE_AS_OF).run(config.pages))
+    out = tmp / "report"
+    write_report(load_run(engine, summary.run_id), out, config)
+    return SampleRun(config, engine, summary.run_id, out)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SampleRun]:
+    """The sample district audited once per test module (reports under ``out``)."""
+    tmp = tmp_path_factory.mktemp("sample")
+    run = audit_sample(tmp, base_url="https://reports.example.org/audit/")
+    yield run
+    run.engine.dispose()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def skip_or_fail(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """``skip_or_fail`` of the suite's root conftest (both conftests share a module name,
+    so it is looked up among the registered plugins rather than imported)."""
+    root = Path(__file__).resolve().parents[1] / "conftest.py"
+    for plugin in request.config.pluginmanager.get_plugins():
+        if Path(getattr(plugin, "__file__", None) or "/").resolve() == root:
+            return plugin.skip_or_fail
+    raise RuntimeError(f"{root} is not loaded")
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty, migrated SQLite database."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'history.db'}")
+    upgrade(eng)
+    yield eng
+    eng.dispose()

@@ -1,0 +1,152 @@
+"""The sample district's run report and a supervisor digest in headless Chromium: no console
+errors, the filters and sorting work, the page works without scripts, the digest fits a
+phone, and screenshots at desktop and phone widths go to ``test-artifacts/``."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import SampleRun
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser(skip_or_fail: Callable[[str], None]) -> Iterator[Any]:
+    """Playwright driving Debian's Chromium (never a downloaded browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as pw:
+        # launch() gives Chromium a fresh temporary profile (user-data-dir) and removes it.
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
+
+
+def open_page(browser: Any, path: Path, viewport: dict[str, int], **options: Any) -> Any:
+    """A new page at ``path``; console errors and page errors collected in ``page.errors``."""
+    context = browser.new_context(viewport=viewport, **options)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(path.as_uri())
+    return page
+
+
+def visible_rows(page: Any) -> list[str]:
+    return page.eval_on_selector_all(
+        "#page-table tbody tr:not([hidden])", "rows => rows.map(r => r.cells[1].innerText)"
+    )
+
+
+def test_run_report_filters_and_sorts(sample: SampleRun, browser: Any) -> None:
+    data = json.loads((sample.out / "findings.json").read_text())
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = open_page(browser, sample.out / "index.html", DESKTOP)
+    assert len(visible_rows(page)) == len(data["pages"])
+    page.screenshot(path=str(ARTIFACTS / "run-report-desktop.png"))
+
+    page.select_option("select[name=status]", "error")
+    errored = sorted(p["name"] for p in data["pages"] if p["status"] == "error")
+    assert sorted(visible_rows(page)) == errored
+    assert page.inner_text("#shown") == f"Showing {len(errored)} of {len(data['pages'])} pages."
+
+    page.click("button[type=reset]")
+    page.select_option("select[name=rule]", "DS2.closed")
+    closed = sorted(
+        p["name"]
+        for p in data["pages"]
+        if any(r["rule"] == "DS2.closed" and r["status"] in ("fail", "warn") for r in p["results"])
+    )
+    assert closed and sorted(visible_rows(page)) == closed
+
+    page.select_option("select[name=school]", "Rogers Park Middle School")
+    expected = sorted(
+        p["name"]
+        for p in data["pages"]
+        if p["name"] in closed and p["school"] == "Rogers Park Middle School"
+    )
+    assert sorted(visible_rows(page)) == expected
+
+    page.click("button[type=reset]")
+    page.select_option("select[name=severity]", "low")
+    low = sorted(
+        p["name"]
+        for p in data["pages"]
+        if any(r["severity"] == "low" and r["status"] in ("fail", "warn") for r in p["results"])
+    )
+    assert sorted(visible_rows(page)) == low
+
+    page.click("button[type=reset]")
+    page.click("#page-table thead th:nth-child(2) button")
+    names = visible_rows(page)
+    assert names == sorted(names, key=str.lower)
+    page.click("#page-table thead th:nth-child(2) button")
+    assert visible_rows(page) == sorted(names, key=str.lower, reverse=True)
+    assert page.get_attribute("#page-table thead th:nth-child(2)", "aria-sort") == "descending"
+    assert page.errors == []
+
+    phone = open_page(browser, sample.out / "index.html", PHONE)
+    phone.screenshot(path=str(ARTIFACTS / "run-report-phone.png"), full_page=True)
+    assert phone.errors == []
+    dark = open_page(browser, sample.out / "index.html", DESKTOP, color_scheme="dark")
+    section = dark.locator("#page-dhs-track-coach-profile")
+    section.screenshot(path=str(ARTIFACTS / "run-report-page-dark.png"))
+    assert dark.errors == []
+
+
+def test_run_report_without_scripts_lists_every_page(sample: SampleRun, browser: Any) -> None:
+    page = open_page(browser, sample.out / "index.html", DESKTOP, java_script_enabled=False)
+    assert page.is_hidden("#filters")
+    assert len(visible_rows(page)) == len(sample.config.pages)
+    assert page.is_visible("#page-dhs-band")
+
+
+def test_digest_reads_on_desktop_and_phone(sample: SampleRun, browser: Any) -> None:
+    supervisor = "dreyes@danbury.k12.ct.us"
+    html_path = sample.out / "digests" / f"{supervisor}.html"
+    text = (sample.out / "digests" / f"{supervisor}.txt").read_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, viewport, scheme in (
+        ("desktop", {"width": 800, "height": 900}, "light"),
+        ("phone", PHONE, "light"),
+        ("phone-dark", PHONE, "dark"),
+    ):
+        page = open_page(browser, html_path, viewport, color_scheme=scheme)
+        assert page.errors == []
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= viewport["width"], f"{name}: content is {overflow}px wide"
+        page.screenshot(path=str(ARTIFACTS / f"digest-{name}.png"), full_page=True)
+        shown = page.inner_text("body")
+    headline = re.search(r"(\d+) of (\d+) pages need attention", shown)
+    assert headline is not None
+    mine = [p for p in sample.view().pages if p.supervisor == supervisor]
+    attention = sum(p.needs_attention for p in mine)
+    assert headline.groups() == (str(attention), str(len(mine)))
+    assert headline.group(0) in text  # the plain-text part carries the same counts
+    failing = sum(len(p.failing) for p in mine)
+    assert f"fail {failing} rule checks" in shown and f"fail {failing} rule checks" in text

@@ -1,0 +1,1 @@
+"""Scheduler, SMTP delivery, digests sending and urgent alerts (issue 6)."""
