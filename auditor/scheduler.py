@@ -181,6 +181,7 @@ class AuditScheduler:
         self._stop.set()
 
     async def _shutdown(self) -> None:
+        """Start nothing new, cancel audits in flight, let other jobs finish, then stop."""
         if self.scheduler.running:
             self.scheduler.pause()
         for task in self._audits:
@@ -192,6 +193,7 @@ class AuditScheduler:
         log.info("scheduler stopped")
 
     async def _catch_up(self, catch_up: CatchUp) -> None:
+        """The one-off job for ticks missed while down: the audit first, then its digest."""
         if catch_up.audit:
             await self.audit_job()
         if catch_up.digest and not (self._stop and self._stop.is_set()):
@@ -210,6 +212,7 @@ class AuditScheduler:
             self._audits.discard(task)
 
     async def _audit(self) -> int | None:
+        """Run the audit under the lock and log its outcome; errors are logged, not raised."""
         runner = Runner(self.config, self.engine)
         pages = runner.select_pages()
         log.info("scheduled audit starting: %d page(s)", len(pages))
@@ -237,6 +240,7 @@ class AuditScheduler:
         return summary.run_id
 
     def _after_run(self, run_id: int) -> None:
+        """Write the run report and send urgent alerts (in a worker thread)."""
         from reports.run_report import write_report
         from reports.view import load_run
 
@@ -259,6 +263,7 @@ class AuditScheduler:
             self._jobs.discard(task)
 
     def _digest(self) -> None:
+        """Send the newest finished run's digests and log the counts (in a worker thread)."""
         from auditor.email.digests import digest_run, send_digests
 
         try:

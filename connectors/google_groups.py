@@ -28,7 +28,10 @@ post_moderation                whoCanPostMessage NONE_CAN_POST, ALL_MANAGERS_CAN
                                MODERATE_NON_MEMBERS / MODERATE_NONE -> ``none``
 external_members_allowed       allowExternalMembers "true"/"false"
 invite_links                   ``[]``: Google Groups has no join links
-members[].role                 OWNER -> owner, MANAGER -> manager, MEMBER -> member
+members[].role                 OWNER -> owner, MANAGER -> manager, MEMBER -> member;
+                               members of a nested group (type GROUP) -> member
+members[].state                ``active`` (status ACTIVE or UNKNOWN); SUSPENDED and
+                               ARCHIVED accounts cannot sign in: left out, with a warning
 =============================  ==========================================================
 """
 
@@ -56,7 +59,7 @@ from connectors.cloud import (
     map_enum,
     read_secret,
 )
-from connectors.http import OAuth2, check_api_url
+from connectors.http import HttpStatusError, OAuth2, check_api_url
 
 PLATFORM = "google-groups"
 SCOPES = (
@@ -101,7 +104,12 @@ MODERATION = {
 }
 BOOL = {"true": True, "false": False}
 ROLES: dict[str, MemberRole] = {"OWNER": "owner", "MANAGER": "manager", "MEMBER": "member"}
-MEMBER_STATUSES = {"ACTIVE", "SUSPENDED", "ARCHIVED", "UNKNOWN"}
+SIGNED_IN_STATUSES = {"ACTIVE", "UNKNOWN"}
+"""Member statuses of accounts that can use the group (UNKNOWN: an account outside Workspace)."""
+LOCKED_OUT_STATUSES = {"SUSPENDED", "ARCHIVED"}
+"""Member statuses of Workspace accounts that cannot sign in, so cannot open the group."""
+MAX_NESTING = 5
+"""How deep nested groups are expanded (Google refuses cycles; this bounds the calls)."""
 
 
 class GoogleGroupsSettings(CloudConnectorSettings):
@@ -171,7 +179,6 @@ class MembersPage(PlatformModel):
 class GroupSettingsResource(PlatformModel):
     """Groups Settings API resource; every value is a string, booleans too."""
 
-    email: str | None = None
     who_can_join: str | None = Field(None, alias="whoCanJoin")
     who_can_view_group: str | None = Field(None, alias="whoCanViewGroup")
     who_can_discover_group: str | None = Field(None, alias="whoCanDiscoverGroup")
@@ -180,7 +187,6 @@ class GroupSettingsResource(PlatformModel):
     message_moderation_level: str | None = Field(None, alias="messageModerationLevel")
     members_can_post_as_the_group: str | None = Field(None, alias="membersCanPostAsTheGroup")
     allow_external_members: str | None = Field(None, alias="allowExternalMembers")
-    is_archived: str | None = Field(None, alias="isArchived")
 
 
 class ServiceAccountKey:
@@ -252,8 +258,7 @@ class GoogleGroupsConnector(CloudConnector):
         )
         prefs = self.parse(GroupSettingsResource, raw, "group settings")
         warnings: list[str] = []
-        canonical = quote(group.email, safe="@")
-        members = [m async for m in self._members(canonical, warnings)]
+        members = await self._members(group.email, warnings)
         settings = map_settings(prefs, warnings)
         unavailable = {"posts": NO_POSTS, "moderation": NO_MODERATION}
         if settings.visibility is None:
@@ -274,12 +279,47 @@ class GoogleGroupsConnector(CloudConnector):
             warnings=warnings,
         )
 
-    async def _members(self, key: str, warnings: list[str]) -> AsyncIterator[Member]:
-        async for raw in self.http.pages_token(f"groups/{key}/members", {"maxResults": PAGE_SIZE}):
-            for m in self.parse(MembersPage, raw, "group members").members:
-                member = map_member(m, warnings)
+    async def _directory_members(self, email: str) -> list[DirectoryMember]:
+        """Every direct member of the group ``email``, all pages."""
+        path = f"groups/{quote(email, safe='@')}/members"
+        found: list[DirectoryMember] = []
+        async for raw in self.http.pages_token(path, {"maxResults": PAGE_SIZE}):
+            found.extend(self.parse(MembersPage, raw, "group members").members)
+        return found
+
+    async def _members(self, email: str, warnings: list[str]) -> list[Member]:
+        """The group's members, with the members of nested groups expanded (breadth first).
+
+        People reach a group through a nested group, so they are listed (role ``member``;
+        a direct membership wins). A nested group that cannot be listed stays one member.
+        """
+        found: dict[str, Member] = {}
+        pending: list[tuple[str, int, str]] = [(email, 0, email)]
+        seen = {email.lower()}
+        while pending:
+            group, depth, group_id = pending.pop(0)
+            try:
+                listing = await self._directory_members(group)
+            except HttpStatusError as exc:
+                if depth == 0 or exc.status not in (403, 404):
+                    raise
+                warnings.append(
+                    f"{group} is a nested group whose members could not be listed (HTTP "
+                    f"{exc.status}); it is shown as one member"
+                )
+                found.setdefault(group_id, Member(id=group_id, email=group))
+                continue
+            for m in listing:
+                if m.type == "GROUP" and m.email and depth < MAX_NESTING:
+                    if m.email.lower() not in seen:
+                        seen.add(m.email.lower())
+                        pending.append((m.email, depth + 1, m.id or m.email))
+                        warnings.append(nested_group_warning(m, group))
+                    continue
+                member = map_member(m, warnings, nested=depth > 0)
                 if member is not None:
-                    yield member
+                    found.setdefault(member.id, member)
+        return list(found.values())
 
     async def discover(self) -> AsyncIterator[DiscoveredGroup]:
         params: dict[str, str | int] = {"maxResults": PAGE_SIZE}
@@ -336,22 +376,39 @@ def _post_moderation(prefs: GroupSettingsResource, warnings: list[str]) -> Any:
     return level
 
 
-def map_member(m: DirectoryMember, warnings: list[str]) -> Member | None:
-    """One Directory member; nested groups and whole-domain members are flagged."""
+def map_member(m: DirectoryMember, warnings: list[str], nested: bool = False) -> Member | None:
+    """One Directory member, or None when it cannot use the group (suspended, archived).
+
+    ``nested``: reached through a nested group, so its role there gives no rights here.
+    """
     ident = m.id or m.email
     if ident is None:
         warnings.append("a member without id or email was skipped")
         return None
-    role = map_enum(f"member {ident} role", m.role, ROLES, warnings) or "member"
+    who = m.email or ident
+    if m.status in LOCKED_OUT_STATUSES:
+        warnings.append(
+            f"member {who}: Workspace account {m.status.lower()} (cannot sign in); left out"
+        )
+        return None
+    if m.status is not None and m.status not in SIGNED_IN_STATUSES:
+        map_enum(f"member {who} status", m.status, {}, warnings)
+    role = map_enum(f"member {who} role", m.role, ROLES, warnings) or "member"
     if m.type == "GROUP":
-        warnings.append(f"member {m.email or ident} is a nested group: its members are not listed")
+        warnings.append(f"member {who} is a group nested too deep: its members are not listed")
     elif m.type == "CUSTOMER":
         warnings.append("every user of the Workspace domain is a member of this group")
     elif m.type not in (None, "USER"):
-        map_enum(f"member {ident} type", m.type, {}, warnings)
-    if m.status is not None and m.status not in MEMBER_STATUSES:
-        map_enum(f"member {ident} status", m.status, {}, warnings)
-    return Member(id=ident, email=m.email, role=role, state="active")
+        map_enum(f"member {who} type", m.type, {}, warnings)
+    return Member(id=ident, email=m.email, role="member" if nested else role, state="active")
+
+
+def nested_group_warning(m: DirectoryMember, parent: str) -> str:
+    """Says that a nested group's members were listed, and flags a nested group that manages."""
+    text = f"{m.email} is a nested group in {parent}: its members are listed, as members"
+    if m.role in ("OWNER", "MANAGER"):
+        text += f" (the group itself has the role {m.role}: check who manages through it)"
+    return text
 
 
 def group_url(email: str) -> str | None:

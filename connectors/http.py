@@ -32,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from auditor.logs import register_secret
 from connectors.base import ConnectorError
 
 log = logging.getLogger(__name__)
@@ -80,9 +81,25 @@ def safe_url(url: str | httpx.URL) -> str:
     return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}{parts.path}"
 
 
+DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, the default port made explicit."""
     parts = urlsplit(url)
-    return (parts.scheme, (parts.hostname or "").lower(), parts.port)
+    scheme = parts.scheme.lower()
+    return (scheme, (parts.hostname or "").lower(), parts.port or DEFAULT_PORTS.get(scheme))
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as the retry loop sends it (the token, if any, goes in a header)."""
+
+    method: str
+    url: str
+    params: Params = None
+    data: Mapping[str, str] | None = None
+    token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +201,7 @@ class HttpClient:
             timeout=httpx.Timeout(timeout_s),
             headers={"Accept": "application/json", **(headers or {})},
             follow_redirects=False,
+            verify=True,
         )
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limiter = _limiter(requests_per_second)
@@ -243,7 +261,7 @@ class HttpClient:
         refreshed = False
         while True:
             token = await self._access_token() if use_auth else None
-            response = await self._send_with_retries(method, url, params, data, token)
+            response = await self._send_with_retries(_Call(method, url, params, data, token))
             if response.status_code == 401 and use_auth and not refreshed:
                 refreshed = True
                 log.info("%s: access token refused (401); fetching a new one", self.platform)
@@ -254,70 +272,61 @@ class HttpClient:
             return response
         raise self._status_error(method, url, response, refreshed)
 
-    async def _send_with_retries(
-        self,
-        method: str,
-        url: str,
-        params: Params,
-        data: Mapping[str, str] | None,
-        token: str | None,
-    ) -> httpx.Response:
+    async def _send_with_retries(self, call: _Call) -> httpx.Response:
+        """``call`` sent until it succeeds or ``max_attempts`` run out (tenacity)."""
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
             wait=self._wait,
             retry=retry_if_exception_type((httpx.TransportError, _Retryable)),
             sleep=_pause,
-            before_sleep=self._log_retry(method, url),
+            before_sleep=self._log_retry(call.method, call.url),
             reraise=True,
         )
+        where = f"{self.platform}: {call.method} {safe_url(call.url)}"
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._send_once(method, url, params, data, token)
+                    return await self._send_once(call)
         except _Retryable as exc:
             raise ConnectorError(
-                f"{self.platform}: {method} {safe_url(url)}: still HTTP {exc.status} "
-                f"after {self.max_attempts} attempts"
+                f"{where}: still HTTP {exc.status} after {self.max_attempts} attempts"
             ) from None
         except httpx.TransportError as exc:
             raise ConnectorError(
-                f"{self.platform}: {method} {safe_url(url)}: network error after "
-                f"{self.max_attempts} attempts ({type(exc).__name__})"
+                f"{where}: network error after {self.max_attempts} attempts ({type(exc).__name__})"
             ) from None
+        except httpx.RequestError as exc:  # e.g. an undecodable body: not worth retrying
+            raise ConnectorError(f"{where}: request failed ({type(exc).__name__})") from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        params: Params,
-        data: Mapping[str, str] | None,
-        token: str | None,
-    ) -> httpx.Response:
+    async def _send_once(self, call: _Call) -> httpx.Response:
+        """One attempt: waits out a known empty budget, then the concurrency and rate caps."""
         delay = self._paused_until - time.monotonic()
         if delay > 0:
             await _pause(delay)
-        headers = {"Authorization": f"Bearer {token}"} if token else None
+        headers = {"Authorization": f"Bearer {call.token}"} if call.token else None
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
             response = await self._client.request(
-                method, url, params=params, data=data, headers=headers
+                call.method, call.url, params=call.params, data=call.data, headers=headers
             )
             await response.aread()
-        if is_rate_limited(response):
-            wait = retry_after_seconds(response)
-            if wait is not None and wait > self.max_retry_after_s:
-                raise ConnectorError(
-                    f"{self.platform}: {method} {safe_url(url)}: rate limited; the platform "
-                    f"asks to wait {wait:.0f} s, more than the {self.max_retry_after_s:.0f} s "
-                    "this connector waits"
-                )
-            raise _Retryable(response, wait)
-        if response.status_code >= 500:
-            raise _Retryable(response, None)
+        if is_rate_limited(response) or response.status_code >= 500:
+            raise _Retryable(response, self._asked_wait(call, response))
         self._note_budget(response)
         return response
+
+    def _asked_wait(self, call: _Call, response: httpx.Response) -> float | None:
+        """The wait the platform asks for, if any; more than ``max_retry_after_s`` gives up."""
+        wait = retry_after_seconds(response)
+        if wait is not None and wait > self.max_retry_after_s:
+            raise ConnectorError(
+                f"{self.platform}: {call.method} {safe_url(call.url)}: HTTP "
+                f"{response.status_code}; the platform asks to wait {wait:.0f} s, more than "
+                f"the {self.max_retry_after_s:.0f} s this connector waits"
+            )
+        return wait
 
     def _note_budget(self, response: httpx.Response) -> None:
         """When the platform says no requests remain, pause until its reset time."""
@@ -326,6 +335,7 @@ class HttpClient:
             if remaining is not None and remaining.strip() == "0":
                 reset = retry_after_seconds(response)
                 if reset:
+                    reset = min(reset, self.max_retry_after_s)
                     self._paused_until = max(self._paused_until, time.monotonic() + reset)
                 return
 
@@ -383,7 +393,7 @@ class HttpClient:
     async def _fetch_token(self) -> tuple[str, float]:
         assert self._auth is not None
         url = self._auth.token_url
-        response = await self._send_with_retries("POST", url, None, self._auth.form(), None)
+        response = await self._send_with_retries(_Call("POST", url, data=self._auth.form()))
         if not response.is_success:
             code = ""
             try:
@@ -406,8 +416,6 @@ class HttpClient:
             lifetime = float(body.get("expires_in", 3600))
         except (TypeError, ValueError):
             lifetime = 3600.0
-        from auditor.logs import register_secret
-
         register_secret(token)
         return token, lifetime
 

@@ -16,22 +16,25 @@ visibility, join_policy   team (else group) ``visibility``, case-insensitive: pu
                           ``public``/``open``; private -> ``closed``/``request``;
                           hiddenMembership -> ``secret``/``invite``
 post_moderation           null: channel moderation is only in Graph beta
-external_members_allowed  group setting ``Group.Unified.Guest`` AllowToAddGuests; else the
-                          tenant's ``Group.Unified`` AllowToAddGuests and
-                          AllowGuestsToAccessGroups; with no setting at all, ``true``
-                          (Microsoft's default)
+external_members_allowed  ``false`` when the group's ``Group.Unified.Guest``
+                          AllowToAddGuests or the tenant's ``Group.Unified``
+                          AllowToAddGuests / AllowGuestsToAccessGroups is ``false``;
+                          otherwise ``true`` (Microsoft's default with no setting)
 invite_links              ``[]``: Graph exposes no join links or team codes
-members                   owners -> ``owner``, other members -> ``member``; guests keep
-                          their mail; non-user members (nested groups, devices) warned
+members                   owners -> ``owner``, other members -> ``member``; email is
+                          ``mail``, else a UPN that is not a guest's ``#EXT#`` alias;
+                          non-user members (groups, devices) warned
 posts                     channel messages and replies (``messageType`` message, not
                           deleted), text from the HTML body, links from hrefs and text
 warnings                  memberSettings.allowCreatePrivateChannels, guestSettings
-                          .allowCreateUpdateChannels, isArchived
+                          .allowCreateUpdateChannels, messagingSettings
+                          .allowOwnerDeleteMessages false, isArchived
 ========================  ===============================================================
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -179,6 +182,12 @@ class TeamGuestSettings(PlatformModel):
     allow_create_update_channels: bool | None = Field(None, alias="allowCreateUpdateChannels")
 
 
+class TeamMessagingSettings(PlatformModel):
+    """``teamMessagingSettings`` (the field used)."""
+
+    allow_owner_delete_messages: bool | None = Field(None, alias="allowOwnerDeleteMessages")
+
+
 class Team(PlatformModel):
     """Graph ``team`` resource (the fields used)."""
 
@@ -187,6 +196,7 @@ class Team(PlatformModel):
     web_url: str | None = Field(None, alias="webUrl")
     member_settings: TeamMemberSettings | None = Field(None, alias="memberSettings")
     guest_settings: TeamGuestSettings | None = Field(None, alias="guestSettings")
+    messaging_settings: TeamMessagingSettings | None = Field(None, alias="messagingSettings")
 
 
 class Channel(PlatformModel):
@@ -253,8 +263,8 @@ class Microsoft365Connector(CloudConnector):
         self, name: str, settings: Microsoft365Settings, base_dir: Path | None = None
     ) -> None:
         super().__init__(name, settings, base_dir)
-        self._tenant_read = False
-        self._tenant_guests: bool | None = None
+        self._tenant_lock = asyncio.Lock()
+        self._tenant_policy: tuple[bool | None, list[str]] | None = None
 
     def oauth(self) -> OAuth2:
         """Client-credentials grant for the app registration."""
@@ -345,39 +355,48 @@ class Microsoft365Connector(CloudConnector):
         return self.parse(Team, raw, "team")
 
     async def _guests_allowed(self, gid: str, warnings: list[str]) -> bool | None:
+        """Whether guests can be added: the group's own setting, then the tenant's."""
         raw = await self.http.get_json(f"groups/{gid}/settings")
         for setting in self.parse(GroupSettingsPage, raw, "group settings").value:
             value = setting.get("AllowToAddGuests")
             if value is not None:
-                return map_enum("AllowToAddGuests", value.lower(), BOOL, warnings)
-        return await self._tenant_guest_default(warnings)
+                allowed = map_enum("AllowToAddGuests", value.lower(), BOOL, warnings)
+                if allowed is not True:  # false, or unknown (warned): the tenant cannot widen it
+                    return allowed
+        tenant, notes = await self._tenant_guest_policy()
+        warnings.extend(notes)
+        return tenant
 
-    async def _tenant_guest_default(self, warnings: list[str]) -> bool | None:
-        """The tenant-wide guest policy, read once per connector."""
-        if not self._tenant_read:
-            self._tenant_read = True
-            try:
-                raw = await self.http.get_json("groupSettings")
-            except HttpStatusError as exc:
-                if exc.status != 403:
-                    raise
-                warnings.append(
-                    "tenant group settings unreadable (needs Directory.Read.All): guest "
-                    "policy unknown"
-                )
-                return None
-            self._tenant_guests = True  # Microsoft's default when no setting object exists
-            for setting in self.parse(GroupSettingsPage, raw, "tenant group settings").value:
-                for name in ("AllowToAddGuests", "AllowGuestsToAccessGroups"):
-                    value = setting.get(name)
-                    if value is not None and value.lower() == "false":
-                        self._tenant_guests = False
-        return self._tenant_guests
+    async def _tenant_guest_policy(self) -> tuple[bool | None, list[str]]:
+        """The tenant-wide guest policy and its warnings, read once per connector (pages
+        fetched at the same time wait for the first read)."""
+        async with self._tenant_lock:
+            if self._tenant_policy is None:
+                self._tenant_policy = await self._read_tenant_guest_policy()
+            return self._tenant_policy
+
+    async def _read_tenant_guest_policy(self) -> tuple[bool | None, list[str]]:
+        try:
+            raw = await self.http.get_json("groupSettings")
+        except HttpStatusError as exc:
+            if exc.status != 403:
+                raise
+            return None, [
+                "tenant group settings unreadable (needs Directory.Read.All): guest policy unknown"
+            ]
+        notes: list[str] = []
+        for setting in self.parse(GroupSettingsPage, raw, "tenant group settings").value:
+            for name in ("AllowToAddGuests", "AllowGuestsToAccessGroups"):
+                value = setting.get(name)
+                if value is not None and map_enum(name, value.lower(), BOOL, notes) is False:
+                    return False, notes
+        return True, notes  # Microsoft's default when no setting object says otherwise
 
     async def _posts(self, gid: str, unavailable: dict[str, str]) -> list[Post] | None:
         try:
-            raw = await self.http.get_json(f"teams/{gid}/channels")
-            channels = self.parse(ChannelsPage, raw, "channels").value
+            channels: list[Channel] = []
+            async for raw in self.http.pages_next_link(f"teams/{gid}/channels"):
+                channels.extend(self.parse(ChannelsPage, raw, "channels").value)
             posts: list[Post] = []
             for channel in channels:
                 posts.extend(await self._channel_posts(gid, quote(channel.id, safe="")))
@@ -432,6 +451,11 @@ def team_warnings(team: Team) -> list[str]:
         )
     if team.guest_settings and team.guest_settings.allow_create_update_channels:
         out.append("guestSettings.allowCreateUpdateChannels is true: guests can create channels")
+    if team.messaging_settings and team.messaging_settings.allow_owner_delete_messages is False:
+        out.append(
+            "messagingSettings.allowOwnerDeleteMessages is false: owners cannot remove "
+            "members' messages"
+        )
     if team.is_archived:
         out.append("the team is archived (read-only)")
     return out
@@ -455,11 +479,17 @@ def merge_members(
             out[obj.id] = Member(
                 id=obj.id,
                 name=obj.display_name,
-                email=obj.mail or obj.user_principal_name,
+                email=obj.mail or usable_upn(obj.user_principal_name),
                 role="owner" if role == "owner" else "member",
                 state="active",
             )
     return list(out.values())
+
+
+def usable_upn(upn: str | None) -> str | None:
+    """A user principal name that is a real address: a guest's ``name_domain#EXT#@tenant``
+    alias is not (it would look like an account of the district's own tenant)."""
+    return None if upn is None or "#EXT#" in upn.upper() else upn
 
 
 def is_post(message: ChatMessage) -> bool:

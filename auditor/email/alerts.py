@@ -54,6 +54,7 @@ def alert_mails(view: RunView, config: Config, findings: Sequence[Finding]) -> l
 
 
 def _render(view: RunView, config: Config, person: str, items: list[Finding]) -> Outgoing:
+    """One person's alert (HTML and text from the ``email_alert`` templates)."""
     pages = list({page.id: page for page, _ in items}.values())
     if len(items) == 1:
         page, result = items[0]

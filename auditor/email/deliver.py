@@ -108,6 +108,7 @@ class _Batch:
     unavailable: str | None = None
 
     def send(self, session: SmtpSession, mail: Outgoing, force: bool) -> DeliveryOutcome:
+        """Claim, compose, send with retries and record one email."""
         claimed = ledger.claim(self.engine, self.run_id, mail.kind, mail.recipient, force)
         if isinstance(claimed, str):
             return _skipped(mail, claimed)
@@ -133,6 +134,7 @@ class _Batch:
     def _failed(
         self, claimed: int, mail: Outgoing, message_id: str | None, tries: int, error: str
     ) -> DeliveryOutcome:
+        """Record and log a failed email."""
         ledger.record(self.engine, claimed, ledger.FAILED, message_id, tries, error)
         log.error(
             "run %s: %s to %s failed after %d attempt(s): %s",
@@ -146,6 +148,8 @@ class _Batch:
 
 
 def _retrying(policy: RetryPolicy, mail: Outgoing) -> Retrying:
+    """Tenacity retry loop: transient failures only, exponential waits, each one logged."""
+
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
@@ -168,6 +172,7 @@ def _retrying(policy: RetryPolicy, mail: Outgoing) -> Retrying:
 
 
 def _skipped(mail: Outgoing, status: str) -> DeliveryOutcome:
+    """The outcome of an email the delivery log says not to send now."""
     reason = (
         "already sent (use --force to send again)"
         if status == ledger.SENT

@@ -103,6 +103,7 @@ class SmtpSession:
         self.close()
 
     def _connect(self) -> smtplib.SMTP:
+        """Connect (TLS as configured, certificate verified) and log in."""
         cfg = self.cfg
         context = ssl.create_default_context()
         smtp: smtplib.SMTP | None = None
@@ -144,6 +145,7 @@ class SmtpSession:
 
 
 def _quietly_close(smtp: smtplib.SMTP) -> None:
+    """QUIT, or just drop the socket when the server is gone."""
     try:
         smtp.quit()
     except (OSError, smtplib.SMTPException):
@@ -151,4 +153,5 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
 
 
 def _text(value: bytes | str) -> str:
+    """A server reply as text."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

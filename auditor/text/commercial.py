@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
+from auditor.text.scan import PatternSet
 
 CATEGORIES = ("financial-gain", "commercial", "political", "proselytizing", "solicitation")
 LABELS = {
@@ -47,27 +48,29 @@ class CommercialDetector:
         self._sanctioned = compile_regexes(data["sanctioned"])
         self._private = compile_regexes(data["private"])
         self._school_votes = compile_regexes(data["school_votes"])
+        self._order = [(cat, i) for cat in CATEGORIES for i in range(2)]
+        self._scan = PatternSet(
+            [self._patterns[cat][i] for cat, i in self._order]
+            + [self._sanctioned, self._private, self._school_votes]
+        )
 
     def find(self, text: str) -> list[CommercialFinding]:
         """One finding per category present in ``text``."""
         if not text.strip():
             return []
-        found = []
-        for category, patterns in self._patterns.items():
-            subject = text
-            if category == "political" and self._school_votes:
-                subject = self._school_votes.sub(" ", text)
-            for pattern in patterns:
+        *matches, sanctioned, private, school_vote = self._scan.search(text)
+        first: dict[str, str] = {}
+        for (category, _), match in zip(self._order, matches, strict=True):
+            if match and category not in first:
+                first[category] = match.group(0)
+        if "political" in first and school_vote and self._school_votes:
+            first.pop("political")  # look again without the school elections
+            subject = self._school_votes.sub(" ", text)
+            for pattern in self._patterns["political"]:
                 match = pattern.search(subject) if pattern else None
                 if match:
-                    found.append(CommercialFinding(category, match.group(0)))
+                    first["political"] = match.group(0)
                     break
-        if found and self._excused(text):
-            found = [f for f in found if f.category not in EXCUSABLE]
-        return found
-
-    def _excused(self, text: str) -> bool:
-        """The post is for the club's own sanctioned activity and names no private cause."""
-        if self._sanctioned is None or not self._sanctioned.search(text):
-            return False
-        return not (self._private and self._private.search(text))
+        if sanctioned and not private:  # the club's own activity, no private cause named
+            first = {c: p for c, p in first.items() if c not in EXCUSABLE}
+        return [CommercialFinding(c, first[c]) for c in CATEGORIES if c in first]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
+from auditor.text.scan import PatternSet
 
 DEFAULT_STUDENT_ID = r"\b[A-Za-z]?\d{5,10}\b"
 CATEGORIES = (
@@ -39,6 +40,8 @@ LABELS = {
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d")
+# Something shaped like a phone number, before phonenumbers (slow) is asked to parse it.
+_PHONE_HINT_RE = re.compile(r"\+\d|\d{3}\W{0,2}\d{3}\W{0,2}\d{4}|\d{3}\W\d{4}\b")
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -109,6 +112,9 @@ class ConfidentialityDetector:
         }
         self._not_about_people = compile_regexes(data["not_about_people"])
         self._not_names = frozenset(data["not_names"])
+        self._tied = [("grade", self._grade), *self._terms.items()]
+        self._scan = PatternSet([p for _, p in self._tied] + [_BIRTH_RE, _STREET_RE])
+        self._tied_scan = PatternSet([p for _, p in self._tied])
 
     def find(self, text: str) -> list[Disclosure]:
         """Every disclosure in ``text``, at most one per category and value."""
@@ -120,17 +126,21 @@ class ConfidentialityDetector:
         return list(found.values())
 
     def _find(self, text: str) -> Iterator[Disclosure]:
+        hits = self._scan.candidates(text)
+        tied = len(self._tied)
         digits = len(_DIGITS_RE.findall(text))
-        if digits >= 7:
+        if digits >= 7 and _PHONE_HINT_RE.search(text):
             yield from self._phones(text)
         if "@" in text:
             yield from self._emails(text)
-        if digits:
+        if tied in hits:
             yield from (Disclosure("birth-date", m.group(1)) for m in _BIRTH_RE.finditer(text))
+        if tied + 1 in hits:
             yield from self._addresses(text)
-            if digits >= 4:
-                yield from self._student_ids(text)
-        yield from self._tied_terms(text)
+        if digits >= 4:
+            yield from self._student_ids(text)
+        if hits & set(range(tied)):
+            yield from self._tied_terms(text)
 
     def _phones(self, text: str) -> Iterator[Disclosure]:
         for match in phonenumbers.PhoneNumberMatcher(text, self._region):
@@ -165,9 +175,9 @@ class ConfidentialityDetector:
                 yield Disclosure("student-id", match.group(0))
 
     def _tied_terms(self, text: str) -> Iterator[Disclosure]:
-        checks = [("grade", self._grade), *self._terms.items()]
         for sentence in _SENTENCE_SPLIT_RE.split(text):
-            hits = [(cat, m) for cat, pattern in checks if pattern for m in [pattern.search(sentence)] if m]
+            matches = self._tied_scan.search(sentence)
+            hits = [(cat, m) for (cat, _), m in zip(self._tied, matches, strict=True) if m]
             if not hits:
                 continue
             if self._not_about_people and self._not_about_people.search(sentence):

@@ -13,6 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from auditor.text.phrases import data_file
+from auditor.text.scan import PatternSet
 
 LinkKind = Literal["district", "allowed", "personal-social", "non-district"]
 
@@ -51,16 +52,22 @@ def _bare_suffixes() -> frozenset[str]:
     return frozenset(data_file("social.toml")["bare"]["suffixes"])
 
 
+@cache
+def _scan() -> PatternSet:
+    return PatternSet([_CASHTAG_RE, _VENMO_RE, _URL_RE])
+
+
 def find_urls(text: str | None) -> Iterator[str]:
     """URLs in free text, as written (bare domains such as ``tiktok.com/@coach`` too), and
     payment handles as their profile URLs (``$cashtag``, ``Venmo @handle``)."""
-    if not text:
+    hits = _scan().candidates(text) if text else set()
+    if not hits or not text:
         return
-    if "$" in text:
+    if 0 in hits:
         yield from (f"https://cash.app/${m.group(1)}" for m in _CASHTAG_RE.finditer(text))
-    if "@" in text:
+    if 1 in hits:
         yield from (f"https://venmo.com/u/{m.group(1)}" for m in _VENMO_RE.finditer(text))
-    if "." not in text:
+    if 2 not in hits:
         return
     for match in _URL_RE.finditer(text):
         url = match.group(1).rstrip(_TRAILING)

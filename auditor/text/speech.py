@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from auditor.text.phrases import compile_disguised, compile_phrases, compile_regexes, data_file
 from auditor.text.profanity import model
+from auditor.text.scan import PatternSet
 
 MODEL_THRESHOLD = 0.9
 
@@ -36,23 +37,20 @@ class SpeechDetector:
         self._threats = compile_regexes(data["threats"])
         self._idioms = compile_phrases([*data["idioms"], *allowed])
         self._neutral = frozenset(data["neutral"])
+        self._lists = PatternSet([self._slurs, self._ambiguous, self._profanity, self._idioms])
+        self._harm = PatternSet([self._threats, self._abuse])
 
     def check(self, text: str) -> SpeechFinding | None:
         """The first problem found in ``text``, or None when it reads as respectful."""
         if not text.strip():
             return None
-        lists = (
-            ("slur", self._slurs),
-            ("slur", self._ambiguous),
-            ("profanity", self._profanity),
-        )
-        for kind, pattern in lists:
-            match = pattern.search(text) if pattern else None
+        slur, ambiguous, profanity, idiom = self._lists.search(text)
+        for kind, match in (("slur", slur), ("slur", ambiguous), ("profanity", profanity)):
             if match:
                 return SpeechFinding(kind, match.group(0))
-        cleaned = self._idioms.sub(" ", text) if self._idioms else text
-        for kind, pattern in (("threat", self._threats), ("abusive", self._abuse)):
-            match = pattern.search(cleaned) if pattern else None
+        cleaned = self._idioms.sub(" ", text) if idiom and self._idioms else text
+        threat, abuse = self._harm.search(cleaned)
+        for kind, match in (("threat", threat), ("abusive", abuse)):
             if match:
                 return SpeechFinding(kind, match.group(0))
         score = model(self._neutral).probability(cleaned)

@@ -276,3 +276,71 @@ async def test_requests_per_second_spaces_requests() -> None:
     for _ in range(60):
         await http.get_json("x")
     assert loop.time() - start >= 0.15
+
+
+@respx.mock
+async def test_next_link_with_the_default_port_written_out_is_followed() -> None:
+    respx.get(f"{BASE}/items", params={"page": "2"}).respond(json={"value": [2]})
+    respx.get(f"{BASE}/items").respond(
+        json={"value": [1], "next": "https://API.example.test:443/v1/items?page=2"}
+    )
+    pages = await collect(client().pages_next_link("items", next_key="next"))
+    assert [p["value"] for p in pages] == [[1], [2]]
+
+
+@respx.mock
+async def test_5xx_retry_after_is_honoured_and_capped(waits: list[float]) -> None:
+    respx.get(f"{BASE}/x").mock(
+        side_effect=[
+            httpx.Response(503, headers={"Retry-After": "5"}),
+            httpx.Response(200, json=1),
+        ]
+    )
+    assert await client().get_json("x") == 1
+    assert waits == [5.0]
+    respx.get(f"{BASE}/y").respond(503, headers={"Retry-After": "7200"})
+    with pytest.raises(ConnectorError, match="HTTP 503; the platform asks to wait 7200 s"):
+        await client(max_retry_after_s=60).get_json("y")
+
+
+@respx.mock
+async def test_empty_budget_pause_is_capped(waits: list[float]) -> None:
+    respx.get(f"{BASE}/a").respond(
+        json=1, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "86400"}
+    )
+    respx.get(f"{BASE}/b").respond(json=2)
+    http = client(max_retry_after_s=30)
+    await http.get_json("a")
+    await http.get_json("b")
+    assert len(waits) == 1 and 29 < waits[0] <= 30
+
+
+def test_tls_certificates_are_verified() -> None:
+    import ssl
+
+    pool = client()._client._transport._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context.verify_mode == ssl.CERT_REQUIRED
+    assert pool._ssl_context.check_hostname
+
+
+@respx.mock
+async def test_undecodable_body_is_a_connector_error() -> None:
+    respx.get(f"{BASE}/x").mock(
+        side_effect=lambda r: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"plain")
+        )
+    )
+    with pytest.raises(ConnectorError, match=r"demo: GET https://api\.example\.test/v1/x: .*Decod"):
+        await client().get_json("x")
+
+
+@respx.mock
+async def test_access_token_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    token = "eyJ0eXAi.access-token-value.sig"
+    respx.post(TOKEN_URL).respond(json={"access_token": token, "expires_in": 3600})
+    respx.get(f"{BASE}/x").respond(401, json={"error": {"message": f"bad token {token}"}})
+    http = client(auth=OAuth2(TOKEN_URL, lambda: {"grant_type": "client_credentials"}))
+    with caplog.at_level(logging.DEBUG), pytest.raises(ConnectorError) as info:
+        await http.get_json("x")
+    assert "401" in str(info.value)
+    assert token not in str(info.value) and token not in caplog.text

@@ -10,6 +10,7 @@ import pytest
 import respx
 from google.auth import jwt
 from mock_platforms import (
+    GOOGLE_DIRECTORY,
     GOOGLE_GROUP,
     GOOGLE_GROUPS,
     GOOGLE_MEMBER_IDS,
@@ -31,6 +32,7 @@ from connectors.google_groups import (
 from connectors.testkit import ConnectorContract, FaultInjector
 
 ADMIN = "it-admin@district.org"
+DIRECTORY = GOOGLE_DIRECTORY
 
 
 def google_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GoogleGroupsConnector:
@@ -231,6 +233,9 @@ async def test_unknown_values_reach_the_snapshot_as_warnings(
         router.routes["members"].side_effect = lambda r: httpx.Response(
             200, json=members if "pageToken" in r.url.params else load("google", "members-1")
         )
+        router.get(f"{DIRECTORY}/groups/parents@district.org/members").respond(
+            json={"kind": "admin#directory#members", "members": []}
+        )
         async with google_connector(tmp_path, monkeypatch) as conn:
             snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
     PageSnapshot.model_validate(snap.model_dump())
@@ -250,3 +255,129 @@ async def test_missing_key_file_is_a_clear_error(
     monkeypatch.delenv("GOOGLE_SA_FILE")
     with pytest.raises(ConnectorError, match=r"GOOGLE_SA_FILE \(setting credentials_file_env"):
         GoogleGroupsConnector("gw", settings)
+
+
+def member(ident: str, email: str, **fields: str) -> dict[str, str]:
+    """A Directory API member resource as members.list returns it."""
+    return {
+        "kind": "admin#directory#member",
+        "etag": f'"{ident}"',
+        "id": ident,
+        "email": email,
+        "role": "MEMBER",
+        "type": "USER",
+        "status": "ACTIVE",
+        **fields,
+    }
+
+
+async def fetch_with_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, listings: dict[str, object]
+) -> tuple[PageSnapshot, list[str]]:
+    """Fetch the fixture group with its members (and nested groups') replaced by ``listings``
+    (group email -> list of members, or an HTTP status the Directory API answers); also
+    returns the paths requested."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        for group, answer in listings.items():
+            route = router.get(f"{DIRECTORY}/groups/{group}/members")
+            if isinstance(answer, int):
+                route.respond(answer, json={"error": {"code": answer, "message": "denied"}})
+            else:
+                route.respond(json={"kind": "admin#directory#members", "members": answer})
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+        paths = [c.request.url.path for c in router.calls]
+    return snap, paths
+
+
+async def test_nested_groups_are_expanded_once_as_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nested = "parents@district.org"
+    snap, calls = await fetch_with_members(
+        tmp_path,
+        monkeypatch,
+        {
+            GOOGLE_GROUP: [
+                member("1", "owner@district.org", role="OWNER"),
+                member("g1", nested, type="GROUP", role="MANAGER"),
+            ],
+            nested: [
+                member("2", "pat@gmail.com", role="OWNER"),
+                member("1", "owner@district.org"),
+                member("g0", GOOGLE_GROUP, type="GROUP"),  # a cycle back to the group
+            ],
+        },
+    )
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles == {"owner@district.org": "owner", "pat@gmail.com": "member"}
+    assert any(f"{nested} is a nested group" in w and "MANAGER" in w for w in snap.warnings)
+    assert calls.count(f"/admin/directory/v1/groups/{nested}/members") == 1
+    assert calls.count(f"/admin/directory/v1/groups/{GOOGLE_GROUP}/members") == 1
+
+
+async def test_unlistable_nested_group_stays_one_member(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = "club@partner.example.org"
+    snap, _ = await fetch_with_members(
+        tmp_path,
+        monkeypatch,
+        {GOOGLE_GROUP: [member("g9", outside, type="GROUP")], outside: 404},
+    )
+    assert [(m.id, m.email, m.state) for m in snap.members or []] == [("g9", outside, "active")]
+    assert any(outside in w and "could not be listed (HTTP 404)" in w for w in snap.warnings)
+
+
+async def test_member_statuses_map_to_state(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap, _ = await fetch_with_members(
+        tmp_path,
+        monkeypatch,
+        {
+            GOOGLE_GROUP: [
+                member("1", "owner@district.org", role="OWNER"),
+                member("2", "gone@district.org", status="SUSPENDED"),
+                member("3", "left@district.org", status="ARCHIVED"),
+                member("4", "pat@gmail.com", status="UNKNOWN"),
+                member("5", "new@district.org", status="PROVISIONING"),
+            ]
+        },
+    )
+    states = {m.email: m.state for m in snap.members or []}
+    assert states == {
+        "owner@district.org": "active",
+        "pat@gmail.com": "active",
+        "new@district.org": "active",
+    }
+    assert any("gone@district.org" in w and "suspended" in w for w in snap.warnings)
+    assert any("left@district.org" in w and "archived" in w for w in snap.warnings)
+    assert "member new@district.org status: unknown value 'PROVISIONING'; left unset" in (
+        snap.warnings
+    )
+
+
+async def test_large_group_is_paged_to_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    everyone = [member(str(n), f"s{n}@students.district.org") for n in range(450)]
+
+    def page(request: httpx.Request) -> httpx.Response:
+        start = int(request.url.params.get("pageToken", "0"))
+        size = int(request.url.params["maxResults"])
+        body: dict[str, object] = {"members": everyone[start : start + size]}
+        if start + size < len(everyone):
+            body["nextPageToken"] = str(start + size)
+        return httpx.Response(200, json=body)
+
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        router.routes["members"].side_effect = page
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+        sizes = {c.request.url.params["maxResults"] for c in router.routes["members"].calls}
+        pages = router.routes["members"].call_count
+    assert len(snap.members or []) == 450
+    assert sizes == {"200"} and pages == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -9,6 +10,7 @@ import httpx
 import pytest
 import respx
 from mock_platforms import (
+    CHANNEL,
     GRAPH,
     GRAPH_GROUPS,
     GRAPH_MEMBER_IDS,
@@ -216,3 +218,114 @@ def test_http_only_for_loopback() -> None:
 def test_graph_base_is_the_public_endpoint() -> None:
     conf = Microsoft365Settings(tenant_id=TENANT, client_id="c", client_secret_env="X")
     assert conf.base_url == GRAPH
+
+
+def next_link(path: str, token: str) -> str:
+    """An ``@odata.nextLink`` to page ``token`` of ``path``, as Graph writes them."""
+    return f"{GRAPH}/{path}?$skiptoken={token}"
+
+
+def two_pages(first: dict, second: dict) -> object:
+    """A respx side effect serving ``first`` until the request carries ``$skiptoken``."""
+    return lambda r: httpx.Response(200, json=second if "$skiptoken" in r.url.params else first)
+
+
+async def test_channels_messages_and_owners_are_paged_to_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = "19:0a0b0c0d0e0f40a1a2a3a4a5a6a7a8a9@thread.tacv2"
+    channels = load("microsoft365", "channels")
+    extra_channel = {**channels["value"][0], "id": other, "displayName": "Tournaments"}
+    messages = load("microsoft365", "messages")
+    older = {**messages["value"][0], "id": "1773000000009"}
+    owners = load("microsoft365", "owners")
+    co_owner = load("microsoft365", "members-1")["value"][1]
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["channels"].side_effect = two_pages(
+            {**channels, "@odata.nextLink": next_link(f"teams/{TEAM}/channels", "c2")},
+            {**channels, "value": [extra_channel]},
+        )
+        router.routes["messages"].side_effect = two_pages(
+            {
+                **messages,
+                "@odata.nextLink": next_link(f"teams/{TEAM}/channels/{CHANNEL}/messages", "m2"),
+            },
+            {**messages, "value": [older]},
+        )
+        router.get(f"{GRAPH}/teams/{TEAM}/channels/{other}/messages").respond(json={"value": []})
+        router.get(path__regex=r"/messages/1773000000009/replies$").respond(json={"value": []})
+        router.routes["owners"].side_effect = two_pages(
+            {**owners, "@odata.nextLink": next_link(f"groups/{TEAM}/owners", "o2")},
+            {**owners, "value": [co_owner]},
+        )
+        snap = await fetch(monkeypatch, router)
+        other_channel_read = router.get(f"{GRAPH}/teams/{TEAM}/channels/{other}/messages").called
+    assert other_channel_read, "the second page of channels was not read"
+    assert {"1773400000001", "1773400500002", "1773000000009"} <= {p.id for p in snap.posts or []}
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles["boss@district.org"] == "owner", "the second page of owners was not read"
+
+
+async def test_guest_policy_tenant_false_overrides_group_true(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    group = load("microsoft365", "group-settings")
+    group["value"][0]["values"] = [{"name": "AllowToAddGuests", "value": "true"}]
+    tenant = load("microsoft365", "tenant-settings")
+    tenant["value"][0]["values"] = [{"name": "AllowGuestsToAccessGroups", "value": "False"}]
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["group-settings"].side_effect = lambda r: httpx.Response(200, json=group)
+        router.routes["tenant-settings"].side_effect = lambda r: httpx.Response(200, json=tenant)
+        snap = await fetch(monkeypatch, router)
+    assert snap.settings.external_members_allowed is False
+
+
+async def test_tenant_policy_is_read_once_and_warned_on_every_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    no_group_setting = httpx.Response(200, json={"value": []})
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["group-settings"].side_effect = lambda r: no_group_setting
+        router.routes["tenant-settings"].side_effect = lambda r: httpx.Response(
+            403, json={"error": {"code": "Authorization_RequestDenied"}}
+        )
+        async with graph_connector(monkeypatch) as conn:
+            snaps = await asyncio.gather(
+                *(conn.fetch_page(PageRef(f"debate-{n}", TEAM)) for n in range(3))
+            )
+        tenant_calls = router.routes["tenant-settings"].call_count
+    assert tenant_calls == 1
+    for snap in snaps:
+        assert snap.settings.external_members_allowed is None
+        assert any("guest policy unknown" in w for w in snap.warnings)
+
+
+async def test_guest_without_mail_gets_no_tenant_looking_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    members = load("microsoft365", "members-2")
+    members["value"][1]["mail"] = None
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["members"].side_effect = two_pages(load("microsoft365", "members-1"), members)
+        snap = await fetch(monkeypatch, router)
+    guest = next(m for m in snap.members or [] if m.id == "c1d2e3f4-5a6b-4c7d-8e9f-a0b1c2d3e4f5")
+    assert guest.email is None and guest.name == "Pat Parent"
+    ana = next(m for m in snap.members or [] if m.name == "Ana B.")
+    assert ana.email == "ana.b@students.district.org"
+
+
+async def test_owners_unable_to_delete_messages_is_warned(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    team = load("microsoft365", "team")
+    team["messagingSettings"]["allowOwnerDeleteMessages"] = False
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["team"].side_effect = lambda r: httpx.Response(200, json=team)
+        snap = await fetch(monkeypatch, router)
+    assert any("allowOwnerDeleteMessages is false" in w for w in snap.warnings)
+    assert snap.posts, "the team's messages are still read"

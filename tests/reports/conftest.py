@@ -68,9 +68,9 @@ def skip_or_fail(request: pytest.FixtureRequest) -> Callable[[str], None]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty, migrated SQLite database."""
-    eng = make_engine(f"sqlite:///{tmp_path / 'history.db'}")
+def engine(db_url: str) -> Iterator[Engine]:
+    """An empty, migrated database (SQLite, and PostgreSQL when configured)."""
+    eng = make_engine(db_url)
     upgrade(eng)
     yield eng
     eng.dispose()
