@@ -404,8 +404,9 @@ class Microsoft365Connector(CloudConnector):
             if exc.status != 403:
                 raise
             unavailable["posts"] = (
-                "Microsoft Graph refused to read channel messages (HTTP 403): grant the app "
-                "ChannelMessage.Read.All or resource-specific consent."
+                "Microsoft Graph refused to list the team's channels or read their messages "
+                "(HTTP 403): grant the app Channel.ReadBasic.All and ChannelMessage.Read.All "
+                "(or resource-specific consent)."
             )
             return None
         return posts

@@ -38,9 +38,7 @@ class NoCommercialContent(Rule):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:
             return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
-        extra = tuple(
-            sorted((k, tuple(v)) for k, v in ctx.rules.commercial_phrases.items())
-        )
+        extra = tuple(sorted((k, tuple(v)) for k, v in ctx.rules.commercial_phrases.items()))
         detector = _detector(extra)
         by_id = authors(snapshot)
         evidence: list[Evidence] = []

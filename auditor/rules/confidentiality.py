@@ -44,9 +44,7 @@ class Confidentiality(Rule):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:
             return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
-        detector = _detector(
-            tuple(ctx.district.staff_email_domains), ctx.rules.student_id_pattern
-        )
+        detector = _detector(tuple(ctx.district.staff_email_domains), ctx.rules.student_id_pattern)
         evidence: list[Evidence] = []
         for post in snapshot.posts:
             for item in detector.find(post.text):

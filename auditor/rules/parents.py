@@ -32,8 +32,7 @@ class ParentAccess(Rule):
         "microsoft365": "Allow guests (Microsoft 365 admin center > Settings > Microsoft 365 "
         "Groups: 'Let group owners add people outside your organization'), then add the "
         "guardian.",
-        "discord": "Server Settings > Bans: revoke the guardian's ban and send a one-use "
-        "invite.",
+        "discord": "Server Settings > Bans: revoke the guardian's ban and send a one-use invite.",
         "canvas": "Add guardians as observers linked to their student (People > Observers).",
         "schoology": "Unblock the parent account and invite it to the group.",
         "groupme": "Re-add the guardian (removed members must be added back by an admin).",

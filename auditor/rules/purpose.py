@@ -29,8 +29,7 @@ class EducationalPurpose(Rule):
         "staff; or add them to the roster if they belong.",
         "google-groups": "Groups admin console > group > Members: remove the listed members.",
         "microsoft365": "Teams > Manage team > Members: remove the listed members.",
-        "discord": "Kick the listed members (right-click > Kick) and revoke the invites they "
-        "used.",
+        "discord": "Kick the listed members (right-click > Kick) and revoke the invites they used.",
         "groupme": "Group > Members: remove the listed members.",
         "canvas": "People > Groups: remove the listed users from the group.",
         "schoology": "Group > Members: remove the listed members.",
@@ -73,8 +72,7 @@ class EducationalPurpose(Rule):
                 severity=Severity.LOW,
             )
         return self.passed(
-            f"All {len(active)} active member(s) are the page's students, their guardians or "
-            "staff."
+            f"All {len(active)} active member(s) are the page's students, their guardians or staff."
         )
 
 

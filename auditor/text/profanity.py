@@ -28,7 +28,9 @@ class ProfanityModel:
         folds = pc.model.calibrated_classifiers_
         coefs = [f.estimator.coef_.ravel() for f in folds]
         self._intercepts = [float(f.estimator.intercept_[0]) for f in folds]
-        self._calibration = [(float(f.calibrators[0].a_), float(f.calibrators[0].b_)) for f in folds]
+        self._calibration = [
+            (float(f.calibrators[0].a_), float(f.calibrators[0].b_)) for f in folds
+        ]
         idf = pc.vectorizer.idf_
         skip = {w.lower() for w in ignored}
         self._terms: dict[str, tuple[float, tuple[float, ...]]] = {

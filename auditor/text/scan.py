@@ -1,10 +1,14 @@
-"""Scans a text for many regular expressions at once.
+r"""Scans a text for many regular expressions at once.
 
 Python's ``re`` tries each long phrase alternation at every position, which made the
 content rules run at about 1,500 posts per second. Hyperscan compiles all of a detector's
 patterns into one automaton (in prefilter mode, so lookbehinds and the like are allowed and
 it only ever reports a superset of the real matches); ``re`` then confirms the few
 patterns Hyperscan reports, and gives the exact matched text.
+
+Hyperscan's ``\w`` is ASCII here (Unicode classes made compiling take seconds), so a text
+with non-ASCII letters, where Python's ``\w`` is wider, skips the scan and is checked by
+``re`` alone; emoji and curly quotes are not letters and keep the fast path.
 """
 
 from __future__ import annotations
@@ -14,9 +18,9 @@ from collections.abc import Sequence
 
 import hyperscan
 
+_NON_ASCII_LETTER = re.compile(r"(?![\x00-\x7f])\w")
 _BASE_FLAGS = (
     hyperscan.HS_FLAG_UTF8
-    | hyperscan.HS_FLAG_UCP
     | hyperscan.HS_FLAG_PREFILTER
     | hyperscan.HS_FLAG_SINGLEMATCH
     | hyperscan.HS_FLAG_ALLOWEMPTY
@@ -47,6 +51,8 @@ class PatternSet:
         found: set[int] = set()
         if self._db is None or not text:
             return found
+        if not text.isascii() and _NON_ASCII_LETTER.search(text):
+            return set(range(len(self._patterns)))
 
         def on_match(pattern_id: int, start: int, end: int, flags: int, context: object) -> None:
             found.add(pattern_id)

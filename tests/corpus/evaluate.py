@@ -171,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     args = parser.parse_args(argv)
     tallies = evaluate(load(args.corpus))
-    print(f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}")
+    print(
+        f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}"
+    )
     for rule, by_cat in tallies.items():
         for category, t in sorted(by_cat.items(), key=lambda kv: (kv[0] != "all", kv[0])):
             if rule == "DS3" and category != "all":

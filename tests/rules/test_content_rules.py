@@ -26,7 +26,7 @@ def test_not_applicable_without_posts(rule_id: str) -> None:
     assert result.message.startswith("Groups API has no posts")
 
 
-@pytest.mark.parametrize("rule_id", CONTENT_RULES + ["DS7.no-personal-links"])
+@pytest.mark.parametrize("rule_id", [*CONTENT_RULES, "DS7.no-personal-links"])
 def test_clean_posts_pass(rule_id: str) -> None:
     clean = posts(
         "We killed it tonight and crushed them 3-0! Stats on maxpreps.com.",
@@ -43,9 +43,7 @@ def test_speech_fails_higher_for_staff() -> None:
     assert by_staff.status == Status.FAIL and by_staff.severity == Severity.HIGH
     assert by_staff.evidence[0].value == "profanity: f*••"  # masked
     assert by_staff.evidence[0].note == "by staff: Olive Owner"
-    by_student = rule.check(
-        snap(posts=posts("I'll hurt you after school", author="s1")), ctx()
-    )
+    by_student = rule.check(snap(posts=posts("I'll hurt you after school", author="s1")), ctx())
     assert by_student.status == Status.FAIL and by_student.severity == Severity.MEDIUM
     assert by_student.evidence[0].value.startswith("threatening language")
 
@@ -183,3 +181,29 @@ def test_fast_profanity_score_equals_the_package() -> None:
     assert [round(model().probability(t), 6) for t in texts] == [
         round(float(p), 6) for p in expected
     ]
+
+
+def test_pattern_set_agrees_with_re() -> None:
+    import re
+
+    from auditor.text.scan import PatternSet
+
+    patterns = [
+        re.compile(r"(?<![\w@])(?:donate|gofundme)(?!\w)", re.I),
+        re.compile(r"\bmy\s+(?:\w+\s+){0,2}business\b", re.I),
+        re.compile(r"(?-i:\b[A-Z][a-z]+\s+\([A-DF]\))"),
+        None,
+    ]
+    scan = PatternSet(patterns)
+    texts = [
+        "Please DONATE today",
+        "my essential oils business",
+        "Grades: Tomas (C), ayla (d)",
+        "José's my café business 🔥",  # non-ASCII letters take the re-only path
+        "nothing here @donate",
+        "",
+    ]
+    for text in texts:
+        got = [m and m.group(0) for m in scan.search(text)]
+        want = [p.search(text).group(0) if p and p.search(text) else None for p in patterns]
+        assert got == want, text

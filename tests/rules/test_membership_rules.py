@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from auditor.results import Severity, Status
+from auditor.results import RuleResult, Severity, Status
 from auditor.roster import Roster
 from auditor.rules import catalog
+from auditor.rules.base import RuleContext
+from auditor.snapshot import PageSnapshot
 from tests.rules.helpers import BOSS, OWNER, STUDENT, ctx, snap, standard_roster
 
 PARENT = {"id": "g", "email": "mom@example.com", "role": "member"}
@@ -19,7 +21,7 @@ def roster(tmp_path: Path) -> Roster:
     return standard_roster(tmp_path)
 
 
-def check(rule_id: str, snapshot, context):  # noqa: ANN001, ANN201
+def check(rule_id: str, snapshot: PageSnapshot, context: RuleContext) -> RuleResult:
     return catalog.get(rule_id).check(snapshot, context)
 
 
@@ -58,7 +60,9 @@ def test_educational_purpose(roster: Roster) -> None:
     assert ok.status == Status.PASS
     outsider = {"id": "z", "email": "stranger@gmail.com", "name": "Zed"}
     other_student = {"id": "s3", "email": "other@students.district.org"}
-    bad = check(rule, snap(members=[*members, outsider, other_student]), ctx(roster, roster_class="C1"))
+    bad = check(
+        rule, snap(members=[*members, outsider, other_student]), ctx(roster, roster_class="C1")
+    )
     assert bad.status == Status.FAIL
     notes = {e.ref: e.note for e in bad.evidence}
     assert notes == {
@@ -67,9 +71,9 @@ def test_educational_purpose(roster: Roster) -> None:
     }
     assert "Zed <stranger@gmail.com>" in [e.value for e in bad.evidence]
     invited = {**outsider, "state": "invited"}  # only active members count
-    assert check(rule, snap(members=[*members, invited]), ctx(roster, roster_class="C1")).status == (
-        Status.PASS
-    )
+    assert check(
+        rule, snap(members=[*members, invited]), ctx(roster, roster_class="C1")
+    ).status == (Status.PASS)
     assert check(rule, snap(), ctx(roster)).status == Status.NOT_APPLICABLE
     assert check(rule, snap(members=None), ctx(roster, roster_class="C1")).status == (
         Status.NOT_APPLICABLE
@@ -96,7 +100,9 @@ def test_educational_purpose_warns_on_unidentified_members(roster: Roster) -> No
 def test_staff_admins_uses_roster_roles(roster: Roster) -> None:
     parent_admin = {**PARENT, "role": "manager"}
     result = check("DS2.staff-admins", snap(members=[OWNER, BOSS, parent_admin]), ctx(roster))
-    assert result.status == Status.FAIL and "a parent or guardian" in (result.evidence[0].note or "")
+    assert result.status == Status.FAIL and "a parent or guardian" in (
+        result.evidence[0].note or ""
+    )
     discord_teacher = {"id": "900", "role": "moderator"}  # t2, known only by userIds
     ok = check(
         "DS2.staff-admins",

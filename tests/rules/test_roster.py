@@ -116,16 +116,14 @@ def test_config_names_unknown_roster_class_and_students(make_config, tmp_path: P
     path = make_config({"p1": {}})
     standard_roster(tmp_path / "roster")
     text = path.read_text().replace(
-        'approved_on = 2026-08-01\n', 'approved_on = 2026-08-01\nroster_class = "NOPE"\n'
+        "approved_on = 2026-08-01\n", 'approved_on = 2026-08-01\nroster_class = "NOPE"\n'
     )
     path.write_text(text + '\n[roster]\noneroster_dir = "roster"\n')
     with pytest.raises(ConfigError, match=r"pages\[0\] \(id 'p1'\)\.roster_class: no class 'NOPE'"):
         load_config(path)
 
 
-def test_broken_roster_is_a_config_error_at_load_and_run_start(
-    make_config, tmp_path: Path
-) -> None:
+def test_broken_roster_is_a_config_error_at_load_and_run_start(make_config, tmp_path: Path) -> None:
     path = make_config({"p1": {}})
     write_roster(tmp_path / "roster", [user_row("u1", "wizard")])
     path.write_text(path.read_text() + '\n[roster]\noneroster_dir = "roster"\n')
@@ -141,7 +139,7 @@ def test_broken_roster_is_a_config_error_at_load_and_run_start(
 def test_students_without_roster_must_be_emails(make_config) -> None:
     path = make_config({"p1": {}})
     text = path.read_text().replace(
-        'approved_on = 2026-08-01\n', 'approved_on = 2026-08-01\nstudents = ["s-17"]\n'
+        "approved_on = 2026-08-01\n", 'approved_on = 2026-08-01\nstudents = ["s-17"]\n'
     )
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"students: 's-17' is not an email"):

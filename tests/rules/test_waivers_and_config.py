@@ -8,13 +8,13 @@ import pytest
 
 from auditor.config import RulesConfig, WaiverConfig, load_config
 from auditor.errors import ConfigError
-from auditor.results import Status
+from auditor.results import RuleResult, Status
 from auditor.rules import catalog
 from auditor.waivers import apply_waivers
 from tests.rules.helpers import ctx, posts, snap
 
 
-def _fail():  # noqa: ANN202
+def _fail() -> RuleResult:
     snapshot = snap(posts=posts("Follow me: instagram.com/coach"))
     return catalog.get("DS7.no-personal-links").check(snapshot, ctx())
 
