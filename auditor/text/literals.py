@@ -1,0 +1,137 @@
+"""Finds, for a regular expression, a few strings one of which occurs in every match.
+
+This is the prefilter of :mod:`auditor.text.scan` (the idea of RE2's ``FilteredRE2``): a text
+that contains none of a pattern's required strings cannot match it, so the pattern is
+not run. Strings are case-folded, which keeps the set valid for case-insensitive patterns.
+"""
+
+from __future__ import annotations
+
+import re
+from re import _constants as c  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
+
+Strings = frozenset[str]
+# (every string the node can match, if few; strings one of which is in every match)
+Analysis = tuple[Strings | None, Strings | None]
+
+MAX_STRINGS = 256  # largest set of alternatives expanded before giving up on exactness
+MAX_CLASS = 8  # largest character class expanded into its characters
+_EMPTY: Strings = frozenset({""})
+_ANY: Analysis = (None, None)
+
+
+def required_strings(pattern: re.Pattern[str]) -> Strings | None:
+    """Case-folded strings one of which is in every match of ``pattern`` (None: none known)."""
+    exact, factor = _sequence(_parser.parse(pattern.pattern, pattern.flags))
+    return _minimal(_best(exact, factor))
+
+
+def _minimal(strings: Strings | None) -> Strings | None:
+    """``strings`` without those containing another one (None if one is empty)."""
+    if not strings or "" in strings:
+        return None
+    kept: set[str] = set()
+    for s in sorted(strings, key=len):
+        parts = (s[i:j] for i in range(len(s)) for j in range(i + 1, len(s) + 1))
+        if kept.isdisjoint(parts):
+            kept.add(s)
+    return frozenset(kept)
+
+
+def _score(strings: Strings | None) -> tuple[int, int]:
+    """How selective a required set is: longer shortest string first, then fewer strings."""
+    if not strings or "" in strings:
+        return (-1, 0)
+    return (min(map(len, strings)), -len(strings))
+
+
+def _best(*sets: Strings | None) -> Strings | None:
+    best = max(sets, key=_score)
+    return best if _score(best)[0] > 0 else None
+
+
+def _product(left: Strings, right: Strings) -> Strings | None:
+    if len(left) * len(right) > MAX_STRINGS:
+        return None
+    return frozenset(a + b for a in left for b in right)
+
+
+def _sequence(items: Any) -> Analysis:
+    """A concatenation: adjacent exact parts combine; the best required set wins."""
+    run: Strings = _EMPTY  # exact strings of the current run of exact items
+    exact = True
+    candidates: list[Strings | None] = []
+    for item in items:
+        node_exact, node_factor = _node(*item)
+        candidates.append(node_factor)
+        joined = _product(run, node_exact) if node_exact is not None else None
+        if joined is not None:
+            run = joined
+            continue
+        exact = False
+        candidates.append(run)
+        run = node_exact if node_exact is not None else _EMPTY
+    candidates.append(run)
+    return (run if exact else None), _best(*candidates)
+
+
+def _node(op: Any, av: Any) -> Analysis:
+    if op == c.LITERAL:
+        return frozenset({chr(av).casefold()}), None
+    if op == c.IN:
+        return _char_class(av), None
+    if op in (c.AT, c.ASSERT, c.ASSERT_NOT):
+        return _EMPTY, None  # zero-width: constrains, never consumes
+    if op == c.SUBPATTERN:
+        return _sequence(av[-1])
+    if op == c.ATOMIC_GROUP:
+        return _sequence(av)
+    if op == c.BRANCH:
+        return _branch(av[1])
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        return _repeat(*av)
+    return _ANY
+
+
+def _char_class(items: Any) -> Strings | None:
+    chars: set[str] = set()
+    for op, av in items:
+        if op == c.LITERAL:
+            chars.add(chr(av).casefold())
+        elif op == c.RANGE and av[1] - av[0] < MAX_CLASS:
+            chars.update(chr(x).casefold() for x in range(av[0], av[1] + 1))
+        else:
+            return None
+    return frozenset(chars) if len(chars) <= MAX_CLASS else None
+
+
+def _branch(alternatives: Any) -> Analysis:
+    analyses = [_sequence(alt) for alt in alternatives]
+    exact: Strings | None = frozenset()
+    for node_exact, _ in analyses:
+        exact = exact | node_exact if exact is not None and node_exact is not None else None
+    if exact is not None and len(exact) > MAX_STRINGS:
+        exact = None
+    required = [_best(e, f) for e, f in analyses]
+    factor = frozenset().union(*required) if all(required) else None  # type: ignore[arg-type]
+    return exact, factor
+
+
+def _repeat(low: int, high: int, item: Any) -> Analysis:
+    item_exact, item_factor = _sequence(item)
+    factor = _best(item_exact, item_factor) if low >= 1 else None
+    if item_exact is None or high > 4:
+        return None, factor
+    options: set[str] = set()
+    power: Strings = _EMPTY
+    for count in range(high + 1):
+        if count >= low:
+            options.update(power)
+        if count < high:
+            joined = _product(power, item_exact)
+            if joined is None:
+                return None, factor
+            power = joined
+    return (frozenset(options) if len(options) <= MAX_STRINGS else None), factor
