@@ -35,6 +35,7 @@ from connectors.registry import available_connectors
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
+INTERRUPTED = "the audit was stopped (SIGTERM or Ctrl-C) before this page finished"
 
 
 @dataclass
@@ -178,7 +179,10 @@ class Runner:
         try:
             snapshot = await conn.fetch_page(PageRef(page.id, page.external_id, page.name))
             outcome.results = self.evaluate(page, snapshot)
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
+            store.record_page(
+                self.engine, run_id, page.id, page.name, started, None, [], INTERRUPTED
+            )
             raise
         except Exception as exc:  # isolate the page: its error is recorded, the run goes on
             if not isinstance(exc, ConnectorError):

@@ -7,7 +7,6 @@ not run. Strings are case-folded, which keeps the set valid for case-insensitive
 
 from __future__ import annotations
 
-import re
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -22,9 +21,10 @@ _EMPTY: Strings = frozenset({""})
 _ANY: Analysis = (None, None)
 
 
-def required_strings(pattern: re.Pattern[str]) -> Strings | None:
-    """Case-folded strings one of which is in every match of ``pattern`` (None: none known)."""
-    exact, factor = _sequence(_parser.parse(pattern.pattern, pattern.flags))
+def required_strings(source: str, flags: int = 0) -> Strings | None:
+    """Case-folded strings one of which is in every match of the regular expression
+    ``source`` (None: none known)."""
+    exact, factor = _sequence(_parser.parse(source, flags))
     return _minimal(_best(exact, factor))
 
 

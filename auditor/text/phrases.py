@@ -14,6 +14,9 @@ from importlib import resources
 from typing import Any
 
 _WORD = r"[\w'’-]+"
+# Pattern -> (prefix, alternatives, suffix) of the alternations compiled here, so that
+# auditor.text.scan can prefilter and run each alternative on its own.
+_PARTS: dict[re.Pattern[str], tuple[str, tuple[str, ...], str]] = {}
 
 
 @cache
@@ -34,15 +37,32 @@ def compile_phrases(phrases: Iterable[str]) -> re.Pattern[str] | None:
     sources = sorted({phrase_source(p) for p in phrases if p.strip()}, key=len, reverse=True)
     if not sources:
         return None
-    return re.compile(r"(?<![\w@])(?:" + "|".join(sources) + r")(?![\w])", re.IGNORECASE)
+    return _alternation(r"(?<![\w@])", sources, r"(?![\w])", re.IGNORECASE)
 
 
 def compile_regexes(patterns: Iterable[str]) -> re.Pattern[str] | None:
     """One case-insensitive pattern matching any of the regular expressions given."""
-    sources = [f"(?:{p})" for p in patterns if p.strip()]
+    sources = [p for p in patterns if p.strip()]
     if not sources:
         return None
-    return re.compile("|".join(sources), re.IGNORECASE)
+    return _alternation("", sources, "", re.IGNORECASE)
+
+
+def _alternation(prefix: str, sources: list[str], suffix: str, flags: int) -> re.Pattern[str]:
+    """``prefix(?:a|b|...)suffix``, remembering its parts (see :func:`alternatives`)."""
+    pattern = re.compile(prefix + "(?:" + "|".join(f"(?:{s})" for s in sources) + ")" + suffix, flags)
+    _PARTS[pattern] = (prefix, tuple(sources), suffix)
+    return pattern
+
+
+def alternatives(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """Each alternative of an alternation compiled here as a whole pattern source (with the
+    shared prefix and suffix), in order; None for any other pattern."""
+    parts = _PARTS.get(pattern)
+    if parts is None:
+        return None
+    prefix, sources, suffix = parts
+    return tuple(f"{prefix}(?:{s}){suffix}" for s in sources)
 
 
 # Characters that stand in for a letter when a word is disguised ("f*ck", "sh1t", "a$$").
@@ -80,4 +100,4 @@ def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> re.Patt
     if not sources:
         return None
     flags = re.IGNORECASE if ignore_case else 0
-    return re.compile(r"(?<![\w*@$!#])(?:" + "|".join(sources) + r")(?![\w*])", flags)
+    return _alternation(r"(?<![\w*@$!#])", sources, r"(?![\w*])", flags)

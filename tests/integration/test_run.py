@@ -220,6 +220,12 @@ def test_interrupted_run_marks_itself(make_config: Callable[..., Path], tmp_path
         run = s.get(Run, 1)
         assert run is not None and run.status == "interrupted" and run.finished_at
         assert s.scalar(select(Lock)) is None
+        audits = list(s.scalars(select(PageAudit).where(PageAudit.run_id == 1)))
+        # Pages that finished keep their results; the one in flight is marked, none is lost.
+        done = [a for a in audits if a.status == "audited"]
+        stopped = [a for a in audits if a.status == "error"]
+        assert done and all(a.results for a in done)
+        assert len(stopped) == 1 and stopped[0].error and "stopped" in stopped[0].error
 
 
 @pytest.mark.parametrize("fmt", ["plain", "json"])
