@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from auditor.db.models import PageAudit, Result, Run
@@ -45,13 +45,6 @@ class RunRef:
     started_at: datetime
 
 
-def _no_index(column: ColumnElement[str]) -> ColumnElement[str]:
-    """``column || ''``: the same value, but SQLite can no longer pick the (rule_id, status)
-    index for the join, which would scan every result of that rule in the whole history;
-    it then reaches results through the page's audits (page_id, then page_audit_id)."""
-    return column.concat("")
-
-
 def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
     """For each open result of ``run_id``: the earliest run since which that page+rule has
     had that status in every audit of the page (runs where the page was not audited, or the
@@ -75,7 +68,7 @@ def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
             brk_result,
             and_(
                 brk_result.page_audit_id == brk_audit.id,
-                _no_index(brk_result.rule_id) == current.c.rule_id,
+                brk_result.rule_id == current.c.rule_id,
                 brk_result.status != current.c.status,
             ),
         )
@@ -94,7 +87,7 @@ def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
             run_result,
             and_(
                 run_result.page_audit_id == run_audit.id,
-                _no_index(run_result.rule_id) == current.c.rule_id,
+                run_result.rule_id == current.c.rule_id,
                 run_result.status == current.c.status,
             ),
         )

@@ -88,11 +88,14 @@ class PageAudit(Base):
     """One page in one run: audited (with results) or error (with a message)."""
 
     __tablename__ = "page_audits"
-    __table_args__ = (UniqueConstraint("run_id", "page_id"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "page_id"),
+        Index("ix_page_audits_page_run", "page_id", "run_id"),  # a page's audits over time
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    page_id: Mapped[str] = mapped_column(ForeignKey("pages.id"), index=True)
+    page_id: Mapped[str] = mapped_column(ForeignKey("pages.id"))
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     platform: Mapped[str | None] = mapped_column(String(100))
@@ -113,12 +116,13 @@ class Result(Base):
     """One rule's verdict on one page in one run; evidence is stored already masked."""
 
     __tablename__ = "results"
-    __table_args__ = (Index("ix_results_rule_status", "rule_id", "status"),)
+    __table_args__ = (
+        Index("ix_results_rule_status", "rule_id", "status"),
+        Index("ix_results_audit_rule", "page_audit_id", "rule_id"),  # history of a page+rule
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    page_audit_id: Mapped[int] = mapped_column(
-        ForeignKey("page_audits.id", ondelete="CASCADE"), index=True
-    )
+    page_audit_id: Mapped[int] = mapped_column(ForeignKey("page_audits.id", ondelete="CASCADE"))
     rule_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     severity: Mapped[str] = mapped_column(String(10))

@@ -126,7 +126,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("run_id", "page_id"),
     )
     with op.batch_alter_table("page_audits", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_page_audits_page_id"), ["page_id"], unique=False)
+        batch_op.create_index("ix_page_audits_page_run", ["page_id", "run_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_page_audits_run_id"), ["run_id"], unique=False)
 
     op.create_table(
@@ -142,9 +142,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("results", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_results_page_audit_id"), ["page_audit_id"], unique=False
-        )
+        batch_op.create_index("ix_results_audit_rule", ["page_audit_id", "rule_id"], unique=False)
         batch_op.create_index("ix_results_rule_status", ["rule_id", "status"], unique=False)
 
 
@@ -152,12 +150,12 @@ def downgrade() -> None:
     """Revert this revision."""
     with op.batch_alter_table("results", schema=None) as batch_op:
         batch_op.drop_index("ix_results_rule_status")
-        batch_op.drop_index(batch_op.f("ix_results_page_audit_id"))
+        batch_op.drop_index("ix_results_audit_rule")
 
     op.drop_table("results")
     with op.batch_alter_table("page_audits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_page_audits_run_id"))
-        batch_op.drop_index(batch_op.f("ix_page_audits_page_id"))
+        batch_op.drop_index("ix_page_audits_page_run")
 
     with op.batch_alter_table("discovered_groups", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_discovered_groups_run_id"))

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
 from report_seed import PageSpec, add_pages, add_run
 
 from auditor.db.engine import make_engine, upgrade
+from auditor.db.store import refresh_statistics
 from auditor.results import Evidence, RuleResult, Severity, Status
 from auditor.rules import catalog
 from reports.run_report import write_report
@@ -86,6 +87,7 @@ def main() -> None:
                 for p in pages
             }
             run_id = add_run(engine, start + timedelta(days=day), outcomes, platforms, names=names)
+        refresh_statistics(engine)  # as every real run does when it finishes
         seeded = time.perf_counter() - t0
         t1 = time.perf_counter()
         view = load_run(engine, run_id)
