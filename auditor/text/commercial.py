@@ -5,11 +5,10 @@ activity (a team fundraiser, a trip fee to the school) unless a private benefici
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from auditor.text.phrases import compile_phrases, compile_regexes, data_file
+from auditor.text.phrases import Alternation, compile_phrases, compile_regexes, data_file
 from auditor.text.scan import PatternSet
 
 CATEGORIES = ("financial-gain", "commercial", "political", "proselytizing", "solicitation")
@@ -38,7 +37,7 @@ class CommercialDetector:
     def __init__(self, extra: Mapping[str, Sequence[str]] | None = None) -> None:
         data = data_file("commercial.toml")
         extra = extra or {}
-        self._patterns: dict[str, tuple[re.Pattern[str] | None, ...]] = {
+        self._patterns: dict[str, tuple[Alternation | None, ...]] = {
             cat: (
                 compile_phrases([*data[cat], *extra.get(cat, ())]),
                 compile_regexes(data["patterns"].get(cat, ())),
@@ -49,21 +48,20 @@ class CommercialDetector:
         self._private = compile_regexes(data["private"])
         self._school_votes = compile_regexes(data["school_votes"])
         self._order = [(cat, i) for cat in CATEGORIES for i in range(2)]
-        self._scan = PatternSet(
-            [self._patterns[cat][i] for cat, i in self._order]
-            + [self._sanctioned, self._private, self._school_votes]
-        )
+        self._scan = PatternSet([self._patterns[cat][i] for cat, i in self._order])
 
     def find(self, text: str) -> list[CommercialFinding]:
         """One finding per category present in ``text``."""
         if not text.strip():
             return []
-        *matches, sanctioned, private, school_vote = self._scan.search(text)
+        matches = self._scan.search(text)
+        if not any(matches):
+            return []
         first: dict[str, str] = {}
         for (category, _), match in zip(self._order, matches, strict=True):
             if match and category not in first:
                 first[category] = match.group(0)
-        if "political" in first and school_vote and self._school_votes:
+        if "political" in first and self._school_votes and self._school_votes.search(text):
             first.pop("political")  # look again without the school elections
             subject = self._school_votes.sub(" ", text)
             for pattern in self._patterns["political"]:
@@ -71,6 +69,11 @@ class CommercialDetector:
                 if match:
                     first["political"] = match.group(0)
                     break
-        if sanctioned and not private:  # the club's own activity, no private cause named
+        if EXCUSABLE & first.keys() and self._sanctioned_only(text):
             first = {c: p for c, p in first.items() if c not in EXCUSABLE}
         return [CommercialFinding(c, first[c]) for c in CATEGORIES if c in first]
+
+    def _sanctioned_only(self, text: str) -> bool:
+        """Whether the post is about the club's own activity and names no private cause."""
+        sanctioned = self._sanctioned and self._sanctioned.search(text)
+        return bool(sanctioned) and not (self._private and self._private.search(text))

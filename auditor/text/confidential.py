@@ -126,20 +126,20 @@ class ConfidentialityDetector:
         return list(found.values())
 
     def _find(self, text: str) -> Iterator[Disclosure]:
-        hits = self._scan.candidates(text)
+        matches = self._scan.search(text)
         tied = len(self._tied)
-        digits = len(_DIGITS_RE.findall(text))
+        digits = len(_DIGITS_RE.findall(text)) if _DIGITS_RE.search(text) else 0
         if digits >= 7 and _PHONE_HINT_RE.search(text):
             yield from self._phones(text)
         if "@" in text:
             yield from self._emails(text)
-        if tied in hits:
+        if matches[tied]:
             yield from (Disclosure("birth-date", m.group(1)) for m in _BIRTH_RE.finditer(text))
-        if tied + 1 in hits:
+        if matches[tied + 1]:
             yield from self._addresses(text)
         if digits >= 4:
             yield from self._student_ids(text)
-        if hits & set(range(tied)):
+        if any(matches[:tied]):  # a term in a sentence is a term in the post
             yield from self._tied_terms(text)
 
     def _phones(self, text: str) -> Iterator[Disclosure]:

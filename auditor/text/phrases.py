@@ -1,22 +1,71 @@
-"""Phrase lists shipped in ``auditor/data`` and their compiled, case-insensitive patterns.
+"""Phrase lists shipped in ``auditor/data`` and their case-insensitive patterns.
 
 Lists are plain phrases (``*`` stands for one word) so that districts can extend them in
-config without writing regular expressions; a whole list compiles to one alternation.
+config without writing regular expressions; a whole list becomes one :class:`Alternation`,
+compiled only when it is used whole, since :mod:`auditor.text.scan` mostly runs its
+alternatives one by one.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
-from functools import cache
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
+from auditor.text.literals import BOUNDARY, is_word_char
+
 _WORD = r"[\w'’-]+"
-# Pattern -> (prefix, alternatives, suffix) of the alternations compiled here, so that
-# auditor.text.scan can prefilter and run each alternative on its own.
-_PARTS: dict[re.Pattern[str], tuple[str, tuple[str, ...], str]] = {}
+# Words in most posts: a phrase is found by one of its other words when it has one.
+_COMMON_WORDS = (
+    "a an and are at be by for from has have he her his i in is it me my of on or our she that "
+    "the their them they this to up us was we were will with you your"
+)
+_COMMON = frozenset(_COMMON_WORDS.split())
+
+
+@dataclass(frozen=True)
+class Alternation:
+    """``prefix(?:a|b|...)suffix`` for a list of regex sources, compiled on first use.
+
+    ``required`` may give, per source, case-folded strings one of which is in any of its
+    matches (None: work it out from the regex), for lists whose form makes that cheap.
+    """
+
+    prefix: str
+    sources: tuple[str, ...]
+    suffix: str
+    flags: int
+    required: tuple[frozenset[str] | None, ...] | None = field(default=None, compare=False)
+
+    @property
+    def pattern(self) -> str:
+        """The whole regular expression."""
+        return self.prefix + "(?:" + "|".join(f"(?:{s})" for s in self.sources) + ")" + self.suffix
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str]:
+        """The whole alternation, compiled."""
+        return re.compile(self.pattern, self.flags)
+
+    def alternatives(self) -> tuple[str, ...]:
+        """Each alternative as a whole pattern (with the prefix and suffix), in order."""
+        return tuple(f"{self.prefix}(?:{s}){self.suffix}" for s in self.sources)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The first match in ``text``."""
+        return self.compiled.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """Every match in ``text``."""
+        return self.compiled.finditer(text)
+
+    def sub(self, replacement: str, text: str) -> str:
+        """``text`` with every match replaced."""
+        return self.compiled.sub(replacement, text)
 
 
 @cache
@@ -32,37 +81,34 @@ def phrase_source(phrase: str) -> str:
     return r"\s+".join(parts)
 
 
-def compile_phrases(phrases: Iterable[str]) -> re.Pattern[str] | None:
+def _phrase_required(phrase: str) -> frozenset[str] | None:
+    """One literal word of a phrase, the longest but not a common one: every match holds
+    it as a whole word."""
+    words = [w for w in phrase.lower().split() if w != "*"]
+    if not words:
+        return None
+    word = max(words, key=lambda w: (w not in _COMMON, len(w))).casefold()
+    left = BOUNDARY if is_word_char(word[0]) else ""
+    right = BOUNDARY if is_word_char(word[-1]) else ""
+    return frozenset({left + word + right})
+
+
+def compile_phrases(phrases: Iterable[str]) -> Alternation | None:
     """One word-bounded pattern matching any of ``phrases`` (None for an empty list)."""
-    sources = sorted({phrase_source(p) for p in phrases if p.strip()}, key=len, reverse=True)
+    by_source = {phrase_source(p): p for p in phrases if p.strip()}
+    sources = sorted(by_source, key=len, reverse=True)
     if not sources:
         return None
-    return _alternation(r"(?<![\w@])", sources, r"(?![\w])", re.IGNORECASE)
+    required = tuple(_phrase_required(by_source[s]) for s in sources)
+    return Alternation(r"(?<![\w@])", tuple(sources), r"(?![\w])", re.IGNORECASE, required)
 
 
-def compile_regexes(patterns: Iterable[str]) -> re.Pattern[str] | None:
+def compile_regexes(patterns: Iterable[str]) -> Alternation | None:
     """One case-insensitive pattern matching any of the regular expressions given."""
-    sources = [p for p in patterns if p.strip()]
+    sources = tuple(p for p in patterns if p.strip())
     if not sources:
         return None
-    return _alternation("", sources, "", re.IGNORECASE)
-
-
-def _alternation(prefix: str, sources: list[str], suffix: str, flags: int) -> re.Pattern[str]:
-    """``prefix(?:a|b|...)suffix``, remembering its parts (see :func:`alternatives`)."""
-    pattern = re.compile(prefix + "(?:" + "|".join(f"(?:{s})" for s in sources) + ")" + suffix, flags)
-    _PARTS[pattern] = (prefix, tuple(sources), suffix)
-    return pattern
-
-
-def alternatives(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
-    """Each alternative of an alternation compiled here as a whole pattern source (with the
-    shared prefix and suffix), in order; None for any other pattern."""
-    parts = _PARTS.get(pattern)
-    if parts is None:
-        return None
-    prefix, sources, suffix = parts
-    return tuple(f"{prefix}(?:{s}){suffix}" for s in sources)
+    return Alternation("", sources, "", re.IGNORECASE)
 
 
 # Characters that stand in for a letter when a word is disguised ("f*ck", "sh1t", "a$$").
@@ -92,12 +138,28 @@ def disguised_source(word: str) -> str:
     return "".join(parts)
 
 
-def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> re.Pattern[str] | None:
+def _disguised_required(word: str) -> frozenset[str] | None:
+    """Strings one of which is in any match of ``disguised_source(word)``: the word itself,
+    or its letters up to the first stand-in and what may follow ("sh1t" holds "sh1t", "f*ck"
+    holds "f*c"). None for words with other characters, which the regex analysis handles.
+    A phrase is found by its first word."""
+    word = word.split()[0]
+    if not word.isalpha():
+        return None
+    options = [word[0], *(ch + _DISGUISES.get(ch, "") + _MASK_CHARS for ch in word[1:])]
+    required = {BOUNDARY + word + BOUNDARY}
+    for i in range(1, len(word)):
+        after = options[i + 1] if i + 1 < len(word) else [""]
+        required.update(BOUNDARY + word[:i] + d + a for d in options[i][1:] for a in after)
+    return frozenset(s.casefold() for s in required)
+
+
+def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> Alternation | None:
     """One pattern matching any of ``words`` written plainly or disguised, as whole words."""
-    sources = sorted(
-        {disguised_source(w.lower()) for w in words if w.strip()}, key=len, reverse=True
-    )
+    by_source = {disguised_source(w.lower()): w.lower() for w in words if w.strip()}
+    sources = sorted(by_source, key=len, reverse=True)
     if not sources:
         return None
     flags = re.IGNORECASE if ignore_case else 0
-    return _alternation(r"(?<![\w*@$!#])", sources, r"(?![\w*])", flags)
+    required = tuple(_disguised_required(by_source[s]) for s in sources)
+    return Alternation(r"(?<![\w*@$!#])", tuple(sources), r"(?![\w*])", flags, required)

@@ -1,60 +1,89 @@
 """Scans a text for many regular expressions at once.
 
 Python's ``re`` tries each long phrase alternation at every position, which made the
-content rules run at about 1,500 posts per second. Instead each pattern is reduced to a few
-strings one of which must occur in any match (:mod:`auditor.text.literals`); one
-Aho-Corasick pass (pyahocorasick) over the case-folded text finds which patterns may match,
-and ``re`` runs only those, giving the exact matches. Building the automaton takes
-milliseconds, so a new process starts scanning at once.
+content rules run at about 1,500 posts per second. Instead each pattern, and each
+alternative of the phrase lists compiled by :mod:`auditor.text.phrases`, is reduced to a
+few strings one of which must occur in any match (:mod:`auditor.text.literals`), found in
+one Aho-Corasick pass per text shared by all detectors (:mod:`auditor.text.strings`);
+``re`` then runs only the alternatives that may match, each on its own, giving the exact
+matches. Building all this takes milliseconds, so a new process starts at once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-import ahocorasick
-
+from auditor.text import strings
 from auditor.text.literals import required_strings
+from auditor.text.phrases import Alternation
+
+WHOLE = -1  # alternative number standing for a whole pattern that is not split
+Pattern = re.Pattern[str] | Alternation
 
 
 class PatternSet:
     """A fixed list of compiled patterns (None entries never match) scanned together."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str] | None]) -> None:
+    def __init__(self, patterns: Sequence[Pattern | None]) -> None:
         self._patterns = list(patterns)
-        owners: dict[str, set[int]] = {}
-        always: set[int] = set()
+        self._compiled: dict[tuple[int, int], re.Pattern[str]] = {}
+        owners: dict[int, set[tuple[int, int]]] = {}
+        always: set[tuple[int, int]] = set()
         for index, pattern in enumerate(self._patterns):
-            if pattern is None:
-                continue
-            strings = required_strings(pattern)
-            if strings is None:
-                always.add(index)
-                continue
-            for s in strings:
-                owners.setdefault(s, set()).add(index)
-        self._always = frozenset(always)  # patterns with no required string
-        self._automaton: ahocorasick.Automaton | None = None
-        if owners:
-            self._automaton = ahocorasick.Automaton()
-            for s, indexes in owners.items():
-                self._automaton.add_word(s, frozenset(indexes))
-            self._automaton.make_automaton()
+            for key, required in _required(index, pattern):
+                if required is None:
+                    always.add(key)
+                for string in required or ():
+                    owners.setdefault(strings.register(string), set()).add(key)
+        self._always = frozenset(always)  # alternatives with no required string
+        self._owners = {string_id: frozenset(keys) for string_id, keys in owners.items()}
+        self._ids = frozenset(self._owners)
+        self._nothing: tuple[None, ...] = (None,) * len(self._patterns)
 
-    def candidates(self, text: str) -> set[int]:
-        """Indexes of the patterns that may match ``text`` (a superset of those that do)."""
-        found = set(self._always)
-        if self._automaton is None or not text:
-            return found
-        for _, indexes in self._automaton.iter(text.casefold()):
-            found |= indexes
-        return found
-
-    def search(self, text: str) -> list[re.Match[str] | None]:
+    def search(self, text: str) -> Sequence[re.Match[str] | None]:
         """The first match of each pattern in ``text`` (None where it does not match)."""
-        hits = self.candidates(text)
+        found = self._ids.intersection(strings.present(text)) if text else ()
+        if not found and not self._always:
+            return self._nothing
+        by_pattern: dict[int, set[int]] = {}
+        for index, alternative in self._always.union(*(self._owners[i] for i in found)):
+            by_pattern.setdefault(index, set()).add(alternative)
         return [
-            p.search(text) if i in hits and p is not None else None
-            for i, p in enumerate(self._patterns)
+            self._first(index, by_pattern[index], text) if index in by_pattern else None
+            for index in range(len(self._patterns))
         ]
+
+    def _first(self, index: int, numbers: set[int], text: str) -> re.Match[str] | None:
+        """The match the whole alternation would find: leftmost, then the earliest listed."""
+        best: re.Match[str] | None = None
+        for number in sorted(numbers):
+            match = self._pattern(index, number).search(text)
+            if match and (best is None or match.start() < best.start()):
+                best = match
+        return best
+
+    def _pattern(self, index: int, number: int) -> re.Pattern[str]:
+        """A pattern, or one alternative of it compiled on first use."""
+        whole = self._patterns[index]
+        if isinstance(whole, re.Pattern):
+            return whole
+        assert whole is not None
+        key = (index, number)
+        if key not in self._compiled:
+            self._compiled[key] = re.compile(whole.alternatives()[number], whole.flags)
+        return self._compiled[key]
+
+
+def _required(
+    index: int, pattern: Pattern | None
+) -> Iterator[tuple[tuple[int, int], frozenset[str] | None]]:
+    """``((pattern, alternative), required strings)`` for a pattern or each alternative."""
+    if pattern is None:
+        return
+    if isinstance(pattern, re.Pattern):
+        yield (index, WHOLE), required_strings(pattern.pattern, pattern.flags)
+        return
+    known = pattern.required or (None,) * len(pattern.sources)
+    for number, (source, given) in enumerate(zip(pattern.alternatives(), known, strict=True)):
+        yield (index, number), given or required_strings(source, pattern.flags)

@@ -36,23 +36,35 @@ class SpeechDetector:
         self._threats = compile_regexes(data["threats"])
         self._idioms = compile_phrases([*data["idioms"], *allowed])
         self._neutral = frozenset(data["neutral"])
-        self._lists = PatternSet([self._slurs, self._ambiguous, self._profanity, self._idioms])
+        self._model = model(self._neutral)
+        self._scan = PatternSet(
+            [
+                self._slurs,
+                self._ambiguous,
+                self._profanity,
+                self._idioms,
+                self._threats,
+                self._abuse,
+            ]
+        )
         self._harm = PatternSet([self._threats, self._abuse])
 
     def check(self, text: str) -> SpeechFinding | None:
         """The first problem found in ``text``, or None when it reads as respectful."""
         if not text.strip():
             return None
-        slur, ambiguous, profanity, idiom = self._lists.search(text)
+        slur, ambiguous, profanity, idiom, threat, abuse = self._scan.search(text)
         for kind, match in (("slur", slur), ("slur", ambiguous), ("profanity", profanity)):
             if match:
                 return SpeechFinding(kind, match.group(0))
-        cleaned = self._idioms.sub(" ", text) if idiom and self._idioms else text
-        threat, abuse = self._harm.search(cleaned)
+        cleaned = text
+        if idiom and self._idioms:  # look again with the sports idiom taken out
+            cleaned = self._idioms.sub(" ", text)
+            threat, abuse = self._harm.search(cleaned)
         for kind, match in (("threat", threat), ("abusive", abuse)):
             if match:
                 return SpeechFinding(kind, match.group(0))
-        score = model(self._neutral).probability(cleaned)
-        if score >= MODEL_THRESHOLD:
+        score = self._model.offensive(cleaned, MODEL_THRESHOLD)
+        if score is not None:
             return SpeechFinding("offensive", f"model score {score:.2f}")
         return None

@@ -1,26 +1,33 @@
-"""Prints how many posts per second every rule evaluates on one core.
+"""Prints how many posts per second every rule evaluates on one core, and what the
+content detectors cost a new process before the first post.
 
 Pages of 50 posts are built from the labeled corpus (tests/corpus/posts.jsonl) and every
-rule in the catalog runs on each, as the runner does; the detectors' one-time setup
-(loading the profanity model) is done before timing.
+rule in the catalog runs on each, as the runner does. Figures are CPU time of this one
+process: the imports, the first page (which sets up every detector: phrase lists, the
+profanity model, the public suffix list), one pass over all pages (alternatives of the
+phrase lists are compiled the first time a post needs them), and the best of ``--repeat``
+further passes.
 
-    python tests/bench/bench_rules.py [--posts 20000] [--page-size 50]
+    python tests/bench/bench_rules.py [--posts 20000] [--page-size 50] [--repeat 3]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from datetime import UTC, datetime
-from itertools import cycle, islice
-from pathlib import Path
 
-from auditor.config import DistrictConfig, PageConfig, RulesConfig
-from auditor.people import People
-from auditor.rules import catalog
-from auditor.rules.base import RuleContext
-from auditor.snapshot import PageSnapshot
+START = time.process_time()  # before the project's imports: they count as set-up
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from itertools import cycle, islice  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from auditor.config import DistrictConfig, PageConfig, RulesConfig  # noqa: E402
+from auditor.people import People  # noqa: E402
+from auditor.rules import catalog  # noqa: E402
+from auditor.rules.base import RuleContext  # noqa: E402
+from auditor.snapshot import PageSnapshot  # noqa: E402
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "posts.jsonl"
 DISTRICT = DistrictConfig(
@@ -78,18 +85,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=20000)
     parser.add_argument("--page-size", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    imported = time.process_time() - START
     snapshots = pages(args.posts, args.page_size)
     ctx = RuleContext(PAGE, DISTRICT, RULES, People(DISTRICT), datetime.now(UTC))
-    catalog.evaluate(snapshots[0], ctx)  # warm up: load the model and compile the lists
+    start = time.process_time()
+    catalog.evaluate(snapshots[0], ctx)
+    first_page = time.process_time() - start
+    print(
+        f"set-up: imports {imported:.2f} s, first page of {args.page_size} posts "
+        f"{first_page:.2f} s CPU"
+    )
+    times = [_one_pass(snapshots, ctx) for _ in range(1 + args.repeat)]
+    label = f"{args.posts} posts in {len(snapshots)} pages, {len(catalog.RULES)} rules"
+    print(f"{label}: first pass {times[0]:.2f} s CPU, {args.posts / times[0]:,.0f} posts/s")
+    if args.repeat:
+        best = min(times[1:])
+        print(f"{label}: best of {args.repeat} more, {args.posts / best:,.0f} posts/s on one core")
+
+
+def _one_pass(snapshots: list[PageSnapshot], ctx: RuleContext) -> float:
+    """CPU seconds to evaluate every rule on every page."""
     start = time.process_time()
     for snapshot in snapshots:
         catalog.evaluate(snapshot, ctx)
-    elapsed = time.process_time() - start
-    print(
-        f"{args.posts} posts in {len(snapshots)} pages, {len(catalog.RULES)} rules: "
-        f"{elapsed:.2f} s CPU, {args.posts / elapsed:,.0f} posts/s on one core"
-    )
+    return time.process_time() - start
 
 
 if __name__ == "__main__":
