@@ -59,6 +59,8 @@ def headline(pages: list[PageView]) -> str:
     total = len(pages)
     attention = sum(p.needs_attention for p in pages)
     if attention == 0:
+        if total == 1:
+            return "Your page meets the checked rules"
         return f"All {plural(total, 'page')} meet the checked rules"
     verb = "needs" if attention == 1 else "need"
     return f"{attention} of {plural(total, 'page')} {verb} attention"
