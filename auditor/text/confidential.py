@@ -176,7 +176,7 @@ class ConfidentialityDetector:
 
     def _tied_terms(self, text: str) -> Iterator[Disclosure]:
         for sentence in _SENTENCE_SPLIT_RE.split(text):
-            matches = self._tied_scan.search(sentence)
+            matches = self._tied_scan.search(sentence, within=text)
             hits = [(cat, m) for (cat, _), m in zip(self._tied, matches, strict=True) if m]
             if not hits:
                 continue

@@ -7,7 +7,7 @@ takes).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Literal
@@ -119,8 +119,15 @@ class LinkPolicy:
         return host == own_host and path.rstrip("/").startswith(own_path.rstrip("/"))
 
 
-def _under(host: str, domains: Iterable[str]) -> bool:
-    return any(host == d or host.endswith("." + d) for d in domains)
+def _under(host: str, domains: tuple[str, ...]) -> bool:
+    """Whether ``host`` is one of ``domains`` or a subdomain of one."""
+    return host in domains or host.endswith(_dotted(domains))
+
+
+@lru_cache(maxsize=64)
+def _dotted(domains: tuple[str, ...]) -> tuple[str, ...]:
+    """``domains`` with a leading dot, for one ``str.endswith`` test of them all."""
+    return tuple("." + d for d in domains)
 
 
 @cache

@@ -27,7 +27,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from auditor.text import model_file
+from auditor.text import model_file, strings
 
 # The vectorizer's token pattern ``(?u)\b\w\w+\b`` finds the same words without the \b.
 _TOKEN_RE = re.compile(r"\w\w+")
@@ -125,10 +125,8 @@ class ProfanityModel:
     def offensive(self, text: str, threshold: float) -> float | None:
         """The probability of ``text`` when it is at least ``threshold``, else None."""
         bound = self._bound(threshold)
-        if bound is not None:
-            words = set(_TOKEN_RE.findall(text.lower()))
-            if sum(map(bound.get, words, repeat(0.0))) < 1.0:
-                return None  # no fold can reach the threshold, so neither can their mean
+        if bound is not None and sum(map(bound.get, words(text), repeat(0.0))) < 1.0:
+            return None  # no fold can reach the threshold, so neither can their mean
         score = self.probability(text)
         return score if score >= threshold else None
 
@@ -157,6 +155,16 @@ class ProfanityModel:
             if share > 0:
                 shares[term] = share * share
         return shares
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` as the vectorizer lower-cases and splits them (``\\w\\w+``),
+    repeats and one-letter words included: those only loosen the bound, never tighten it.
+    ASCII text reuses the spaced form the phrase index made (case folding is lowering there).
+    """
+    if text.isascii():
+        return strings.spaced(text).split()
+    return text.lower().translate(strings.SPACES).split()
 
 
 @cache

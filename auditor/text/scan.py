@@ -41,21 +41,27 @@ class PatternSet:
         self._ids = frozenset(self._owners)
         self._nothing: tuple[None, ...] = (None,) * len(self._patterns)
 
-    def search(self, text: str) -> Sequence[re.Match[str] | None]:
-        """The first match of each pattern in ``text`` (None where it does not match)."""
-        found = self._ids.intersection(strings.present(text)) if text else ()
+    def search(self, text: str, within: str | None = None) -> Sequence[re.Match[str] | None]:
+        """The first match of each pattern in ``text`` (None where it does not match).
+
+        ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
+        up instead: its candidates include all of ``text``'s, and the index knows it already.
+        """
+        found = self._ids.intersection(strings.present(within or text)) if text else ()
         if not found and not self._always:
             return self._nothing
-        by_pattern: dict[int, set[int]] = {}
+        by_pattern: dict[int, list[int]] = {}
         for index, alternative in self._always.union(*(self._owners[i] for i in found)):
-            by_pattern.setdefault(index, set()).add(alternative)
-        return [
-            self._first(index, by_pattern[index], text) if index in by_pattern else None
-            for index in range(len(self._patterns))
-        ]
+            by_pattern.setdefault(index, []).append(alternative)
+        matches: list[re.Match[str] | None] = list(self._nothing)
+        for index, numbers in by_pattern.items():
+            matches[index] = self._first(index, numbers, text)
+        return matches
 
-    def _first(self, index: int, numbers: set[int], text: str) -> re.Match[str] | None:
+    def _first(self, index: int, numbers: list[int], text: str) -> re.Match[str] | None:
         """The match the whole alternation would find: leftmost, then the earliest listed."""
+        if len(numbers) == 1:
+            return self._pattern(index, numbers[0]).search(text)
         best: re.Match[str] | None = None
         for number in sorted(numbers):
             match = self._pattern(index, number).search(text)
@@ -65,14 +71,17 @@ class PatternSet:
 
     def _pattern(self, index: int, number: int) -> re.Pattern[str]:
         """A pattern, or one alternative of it compiled on first use."""
-        whole = self._patterns[index]
-        if isinstance(whole, re.Pattern):
-            return whole
-        assert whole is not None
         key = (index, number)
-        if key not in self._compiled:
-            self._compiled[key] = re.compile(whole.alternatives()[number], whole.flags)
-        return self._compiled[key]
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            whole = self._patterns[index]
+            assert whole is not None
+            if isinstance(whole, re.Pattern):
+                compiled = whole
+            else:
+                compiled = re.compile(whole.alternatives()[number], whole.flags)
+            self._compiled[key] = compiled
+        return compiled
 
 
 def _required(

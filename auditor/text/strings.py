@@ -29,7 +29,7 @@ class _Spaces(dict[int, str]):
         return self[code]
 
 
-_SPACES = _Spaces()
+SPACES = _Spaces()  # shared with the profanity model's word split
 _IDS: dict[str, int] = {}  # registered string -> id
 # String as searched for -> ids, in the spaced text (words and spaces) or the folded text.
 _SPACED: dict[str, set[int]] = {}
@@ -43,7 +43,7 @@ def register(string: str) -> int:
     if string not in _IDS:
         _IDS[string] = len(_IDS)
         spaced = string.replace(BOUNDARY, " ")
-        if spaced.translate(_SPACES) == spaced:
+        if spaced.translate(SPACES) == spaced:
             _SPACED.setdefault(spaced, set()).add(_IDS[string])
         else:
             _LITERAL.setdefault(string.replace(BOUNDARY, ""), set()).add(_IDS[string])
@@ -71,14 +71,27 @@ def present(text: str) -> frozenset[int]:
     return _present(text)
 
 
+def spaced(text: str) -> str:
+    """``text`` case-folded, each character that is not a word character a space, with a
+    space at each end (kept for the last texts, like :func:`present`)."""
+    return _spaced(text)[1]
+
+
+@lru_cache(maxsize=512)
+def _spaced(text: str) -> tuple[str, str]:
+    """``(folded, spaced)`` forms of a text, shared by the index and the profanity model."""
+    folded = text.casefold()
+    return folded, " " + folded.translate(SPACES) + " "
+
+
 @lru_cache(maxsize=512)
 def _present(text: str) -> frozenset[int]:
     assert _automata is not None
     spaced_automaton, literal_automaton = _automata
-    folded = text.casefold()
+    folded, spaced_text = _spaced(text)
     found: set[int] = set()
     if spaced_automaton is not None:
-        for _, ids in spaced_automaton.iter(" " + folded.translate(_SPACES) + " "):
+        for _, ids in spaced_automaton.iter(spaced_text):
             found.update(ids)
     if literal_automaton is not None:
         for _, ids in literal_automaton.iter(folded):

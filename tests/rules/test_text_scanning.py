@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from auditor.text.commercial import CommercialDetector
-from auditor.text.confidential import ConfidentialityDetector
-from auditor.text.links import registered_domain
+from auditor.text.confidential import _SENTENCE_SPLIT_RE, ConfidentialityDetector
+from auditor.text.links import LinkPolicy, registered_domain
 from auditor.text.literals import BOUNDARY, required_strings
+from auditor.text.mask import mask
 from auditor.text.phrases import Alternation, compile_disguised, compile_phrases
-from auditor.text.profanity import ProfanityModel, package_weights, read_weights
+from auditor.text.profanity import _TOKEN_RE, ProfanityModel, package_weights, read_weights, words
 from auditor.text.scan import PatternSet
 from auditor.text.speech import SpeechDetector
 
@@ -27,6 +28,7 @@ EXTRA = [
     "in the ER again; her 504 plan; ISS for 2 days",
     "Vote for Smith for mayor! vote yes on Question 1. #ad use code TEAM20",
     "José’s café: 50/50 raffle — donate at gofund.me/abc, 20% off",
+    "STRASSE Straße İstanbul ǅemal ﬁnal x² ٣٤٥ snake_case ÀÉÎ",
     "",
 ]
 
@@ -65,6 +67,14 @@ def test_pattern_sets_find_what_the_whole_patterns_find() -> None:
                 (m.span(), m.group(0)) if p and (m := p.search(text)) else None for p in patterns
             ]
             assert got == want, text
+
+
+def test_sentences_searched_within_their_post_find_what_they_alone_find() -> None:
+    for scan in _pattern_sets():
+        for text in _texts():
+            for sentence in _SENTENCE_SPLIT_RE.split(text):
+                got = [m and m.span() for m in scan.search(sentence, within=text)]
+                assert got == [m and m.span() for m in scan.search(sentence)], sentence
 
 
 @pytest.mark.parametrize(
@@ -128,6 +138,56 @@ def test_profanity_bound_never_hides_an_offensive_post(fast_model: ProfanityMode
         assert fast_model.offensive(text, 0.9) == (score if score >= 0.9 else None), text
         flagged += score >= 0.9
     assert flagged >= 2
+
+
+def test_profanity_words_hold_every_token_of_the_vectorizer() -> None:
+    for text in _texts():
+        assert set(_TOKEN_RE.findall(text.lower())) <= set(words(text)), text
+
+
+def _slow_mask(value: str) -> str:
+    """The character-by-character masking that :func:`mask` does with regular expressions."""
+    chars = [c for c in value if c.isalnum()]
+    keep = min(3, len(chars) // 3)
+    digits = sum(c.isdigit() for c in chars) > len(chars) / 2
+    out, seen = [], 0
+    for c in value:
+        if not c.isalnum():
+            out.append(c)
+            continue
+        seen += 1
+        out.append(c if (seen > len(chars) - keep if digits else seen <= keep) else "•")
+    return "".join(out)
+
+
+def test_mask_equals_the_character_by_character_masking() -> None:
+    values = [w for text in _texts() for w in (text, *text.split(), text[:14])]
+    values += ["", "_", "D", "B+", "x²y", "٣٤٥-٦٧", "a_b_c_d", "203-555-0147", "ab12"]
+    for value in values:
+        assert mask(value) == _slow_mask(value), value
+
+
+def test_link_policy_matches_domains_and_their_subdomains_only() -> None:
+    policy = LinkPolicy(("danbury.k12.ct.us",), ("signupgenius.com", "forms.gle"))
+    kinds = {
+        url: policy.classify(url).kind
+        for url in (
+            "https://danbury.k12.ct.us/a",
+            "https://www.danbury.k12.ct.us",
+            "https://notdanbury.k12.ct.us",
+            "https://signupgenius.com/go",
+            "https://x.forms.gle/1",
+            "https://forms.gle.evil.com/1",
+        )
+    }
+    assert kinds == {
+        "https://danbury.k12.ct.us/a": "district",
+        "https://www.danbury.k12.ct.us": "district",
+        "https://notdanbury.k12.ct.us": "non-district",
+        "https://signupgenius.com/go": "allowed",
+        "https://x.forms.gle/1": "allowed",
+        "https://forms.gle.evil.com/1": "non-district",
+    }
 
 
 @pytest.mark.parametrize(
