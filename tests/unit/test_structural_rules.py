@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
 
 from auditor.config import (
-    DistrictConfig,
     PageConfig,
     RuleOverride,
     RulesConfig,
@@ -20,31 +19,7 @@ from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
 from auditor.waivers import apply_waivers
-
-NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-DISTRICT = DistrictConfig(
-    name="D",
-    staff_email_domains=["district.org"],
-    student_email_domains=["students.district.org"],
-    timezone="America/New_York",
-)
-OWNER = {"id": "o", "email": "owner@district.org", "role": "owner", "name": "Olive Owner"}
-BOSS = {"id": "b", "email": "boss@district.org", "role": "member"}
-STUDENT = {"id": "s1", "email": "kid@students.district.org", "role": "member"}
-
-
-def page(**kw: Any) -> PageConfig:
-    base = dict(
-        id="p",
-        connector="c",
-        external_id="x",
-        name="Chess",
-        owner="owner@district.org",
-        supervisor="boss@district.org",
-        approved_by="boss@district.org",
-        approved_on=date(2026, 8, 1),
-    )
-    return PageConfig(**(base | kw))
+from tests.rules.helpers import BOSS, DISTRICT, NOW, OWNER, STUDENT, page
 
 
 def snap(**kw: Any) -> PageSnapshot:
