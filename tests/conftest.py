@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.snapshots import passing_snapshot
+
 PG_ENV = "AUDITOR_TEST_POSTGRES_URL"
 REQUIRE_ALL = os.environ.get("AUDITOR_REQUIRE_ALL") == "1"
 
@@ -55,25 +57,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'auditor.db'}"
     return request.getfixturevalue("postgres_url")
 
-
-SNAPSHOT_BASE = {
-    "format": "page-snapshot/1",
-    "platform": "file",
-    "kind": "group",
-    "created_at": "2026-09-01T10:00:00+00:00",
-    "settings": {
-        "visibility": "secret",
-        "join_policy": "invite",
-        "post_moderation": "all",
-        "invite_links": [],
-    },
-    "members": [
-        {"id": "o", "email": "owner@district.org", "role": "owner"},
-        {"id": "s", "email": "boss@district.org", "role": "member"},
-    ],
-    "posts": [],
-    "moderation": {"last_moderator_action_at": "2026-11-19T10:00:00+00:00", "pending_reports": 0},
-}
 
 CONFIG_HEAD = """
 [district]
@@ -128,7 +111,7 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
             if isinstance(snap, str):
                 (pages / f"{ext}.json").write_text(snap)
             else:
-                data = {**SNAPSHOT_BASE, "external_id": ext, "name": f"Page {page_id}", **snap}
+                data = passing_snapshot(ext, f"Page {page_id}") | snap
                 (pages / f"{ext}.json").write_text(json.dumps(data))
             text += PAGE_TEMPLATE.format(id=page_id, external_id=ext)
         path = tmp_path / "config.toml"

@@ -19,34 +19,21 @@ START = time.process_time()  # before the project's imports: they count as set-u
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import sys  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from itertools import cycle, islice  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from auditor.config import DistrictConfig, PageConfig, RulesConfig  # noqa: E402
 from auditor.people import People  # noqa: E402
 from auditor.rules import catalog  # noqa: E402
 from auditor.rules.base import RuleContext  # noqa: E402
 from auditor.snapshot import PageSnapshot  # noqa: E402
 
-CORPUS = Path(__file__).parents[1] / "corpus" / "posts.jsonl"
-DISTRICT = DistrictConfig(
-    web_domains=["danbury.k12.ct.us"],
-    staff_email_domains=["danbury.k12.ct.us"],
-    student_email_domains=["students.danbury.k12.ct.us"],
-)
-RULES = RulesConfig(
-    allowed_domains=["maxpreps.com", "signupgenius.com", "docs.google.com", "forms.gle"],
-    student_id_pattern=r"\b\d{6}\b",
-)
-PAGE = PageConfig(
-    id="bench",
-    connector="file",
-    external_id="bench",
-    name="Bench",
-    owner="owner@danbury.k12.ct.us",
-    supervisor="boss@danbury.k12.ct.us",
-)
+sys.path.insert(0, str(Path(__file__).parents[1] / "corpus"))
+# The corpus script's district, rules and page: the benchmark measures the setup it scores.
+from evaluate import CORPUS, DISTRICT, PAGE  # noqa: E402
+from evaluate import RULES_CONFIG as RULES  # noqa: E402
+
 MEMBERS = [
     {"id": "staff", "email": "owner@danbury.k12.ct.us", "role": "owner"},
     {"id": "student", "email": "kid@students.danbury.k12.ct.us"},

@@ -20,6 +20,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.snapshots import passing_snapshot
+
 
 def free_port() -> int:
     """A port nobody listens on (aiosmtpd's Controller cannot take port 0 itself)."""
@@ -102,29 +104,9 @@ def smtp(start_smtp: Callable[..., Mailbox]) -> Mailbox:
 
 
 def snapshot(external_id: str, name: str, owner: str, supervisor: str, **overrides: Any) -> dict:
-    """A page snapshot that passes every structural rule unless ``overrides`` break one."""
+    """A passing snapshot whose moderator acted yesterday (the scheduler runs on real time)."""
     recent = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    data = {
-        "format": "page-snapshot/1",
-        "platform": "file",
-        "external_id": external_id,
-        "name": name,
-        "kind": "group",
-        "created_at": "2026-09-01T10:00:00+00:00",
-        "settings": {
-            "visibility": "secret",
-            "join_policy": "invite",
-            "post_moderation": "all",
-            "invite_links": [],
-        },
-        "members": [
-            {"id": "o", "email": owner, "role": "owner"},
-            {"id": "s", "email": supervisor, "role": "member"},
-        ],
-        "posts": [],
-        "moderation": {"last_moderator_action_at": recent, "pending_reports": 0},
-    }
-    return data | overrides
+    return passing_snapshot(external_id, name, owner, supervisor, recent, **overrides)
 
 
 @dataclass
