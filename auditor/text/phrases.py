@@ -11,35 +11,22 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
-from auditor.text.literals import BOUNDARY, is_word_char
-
 _WORD = r"[\w'’-]+"
-# Words in most posts: a phrase is found by one of its other words when it has one.
-_COMMON_WORDS = (
-    "a an and are at be by for from has have he her his i in is it me my of on or our she that "
-    "the their them they this to up us was we were will with you your"
-)
-_COMMON = frozenset(_COMMON_WORDS.split())
 
 
 @dataclass(frozen=True)
 class Alternation:
-    """``prefix(?:a|b|...)suffix`` for a list of regex sources, compiled on first use.
-
-    ``required`` may give, per source, case-folded strings one of which is in any of its
-    matches (None: work it out from the regex), for lists whose form makes that cheap.
-    """
+    """``prefix(?:a|b|...)suffix`` for a list of regex sources, compiled on first use."""
 
     prefix: str
     sources: tuple[str, ...]
     suffix: str
     flags: int
-    required: tuple[frozenset[str] | None, ...] | None = field(default=None, compare=False)
 
     @property
     def pattern(self) -> str:
@@ -81,26 +68,13 @@ def phrase_source(phrase: str) -> str:
     return r"\s+".join(parts)
 
 
-def _phrase_required(phrase: str) -> frozenset[str] | None:
-    """One literal word of a phrase, the longest but not a common one: every match holds
-    it as a whole word."""
-    words = [w for w in phrase.lower().split() if w != "*"]
-    if not words:
-        return None
-    word = max(words, key=lambda w: (w not in _COMMON, len(w))).casefold()
-    left = BOUNDARY if is_word_char(word[0]) else ""
-    right = BOUNDARY if is_word_char(word[-1]) else ""
-    return frozenset({left + word + right})
-
-
 def compile_phrases(phrases: Iterable[str]) -> Alternation | None:
     """One word-bounded pattern matching any of ``phrases`` (None for an empty list)."""
     by_source = {phrase_source(p): p for p in phrases if p.strip()}
     sources = sorted(by_source, key=len, reverse=True)
     if not sources:
         return None
-    required = tuple(_phrase_required(by_source[s]) for s in sources)
-    return Alternation(r"(?<![\w@])", tuple(sources), r"(?![\w])", re.IGNORECASE, required)
+    return Alternation(r"(?<![\w@])", tuple(sources), r"(?![\w])", re.IGNORECASE)
 
 
 def compile_regexes(patterns: Iterable[str]) -> Alternation | None:
@@ -138,22 +112,6 @@ def disguised_source(word: str) -> str:
     return "".join(parts)
 
 
-def _disguised_required(word: str) -> frozenset[str] | None:
-    """Strings one of which is in any match of ``disguised_source(word)``: the word itself,
-    or its letters up to the first stand-in and what may follow ("sh1t" holds "sh1t", "f*ck"
-    holds "f*c"). None for words with other characters, which the regex analysis handles.
-    A phrase is found by its first word."""
-    word = word.split()[0]
-    if not word.isalpha():
-        return None
-    options = [word[0], *(ch + _DISGUISES.get(ch, "") + _MASK_CHARS for ch in word[1:])]
-    required = {BOUNDARY + word + BOUNDARY}
-    for i in range(1, len(word)):
-        after = options[i + 1] if i + 1 < len(word) else [""]
-        required.update(BOUNDARY + word[:i] + d + a for d in options[i][1:] for a in after)
-    return frozenset(s.casefold() for s in required)
-
-
 def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> Alternation | None:
     """One pattern matching any of ``words`` written plainly or disguised, as whole words."""
     by_source = {disguised_source(w.lower()): w.lower() for w in words if w.strip()}
@@ -161,5 +119,4 @@ def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> Alterna
     if not sources:
         return None
     flags = re.IGNORECASE if ignore_case else 0
-    required = tuple(_disguised_required(by_source[s]) for s in sources)
-    return Alternation(r"(?<![\w*@$!#])", tuple(sources), r"(?![\w*])", flags, required)
+    return Alternation(r"(?<![\w*@$!#])", tuple(sources), r"(?![\w*])", flags)

@@ -27,7 +27,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from auditor.text import model_file, strings
+from auditor.text import model_file
 
 # The vectorizer's token pattern ``(?u)\b\w\w+\b`` finds the same words without the \b.
 _TOKEN_RE = re.compile(r"\w\w+")
@@ -157,14 +157,22 @@ class ProfanityModel:
         return shares
 
 
+class _Spaces(dict[int, str]):
+    """``str.translate`` table: a word character (``\\w``) stays, any other becomes a space."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = char if char.isalnum() or char == "_" else " "
+        return self[code]
+
+
+_SPACES = _Spaces()
+
+
 def words(text: str) -> list[str]:
     """The words of ``text`` as the vectorizer lower-cases and splits them (``\\w\\w+``),
-    repeats and one-letter words included: those only loosen the bound, never tighten it.
-    ASCII text reuses the spaced form the phrase index made (case folding is lowering there).
-    """
-    if text.isascii():
-        return strings.spaced(text).split()
-    return text.lower().translate(strings.SPACES).split()
+    repeats and one-letter words included: those only loosen the bound, never tighten it."""
+    return text.lower().translate(_SPACES).split()
 
 
 @cache

@@ -1,25 +1,92 @@
 """Scans a text for many regular expressions at once.
 
-Python's ``re`` tries each long phrase alternation at every position, which made the
-content rules run at about 1,500 posts per second. Instead each pattern, and each
-alternative of the phrase lists compiled by :mod:`auditor.text.phrases`, is reduced to a
-few strings one of which must occur in any match (:mod:`auditor.text.literals`), found in
-one Aho-Corasick pass per text shared by all detectors (:mod:`auditor.text.strings`);
-``re`` then runs only the alternatives that may match, each on its own, giving the exact
-matches. Building all this takes milliseconds, so a new process starts at once.
+Python's ``re`` tries each phrase of a long alternation at every position, which made the
+content rules run at about 1,500 posts per second. Instead every alternative of every
+:class:`PatternSet`, translated by :mod:`auditor.text.re2_syntax`, goes into one RE2 set
+(google-re2): a text is matched against all of them in one linear-time pass, shared by all
+detectors, which names the alternatives that may match (never leaving one out). Python's
+``re`` then runs only those, each on its own, for the exact matches.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator, Sequence
+from functools import lru_cache
 
-from auditor.text import strings
-from auditor.text.literals import required_strings
+import re2
+
 from auditor.text.phrases import Alternation
+from auditor.text.re2_syntax import Untranslatable, to_re2
+
+log = logging.getLogger(__name__)
 
 WHOLE = -1  # alternative number standing for a whole pattern that is not split
 Pattern = re.Pattern[str] | Alternation
+_DFA_MEMORY = 256 << 20  # RE2's budget for the set's lazily built automaton
+
+
+class _Index:
+    """Every registered alternative, in one RE2 set built when a text is next matched."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id
+        self._always: set[int] = set()  # ids RE2 cannot express: always candidates
+        self._set: re2.Set | None = None
+        self._set_ids: tuple[int, ...] = ()  # position in the set -> id
+        self._warned = False
+
+    def register(self, source: str, flags: int) -> int:
+        """The id of an alternative (a whole regex with its flags)."""
+        key = (source, flags)
+        if key not in self._ids:
+            self._ids[key] = len(self._ids)
+            self._set = None
+            candidates.cache_clear()
+        return self._ids[key]
+
+    def match(self, text: str) -> frozenset[int]:
+        """Ids of the alternatives that may match ``text``: all that do, and a few more."""
+        if self._set is None:
+            self._build()
+        assert self._set is not None
+        found = self._set.Match(text.encode("utf-8", "surrogatepass")) or ()
+        if not found or found[0] != 0:  # the always-matching entry is missing: RE2 gave up
+            if not self._warned:
+                log.warning("RE2 could not scan a text; its patterns are run one by one")
+                self._warned = True
+            return frozenset(self._ids.values())
+        set_ids = self._set_ids
+        return frozenset([set_ids[i] for i in found[1:]]).union(self._always)
+
+    def _build(self) -> None:
+        options = re2.Options()
+        options.max_mem = _DFA_MEMORY
+        options.log_errors = False
+        compiled = re2.Set.SearchSet(options)
+        compiled.Add("")  # position 0 matches every text: its absence means a failed scan
+        set_ids = [-1]
+        self._always.clear()
+        for (source, flags), id_ in self._ids.items():
+            try:
+                compiled.Add(to_re2(source, flags))
+            except (Untranslatable, re2.error):
+                self._always.add(id_)
+                continue
+            set_ids.append(id_)
+        compiled.Compile()
+        self._set, self._set_ids = compiled, tuple(set_ids)
+
+
+_INDEX = _Index()
+
+
+@lru_cache(maxsize=1024)
+def candidates(text: str) -> frozenset[int]:
+    """Ids of the registered alternatives that may match ``text`` (kept for the last
+    texts, so the rules reading one post share the scan)."""
+    return _INDEX.match(text)
 
 
 class PatternSet:
@@ -28,31 +95,27 @@ class PatternSet:
     def __init__(self, patterns: Sequence[Pattern | None]) -> None:
         self._patterns = list(patterns)
         self._compiled: dict[tuple[int, int], re.Pattern[str]] = {}
-        owners: dict[int, set[tuple[int, int]]] = {}
-        always: set[tuple[int, int]] = set()
+        owners: dict[int, list[tuple[int, int]]] = {}
         for index, pattern in enumerate(self._patterns):
-            for key, required in _required(index, pattern):
-                if required is None:
-                    always.add(key)
-                for string in required or ():
-                    owners.setdefault(strings.register(string), set()).add(key)
-        self._always = frozenset(always)  # alternatives with no required string
-        self._owners = {string_id: frozenset(keys) for string_id, keys in owners.items()}
-        self._ids = frozenset(self._owners)
+            for number, source, flags in _alternatives(pattern):
+                owners.setdefault(_INDEX.register(source, flags), []).append((index, number))
+        self._owners = owners
+        self._ids = frozenset(owners)
         self._nothing: tuple[None, ...] = (None,) * len(self._patterns)
 
     def search(self, text: str, within: str | None = None) -> Sequence[re.Match[str] | None]:
         """The first match of each pattern in ``text`` (None where it does not match).
 
         ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
-        up instead: its candidates include all of ``text``'s, and the index knows it already.
+        up instead: its candidates include all of ``text``'s, and were found already.
         """
-        found = self._ids.intersection(strings.present(within or text)) if text else ()
-        if not found and not self._always:
+        found = self._ids.intersection(candidates(within or text)) if text else ()
+        if not found:
             return self._nothing
         by_pattern: dict[int, list[int]] = {}
-        for index, alternative in self._always.union(*(self._owners[i] for i in found)):
-            by_pattern.setdefault(index, []).append(alternative)
+        for id_ in found:
+            for index, number in self._owners[id_]:
+                by_pattern.setdefault(index, []).append(number)
         matches: list[re.Match[str] | None] = list(self._nothing)
         for index, numbers in by_pattern.items():
             matches[index] = self._first(index, numbers, text)
@@ -84,15 +147,12 @@ class PatternSet:
         return compiled
 
 
-def _required(
-    index: int, pattern: Pattern | None
-) -> Iterator[tuple[tuple[int, int], frozenset[str] | None]]:
-    """``((pattern, alternative), required strings)`` for a pattern or each alternative."""
+def _alternatives(pattern: Pattern | None) -> Iterator[tuple[int, str, int]]:
+    """``(alternative number, source, flags)`` for a whole pattern or each alternative."""
     if pattern is None:
         return
     if isinstance(pattern, re.Pattern):
-        yield (index, WHOLE), required_strings(pattern.pattern, pattern.flags)
+        yield WHOLE, pattern.pattern, pattern.flags
         return
-    known = pattern.required or (None,) * len(pattern.sources)
-    for number, (source, given) in enumerate(zip(pattern.alternatives(), known, strict=True)):
-        yield (index, number), given or required_strings(source, pattern.flags)
+    for number, source in enumerate(pattern.alternatives()):
+        yield number, source, pattern.flags

@@ -9,14 +9,16 @@ import re
 from pathlib import Path
 
 import pytest
+import re2
 
+from auditor.text import scan as scan_module
 from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import _SENTENCE_SPLIT_RE, ConfidentialityDetector
 from auditor.text.links import LinkPolicy, registered_domain
-from auditor.text.literals import BOUNDARY, required_strings
 from auditor.text.mask import mask
-from auditor.text.phrases import Alternation, compile_disguised, compile_phrases
+from auditor.text.phrases import Alternation
 from auditor.text.profanity import _TOKEN_RE, ProfanityModel, package_weights, read_weights, words
+from auditor.text.re2_syntax import Untranslatable, to_re2
 from auditor.text.scan import PatternSet
 from auditor.text.speech import SpeechDetector
 
@@ -77,41 +79,88 @@ def test_sentences_searched_within_their_post_find_what_they_alone_find() -> Non
                 assert got == [m and m.span() for m in scan.search(sentence)], sentence
 
 
+@pytest.fixture(scope="module")
+def every_character() -> str:
+    """Every Unicode character that can stand in UTF-8 text (no surrogates)."""
+    return "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+
+
 @pytest.mark.parametrize(
-    ("source", "flags", "text", "found"),
+    ("source", "flags"),
     [
-        (r"\bkys\b", re.I, "KYS now", True),
-        (r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:st|ave)\b", re.I, "first best", False),
-        (r"\b\d{1,5}\s+(?:[A-Z][a-z]+\s+){1,3}(?:st|ave)\b", re.I, "12 Elm St", True),
-        (r"\bmy\s+(?:\w+\s+){0,2}business\b", re.I, "my oils business", True),
+        (r"\w", 0),
+        (r"\d", 0),
+        (r"\s", 0),
+        (r"[\w'’-]", 0),
+        (r"\W", 0),
+        (r"[^\w\s]", 0),
+        (r"[a-z]", re.IGNORECASE),
+        (r"[A-DF]", re.IGNORECASE),
+        (r"[^k]", re.IGNORECASE),
+        (r"(?-i:[A-Z])", re.IGNORECASE),
+        *((letter, re.IGNORECASE) for letter in "abcdefghijklmnopqrstuvwxyzé’ñß"),
     ],
 )
-def test_required_strings_are_in_every_match(
-    source: str, flags: int, text: str, found: bool
+def test_re2_translation_matches_every_character_python_matches(
+    every_character: str, source: str, flags: int
 ) -> None:
-    required = required_strings(source, flags)
-    assert required
-    folded = f" {text.casefold()} "
-    present = any(
-        (" " if s.startswith(BOUNDARY) else "")
-        + s.strip(BOUNDARY)
-        + (" " if s.endswith(BOUNDARY) else "")
-        in folded
-        for s in required
-    )
-    assert present is found
-    assert present or not re.search(source, text, flags)
+    wanted = "".join(re.findall(source, every_character, flags))
+    assert wanted  # every case matches something
+    assert re2.fullmatch(f"(?:{to_re2(source, flags)})*", wanted)
 
 
-def test_phrase_and_disguise_lists_name_their_required_words() -> None:
-    phrases = compile_phrases(["in the er", "vote for * for mayor"])
-    assert phrases is not None and phrases.required is not None
-    assert set().union(*phrases.required) == {"\0er\0", "\0mayor\0"}
-    disguised = compile_disguised(["shit"])
-    assert disguised is not None and disguised.required is not None
-    required = disguised.required[0]
-    assert required is not None
-    assert "\0shit\0" in required and "\0sh1t" in required and "\0s*i" in required
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        (r"(?<![\w@])(?:vote\s+yes)(?![\w])", "VOTE\u00a0 yes!"),
+        (r"\bcafé\b", "Café, then"),
+        (r"(?-i:\b[A-Z][a-z]+\s+\([A-DF][+-]?\))", "Maya (B+)"),
+        (r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|ave)\b", "12 Elm St."),
+        (r"^born\b.{0,3}?\d$", "born: 7"),
+        (r"x{2,2000}", "x" * 1500),
+        (r"\d+\S*", "٣٤٥kg"),
+    ],
+)
+def test_re2_translation_matches_where_python_matches(source: str, text: str) -> None:
+    flags = re.IGNORECASE
+    assert re.search(source, text, flags)
+    assert re2.search(to_re2(source, flags), text), to_re2(source, flags)
+    assert re2.search(to_re2(source, flags), f"before. {text} after"), "not found inside"
+
+
+def test_untranslatable_patterns_are_always_candidates() -> None:
+    with pytest.raises(Untranslatable):
+        to_re2(r"(\w)\1")
+    scan = PatternSet([re.compile(r"(\w)\1 again"), re.compile(r"\bnever\b")])
+    assert list(scan.search("see you soon again")) == [None, None]
+    assert [m and m.group(0) for m in scan.search("bookkeeping, all again")] == ["ll again", None]
+
+
+def test_a_failed_re2_scan_runs_every_pattern(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    scan = PatternSet([re.compile(r"\bdonate\b", re.I), re.compile(r"\braffle\b", re.I)])
+    text = "Please donate to the raffle (a scan that failed)"
+    assert [m and m.group(0) for m in scan.search(text)] == ["donate", "raffle"]
+
+    class GaveUp:
+        def Match(self, text: bytes) -> None:  # what RE2 returns when its automaton runs out
+            return None
+
+    monkeypatch.setattr(scan_module._INDEX, "_set", GaveUp())
+    scan_module.candidates.cache_clear()
+    with caplog.at_level("WARNING"):
+        assert [m and m.group(0) for m in scan.search(text)] == ["donate", "raffle"]
+    assert "run one by one" in caplog.text
+    monkeypatch.undo()
+    scan_module._INDEX._set = None  # rebuilt for the next tests
+    scan_module.candidates.cache_clear()
+
+
+def test_texts_with_lone_surrogates_are_scanned() -> None:
+    scan = PatternSet([re.compile(r"\bdonate\W+now\b", re.I)])
+    match = scan.search("donate\ud800now")[0]
+    assert match is not None and match.group(0) == "donate\ud800now"
 
 
 def test_no_candidates_means_no_search() -> None:
