@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.text.phrases import Alternation, compile_phrases, compile_regexes, data_file
-from auditor.text.scan import PatternSet
+from auditor.text.scan import Gated, PatternSet
 
 CATEGORIES = ("financial-gain", "commercial", "political", "proselytizing", "solicitation")
 LABELS = {
@@ -44,9 +44,11 @@ class CommercialDetector:
             )
             for cat in CATEGORIES
         }
-        self._sanctioned = compile_regexes(data["sanctioned"])
-        self._private = compile_regexes(data["private"])
+        self._sanctioned = Gated(compile_regexes(data["sanctioned"]))
+        self._private = Gated(compile_regexes(data["private"]))
         self._school_votes = compile_regexes(data["school_votes"])
+        self._school_vote = Gated(self._school_votes)
+        self._political = PatternSet(self._patterns["political"])
         self._order = [(cat, i) for cat in CATEGORIES for i in range(2)]
         self._scan = PatternSet([self._patterns[cat][i] for cat, i in self._order])
 
@@ -61,19 +63,16 @@ class CommercialDetector:
         for (category, _), match in zip(self._order, matches, strict=True):
             if match and category not in first:
                 first[category] = match.group(0)
-        if "political" in first and self._school_votes and self._school_votes.search(text):
+        if "political" in first and self._school_votes and self._school_vote.search(text):
             first.pop("political")  # look again without the school elections
             subject = self._school_votes.sub(" ", text)
-            for pattern in self._patterns["political"]:
-                match = pattern.search(subject) if pattern else None
-                if match:
-                    first["political"] = match.group(0)
-                    break
+            match = next((m for m in self._political.search(subject) if m), None)
+            if match:
+                first["political"] = match.group(0)
         if EXCUSABLE & first.keys() and self._sanctioned_only(text):
             first = {c: p for c, p in first.items() if c not in EXCUSABLE}
         return [CommercialFinding(c, first[c]) for c in CATEGORIES if c in first]
 
     def _sanctioned_only(self, text: str) -> bool:
         """Whether the post is about the club's own activity and names no private cause."""
-        sanctioned = self._sanctioned and self._sanctioned.search(text)
-        return bool(sanctioned) and not (self._private and self._private.search(text))
+        return bool(self._sanctioned.search(text)) and not self._private.search(text)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
-from auditor.text.scan import PatternSet
+from auditor.text.scan import Gated, PatternSet
 
 DEFAULT_STUDENT_ID = r"\b[A-Za-z]?\d{5,10}\b"
 CATEGORIES = (
@@ -100,20 +100,21 @@ class ConfidentialityDetector:
         self._district_domains = tuple(d.lower() for d in district_email_domains)
         self._region = region
         self._student_id = re.compile(student_id_pattern or DEFAULT_STUDENT_ID)
-        self._id_context = compile_regexes(data["student_id"])
-        self._not_id = compile_regexes(data["not_student_id"])
-        self._institutional = compile_phrases(data["institutional_phone"])
-        self._residential = compile_regexes(data["residential"])
-        self._grade = compile_regexes(data["grade"])
-        self._terms = {
-            "health": compile_phrases(data["health"]),
-            "iep-504": compile_phrases(data["iep-504"]),
-            "discipline": compile_phrases(data["discipline"]),
-        }
-        self._not_about_people = compile_regexes(data["not_about_people"])
+        self._id_context = Gated(compile_regexes(data["student_id"]))
+        self._not_id = Gated(compile_regexes(data["not_student_id"]))
+        self._institutional = Gated(compile_phrases(data["institutional_phone"]))
+        self._residential = Gated(compile_regexes(data["residential"]))
+        self._not_about_people = Gated(compile_regexes(data["not_about_people"]))
         self._not_names = frozenset(data["not_names"])
-        self._tied = [("grade", self._grade), *self._terms.items()]
-        self._scan = PatternSet([p for _, p in self._tied] + [_BIRTH_RE, _STREET_RE])
+        self._tied = [
+            ("grade", compile_regexes(data["grade"])),
+            ("health", compile_phrases(data["health"])),
+            ("iep-504", compile_phrases(data["iep-504"])),
+            ("discipline", compile_phrases(data["discipline"])),
+        ]
+        # What a post may hold, in _find's order, after the terms tied to a person.
+        shapes = [_PHONE_HINT_RE, _EMAIL_RE, _BIRTH_RE, _STREET_RE, self._student_id]
+        self._scan = PatternSet([p for _, p in self._tied] + shapes)
         self._tied_scan = PatternSet([p for _, p in self._tied])
 
     def find(self, text: str) -> list[Disclosure]:
@@ -128,16 +129,16 @@ class ConfidentialityDetector:
     def _find(self, text: str) -> Iterator[Disclosure]:
         matches = self._scan.search(text)
         tied = len(self._tied)
-        digits = len(_DIGITS_RE.findall(text)) if _DIGITS_RE.search(text) else 0
-        if digits >= 7 and _PHONE_HINT_RE.search(text):
+        phone, email, birth, street, student_id = matches[tied:]
+        if phone and len(_DIGITS_RE.findall(text)) >= 7:
             yield from self._phones(text)
-        if "@" in text:
+        if email:
             yield from self._emails(text)
-        if matches[tied]:
+        if birth:
             yield from (Disclosure("birth-date", m.group(1)) for m in _BIRTH_RE.finditer(text))
-        if matches[tied + 1]:
+        if street:
             yield from self._addresses(text)
-        if digits >= 4:
+        if student_id:
             yield from self._student_ids(text)
         if any(matches[:tied]):  # a term in a sentence is a term in the post
             yield from self._tied_terms(text)
@@ -145,7 +146,7 @@ class ConfidentialityDetector:
     def _phones(self, text: str) -> Iterator[Disclosure]:
         for match in phonenumbers.PhoneNumberMatcher(text, self._region):
             around = text[max(0, match.start - 40) : match.end + 25]
-            if self._institutional and self._institutional.search(around):
+            if self._institutional.search(around, within=text):
                 continue
             yield Disclosure("phone", match.raw_string)
 
@@ -159,7 +160,7 @@ class ConfidentialityDetector:
     def _addresses(self, text: str) -> Iterator[Disclosure]:
         for match in _STREET_RE.finditer(text):
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if self._residential and self._residential.search(around):
+            if self._residential.search(around, within=text):
                 yield Disclosure("address", match.group(0))
 
     def _student_ids(self, text: str) -> Iterator[Disclosure]:
@@ -167,10 +168,10 @@ class ConfidentialityDetector:
             before = text[max(0, match.start() - 50) : match.start()]
             after = text[match.end() : match.end() + 20]
             near = text[max(0, match.start() - 12) : match.start()]
-            if self._not_id and self._not_id.search(near):
+            if self._not_id.search(near, within=text):
                 continue
-            if self._id_context and (
-                self._id_context.search(before) or self._id_context.search(after)
+            if self._id_context.search(before, within=text) or self._id_context.search(
+                after, within=text
             ):
                 yield Disclosure("student-id", match.group(0))
 
@@ -180,7 +181,7 @@ class ConfidentialityDetector:
             hits = [(cat, m) for (cat, _), m in zip(self._tied, matches, strict=True) if m]
             if not hits:
                 continue
-            if self._not_about_people and self._not_about_people.search(sentence):
+            if self._not_about_people.search(sentence, within=text):
                 hits = [(c, m) for c, m in hits if c != "discipline"]
             if hits and self._about_person(sentence):
                 for category, match in hits:

@@ -147,6 +147,17 @@ class PatternSet:
         return compiled
 
 
+class Gated:
+    """One pattern looked for through the shared RE2 pass, like a one-pattern set."""
+
+    def __init__(self, pattern: Pattern | None) -> None:
+        self._set = PatternSet([pattern])
+
+    def search(self, text: str, within: str | None = None) -> re.Match[str] | None:
+        """The first match in ``text`` (``within``: as for :meth:`PatternSet.search`)."""
+        return self._set.search(text, within)[0]
+
+
 def _alternatives(pattern: Pattern | None) -> Iterator[tuple[int, str, int]]:
     """``(alternative number, source, flags)`` for a whole pattern or each alternative."""
     if pattern is None:
