@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from publicsuffixlist import PublicSuffixList
 
 from auditor.text.phrases import data_file
+from auditor.text.scan import PatternSet
 
 LinkKind = Literal["district", "allowed", "personal-social", "non-district"]
 
@@ -26,13 +27,12 @@ _URL_RE = re.compile(
     r"(?:/[^\s<>\"'\[\]{}|\\^`]*)?)",
     re.IGNORECASE,
 )
-# Every URL has a scheme or a dot before a letter (the top-level domain): a quick test that
-# spares most posts the slow search for URLs.
-_URL_HINT_RE = re.compile(r"://|www\.|\.[^\W\d_]", re.IGNORECASE)
 _TRAILING = ".,;:!?)'\"*>"
 # Payment handles written without a link: a Cash App $cashtag or "Venmo @handle".
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9_-]{1,19})\b")
 _VENMO_RE = re.compile(r"\bvenmo\b[^@\n]{0,12}@([A-Za-z0-9_-]{3,30})", re.IGNORECASE)
+# Looked for in the shared RE2 pass: most posts hold none, and skip the searches below.
+_SHAPES = PatternSet([_CASHTAG_RE, _VENMO_RE, _URL_RE])
 
 
 @cache
@@ -59,11 +59,12 @@ def find_urls(text: str | None) -> Iterator[str]:
     payment handles as their profile URLs (``$cashtag``, ``Venmo @handle``)."""
     if not text:
         return
-    if "$" in text:
+    cashtag, venmo, url = _SHAPES.search(text)
+    if cashtag:
         yield from (f"https://cash.app/${m.group(1)}" for m in _CASHTAG_RE.finditer(text))
-    if "venmo" in text.casefold():
+    if venmo:
         yield from (f"https://venmo.com/u/{m.group(1)}" for m in _VENMO_RE.finditer(text))
-    if not _URL_HINT_RE.search(text):
+    if not url:
         return
     for match in _URL_RE.finditer(text):
         url = match.group(1).rstrip(_TRAILING)

@@ -105,7 +105,7 @@ class ProfanityModel:
             for term, i in weights.vocabulary.items()
             if term not in skip
         }
-        self._bounds: dict[float, dict[str, float] | None] = {}
+        self._bounds: dict[float, _Bound | None] = {}
 
     def probability(self, text: str) -> float:
         """The model's probability that ``text`` is offensive (0 to 1)."""
@@ -125,16 +125,17 @@ class ProfanityModel:
     def offensive(self, text: str, threshold: float) -> float | None:
         """The probability of ``text`` when it is at least ``threshold``, else None."""
         bound = self._bound(threshold)
-        if bound is not None and sum(map(bound.get, words(text), repeat(0.0))) < 1.0:
+        if bound is not None and bound.total(text) < 1.0:
             return None  # no fold can reach the threshold, so neither can their mean
         score = self.probability(text)
         return score if score >= threshold else None
 
-    def _bound(self, threshold: float) -> dict[str, float] | None:
+    def _bound(self, threshold: float) -> _Bound | None:
         """Per word, the square of its largest share of what a fold needs to reach
         ``threshold``; None when some fold reaches it without any word."""
         if threshold not in self._bounds:
-            self._bounds[threshold] = self._shares(threshold)
+            shares = self._shares(threshold)
+            self._bounds[threshold] = _Bound(shares) if shares is not None else None
         return self._bounds[threshold]
 
     def _shares(self, threshold: float) -> dict[str, float] | None:
@@ -167,12 +168,34 @@ class _Spaces(dict[int, str]):
 
 
 _SPACES = _Spaces()
+# The same for ASCII text as bytes, which translate several times faster.
+_ASCII_SPACES = bytes(c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(128))
+_ASCII_SPACES += b" " * 128
 
 
 def words(text: str) -> list[str]:
     """The words of ``text`` as the vectorizer lower-cases and splits them (``\\w\\w+``),
     repeats and one-letter words included: those only loosen the bound, never tighten it."""
     return text.lower().translate(_SPACES).split()
+
+
+def ascii_words(text: str) -> list[bytes]:
+    """:func:`words` of an ASCII ``text``, as bytes."""
+    return text.encode("ascii").lower().translate(_ASCII_SPACES).split()
+
+
+class _Bound:
+    """Per word, its share of what a fold needs (squared); :meth:`total` adds them up."""
+
+    def __init__(self, shares: dict[str, float]) -> None:
+        self._shares = shares
+        self._ascii = {w.encode("ascii"): v for w, v in shares.items() if w.isascii()}
+
+    def total(self, text: str) -> float:
+        """The sum over the words of ``text``: below 1.0, no fold reaches the threshold."""
+        if text.isascii():
+            return sum(map(self._ascii.get, ascii_words(text), repeat(0.0)))
+        return sum(map(self._shares.get, words(text), repeat(0.0)))
 
 
 @cache

@@ -24,6 +24,13 @@ _CATEGORIES = {
     c.CATEGORY_DIGIT: r"\p{N}",
     c.CATEGORY_SPACE: r"\t-\r\x{1c}-\x{20}\x{85}\p{Z}",
 }
+# A negated class holding \W, \D or \S ("[^\W\d_]": letters) only has characters of
+# \w, \d or \s.
+_INSIDE_OF = {
+    c.CATEGORY_NOT_WORD: c.CATEGORY_WORD,
+    c.CATEGORY_NOT_DIGIT: c.CATEGORY_DIGIT,
+    c.CATEGORY_NOT_SPACE: c.CATEGORY_SPACE,
+}
 _ANY = r"(?s:.)"
 # Characters Python's IGNORECASE takes for a letter and RE2's case folding does not
 # (found by comparing the two on every code point): the dotted and dotless Turkish i.
@@ -94,6 +101,9 @@ def _extra_cases(low: int, high: int) -> str:
 
 def _class(items: Any, ignore_case: bool) -> str:
     negated = bool(items) and items[0][0] == c.NEGATE
+    inside = [_INSIDE_OF[av] for op, av in items if op == c.CATEGORY and av in _INSIDE_OF]
+    if negated and inside:
+        return "[" + _CATEGORIES[inside[0]] + "]"
     parts = []
     for op, av in items[1:] if negated else items:
         if op == c.LITERAL:

@@ -17,7 +17,14 @@ from auditor.text.confidential import _SENTENCE_SPLIT_RE, ConfidentialityDetecto
 from auditor.text.links import LinkPolicy, registered_domain
 from auditor.text.mask import mask
 from auditor.text.phrases import Alternation
-from auditor.text.profanity import _TOKEN_RE, ProfanityModel, package_weights, read_weights, words
+from auditor.text.profanity import (
+    _TOKEN_RE,
+    ProfanityModel,
+    ascii_words,
+    package_weights,
+    read_weights,
+    words,
+)
 from auditor.text.re2_syntax import Untranslatable, to_re2
 from auditor.text.scan import PatternSet
 from auditor.text.speech import SpeechDetector
@@ -94,6 +101,7 @@ def every_character() -> str:
         (r"[\w'’-]", 0),
         (r"\W", 0),
         (r"[^\w\s]", 0),
+        (r"[^\W\d_]", 0),
         (r"[a-z]", re.IGNORECASE),
         (r"[A-DF]", re.IGNORECASE),
         (r"[^k]", re.IGNORECASE),
@@ -190,8 +198,13 @@ def test_profanity_bound_never_hides_an_offensive_post(fast_model: ProfanityMode
 
 
 def test_profanity_words_hold_every_token_of_the_vectorizer() -> None:
+    ascii_texts = 0
     for text in _texts():
         assert set(_TOKEN_RE.findall(text.lower())) <= set(words(text)), text
+        if text.isascii():
+            ascii_texts += 1
+            assert [w.decode() for w in ascii_words(text)] == words(text), text
+    assert ascii_texts > 500
 
 
 def _slow_mask(value: str) -> str:
