@@ -51,9 +51,10 @@ _DATE = (
     rf"(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
     rf"|\d{{4}}-\d{{2}}-\d{{2}})"
 )
+_NOT_STAFF = r"(?!\s+to\s+(?:our\s+)?(?:own\s+)?(?:coach|mr|mrs|ms|miss|dr)\b)"  # staff birthdays
 _BIRTH_RE = re.compile(
     rf"\b(?:born(?:\s+on)?(?!\s+(?:or\s+|on\s+or\s+)?(?:after|before|between|in)\b)|"
-    rf"birthday(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
+    rf"birthdays?{_NOT_STAFF}(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
     rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?({_DATE})",
     re.IGNORECASE,
 )
@@ -71,6 +72,7 @@ _ROLE_RE = re.compile(
     r"|\bstudent\s*(?:#|no\.?|id)\s*\d|[\w.+-]+@students\.|\b(?:me|my|mine|i)\b",
     re.I,
 )
+_POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
 _CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
 _NAME_VERB_RE = re.compile(
@@ -105,6 +107,7 @@ class ConfidentialityDetector:
         self._institutional = Gated(compile_phrases(data["institutional_phone"]))
         self._residential = Gated(compile_regexes(data["residential"]))
         self._not_about_people = Gated(compile_regexes(data["not_about_people"]))
+        self._not_student_health = Gated(compile_regexes(data["not_a_student_health"]))
         self._not_names = frozenset(data["not_names"])
         self._tied = [
             ("grade", compile_regexes(data["grade"])),
@@ -183,6 +186,8 @@ class ConfidentialityDetector:
                 continue
             if self._not_about_people.search(sentence, within=text):
                 hits = [(c, m) for c, m in hits if c != "discipline"]
+            if self._not_student_health.search(sentence, within=text):
+                hits = [(c, m) for c, m in hits if c != "health"]
             if hits and self._about_person(sentence):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
@@ -191,7 +196,9 @@ class ConfidentialityDetector:
         """Whether a sentence is about a particular person: a name, he/she, "your son"."""
         if _PRONOUN_RE.search(sentence) or _ROLE_RE.search(sentence):
             return True
-        if _NAME_VERB_RE.match(sentence) and self._is_name(sentence.split()[0]):
+        if (_NAME_VERB_RE.match(sentence) or _POSSESSIVE_RE.match(sentence)) and self._is_name(
+            sentence.split()[0]
+        ):
             return True
         start = len(sentence) - len(sentence.lstrip())
         return any(

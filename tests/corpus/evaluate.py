@@ -1,4 +1,7 @@
-"""Measures the content rules (DS3, DS6, DS7, DS8) on the labeled corpus ``posts.jsonl``.
+"""Measures the content rules (DS3, DS6, DS7, DS8) on the labeled corpus.
+
+By default the corpus is the posts the rules were tuned on, ``posts.jsonl`` and
+``more-posts.jsonl``; ``--corpus holdout.jsonl`` measures the held-out posts (README.md).
 
 Each post becomes a one-post page snapshot, the real rules are run on it in the corpus's
 district context (README.md), and precision and recall are printed per rule and per
@@ -6,7 +9,7 @@ category. A rule's figures count (post, category) pairs, so a post flagged for t
 category is both a false positive and a false negative. Exits 1 when a rule's precision or
 recall is below the target.
 
-    python tests/corpus/evaluate.py [--errors]
+    python tests/corpus/evaluate.py [--errors] [--corpus FILE ...]
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from auditor.snapshot import PageSnapshot
 from auditor.text.commercial import LABELS as DS8_LABELS
 from auditor.text.confidential import LABELS as DS6_LABELS
 
-CORPUS = Path(__file__).with_name("posts.jsonl")
+HERE = Path(__file__).parent
+CORPUS = (HERE / "posts.jsonl", HERE / "more-posts.jsonl")  # what the rules were tuned on
+HOLDOUT = HERE / "holdout.jsonl"
 TARGET = 0.9
 RULES = {
     "DS3": "DS3.respectful-speech",
@@ -150,10 +155,13 @@ def evaluate(posts: Iterable[dict]) -> dict[str, dict[str, Tally]]:
     return tallies
 
 
-def load(path: Path = CORPUS) -> list[dict]:
-    """The corpus posts."""
-    with path.open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+def load(paths: Iterable[Path] = CORPUS) -> list[dict]:
+    """The posts of the corpus files."""
+    posts = []
+    for path in paths:
+        with path.open(encoding="utf-8") as handle:
+            posts += [json.loads(line) for line in handle if line.strip()]
+    return posts
 
 
 def below_target(tallies: dict[str, dict[str, Tally]]) -> list[str]:
@@ -168,7 +176,7 @@ def below_target(tallies: dict[str, dict[str, Tally]]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list misclassified posts")
-    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--corpus", type=Path, nargs="+", default=list(CORPUS))
     args = parser.parse_args(argv)
     tallies = evaluate(load(args.corpus))
     print(
