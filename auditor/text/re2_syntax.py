@@ -5,9 +5,11 @@ RE2 has no lookarounds, and its ``\\b``, ``\\w``, ``\\d`` and ``\\s`` are ASCII-
 translation is deliberately looser than the original: zero-width assertions (lookarounds,
 word boundaries, anchors) are dropped, ``\\w``/``\\d``/``\\s`` become Unicode classes that
 hold every character Python's do, negated categories and ``.`` match any character, and
-negated classes are case-sensitive. Whatever the Python pattern matches, the translation
-matches somewhere in the same text (and in any text holding it); Python's ``re`` then gives
-the exact answer.
+negated classes are case-sensitive. Long repetitions of letters (``\\w+``, ``[^.!?]{0,40}``)
+are cut out too, keeping the most selective stretch of the pattern between them: hundreds of
+such loops in one set make RE2's automaton grow with every new text (about 200 µs a post).
+Whatever the Python pattern matches, the translation matches somewhere in the same text
+(and in any text holding it); Python's ``re`` then gives the exact answer.
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ _ANY = r"(?s:.)"
 # (found by comparing the two on every code point): the dotted and dotless Turkish i.
 _PYTHON_CASES = {"i": "\u0130\u0131"}
 _MAX_COUNT = 1000  # RE2's largest repetition count
+_SHORT = 4  # a repetition of at most this many of anything stays in the translation
+_COUNTED = 12  # ... and of at most this many spaces or digits (\d{5,10})
+_NARROW = (c.CATEGORY_SPACE, c.CATEGORY_DIGIT)  # what a longer repetition may repeat
+_ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
+_REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
 
 
 class Untranslatable(ValueError):
@@ -48,12 +55,226 @@ def to_re2(source: str, flags: int = 0) -> str:
         parsed = _parser.parse(source, flags)
     except re.error as exc:
         raise Untranslatable(str(exc)) from exc
-    ignore_case = bool(parsed.state.flags & re.IGNORECASE)
-    return ("(?i)" if ignore_case else "") + _sequence(parsed, ignore_case)
+    return _stretch(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
+
+
+def _stretch(items: list[Any], ignore_case: bool) -> str:
+    """The most selective stretch of a sequence with no long repetition of letters: every
+    match of the sequence holds a match of it. A lone group or alternation is looked into."""
+    consuming = [i for i, (op, _) in enumerate(items) if op not in _ZERO_WIDTH]
+    if len(consuming) == 1:
+        at = consuming[0]
+        op, av = items[at]
+        if op == c.SUBPATTERN and not av[1] and not av[2]:  # no flags: its nodes in its place
+            return _stretch([*items[:at], *av[3], *items[at + 1 :]], ignore_case)
+        if op == c.SUBPATTERN:
+            _, add, remove, inner = av
+            inner_case = bool(add & re.IGNORECASE) or (ignore_case and not remove & re.IGNORECASE)
+            return _stretch(list(inner), inner_case)
+        if op == c.ATOMIC_GROUP:
+            return _stretch(list(av), ignore_case)
+        if op == c.BRANCH:
+            return "(?:" + "|".join(_stretch(list(alt), ignore_case) for alt in av[1]) + ")"
+    best: list[Any] = []
+    run: list[Any] = []
+    for item in [*items, None]:
+        if item is not None and not _has_long_loop(*item):
+            run.append(item)
+            continue
+        if item is not None:  # a match of the loop starts with its lead and ends with its trail
+            run += _edge(*item, lead=True)
+        if (_score(run), _min_width(run)) > (_score(best), _min_width(best)):
+            best = run
+        run = _edge(*item, lead=False) if item is not None else []
+    if not _min_width(best):
+        raise Untranslatable("every part of the pattern is a long repetition")
+    return ("(?i:" if ignore_case else "(?-i:") + _sequence(best, ignore_case) + ")"
+
+
+def _score(items: Any) -> float:
+    """How selective a stretch is: the characters it must match, classes counting less."""
+    total = 0.0
+    for op, av in items:
+        if op == c.LITERAL:
+            total += 0.5 if chr(av).isspace() else 1.0
+        elif op == c.IN:
+            chars = _chars([(op, av)], first=True)
+            total += 0.8 if chars is not None and len(chars) <= 3 else 0.2
+        elif op == c.SUBPATTERN:
+            total += _score(av[-1])
+        elif op == c.ATOMIC_GROUP:
+            total += _score(av)
+        elif op == c.BRANCH:
+            total += min(_score(alt) for alt in av[1])
+        elif op in _REPEATS:
+            total += av[0] * _score(av[2])
+    return total
+
+
+def _edge(op: Any, av: Any, lead: bool) -> list[Any]:
+    """Nodes every match of a node holding a long loop starts (``lead``) or ends with."""
+    if op in _REPEATS:
+        low, _, body = av
+        return _edges(list(body), lead) if low else []
+    if op == c.SUBPATTERN:
+        group, add, remove, items = av
+        return [(op, (group, add, remove, _edges(list(items), lead)))]
+    if op == c.ATOMIC_GROUP:
+        return _edges(list(av), lead)
+    if op == c.BRANCH:
+        return [(op, (None, [_edges(list(alt), lead) for alt in av[1]]))]
+    return []
+
+
+def _edges(items: list[Any], lead: bool) -> list[Any]:
+    """The nodes of a sequence before its first long loop (``lead``) or after its last one,
+    with that loop's own edge."""
+    ordered = items if lead else items[::-1]
+    kept: list[Any] = []
+    for item in ordered:
+        if _has_long_loop(*item):
+            kept += _edge(*item, lead) if lead else _edge(*item, lead)[::-1]
+            break
+        kept.append(item)
+    return kept if lead else kept[::-1]
+
+
+def _has_long_loop(op: Any, av: Any) -> bool:
+    """Whether a node repeats something other than spaces or digits more than a few times."""
+    if op in _REPEATS:
+        low, high, body = av
+        long = high > _SHORT and low != high and not _narrow(body)
+        return (long and not _is_space(op, av)) or any(_has_long_loop(*i) for i in body)
+    if op == c.SUBPATTERN:
+        return any(_has_long_loop(*i) for i in av[-1])
+    if op == c.ATOMIC_GROUP:
+        return any(_has_long_loop(*i) for i in av)
+    if op == c.BRANCH:
+        return any(_has_long_loop(*i) for alt in av[1] for i in alt)
+    return False
+
+
+def _narrow(body: Any) -> bool:
+    """Whether a repeated body is one space or digit (``\\s``, ``\\d``, ``[0-9]``)."""
+    items = list(body)
+    if len(items) != 1 or items[0][0] != c.IN:
+        return False
+    return all(
+        (op == c.CATEGORY and av in _NARROW) or (op == c.RANGE and av == (48, 57))
+        for op, av in items[0][1]
+    )
+
+
+def _min_width(items: Any) -> int:
+    """The fewest characters a sequence of nodes matches."""
+    total = 0
+    for op, av in items:
+        if op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
+            total += 1
+        elif op == c.SUBPATTERN:
+            total += _min_width(av[-1])
+        elif op == c.ATOMIC_GROUP:
+            total += _min_width(av)
+        elif op == c.BRANCH:
+            total += min(_min_width(alt) for alt in av[1])
+        elif op in _REPEATS:
+            total += av[0] * _min_width(av[2])
+    return total
 
 
 def _sequence(items: Any, ignore_case: bool) -> str:
-    return "".join(_node(op, av, ignore_case) for op, av in items)
+    items = list(items)
+    out = []
+    after_space = False
+    for at, (op, av) in enumerate(items):
+        if op in _ZERO_WIDTH:
+            out.append(r"\b" if _word_boundary(items, at) else "")
+            continue
+        if _is_space(op, av):  # a run of whitespace nodes is one space in the scanned text
+            if not after_space:
+                out.append(" " if _min_width([(op, av)]) else " ?")
+            after_space = True
+            continue
+        after_space = after_space and op in _ZERO_WIDTH
+        out.append(_node(op, av, ignore_case))
+    return "".join(out)
+
+
+def _word_boundary(items: list[Any], at: int) -> bool:
+    """Whether the zero-width node at ``at`` (``\\b``, ``(?<![\\w@])``, ``(?![\\w])``) may
+    become RE2's ASCII ``\\b``: where Python sees a word boundary next to a letter or digit
+    that has no non-ASCII case partner (not i, k or s), RE2 sees one too."""
+    op, av = items[at]
+    before = next((i for i in reversed(items[:at]) if i[0] not in _ZERO_WIDTH), None)
+    after = next((i for i in items[at + 1 :] if i[0] not in _ZERO_WIDTH), None)
+    if op == c.AT and av == c.AT_BOUNDARY:
+        return _safe(after, first=True) or _safe(before, first=False)
+    if op == c.ASSERT_NOT and _holds_word(av[1]):
+        return _safe(after, first=True) if av[0] < 0 else _safe(before, first=False)
+    return False
+
+
+def _holds_word(lookaround: Any) -> bool:
+    """Whether a lookaround's content is one class holding ``\\w``."""
+    items = list(lookaround)
+    return len(items) == 1 and items[0][0] == c.IN and (c.CATEGORY, c.CATEGORY_WORD) in items[0][1]
+
+
+def _safe(item: Any, first: bool) -> bool:
+    """Whether a node always starts (``first``) or ends with an ASCII letter or digit whose
+    case partners are ASCII too."""
+    chars = _chars([item], first) if item is not None else None
+    return bool(chars) and all(
+        ch.isascii() and ch.isalnum() and ch.lower() not in "iks" for ch in chars
+    )
+
+
+def _chars(items: list[Any], first: bool) -> frozenset[str] | None:
+    """The characters a sequence's matches can start (``first``) or end with, if few."""
+    ordered = items if first else items[::-1]
+    for op, av in ordered:
+        if op in _ZERO_WIDTH:
+            continue
+        if op == c.LITERAL:
+            return frozenset(chr(av))
+        if op == c.IN:
+            found: set[str] = set()
+            for kind, value in av:
+                if kind == c.LITERAL:
+                    found.add(chr(value))
+                elif kind == c.RANGE and value[1] - value[0] < 64:
+                    found.update(map(chr, range(value[0], value[1] + 1)))
+                else:
+                    return None
+            return frozenset(found)
+        if op == c.SUBPATTERN:
+            return _chars(list(av[-1]), first)
+        if op == c.ATOMIC_GROUP:
+            return _chars(list(av), first)
+        if op == c.BRANCH:
+            alternatives = [_chars(list(alt), first) for alt in av[1]]
+            if any(a is None for a in alternatives):
+                return None
+            return frozenset().union(*alternatives)  # type: ignore[arg-type]
+        if op in _REPEATS and av[0] >= 1:
+            return _chars(list(av[2]), first)
+        return None
+    return None
+
+
+def _is_space(op: Any, av: Any) -> bool:
+    """Whether a node only ever matches whitespace (``\\s+``, ``\\n``, ``[ \\t]*``)."""
+    if op == c.LITERAL:
+        return chr(av).isspace()
+    if op == c.IN:
+        return all(
+            (o == c.CATEGORY and a == c.CATEGORY_SPACE) or (o == c.LITERAL and chr(a).isspace())
+            for o, a in av
+        )
+    if op in _REPEATS:
+        body = list(av[2])
+        return len(body) == 1 and _is_space(*body[0])
+    return False
 
 
 def _node(op: Any, av: Any, ignore_case: bool) -> str:
@@ -61,7 +282,7 @@ def _node(op: Any, av: Any, ignore_case: bool) -> str:
         extra = _extra_cases(av, av) if ignore_case else ""
         return "[" + _char(av) + extra + "]" if extra else _char(av)
     if op == c.NOT_LITERAL:
-        return "(?-i:[^" + _char(av) + "])"
+        return _ANY if chr(av).isspace() else "(?-i:[^" + _char(av) + "])"
     if op == c.ANY:
         return _ANY
     if op == c.IN:
@@ -106,7 +327,9 @@ def _class(items: Any, ignore_case: bool) -> str:
         return "[" + _CATEGORIES[inside[0]] + "]"
     parts = []
     for op, av in items[1:] if negated else items:
-        if op == c.LITERAL:
+        if op == c.LITERAL and chr(av).isspace():
+            parts.append("" if negated else " ")
+        elif op == c.LITERAL:
             parts.append(_char(av) + (_extra_cases(av, av) if ignore_case else ""))
         elif op == c.RANGE:
             extra = _extra_cases(*av) if ignore_case else ""
@@ -115,6 +338,8 @@ def _class(items: Any, ignore_case: bool) -> str:
             parts.append(_CATEGORIES[av])
         else:  # \W, \D, \S, or a category in a negated class: any character will do
             return _ANY
+    if negated and not "".join(parts):
+        return _ANY
     if negated:  # case-sensitive: it then excludes fewer characters than Python's
         return "(?-i:[^" + "".join(parts) + "])"
     return "[" + "".join(parts) + "]"

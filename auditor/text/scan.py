@@ -51,7 +51,7 @@ class _Index:
         if self._set is None:
             self._build()
         assert self._set is not None
-        found = self._set.Match(text.encode("utf-8", "surrogatepass")) or ()
+        found = self._set.Match(scanned(text).encode("utf-8", "surrogatepass")) or ()
         if not found or found[0] != 0:  # the always-matching entry is missing: RE2 gave up
             if not self._warned:
                 log.warning("RE2 could not scan a text; its patterns are run one by one")
@@ -80,6 +80,12 @@ class _Index:
 
 
 _INDEX = _Index()
+
+
+def scanned(text: str) -> str:
+    """The form of a text the RE2 set reads: each run of whitespace one space, a space at
+    each end (as :func:`auditor.text.re2_syntax.to_re2` expects)."""
+    return " " + " ".join(text.split()) + " "
 
 
 @lru_cache(maxsize=1024)
