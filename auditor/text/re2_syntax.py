@@ -39,7 +39,6 @@ _ANY = r"(?s:.)"
 _PYTHON_CASES = {"i": "\u0130\u0131"}
 _MAX_COUNT = 1000  # RE2's largest repetition count
 _SHORT = 4  # a repetition of at most this many of anything stays in the translation
-_COUNTED = 12  # ... and of at most this many spaces or digits (\d{5,10})
 _NARROW = (c.CATEGORY_SPACE, c.CATEGORY_DIGIT)  # what a longer repetition may repeat
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
@@ -140,7 +139,7 @@ def _edges(items: list[Any], lead: bool) -> list[Any]:
 
 
 def _has_long_loop(op: Any, av: Any) -> bool:
-    """Whether a node repeats something other than spaces or digits more than a few times."""
+    """Whether a node repeats something other than spaces or digits more than a dozen times."""
     if op in _REPEATS:
         low, high, body = av
         long = high > _SHORT and low != high and not _narrow(body)
@@ -188,7 +187,7 @@ def _sequence(items: Any, ignore_case: bool) -> str:
     after_space = False
     for at, (op, av) in enumerate(items):
         if op in _ZERO_WIDTH:
-            out.append(r"\b" if _word_boundary(items, at) else "")
+            out.append(_zero_width(items, at, ignore_case))
             continue
         if _is_space(op, av):  # a run of whitespace nodes is one space in the scanned text
             if not after_space:
@@ -198,6 +197,19 @@ def _sequence(items: Any, ignore_case: bool) -> str:
         after_space = after_space and op in _ZERO_WIDTH
         out.append(_node(op, av, ignore_case))
     return "".join(out)
+
+
+def _zero_width(items: list[Any], at: int, ignore_case: bool) -> str:
+    """RE2 for a zero-width node: a safe ``\\b``; the content of a lookahead that ends the
+    stretch (or a lookbehind that starts it), which the text holds right there; else nothing."""
+    op, av = items[at]
+    if _word_boundary(items, at):
+        return r"\b"
+    if op == c.ASSERT and not any(_has_long_loop(*i) for i in av[1]):
+        rest = items[at + 1 :] if av[0] > 0 else items[:at]
+        if all(i[0] in _ZERO_WIDTH for i in rest):
+            return "(?:" + _sequence(av[1], ignore_case) + ")"
+    return ""
 
 
 def _word_boundary(items: list[Any], at: int) -> bool:
