@@ -65,7 +65,7 @@ class CommercialDetector:
                 first[category] = match.group(0)
         if "political" in first and self._school_votes and self._school_vote.search(text):
             first.pop("political")  # look again without the school elections
-            subject = self._school_votes.sub(" ", text)
+            subject = self._school_vote.sub(" ", text)
             match = next((m for m in self._political.search(subject) if m), None)
             if match:
                 first["political"] = match.group(0)

@@ -101,6 +101,7 @@ class PatternSet:
     def __init__(self, patterns: Sequence[Pattern | None]) -> None:
         self._patterns = list(patterns)
         self._compiled: dict[tuple[int, int], re.Pattern[str]] = {}
+        self._alternations: dict[tuple[int, tuple[int, ...]], re.Pattern[str]] = {}
         owners: dict[int, list[tuple[int, int]]] = {}
         for index, pattern in enumerate(self._patterns):
             for number, source, flags in _alternatives(pattern):
@@ -126,6 +127,32 @@ class PatternSet:
         for index, numbers in by_pattern.items():
             matches[index] = self._first(index, numbers, text)
         return matches
+
+    def sub(self, index: int, replacement: str, text: str) -> str:
+        """``text`` with every match of pattern ``index`` replaced, as the whole pattern's
+        ``sub`` would: only its alternatives that may match ``text`` are tried, in order."""
+        numbers = sorted(
+            number
+            for id_ in self._ids.intersection(candidates(text))
+            for at, number in self._owners[id_]
+            if at == index
+        )
+        if not numbers:
+            return text
+        if len(numbers) == 1:
+            return self._pattern(index, numbers[0]).sub(replacement, text)
+        return self._alternation(index, tuple(numbers)).sub(replacement, text)
+
+    def _alternation(self, index: int, numbers: tuple[int, ...]) -> re.Pattern[str]:
+        """Some alternatives of pattern ``index`` as one regex, in their order."""
+        key = (index, numbers)
+        if key not in self._alternations:
+            whole = self._patterns[index]
+            assert isinstance(whole, Alternation)
+            sources = whole.alternatives()
+            joined = "|".join(f"(?:{sources[n]})" for n in numbers)
+            self._alternations[key] = re.compile(joined, whole.flags)
+        return self._alternations[key]
 
     def _first(self, index: int, numbers: list[int], text: str) -> re.Match[str] | None:
         """The match the whole alternation would find: leftmost, then the earliest listed."""
@@ -162,6 +189,10 @@ class Gated:
     def search(self, text: str, within: str | None = None) -> re.Match[str] | None:
         """The first match in ``text`` (``within``: as for :meth:`PatternSet.search`)."""
         return self._set.search(text, within)[0]
+
+    def sub(self, replacement: str, text: str) -> str:
+        """``text`` with every match replaced."""
+        return self._set.sub(0, replacement, text)
 
 
 def _alternatives(pattern: Pattern | None) -> Iterator[tuple[int, str, int]]:

@@ -13,6 +13,7 @@ from auditor.text.profanity import model
 from auditor.text.scan import PatternSet
 
 MODEL_THRESHOLD = 0.9
+_IDIOMS = 3  # the idioms' place in the detector's pattern set
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class SpeechDetector:
                 return SpeechFinding(kind, match.group(0))
         cleaned = text
         if idiom and self._idioms:  # look again with the sports idiom taken out
-            cleaned = self._idioms.sub(" ", text)
+            cleaned = self._scan.sub(_IDIOMS, " ", text)
             threat, abuse = self._harm.search(cleaned)
         for kind, match in (("threat", threat), ("abusive", abuse)):
             if match:

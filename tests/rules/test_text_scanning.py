@@ -27,7 +27,7 @@ from auditor.text.profanity import (
 )
 from auditor.text.re2_syntax import Untranslatable, to_re2
 from auditor.text.scan import PatternSet, scanned
-from auditor.text.speech import SpeechDetector
+from auditor.text.speech import _IDIOMS, SpeechDetector
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 EXTRA = [
@@ -76,6 +76,18 @@ def test_pattern_sets_find_what_the_whole_patterns_find() -> None:
                 (m.span(), m.group(0)) if p and (m := p.search(text)) else None for p in patterns
             ]
             assert got == want, text
+
+
+def test_substitutions_through_the_scan_equal_the_whole_patterns() -> None:
+    speech = SpeechDetector()
+    idioms = speech._idioms
+    assert idioms is not None
+    changed = 0
+    for text in [*_texts(), "we killed it, crushed them and killed it again"]:
+        expected = idioms.sub(" ", text)
+        assert speech._scan.sub(_IDIOMS, " ", text) == expected, text
+        changed += expected != text
+    assert changed > 10
 
 
 def test_sentences_searched_within_their_post_find_what_they_alone_find() -> None:
