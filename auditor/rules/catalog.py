@@ -19,6 +19,7 @@ from auditor.rules.purpose import EducationalPurpose
 from auditor.rules.speech import RespectfulSpeech
 from auditor.rules.structure import Closed, GroupNotFriends, InviteOnly, Moderated
 from auditor.snapshot import PageSnapshot
+from auditor.text.scan import one_page
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +61,23 @@ def enabled_rules(config: RulesConfig) -> list[Rule]:
 
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
-    results = []
-    for rule in enabled_rules(ctx.rules):
-        try:
-            result = rule.check(snapshot, ctx)
-        except Exception as exc:  # one buggy rule must not hide the others' results
-            log.exception("rule %s failed on page %s", rule.id, ctx.page.id)
-            result = RuleResult(
-                rule=rule.id,
-                status=Status.ERROR,
-                severity=rule.severity,
-                message=f"The rule could not be evaluated ({type(exc).__name__}: {exc}).",
-            )
-        override = ctx.rules.overrides.get(rule.id)
-        if override and override.severity and result.severity == rule.severity:
-            result.severity = override.severity  # results graded on their own keep theirs
-        results.append(result)
-    return results
+    with one_page():  # the content rules share one scan of each post
+        return [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
+
+
+def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+    """One rule's result, graded by any severity override."""
+    try:
+        result = rule.check(snapshot, ctx)
+    except Exception as exc:  # one buggy rule must not hide the others' results
+        log.exception("rule %s failed on page %s", rule.id, ctx.page.id)
+        result = RuleResult(
+            rule=rule.id,
+            status=Status.ERROR,
+            severity=rule.severity,
+            message=f"The rule could not be evaluated ({type(exc).__name__}: {exc}).",
+        )
+    override = ctx.rules.overrides.get(rule.id)
+    if override and override.severity and result.severity == rule.severity:
+        result.severity = override.severity  # results graded on their own keep theirs
+    return result

@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import re2
@@ -43,7 +45,7 @@ class _Index:
         if key not in self._ids:
             self._ids[key] = len(self._ids)
             self._set = None
-            candidates.cache_clear()
+            _recent.cache_clear()
         return self._ids[key]
 
     def match(self, text: str) -> frozenset[int]:
@@ -88,10 +90,34 @@ def scanned(text: str) -> str:
     return " " + " ".join(text.split()) + " "
 
 
-@lru_cache(maxsize=1024)
+_PAGE: ContextVar[dict[str, frozenset[int]] | None] = ContextVar("scanned_page", default=None)
+
+
+@contextmanager
+def one_page() -> Iterator[None]:
+    """Within the block every text is scanned once, however many posts the page has: the
+    rules that read a page's posts one rule after another share the RE2 pass."""
+    token = _PAGE.set({})
+    try:
+        yield
+    finally:
+        _PAGE.reset(token)
+
+
 def candidates(text: str) -> frozenset[int]:
-    """Ids of the registered alternatives that may match ``text`` (kept for the last
-    texts, so the rules reading one post share the scan)."""
+    """Ids of the registered alternatives that may match ``text`` (kept for the page, see
+    :func:`one_page`, or else for the last texts)."""
+    page = _PAGE.get()
+    if page is None:
+        return _recent(text)
+    found = page.get(text)
+    if found is None:
+        found = page[text] = _INDEX.match(text)
+    return found
+
+
+@lru_cache(maxsize=1024)
+def _recent(text: str) -> frozenset[int]:
     return _INDEX.match(text)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import re2
 
+from auditor.rules import catalog
 from auditor.text import scan as scan_module
 from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import _SENTENCE_SPLIT_RE, ConfidentialityDetector
@@ -28,6 +29,7 @@ from auditor.text.profanity import (
 from auditor.text.re2_syntax import Untranslatable, to_re2
 from auditor.text.scan import PatternSet, scanned
 from auditor.text.speech import _IDIOMS, SpeechDetector
+from tests.rules.helpers import ctx, posts, snap
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 EXTRA = [
@@ -168,13 +170,24 @@ def test_a_failed_re2_scan_runs_every_pattern(
             return None
 
     monkeypatch.setattr(scan_module._INDEX, "_set", GaveUp())
-    scan_module.candidates.cache_clear()
+    scan_module._recent.cache_clear()
     with caplog.at_level("WARNING"):
         assert [m and m.group(0) for m in scan.search(text)] == ["donate", "raffle"]
     assert "run one by one" in caplog.text
     monkeypatch.undo()
     scan_module._INDEX._set = None  # rebuilt for the next tests
-    scan_module.candidates.cache_clear()
+    scan_module._recent.cache_clear()
+
+
+def test_a_page_scans_each_post_once_however_long(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"Practice {n} moved to the gym, bring water" for n in range(1500)]
+    page = snap(posts=posts(*texts))
+    scanned: list[str] = []
+    match = scan_module._INDEX.match
+    monkeypatch.setattr(scan_module._INDEX, "match", lambda t: scanned.append(t) or match(t))
+    scan_module._recent.cache_clear()
+    catalog.evaluate(page, ctx())
+    assert len(scanned) == len(set(scanned)) >= 1500  # more than the 1,024 kept outside a page
 
 
 def test_texts_with_lone_surrogates_are_scanned() -> None:
