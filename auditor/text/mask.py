@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-import re
 
-# A letter or digit (``str.isalnum``): a word character that is not the underscore.
-_ALNUM_RE = re.compile(r"[^\W_]")
+class _Dots(dict[int, str]):
+    """``str.translate`` table: a letter or digit (``str.isalnum``) becomes a dot."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = "•" if char.isalnum() else char
+        return self[code]
+
+
+_DOTS = _Dots()
 
 
 def mask(value: str) -> str:
@@ -14,16 +21,16 @@ def mask(value: str) -> str:
     At most a third of the letters and digits (and never more than three) stay visible, so a
     one-letter grade or a short code is hidden entirely.
     """
-    positions = [m.start() for m in _ALNUM_RE.finditer(value)]
+    positions = [i for i, char in enumerate(value) if char.isalnum()]
     total = len(positions)
     keep = min(3, total // 3)
     if not keep:
-        return _ALNUM_RE.sub("•", value)
+        return value.translate(_DOTS)
     if sum(map(str.isdigit, value)) > total / 2:  # a number: its last characters show
         cut = positions[total - keep]
-        return _ALNUM_RE.sub("•", value[:cut]) + value[cut:]
+        return value[:cut].translate(_DOTS) + value[cut:]
     cut = positions[keep - 1] + 1
-    return value[:cut] + _ALNUM_RE.sub("•", value[cut:])
+    return value[:cut] + value[cut:].translate(_DOTS)
 
 
 def masked(kind: str, value: str) -> str:
