@@ -142,14 +142,22 @@ class PatternSet:
         ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
         up instead: its candidates include all of ``text``'s, and were found already.
         """
-        found = self._ids.intersection(candidates(within or text)) if text else ()
+        found = self._ids & candidates(within or text) if text else None
         if not found:
             return self._nothing
+        owners = self._owners
+        if len(found) == 1:  # the usual case: one alternative of one pattern may match
+            (only,) = found
+            if len(owners[only]) == 1:
+                ((index, number),) = owners[only]
+                matches: list[re.Match[str] | None] = list(self._nothing)
+                matches[index] = self._pattern(index, number).search(text)
+                return matches
         by_pattern: dict[int, list[int]] = {}
         for id_ in found:
-            for index, number in self._owners[id_]:
+            for index, number in owners[id_]:
                 by_pattern.setdefault(index, []).append(number)
-        matches: list[re.Match[str] | None] = list(self._nothing)
+        matches = list(self._nothing)
         for index, numbers in by_pattern.items():
             matches[index] = self._first(index, numbers, text)
         return matches
