@@ -6,7 +6,7 @@ IEP/504 and discipline terms tied to a person. Values are returned for masking, 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import phonenumbers
@@ -144,7 +144,7 @@ class ConfidentialityDetector:
         if student_id:
             yield from self._student_ids(text)
         if any(matches[:tied]):  # a term in a sentence is a term in the post
-            yield from self._tied_terms(text)
+            yield from self._tied_terms(text, matches[:tied])
 
     def _phones(self, text: str) -> Iterator[Disclosure]:
         for match in phonenumbers.PhoneNumberMatcher(text, self._region):
@@ -178,9 +178,14 @@ class ConfidentialityDetector:
             ):
                 yield Disclosure("student-id", match.group(0))
 
-    def _tied_terms(self, text: str) -> Iterator[Disclosure]:
-        for sentence in _SENTENCE_SPLIT_RE.split(text):
-            matches = self._tied_scan.search(sentence, within=text)
+    def _tied_terms(
+        self, text: str, in_text: Sequence[re.Match[str] | None]
+    ) -> Iterator[Disclosure]:
+        """Terms in sentences about a person; ``in_text``: each term's first match in the
+        post, which is the sentence's when the post is one sentence."""
+        sentences = _SENTENCE_SPLIT_RE.split(text)
+        for sentence in sentences:
+            matches = in_text if len(sentences) == 1 else self._tied_scan.search(sentence, text)
             hits = [(cat, m) for (cat, _), m in zip(self._tied, matches, strict=True) if m]
             if not hits:
                 continue

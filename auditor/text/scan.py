@@ -34,7 +34,7 @@ class _Index:
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id
-        self._always: set[int] = set()  # ids RE2 cannot express: always candidates
+        self._always: frozenset[int] = frozenset()  # ids RE2 cannot express: always candidates
         self._set: re2.Set | None = None
         self._set_ids: tuple[int, ...] = ()  # position in the set -> id
         self._warned = False
@@ -60,7 +60,8 @@ class _Index:
                 self._warned = True
             return frozenset(self._ids.values())
         set_ids = self._set_ids
-        return frozenset([set_ids[i] for i in found[1:]]).union(self._always)
+        ids = frozenset([set_ids[i] for i in found[1:]])
+        return ids | self._always if self._always else ids
 
     def _build(self) -> None:
         options = re2.Options()
@@ -69,16 +70,16 @@ class _Index:
         compiled = re2.Set.SearchSet(options)
         compiled.Add("")  # position 0 matches every text: its absence means a failed scan
         set_ids = [-1]
-        self._always.clear()
+        always: set[int] = set()
         for (source, flags), id_ in self._ids.items():
             try:
                 compiled.Add(to_re2(source, flags))
             except (Untranslatable, re2.error):
-                self._always.add(id_)
+                always.add(id_)
                 continue
             set_ids.append(id_)
         compiled.Compile()
-        self._set, self._set_ids = compiled, tuple(set_ids)
+        self._set, self._set_ids, self._always = compiled, tuple(set_ids), frozenset(always)
 
 
 _INDEX = _Index()
