@@ -15,6 +15,7 @@ Whatever the Python pattern matches, the translation matches somewhere in the sa
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from re import _constants as c  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
@@ -90,26 +91,6 @@ def _stretch(items: list[Any], ignore_case: bool) -> str:
     return ("(?i:" if ignore_case else "(?-i:") + _sequence(best, ignore_case) + ")"
 
 
-def _score(items: Any) -> float:
-    """How selective a stretch is: the characters it must match, classes counting less."""
-    total = 0.0
-    for op, av in items:
-        if op == c.LITERAL:
-            total += 0.5 if chr(av).isspace() else 1.0
-        elif op == c.IN:
-            chars = _chars([(op, av)], first=True)
-            total += 0.8 if chars is not None and len(chars) <= 3 else 0.2
-        elif op == c.SUBPATTERN:
-            total += _score(av[-1])
-        elif op == c.ATOMIC_GROUP:
-            total += _score(av)
-        elif op == c.BRANCH:
-            total += min(_score(alt) for alt in av[1])
-        elif op in _REPEATS:
-            total += av[0] * _score(av[2])
-    return total
-
-
 def _edge(op: Any, av: Any, lead: bool) -> list[Any]:
     """Nodes every match of a node holding a long loop starts (``lead``) or ends with."""
     if op in _REPEATS:
@@ -164,20 +145,40 @@ def _narrow(body: Any) -> bool:
     )
 
 
-def _min_width(items: Any) -> int:
+def _score(items: Any) -> float:
+    """How selective a stretch is: the characters it must match, classes counting less."""
+    return _measure(items, _selectivity)
+
+
+def _min_width(items: Any) -> float:
     """The fewest characters a sequence of nodes matches."""
-    total = 0
+    return _measure(items, lambda op, av: 1.0)
+
+
+def _selectivity(op: Any, av: Any) -> float:
+    """What one character node adds to a stretch's score."""
+    if op == c.LITERAL:
+        return 0.5 if chr(av).isspace() else 1.0
+    if op == c.IN:
+        chars = _chars([(op, av)], first=True)
+        return 0.8 if chars is not None and len(chars) <= 3 else 0.2
+    return 0.0
+
+
+def _measure(items: Any, weight: Callable[[Any, Any], float]) -> float:
+    """The sum of ``weight`` over the characters every match of a sequence must hold."""
+    total = 0.0
     for op, av in items:
         if op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
-            total += 1
+            total += weight(op, av)
         elif op == c.SUBPATTERN:
-            total += _min_width(av[-1])
+            total += _measure(av[-1], weight)
         elif op == c.ATOMIC_GROUP:
-            total += _min_width(av)
+            total += _measure(av, weight)
         elif op == c.BRANCH:
-            total += min(_min_width(alt) for alt in av[1])
+            total += min(_measure(alt, weight) for alt in av[1])
         elif op in _REPEATS:
-            total += av[0] * _min_width(av[2])
+            total += av[0] * _measure(av[2], weight)
     return total
 
 
