@@ -2,14 +2,17 @@
 texts, for the RE2 set that :mod:`auditor.text.scan` uses as a prefilter.
 
 RE2 has no lookarounds, and its ``\\b``, ``\\w``, ``\\d`` and ``\\s`` are ASCII-only, so the
-translation is deliberately looser than the original: zero-width assertions (lookarounds,
-word boundaries, anchors) are dropped, ``\\w``/``\\d``/``\\s`` become Unicode classes that
-hold every character Python's do, negated categories and ``.`` match any character, and
-negated classes are case-sensitive. Long repetitions of letters (``\\w+``, ``[^.!?]{0,40}``)
-are cut out too, keeping the most selective stretch of the pattern between them: hundreds of
-such loops in one set make RE2's automaton grow with every new text (about 200 µs a post).
-Whatever the Python pattern matches, the translation matches somewhere in the same text
-(and in any text holding it); Python's ``re`` then gives the exact answer.
+translation is deliberately looser than the original: zero-width assertions are dropped
+(except a word boundary beside a letter or digit whose case partners are all ASCII, and a
+lookahead that ends the stretch, whose text follows), ``\\w``/``\\d`` become Unicode classes
+that hold every character Python's do, whitespace becomes one space (the scanned text has
+each run of whitespace collapsed, see :func:`auditor.text.scan.scanned`), negated categories
+and ``.`` match any character, and negated classes are case-sensitive. Long repetitions of
+letters (``\\w+``, ``[^.!?]{0,40}``) are cut out too, keeping the most selective stretch of
+the pattern between them: hundreds of such loops in one set make RE2's automaton grow with
+every new text (about 200 µs a post). Whatever the Python pattern matches, the translation
+matches somewhere in the same scanned text (and in any text holding it); Python's ``re``
+then gives the exact answer.
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def _edges(items: list[Any], lead: bool) -> list[Any]:
 
 
 def _has_long_loop(op: Any, av: Any) -> bool:
-    """Whether a node repeats something other than spaces or digits more than a dozen times."""
+    """Whether a node repeats something other than spaces or digits more than a few times."""
     if op in _REPEATS:
         low, high, body = av
         long = high > _SHORT and low != high and not _narrow(body)
