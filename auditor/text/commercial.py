@@ -71,6 +71,8 @@ class CommercialDetector:
                 first["political"] = match.group(0)
         if EXCUSABLE & first.keys() and self._sanctioned_only(text):
             first = {c: p for c, p in first.items() if c not in EXCUSABLE}
+        elif "solicitation" in first:  # selling for a cause asks for money for it
+            first = {c: p for c, p in first.items() if c not in ("commercial", "financial-gain")}
         return [CommercialFinding(c, first[c]) for c in CATEGORIES if c in first]
 
     def _sanctioned_only(self, text: str) -> bool:

@@ -46,16 +46,30 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+_HOLIDAY = (
+    r"(?:christmas(?: eve| day)?|new year'?s(?: eve| day)|valentine'?s day|halloween|"
+    r"thanksgiving|(?:the )?(?:4th|fourth) of july|independence day)"
+)
 _DATE = (
     rf"(?:\d{{1,2}}[/-]\d{{1,2}}(?:[/-]\d{{2,4}})?|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?"
     rf"(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+\d{{4}})?"
-    rf"|\d{{4}}-\d{{2}}-\d{{2}})"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)\s+of\s+(?:this|next)\s+month"
+    rf"|{_HOLIDAY})"
 )
 _NOT_STAFF = r"(?!\s+to\s+(?:our\s+)?(?:own\s+)?(?:coach|mr|mrs|ms|miss|dr)\b)"  # staff birthdays
 _BIRTH_RE = re.compile(
     rf"\b(?:born(?:\s+on)?(?!\s+(?:or\s+|on\s+or\s+)?(?:after|before|between|in)\b)|"
     rf"birthdays?{_NOT_STAFF}(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
     rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?({_DATE})",
+    re.IGNORECASE,
+)
+# The date first: "tomorrow (nov 9) is Lucas's bday".
+_BIRTH_BEFORE_RE = re.compile(
+    rf"\(?({_DATE})\)?\s+is\s+(?:[\w'’]+\s+){{0,2}}(?:birthday|bday|b-day)\b", re.IGNORECASE
+)
+# A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2".
+_STAFF_BEFORE_RE = re.compile(
+    r"\b(?:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+(?:'s|’s)?\s+(?:\S+\s+){0,4}$",
     re.IGNORECASE,
 )
 _STREET_RE = re.compile(
@@ -116,7 +130,14 @@ class ConfidentialityDetector:
             ("discipline", compile_phrases(data["discipline"])),
         ]
         # What a post may hold, in _find's order, after the terms tied to a person.
-        shapes = [_PHONE_HINT_RE, _EMAIL_RE, _BIRTH_RE, _STREET_RE, self._student_id]
+        shapes = [
+            _PHONE_HINT_RE,
+            _EMAIL_RE,
+            _BIRTH_RE,
+            _BIRTH_BEFORE_RE,
+            _STREET_RE,
+            self._student_id,
+        ]
         self._scan = PatternSet([p for _, p in self._tied] + shapes)
         self._tied_scan = PatternSet([p for _, p in self._tied])
 
@@ -132,13 +153,13 @@ class ConfidentialityDetector:
     def _find(self, text: str) -> Iterator[Disclosure]:
         matches = self._scan.search(text)
         tied = len(self._tied)
-        phone, email, birth, street, student_id = matches[tied:]
+        phone, email, birth, birth_before, street, student_id = matches[tied:]
         if phone and len(_DIGITS_RE.findall(text)) >= 7:
             yield from self._phones(text)
         if email:
             yield from self._emails(text)
-        if birth:
-            yield from (Disclosure("birth-date", m.group(1)) for m in _BIRTH_RE.finditer(text))
+        if birth or birth_before:
+            yield from self._birth_dates(text)
         if street:
             yield from self._addresses(text)
         if student_id:
@@ -152,6 +173,12 @@ class ConfidentialityDetector:
             if self._institutional.search(around, within=text):
                 continue
             yield Disclosure("phone", match.raw_string)
+
+    def _birth_dates(self, text: str) -> Iterator[Disclosure]:
+        for pattern in (_BIRTH_RE, _BIRTH_BEFORE_RE):
+            for match in pattern.finditer(text):
+                if not _STAFF_BEFORE_RE.search(text[max(0, match.start() - 50) : match.start()]):
+                    yield Disclosure("birth-date", match.group(1))
 
     def _emails(self, text: str) -> Iterator[Disclosure]:
         for match in _EMAIL_RE.finditer(text):

@@ -1,6 +1,6 @@
 """DS 3: finds slurs, profanity, abuse and threats in a post, and scores the rest with the
-alt-profanity-check model, after removing sports idiom ("we killed it") that only sounds
-violent.
+alt-profanity-check model, after removing idiom ("we killed it", "spotted dick") that only
+sounds violent or crude.
 """
 
 from __future__ import annotations
@@ -49,19 +49,22 @@ class SpeechDetector:
             ]
         )
         self._harm = PatternSet([self._threats, self._abuse])
+        self._curses = PatternSet([self._slurs, self._ambiguous, self._profanity])
 
     def check(self, text: str) -> SpeechFinding | None:
         """The first problem found in ``text``, or None when it reads as respectful."""
         if not text.strip():
             return None
         slur, ambiguous, profanity, idiom, threat, abuse = self._scan.search(text)
+        cleaned = text
+        if idiom:  # look again with the idiom ("killed it", "spotted dick") taken out
+            cleaned = self._scan.sub(_IDIOMS, " ", text)
+            if slur or ambiguous or profanity:
+                slur, ambiguous, profanity = self._curses.search(cleaned)
+            threat, abuse = self._harm.search(cleaned)
         for kind, match in (("slur", slur), ("slur", ambiguous), ("profanity", profanity)):
             if match:
                 return SpeechFinding(kind, match.group(0))
-        cleaned = text
-        if idiom and self._idioms:  # look again with the sports idiom taken out
-            cleaned = self._scan.sub(_IDIOMS, " ", text)
-            threat, abuse = self._harm.search(cleaned)
         for kind, match in (("threat", threat), ("abusive", abuse)):
             if match:
                 return SpeechFinding(kind, match.group(0))

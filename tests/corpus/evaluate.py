@@ -1,7 +1,8 @@
 """Measures the content rules (DS3, DS6, DS7, DS8) on the labeled corpus.
 
-By default the corpus is the posts the rules were tuned on, ``posts.jsonl`` and
-``more-posts.jsonl``; ``--corpus holdout.jsonl`` measures the held-out posts (README.md).
+By default the corpus is the posts the rules were tuned on, ``posts.jsonl``,
+``posts-2.jsonl`` and ``posts-3.jsonl``; ``--holdout`` measures the held-out posts
+(README.md).
 
 Each post becomes a one-post page snapshot, the real rules are run on it in the corpus's
 district context (README.md), and precision and recall are printed per rule and per
@@ -9,7 +10,7 @@ category. A rule's figures count (post, category) pairs, so a post flagged for t
 category is both a false positive and a false negative. Exits 1 when a rule's precision or
 recall is below the target.
 
-    python tests/corpus/evaluate.py [--errors] [--corpus FILE ...]
+    python tests/corpus/evaluate.py [--errors] [--holdout | --corpus FILE ...]
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from auditor.text.commercial import LABELS as DS8_LABELS
 from auditor.text.confidential import LABELS as DS6_LABELS
 
 HERE = Path(__file__).parent
-CORPUS = (HERE / "posts.jsonl", HERE / "more-posts.jsonl")  # what the rules were tuned on
+# What the rules were tuned on.
+CORPUS = (HERE / "posts.jsonl", HERE / "posts-2.jsonl", HERE / "posts-3.jsonl")
 HOLDOUT = HERE / "holdout.jsonl"
 TARGET = 0.9
 RULES = {
@@ -177,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list misclassified posts")
     parser.add_argument("--corpus", type=Path, nargs="+", default=list(CORPUS))
+    parser.add_argument("--holdout", action="store_true", help="the held-out posts instead")
     args = parser.parse_args(argv)
-    tallies = evaluate(load(args.corpus))
+    tallies = evaluate(load([HOLDOUT] if args.holdout else args.corpus))
     print(
         f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}"
     )

@@ -46,7 +46,7 @@ EXTRA = [
 
 def _texts() -> list[str]:
     rows = []
-    for name in ("posts.jsonl", "more-posts.jsonl", "holdout.jsonl"):
+    for name in ("posts.jsonl", "posts-2.jsonl", "posts-3.jsonl", "holdout.jsonl"):
         path = CORPUS / name
         if path.exists():
             rows += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
