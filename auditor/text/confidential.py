@@ -68,10 +68,7 @@ _BIRTH_BEFORE_RE = re.compile(
     rf"\(?({_DATE})\)?\s+is\s+(?:[\w'’]+\s+){{0,2}}(?:birthday|bday|b-day)\b", re.IGNORECASE
 )
 # A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2".
-_STAFF_BEFORE_RE = re.compile(
-    r"\b(?:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+(?:'s|’s)?\s+(?:\S+\s+){0,4}$",
-    re.IGNORECASE,
-)
+_STAFF_BEFORE_RE = re.compile(r"\b(?:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+", re.I)
 _STREET_RE = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|ln|lane|dr|drive|"
     r"ct|court|blvd|boulevard|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|"
@@ -177,7 +174,7 @@ class ConfidentialityDetector:
     def _birth_dates(self, text: str) -> Iterator[Disclosure]:
         for pattern in (_BIRTH_RE, _BIRTH_BEFORE_RE):
             for match in pattern.finditer(text):
-                if not _STAFF_BEFORE_RE.search(text[max(0, match.start() - 50) : match.start()]):
+                if not _STAFF_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
                     yield Disclosure("birth-date", match.group(1))
 
     def _emails(self, text: str) -> Iterator[Disclosure]:
