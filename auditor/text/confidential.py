@@ -68,7 +68,7 @@ _BIRTH_BEFORE_RE = re.compile(
     rf"\(?({_DATE})\)?\s+is\s+(?:[\w'’]+\s+){{0,2}}(?:birthday|bday|b-day)\b", re.IGNORECASE
 )
 # A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2".
-_STAFF_BEFORE_RE = re.compile(r"\b(?:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+", re.I)
+_STAFF_BEFORE_RE = re.compile(r"\b(?i:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+")
 _STREET_RE = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|ln|lane|dr|drive|"
     r"ct|court|blvd|boulevard|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|"
