@@ -4,15 +4,14 @@ texts, for the RE2 set that :mod:`auditor.text.scan` uses as a prefilter.
 RE2 has no lookarounds, and its ``\\b``, ``\\w``, ``\\d`` and ``\\s`` are ASCII-only, so the
 translation is deliberately looser than the original: zero-width assertions are dropped
 (except a word boundary beside a letter or digit whose case partners are all ASCII, and a
-lookahead that ends the stretch, whose text follows), ``\\w``/``\\d`` become Unicode classes
-that hold every character Python's do, whitespace becomes one space (the scanned text has
-each run of whitespace collapsed, see :func:`auditor.text.scan.scanned`), negated categories
-and ``.`` match any character, and negated classes are case-sensitive. Long repetitions of
+lookahead that ends the stretch, whose text follows), ``\\w``/``\\d``/``\\s`` become Unicode
+classes that hold every character Python's do, negated categories and ``.`` match any
+character, and negated classes are case-sensitive. Long repetitions of
 letters (``\\w+``, ``[^.!?]{0,40}``) are cut out too, keeping the most selective stretch of
 the pattern between them: hundreds of such loops in one set make RE2's automaton grow with
 every new text (about 200 µs a post). Whatever the Python pattern matches, the translation
-matches somewhere in the same scanned text (and in any text holding it); Python's ``re``
-then gives the exact answer.
+matches somewhere in the same text (and in any text holding it); Python's ``re`` then gives
+the exact answer.
 """
 
 from __future__ import annotations
@@ -127,7 +126,7 @@ def _has_long_loop(op: Any, av: Any) -> bool:
     if op in _REPEATS:
         low, high, body = av
         long = high > _SHORT and low != high and not _narrow(body)
-        return (long and not _is_space(op, av)) or any(_has_long_loop(*i) for i in body)
+        return long or any(_has_long_loop(*i) for i in body)
     if op == c.SUBPATTERN:
         return any(_has_long_loop(*i) for i in av[-1])
     if op == c.ATOMIC_GROUP:
@@ -187,20 +186,10 @@ def _measure(items: Any, weight: Callable[[Any, Any], float]) -> float:
 
 def _sequence(items: Any, ignore_case: bool) -> str:
     items = list(items)
-    out = []
-    after_space = False
-    for at, (op, av) in enumerate(items):
-        if op in _ZERO_WIDTH:
-            out.append(_zero_width(items, at, ignore_case))
-            continue
-        if _is_space(op, av):  # a run of whitespace nodes is one space in the scanned text
-            if not after_space:
-                out.append(" " if _min_width([(op, av)]) else " ?")
-            after_space = True
-            continue
-        after_space = after_space and op in _ZERO_WIDTH
-        out.append(_node(op, av, ignore_case))
-    return "".join(out)
+    return "".join(
+        _zero_width(items, at, ignore_case) if op in _ZERO_WIDTH else _node(op, av, ignore_case)
+        for at, (op, av) in enumerate(items)
+    )
 
 
 def _zero_width(items: list[Any], at: int, ignore_case: bool) -> str:
@@ -278,27 +267,12 @@ def _chars(items: list[Any], first: bool) -> frozenset[str] | None:
     return None
 
 
-def _is_space(op: Any, av: Any) -> bool:
-    """Whether a node only ever matches whitespace (``\\s+``, ``\\n``, ``[ \\t]*``)."""
-    if op == c.LITERAL:
-        return chr(av).isspace()
-    if op == c.IN:
-        return all(
-            (o == c.CATEGORY and a == c.CATEGORY_SPACE) or (o == c.LITERAL and chr(a).isspace())
-            for o, a in av
-        )
-    if op in _REPEATS:
-        body = list(av[2])
-        return len(body) == 1 and _is_space(*body[0])
-    return False
-
-
 def _node(op: Any, av: Any, ignore_case: bool) -> str:
     if op == c.LITERAL:
         extra = _extra_cases(av, av) if ignore_case else ""
         return "[" + _char(av) + extra + "]" if extra else _char(av)
     if op == c.NOT_LITERAL:
-        return _ANY if chr(av).isspace() else "(?-i:[^" + _char(av) + "])"
+        return "(?-i:[^" + _char(av) + "])"
     if op == c.ANY:
         return _ANY
     if op == c.IN:
@@ -343,9 +317,7 @@ def _class(items: Any, ignore_case: bool) -> str:
         return "[" + _CATEGORIES[inside[0]] + "]"
     parts = []
     for op, av in items[1:] if negated else items:
-        if op == c.LITERAL and chr(av).isspace():
-            parts.append("" if negated else " ")
-        elif op == c.LITERAL:
+        if op == c.LITERAL:
             parts.append(_char(av) + (_extra_cases(av, av) if ignore_case else ""))
         elif op == c.RANGE:
             extra = _extra_cases(*av) if ignore_case else ""
@@ -354,8 +326,6 @@ def _class(items: Any, ignore_case: bool) -> str:
             parts.append(_CATEGORIES[av])
         else:  # \W, \D, \S, or a category in a negated class: any character will do
             return _ANY
-    if negated and not "".join(parts):
-        return _ANY
     if negated:  # case-sensitive: it then excludes fewer characters than Python's
         return "(?-i:[^" + "".join(parts) + "])"
     return "[" + "".join(parts) + "]"

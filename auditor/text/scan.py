@@ -27,71 +27,63 @@ log = logging.getLogger(__name__)
 WHOLE = -1  # alternative number standing for a whole pattern that is not split
 Pattern = re.Pattern[str] | Alternation
 _DFA_MEMORY = 256 << 20  # RE2's budget for the set's lazily built automaton
+_NEVER = r"\b\B"  # holds the place of an alternative RE2 cannot express
 
 
 class _Index:
-    """Every registered alternative, in one RE2 set built when a text is next matched."""
+    """Every registered alternative, in one RE2 set built when a text is next matched; an
+    alternative's id is its place in the set."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id
-        self._always: frozenset[int] = frozenset()  # ids RE2 cannot express: always candidates
+        self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id, from 1
+        self._always: tuple[int, ...] = ()  # ids RE2 cannot express: always candidates
         self._set: re2.Set | None = None
-        self._set_ids: tuple[int, ...] = ()  # position in the set -> id
         self._warned = False
 
     def register(self, source: str, flags: int) -> int:
         """The id of an alternative (a whole regex with its flags)."""
         key = (source, flags)
         if key not in self._ids:
-            self._ids[key] = len(self._ids)
+            self._ids[key] = len(self._ids) + 1
             self._set = None
             _recent.cache_clear()
         return self._ids[key]
 
-    def match(self, text: str) -> frozenset[int]:
-        """Ids of the alternatives that may match ``text``: all that do, and a few more."""
+    def match(self, text: str) -> tuple[int, ...]:
+        """Ids of the alternatives that may match ``text``: all that do, and a few more
+        (and 0, which stands for no alternative)."""
         if self._set is None:
             self._build()
         assert self._set is not None
-        found = self._set.Match(scanned(text).encode("utf-8", "surrogatepass")) or ()
+        found = self._set.Match(text.encode("utf-8", "surrogatepass")) or ()
         if not found or found[0] != 0:  # the always-matching entry is missing: RE2 gave up
             if not self._warned:
                 log.warning("RE2 could not scan a text; its patterns are run one by one")
                 self._warned = True
-            return frozenset(self._ids.values())
-        set_ids = self._set_ids
-        ids = frozenset([set_ids[i] for i in found[1:]])
-        return ids | self._always if self._always else ids
+            return tuple(self._ids.values())
+        return (*found, *self._always) if self._always else tuple(found)
 
     def _build(self) -> None:
         options = re2.Options()
         options.max_mem = _DFA_MEMORY
         options.log_errors = False
         compiled = re2.Set.SearchSet(options)
-        compiled.Add("")  # position 0 matches every text: its absence means a failed scan
-        set_ids = [-1]
-        always: set[int] = set()
-        for (source, flags), id_ in self._ids.items():
+        compiled.Add("")  # place 0 matches every text: its absence means a failed scan
+        always = []
+        for (source, flags), id_ in self._ids.items():  # in id order: an id is its place
             try:
                 compiled.Add(to_re2(source, flags))
             except (Untranslatable, re2.error):
-                always.add(id_)
-                continue
-            set_ids.append(id_)
+                compiled.Add(_NEVER)
+                always.append(id_)
         compiled.Compile()
-        self._set, self._set_ids, self._always = compiled, tuple(set_ids), frozenset(always)
+        self._set, self._always = compiled, tuple(always)
 
 
 _INDEX = _Index()
 
 
-def scanned(text: str) -> str:
-    """The form of a text the RE2 set reads: each run of whitespace one space, a space at
-    each end (as :func:`auditor.text.re2_syntax.to_re2` expects)."""
-    return " " + " ".join(text.split()) + " "
-
-
-_PAGE: ContextVar[dict[str, frozenset[int]] | None] = ContextVar("scanned_page", default=None)
+_PAGE: ContextVar[dict[str, tuple[int, ...]] | None] = ContextVar("scanned_page", default=None)
 
 
 @contextmanager
@@ -105,7 +97,7 @@ def one_page() -> Iterator[None]:
         _PAGE.reset(token)
 
 
-def candidates(text: str) -> frozenset[int]:
+def candidates(text: str) -> tuple[int, ...]:
     """Ids of the registered alternatives that may match ``text`` (kept for the page, see
     :func:`one_page`, or else for the last texts)."""
     page = _PAGE.get()
@@ -118,7 +110,7 @@ def candidates(text: str) -> frozenset[int]:
 
 
 @lru_cache(maxsize=1024)
-def _recent(text: str) -> frozenset[int]:
+def _recent(text: str) -> tuple[int, ...]:
     return _INDEX.match(text)
 
 
@@ -143,7 +135,7 @@ class PatternSet:
         ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
         up instead: its candidates include all of ``text``'s, and were found already.
         """
-        found = self._ids & candidates(within or text) if text else None
+        found = self._ids.intersection(candidates(within or text)) if text else None
         if not found:
             return self._nothing
         owners = self._owners
