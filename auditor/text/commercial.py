@@ -46,8 +46,7 @@ class CommercialDetector:
         }
         self._sanctioned = Gated(compile_regexes(data["sanctioned"]))
         self._private = Gated(compile_regexes(data["private"]))
-        self._school_votes = compile_regexes(data["school_votes"])
-        self._school_vote = Gated(self._school_votes)
+        self._school_vote = Gated(compile_regexes(data["school_votes"]))
         self._political = PatternSet(self._patterns["political"])
         self._order = [(cat, i) for cat in CATEGORIES for i in range(2)]
         self._scan = PatternSet([self._patterns[cat][i] for cat, i in self._order])
@@ -63,7 +62,7 @@ class CommercialDetector:
         for (category, _), match in zip(self._order, matches, strict=True):
             if match and category not in first:
                 first[category] = match.group(0)
-        if "political" in first and self._school_votes and self._school_vote.search(text):
+        if "political" in first and self._school_vote.search(text):
             first.pop("political")  # look again without the school elections
             subject = self._school_vote.sub(" ", text)
             match = next((m for m in self._political.search(subject) if m), None)
