@@ -111,6 +111,7 @@ def candidates(text: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1024)
 def _recent(text: str) -> tuple[int, ...]:
+    """Candidates of the last texts scanned outside a page (a detector used on its own)."""
     return _INDEX.match(text)
 
 
