@@ -136,22 +136,10 @@ class PatternSet:
         ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
         up instead: its candidates include all of ``text``'s, and were found already.
         """
-        found = self._ids.intersection(candidates(within or text)) if text else None
-        if not found:
+        by_pattern = self._candidates(within or text) if text else {}
+        if not by_pattern:
             return self._nothing
-        owners = self._owners
-        if len(found) == 1:  # the usual case: one alternative of one pattern may match
-            (only,) = found
-            if len(owners[only]) == 1:
-                ((index, number),) = owners[only]
-                matches: list[re.Match[str] | None] = list(self._nothing)
-                matches[index] = self._pattern(index, number).search(text)
-                return matches
-        by_pattern: dict[int, list[int]] = {}
-        for id_ in found:
-            for index, number in owners[id_]:
-                by_pattern.setdefault(index, []).append(number)
-        matches = list(self._nothing)
+        matches: list[re.Match[str] | None] = list(self._nothing)
         for index, numbers in by_pattern.items():
             matches[index] = self._first(index, numbers, text)
         return matches
@@ -159,17 +147,18 @@ class PatternSet:
     def sub(self, index: int, replacement: str, text: str) -> str:
         """``text`` with every match of pattern ``index`` replaced, as the whole pattern's
         ``sub`` would: only its alternatives that may match ``text`` are tried, in order."""
-        numbers = sorted(
-            number
-            for id_ in self._ids.intersection(candidates(text))
-            for at, number in self._owners[id_]
-            if at == index
-        )
+        numbers = self._candidates(text).get(index)
         if not numbers:
             return text
-        if len(numbers) == 1:
-            return self._pattern(index, numbers[0]).sub(replacement, text)
-        return self._alternation(index, tuple(numbers)).sub(replacement, text)
+        return self._alternation(index, tuple(sorted(numbers))).sub(replacement, text)
+
+    def _candidates(self, text: str) -> dict[int, list[int]]:
+        """Per pattern, the numbers of its alternatives that may match ``text``."""
+        by_pattern: dict[int, list[int]] = {}
+        for id_ in self._ids.intersection(candidates(text)):
+            for index, number in self._owners[id_]:
+                by_pattern.setdefault(index, []).append(number)
+        return by_pattern
 
     def _alternation(self, index: int, numbers: tuple[int, ...]) -> re.Pattern[str]:
         """Some alternatives of pattern ``index`` as one regex, in their order."""
