@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
+from auditor.text.chars import CharMap
 
-class _Dots(dict[int, str]):
-    """``str.translate`` table: a letter or digit (``str.isalnum``) becomes a dot."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        self[code] = "•" if char.isalnum() else char
-        return self[code]
-
-
-_DOTS = _Dots()
+_DOTS = CharMap(lambda char: "•" if char.isalnum() else char)  # letters and digits hidden
 
 
 def mask(value: str) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.text import model_file
+from auditor.text.chars import CharMap
 
 # The vectorizer's token pattern ``(?u)\b\w\w+\b`` finds the same words without the \b.
 _TOKEN_RE = re.compile(r"\w\w+")
@@ -158,16 +159,8 @@ class ProfanityModel:
         return shares
 
 
-class _Spaces(dict[int, str]):
-    """``str.translate`` table: a word character (``\\w``) stays, any other becomes a space."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        self[code] = char if char.isalnum() or char == "_" else " "
-        return self[code]
-
-
-_SPACES = _Spaces()
+# A word character (``\\w``) stays, any other becomes a space.
+_SPACES = CharMap(lambda char: char if char.isalnum() or char == "_" else " ")
 # The same for ASCII text as bytes, which translate several times faster.
 _ASCII_SPACES = bytes(c if chr(c).isalnum() or c == ord("_") else ord(" ") for c in range(128))
 _ASCII_SPACES += b" " * 128
