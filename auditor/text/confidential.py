@@ -56,10 +56,9 @@ _DATE = (
     rf"|\d{{4}}-\d{{2}}-\d{{2}}|(?:the\s+)?\d{{1,2}}(?:st|nd|rd|th)\s+of\s+(?:this|next)\s+month"
     rf"|{_HOLIDAY})"
 )
-_NOT_STAFF = r"(?!\s+to\s+(?:our\s+)?(?:own\s+)?(?:coach|mr|mrs|ms|miss|dr)\b)"  # staff birthdays
 _BIRTH_RE = re.compile(
     rf"\b(?:born(?:\s+on)?(?!\s+(?:or\s+|on\s+or\s+)?(?:after|before|between|in)\b)|"
-    rf"birthdays?{_NOT_STAFF}(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
+    rf"birthdays?(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
     rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?({_DATE})",
     re.IGNORECASE,
 )
@@ -67,8 +66,9 @@ _BIRTH_RE = re.compile(
 _BIRTH_BEFORE_RE = re.compile(
     rf"\(?({_DATE})\)?\s+is\s+(?:[\w'’]+\s+){{0,2}}(?:birthday|bday|b-day)\b", re.IGNORECASE
 )
-# A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2".
-_STAFF_BEFORE_RE = re.compile(r"\b(?i:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+")
+# A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2",
+# "happy birthday to our own Coach Murphy, a true 4th of July baby".
+_STAFF_RE = re.compile(r"\b(?i:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+")
 _STREET_RE = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|ln|lane|dr|drive|"
     r"ct|court|blvd|boulevard|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|"
@@ -174,7 +174,7 @@ class ConfidentialityDetector:
     def _birth_dates(self, text: str) -> Iterator[Disclosure]:
         for pattern in (_BIRTH_RE, _BIRTH_BEFORE_RE):
             for match in pattern.finditer(text):
-                if not _STAFF_BEFORE_RE.search(text, max(0, match.start() - 40), match.start()):
+                if not _STAFF_RE.search(text, max(0, match.start() - 40), match.end()):
                     yield Disclosure("birth-date", match.group(1))
 
     def _emails(self, text: str) -> Iterator[Disclosure]:
