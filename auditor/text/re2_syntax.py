@@ -115,7 +115,7 @@ def _edges(items: list[Any], lead: bool) -> list[Any]:
     kept: list[Any] = []
     for item in ordered:
         if _has_long_loop(*item):
-            kept += _edge(*item, lead) if lead else _edge(*item, lead)[::-1]
+            kept += _edge(*item, lead)[:: 1 if lead else -1]
             break
         kept.append(item)
     return kept if lead else kept[::-1]
