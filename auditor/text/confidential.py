@@ -39,9 +39,16 @@ LABELS = {
 }
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
-_DIGITS_RE = re.compile(r"\d")
-# Something shaped like a phone number, before phonenumbers (slow) is asked to parse it.
-_PHONE_HINT_RE = re.compile(r"\+\d|\d{3}\W{0,2}\d{3}\W{0,2}\d{4}|\d{3}\W\d{4}\b")
+# A number written as phones are: "+" and a country code, then groups of digits; or North
+# American groups, (203) 555-0147, 203.555.0147, 2035550147, 555-0147. Never part of a longer
+# number, word, path or date. phonenumbers parses and validates each: its PhoneNumberMatcher,
+# which also finds the shapes, costs twice as much a number (65 µs against 35 µs).
+_PHONE_RE = re.compile(
+    r"(?<![\w+/.-])"
+    r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,5}"
+    r"|(?:\(\d{3}\) ?|\d{3}[ .-]?)?\d{3}[ .-]?\d{4})"
+    r"(?![\w/]|[.-]\d)"
+)
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -128,7 +135,7 @@ class ConfidentialityDetector:
         ]
         # What a post may hold, in _find's order, after the terms tied to a person.
         shapes = [
-            _PHONE_HINT_RE,
+            _PHONE_RE,
             _EMAIL_RE,
             _BIRTH_RE,
             _BIRTH_BEFORE_RE,
@@ -151,7 +158,7 @@ class ConfidentialityDetector:
         matches = self._scan.search(text)
         tied = len(self._tied)
         phone, email, birth, birth_before, street, student_id = matches[tied:]
-        if phone and len(_DIGITS_RE.findall(text)) >= 7:
+        if phone:
             yield from self._phones(text)
         if email:
             yield from self._emails(text)
@@ -165,11 +172,22 @@ class ConfidentialityDetector:
             yield from self._tied_terms(text, matches[:tied])
 
     def _phones(self, text: str) -> Iterator[Disclosure]:
-        for match in phonenumbers.PhoneNumberMatcher(text, self._region):
-            around = text[max(0, match.start - 40) : match.end + 25]
+        for match in _PHONE_RE.finditer(text):
+            if not self._is_phone(match.group()):
+                continue
+            around = text[max(0, match.start() - 40) : match.end() + 25]
             if self._institutional.search(around, within=text):
                 continue
-            yield Disclosure("phone", match.raw_string)
+            yield Disclosure("phone", match.group())
+
+    def _is_phone(self, written: str) -> bool:
+        """Whether phonenumbers reads ``written`` as a valid number (of the district's
+        region unless it starts with a country code)."""
+        try:
+            number = phonenumbers.parse(written, self._region)
+        except phonenumbers.NumberParseException:
+            return False
+        return phonenumbers.is_valid_number(number)
 
     def _birth_dates(self, text: str) -> Iterator[Disclosure]:
         for pattern in (_BIRTH_RE, _BIRTH_BEFORE_RE):

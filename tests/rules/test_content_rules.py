@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 
 from auditor.config import RulesConfig
 from auditor.results import Severity, Status
 from auditor.rules import catalog
+from auditor.text.confidential import ConfidentialityDetector
 from auditor.text.mask import mask, masked
 from auditor.text.profanity import model
 from tests.rules.helpers import STUDENT, ctx, posts, snap
@@ -99,6 +101,27 @@ def test_confidentiality_ignores_school_contacts() -> None:
     text = "Questions? Call the main office at 203-797-4800 or email coach@district.org."
     result = catalog.get("DS6.confidentiality").check(snap(posts=posts(text)), ctx())
     assert result.status == Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("Text Mia's mom at (203) 555-0147 tonight.", "(203) 555-0147"),
+        ("her cell: 203.555.0147", "203.555.0147"),
+        ("save it 2035550147 —Jay", "2035550147"),
+        ("Nico's grandma, +1 203 555 0124.", "+1 203 555 0124"),
+        ("On exchange: Emma's host family, +44 20 7946 0958.", "+44 20 7946 0958"),
+        ("Meeting ID 845 2231 9987, passcode hatters.", None),  # not a valid number
+        ("Photos: https://www.flickr.com/photos/dhs/albums/72177720311", None),
+        ("Forms due 2026-10-12; mail to Danbury CT 06810-1234.", None),
+        ("Call 555-0147 after six.", None),  # no area code: not valid in the US
+    ],
+)
+def test_phone_numbers_as_phonenumbers_reads_them(text: str, written: str | None) -> None:
+    found = [d.value for d in ConfidentialityDetector().find(text) if d.category == "phone"]
+    assert found == ([written] if written else [])
+    by_library = [m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, "US")]
+    assert by_library == found  # the same numbers as the library's own matcher finds
 
 
 def test_student_id_pattern_is_per_district() -> None:
