@@ -61,7 +61,7 @@ def enabled_rules(config: RulesConfig) -> list[Rule]:
 
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
-    with one_page():  # the content rules share one scan of each post
+    with one_page(post.text for post in snapshot.posts or []):  # one scan of each post
         return [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
 
 

@@ -95,9 +95,12 @@ def _stretch(items: list[Any], ignore_case: bool) -> str:
 
 def _edge(op: Any, av: Any, lead: bool) -> list[Any]:
     """Nodes every match of a node holding a long loop starts (``lead``) or ends with."""
-    if op in _REPEATS:
+    if op in _REPEATS:  # its first (last) few repetitions, or a long loop's edge in one
         low, _, body = av
-        return _edges(list(body), lead) if low else []
+        items = list(body)
+        if any(_has_long_loop(*i) for i in items):
+            return _edges(items, lead) if low else []
+        return items * min(low, _SHORT)
     if op == c.SUBPATTERN:
         group, add, remove, items = av
         return [(op, (group, add, remove, _edges(list(items), lead)))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -87,10 +87,12 @@ _PAGE: ContextVar[dict[str, tuple[int, ...]] | None] = ContextVar("scanned_page"
 
 
 @contextmanager
-def one_page() -> Iterator[None]:
+def one_page(texts: Iterable[str] = ()) -> Iterator[None]:
     """Within the block every text is scanned once, however many posts the page has: the
-    rules that read a page's posts one rule after another share the RE2 pass."""
-    token = _PAGE.set({})
+    rules that read a page's posts one rule after another share the RE2 pass. ``texts``
+    (the page's posts) are scanned first, one after another, while RE2's automaton is in
+    the processor's cache."""
+    token = _PAGE.set({text: _INDEX.match(text) for text in texts})
     try:
         yield
     finally:
@@ -127,8 +129,8 @@ class PatternSet:
             for number, source, flags in _alternatives(pattern):
                 owners.setdefault(_INDEX.register(source, flags), []).append((index, number))
         self._owners = owners
-        self._ids = frozenset(owners)
         self._nothing: tuple[None, ...] = (None,) * len(self._patterns)
+        self._last: tuple[str, dict[int, list[int]]] = ("", {})
 
     def search(self, text: str, within: str | None = None) -> Sequence[re.Match[str] | None]:
         """The first match of each pattern in ``text`` (None where it does not match).
@@ -153,11 +155,17 @@ class PatternSet:
         return self._alternation(index, tuple(sorted(numbers))).sub(replacement, text)
 
     def _candidates(self, text: str) -> dict[int, list[int]]:
-        """Per pattern, the numbers of its alternatives that may match ``text``."""
-        by_pattern: dict[int, list[int]] = {}
-        for id_ in self._ids.intersection(candidates(text)):
-            for index, number in self._owners[id_]:
+        """Per pattern, the numbers of its alternatives that may match ``text`` (the last
+        text's are kept: a post's sentences and contexts look up the post again and again)."""
+        last_text, by_pattern = self._last
+        if text is last_text or text == last_text:
+            return by_pattern
+        by_pattern = {}
+        owners = self._owners
+        for id_ in candidates(text):
+            for index, number in owners.get(id_, ()):
                 by_pattern.setdefault(index, []).append(number)
+        self._last = (text, by_pattern)
         return by_pattern
 
     def _alternation(self, index: int, numbers: tuple[int, ...]) -> re.Pattern[str]:

@@ -172,7 +172,7 @@ def test_a_failed_re2_scan_runs_every_pattern(
     monkeypatch.setattr(scan_module._INDEX, "_set", GaveUp())
     scan_module._recent.cache_clear()
     with caplog.at_level("WARNING"):
-        assert [m and m.group(0) for m in scan.search(text)] == ["donate", "raffle"]
+        assert [m and m.group(0) for m in scan.search(f"{text}!")] == ["donate", "raffle"]
     assert "run one by one" in caplog.text
     monkeypatch.undo()
     scan_module._INDEX._set = None  # rebuilt for the next tests
