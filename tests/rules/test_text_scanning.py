@@ -14,7 +14,13 @@ import re2
 from auditor.rules import catalog
 from auditor.text import scan as scan_module
 from auditor.text.commercial import CommercialDetector
-from auditor.text.confidential import _SENTENCE_SPLIT_RE, ConfidentialityDetector
+from auditor.text.confidential import (
+    _DATE,
+    _IS_BIRTHDAY,
+    _SENTENCE_SPLIT_RE,
+    ConfidentialityDetector,
+    _dates_before_birthdays,
+)
 from auditor.text.links import LinkPolicy, registered_domain
 from auditor.text.mask import mask
 from auditor.text.phrases import Alternation
@@ -148,6 +154,28 @@ def test_re2_translation_matches_where_python_matches(source: str, text: str) ->
     assert re.search(source, text, flags)
     assert re2.search(to_re2(source, flags), text), to_re2(source, flags)
     assert re2.search(to_re2(source, flags), f"before. {text} after"), "not inside"
+
+
+def test_a_cut_loop_keeps_the_repetitions_every_match_has() -> None:
+    translated = to_re2(r"\.[a-z]{2,24}\b", re.IGNORECASE)  # a domain's top level
+    assert re2.search(translated, "see danbury.org")
+    assert not re2.search(translated, "at 5 p.m. today"), translated
+
+
+def test_dates_before_birthdays_are_the_whole_patterns_matches() -> None:
+    whole = re.compile(rf"\(?({_DATE}){_IS_BIRTHDAY}", re.IGNORECASE)
+    texts = [
+        *_texts(),
+        "Nov 9 is Lucas's bday and (12/3) is Mia's birthday!",
+        "Jan 5 is a birthday; Jan 6 is another birthday",
+        "June 5 is is bday, 5/6 is Ava birthday 7/8 is Bo's bday",
+    ]
+    found = 0
+    for text in texts:
+        expected = [(m.start(), m.end(), m.group(1)) for m in whole.finditer(text)]
+        assert _dates_before_birthdays(text) == expected, text
+        found += len(expected)
+    assert found >= 8
 
 
 def test_untranslatable_patterns_are_always_candidates() -> None:
