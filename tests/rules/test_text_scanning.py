@@ -147,6 +147,10 @@ def test_re2_translation_matches_every_character_python_matches(
         (r"^born\b.{0,3}?\d$", "born: 7"),
         (r"x{2,2000}", "x" * 1500),
         (r"\d+\S*", "٣٤٥kg"),
+        (r"(?<![\w@])(?:iss)(?![\w])", "ISS"),
+        (r"\bschool\b", "School!"),
+        (r"\b\d{6}\b", "٣٤٥٦٧٨"),
+        (r"\bkid\b", "\u212aid"),  # the Kelvin sign is a capital k to Python
     ],
 )
 def test_re2_translation_matches_where_python_matches(source: str, text: str) -> None:
@@ -154,6 +158,25 @@ def test_re2_translation_matches_where_python_matches(source: str, text: str) ->
     assert re.search(source, text, flags)
     assert re2.search(to_re2(source, flags), text), to_re2(source, flags)
     assert re2.search(to_re2(source, flags), f"before. {text} after"), "not inside"
+
+
+@pytest.mark.parametrize(
+    ("source", "kept", "left_out"),
+    [
+        (r"(?<![\w@])(?:iss)(?![\w])", ["ISS for 2 days", "(iss)", "x\ud800iss"], ["miss", "kiss"]),
+        (r"\bschool\b", ["school", "after-school"], ["preschool", "schoolwork"]),
+        (r"\b\d{6}\b", ["id 204513.", "204513"], ["2035550147", "A204513"]),
+    ],
+)
+def test_re2_translation_rules_out_what_a_boundary_beside_it_rules_out(
+    source: str, kept: list[str], left_out: list[str]
+) -> None:
+    translated = to_re2(source, re.IGNORECASE)
+    for text in kept:
+        assert re.search(source, text, re.IGNORECASE)
+        assert re2.search(translated, text.encode("utf-8", "surrogatepass")), (text, translated)
+    for text in left_out:
+        assert not re2.search(translated, text), (text, translated)
 
 
 def test_a_cut_loop_keeps_the_repetitions_every_match_has() -> None:
