@@ -10,7 +10,8 @@ out, or the text's edge), ``\\w``/``\\d``/``\\s`` become Unicode
 classes that hold every character Python's do, negated categories and ``.`` match any
 character, and negated classes are case-sensitive. Long repetitions of
 letters (``\\w+``, ``[^.!?]{0,40}``) are cut out too, keeping the most selective stretch of
-the pattern between them: hundreds of such loops in one set make RE2's automaton grow with
+the pattern between them (and the next most selective, which a text must hold as well, see
+:func:`to_re2_parts`): hundreds of such loops in one set make RE2's automaton grow with
 every new text (about 200 µs a post). Whatever the Python pattern matches, the translation
 matches somewhere in the same text (and in any text holding it); Python's ``re`` then gives
 the exact answer.
@@ -50,6 +51,7 @@ _ANY = r"(?s:.)"
 _PYTHON_CASES = {"i": "\u0130\u0131"}
 _MAX_COUNT = 1000  # RE2's largest repetition count
 _SHORT = 4  # a repetition of at most this many of anything stays in the translation
+_SECOND = 3.0  # the score a second stretch needs to be worth a place in the set
 _NARROW = (c.CATEGORY_SPACE, c.CATEGORY_DIGIT)  # what a longer repetition may repeat
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
@@ -61,31 +63,40 @@ class Untranslatable(ValueError):
 
 def to_re2(source: str, flags: int = 0) -> str:
     """An RE2 pattern matching, somewhere in a text, wherever ``source`` matches in it."""
+    return to_re2_parts(source, flags)[0]
+
+
+def to_re2_parts(source: str, flags: int = 0) -> list[str]:
+    """RE2 patterns that each match, somewhere in a text, wherever ``source`` matches in it:
+    the most selective stretch of the pattern, and a second one where long repetitions leave
+    two (``lodge ... raffle``), so that a text must hold both to be a candidate."""
     try:
         parsed = _parser.parse(source, flags)
     except re.error as exc:
         raise Untranslatable(str(exc)) from exc
-    return _stretch(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
+    return _stretches(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
 
 
-def _stretch(items: list[Any], ignore_case: bool) -> str:
-    """The most selective stretch of a sequence with no long repetition of letters: every
-    match of the sequence holds a match of it. A lone group or alternation is looked into."""
+def _stretches(items: list[Any], ignore_case: bool) -> list[str]:
+    """The most selective stretches of a sequence with no long repetition of letters (the
+    best, and the next if it is selective enough): every match of the sequence holds a match
+    of each. A lone group or alternation is looked into."""
     consuming = [i for i, (op, _) in enumerate(items) if op not in _ZERO_WIDTH]
     if len(consuming) == 1:
         at = consuming[0]
         op, av = items[at]
         if op == c.SUBPATTERN and not av[1] and not av[2]:  # no flags: its nodes in its place
-            return _stretch([*items[:at], *av[3], *items[at + 1 :]], ignore_case)
+            return _stretches([*items[:at], *av[3], *items[at + 1 :]], ignore_case)
         if op == c.SUBPATTERN:
             _, add, remove, inner = av
             inner_case = bool(add & re.IGNORECASE) or (ignore_case and not remove & re.IGNORECASE)
-            return _stretch(list(inner), inner_case)
+            return _stretches(list(inner), inner_case)
         if op == c.ATOMIC_GROUP:
-            return _stretch(list(av), ignore_case)
+            return _stretches(list(av), ignore_case)
         if op == c.BRANCH:
-            return "(?:" + "|".join(_stretch(list(alt), ignore_case) for alt in av[1]) + ")"
-    best: list[Any] = []
+            alternatives = (_stretches(list(alt), ignore_case)[0] for alt in av[1])
+            return ["(?:" + "|".join(alternatives) + ")"]
+    runs: list[list[Any]] = []
     run: list[Any] = []
     for item in [*items, None]:
         if item is not None and not _has_long_loop(*item):
@@ -93,19 +104,19 @@ def _stretch(items: list[Any], ignore_case: bool) -> str:
             continue
         if item is not None:  # a match of the loop starts with its lead and ends with its trail
             run += _edge(*item, lead=True)
-        if (_score(run), _min_width(run)) > (_score(best), _min_width(best)):
-            best = run
+        runs.append(run)
         run = _edge(*item, lead=False) if item is not None else []
-    if not _min_width(best):
+    runs.sort(key=lambda r: (_score(r), _min_width(r)), reverse=True)
+    if not _min_width(runs[0]):
         raise Untranslatable("every part of the pattern is a long repetition")
-    body = _sequence(best, ignore_case)
-    return (
-        _beside(best, lead=True)
-        + ("(?i:" if ignore_case else "(?-i:")
-        + body
-        + ")"
-        + (_beside(best, lead=False))
-    )
+    chosen = runs[:2] if len(runs) > 1 and _score(runs[1]) >= _SECOND else runs[:1]
+    return [_render(r, ignore_case) for r in chosen]
+
+
+def _render(run: list[Any], ignore_case: bool) -> str:
+    """A stretch in RE2 syntax, with what its edges' assertions rule out beside it."""
+    body = ("(?i:" if ignore_case else "(?-i:") + _sequence(run, ignore_case) + ")"
+    return _beside(run, lead=True) + body + _beside(run, lead=False)
 
 
 def _edge(op: Any, av: Any, lead: bool) -> list[Any]:

@@ -20,7 +20,7 @@ from functools import lru_cache
 import re2
 
 from auditor.text.phrases import Alternation
-from auditor.text.re2_syntax import Untranslatable, to_re2
+from auditor.text.re2_syntax import Untranslatable, to_re2_parts
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +31,15 @@ _NEVER = r"\b\B"  # holds the place of an alternative RE2 cannot express
 
 
 class _Index:
-    """Every registered alternative, in one RE2 set built when a text is next matched; an
-    alternative's id is its place in the set."""
+    """Every registered alternative, in one RE2 set built when a text is next matched. An
+    alternative translates to one or two stretches (see :func:`to_re2_parts`), each a place in
+    the set; it may match a text where all of its places match."""
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id, from 1
         self._always: tuple[int, ...] = ()  # ids RE2 cannot express: always candidates
+        self._owner: list[int] = []  # per place: the id whose first stretch it is, or 0
+        self._also: dict[int, tuple[int, ...]] = {}  # id -> places of its other stretches
         self._set: re2.Set | None = None
         self._warned = False
 
@@ -50,8 +53,7 @@ class _Index:
         return self._ids[key]
 
     def match(self, text: str) -> tuple[int, ...]:
-        """Ids of the alternatives that may match ``text``: all that do, and a few more
-        (and 0, which stands for no alternative)."""
+        """Ids of the alternatives that may match ``text``: all that do, and a few more."""
         if self._set is None:
             self._build()
         assert self._set is not None
@@ -61,23 +63,38 @@ class _Index:
                 log.warning("RE2 could not scan a text; its patterns are run one by one")
                 self._warned = True
             return tuple(self._ids.values())
-        return (*found, *self._always) if self._always else tuple(found)
+        owner = self._owner
+        ids = [owner[place] for place in found if owner[place]]
+        if self._also:
+            present = set(found)
+            also = self._also
+            ids = [i for i in ids if i not in also or present.issuperset(also[i])]
+        return (*ids, *self._always)
 
     def _build(self) -> None:
         options = re2.Options()
         options.max_mem = _DFA_MEMORY
         options.log_errors = False
         compiled = re2.Set.SearchSet(options)
-        compiled.Add("")  # place 0 matches every text: its absence means a failed scan
+        owner: dict[int, int] = {}
+        also: dict[int, tuple[int, ...]] = {}
         always = []
-        for (source, flags), id_ in self._ids.items():  # in id order: an id is its place
+        last = compiled.Add("")  # place 0 matches every text: its absence means a failed scan
+        for (source, flags), id_ in self._ids.items():
+            places: list[int] = []
             try:
-                compiled.Add(to_re2(source, flags))
-            except (Untranslatable, re2.error):
-                compiled.Add(_NEVER)
+                for part in to_re2_parts(source, flags):
+                    places.append(compiled.Add(part))
+            except (Untranslatable, re2.error):  # parts added already stay, owned by no id
+                places = [compiled.Add(_NEVER)]
                 always.append(id_)
+            last = max(last, *places)
+            owner[places[0]] = id_
+            if len(places) > 1:
+                also[id_] = tuple(places[1:])
         compiled.Compile()
-        self._set, self._always = compiled, tuple(always)
+        self._set, self._also, self._always = compiled, also, tuple(always)
+        self._owner = [owner.get(place, 0) for place in range(last + 1)]
 
 
 _INDEX = _Index()

@@ -32,7 +32,7 @@ from auditor.text.profanity import (
     read_weights,
     words,
 )
-from auditor.text.re2_syntax import Untranslatable, to_re2
+from auditor.text.re2_syntax import Untranslatable, to_re2, to_re2_parts
 from auditor.text.scan import PatternSet
 from auditor.text.speech import SpeechDetector
 from tests.rules.helpers import ctx, posts, snap
@@ -177,6 +177,18 @@ def test_re2_translation_rules_out_what_a_boundary_beside_it_rules_out(
         assert re2.search(translated, text.encode("utf-8", "surrogatepass")), (text, translated)
     for text in left_out:
         assert not re2.search(translated, text), (text, translated)
+
+
+def test_a_pattern_with_two_stretches_is_a_candidate_where_both_are() -> None:
+    pattern = re.compile(r"\b(?:lodge|elks)\b[^.!?]{0,60}\braffle tickets\b", re.IGNORECASE)
+    assert len(to_re2_parts(pattern.pattern, pattern.flags)) == 2
+    scan = PatternSet([pattern])
+    id_ = scan_module._INDEX.register(pattern.pattern, pattern.flags)
+    assert id_ not in scan_module.candidates("Raffle tickets are on sale at lunch")
+    assert id_ not in scan_module.candidates("The Elks lodge meets Tuesday")
+    assert id_ in scan_module.candidates("The Elks are selling raffle tickets")
+    match = scan.search("The Elks are selling raffle tickets")[0]
+    assert match is not None and match.group(0) == "Elks are selling raffle tickets"
 
 
 def test_a_cut_loop_keeps_the_repetitions_every_match_has() -> None:
