@@ -20,10 +20,12 @@ from auditor.text.scan import PatternSet
 
 LinkKind = Literal["district", "allowed", "personal-social", "non-district"]
 
+# A bare domain's first label is followed by a dot (the possessive lookahead says so in one
+# pass over the word, before the labels are tried a character at a time).
 _URL_RE = re.compile(
     r"(?<![@\w.\-/])"
     r"((?:https?://|www\.)[^\s<>\"'\[\]{}|\\^`]+"
-    r"|(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?::\d{2,5})?"
+    r"|(?=[a-z0-9-]*+\.[a-z0-9])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,24}(?::\d{2,5})?"
     r"(?:/[^\s<>\"'\[\]{}|\\^`]*)?)",
     re.IGNORECASE,
 )
