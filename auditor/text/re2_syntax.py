@@ -3,10 +3,8 @@ texts, for the RE2 set that :mod:`auditor.text.scan` uses as a prefilter.
 
 RE2 has no lookarounds, and its ``\\b``, ``\\w``, ``\\d`` and ``\\s`` are ASCII-only, so the
 translation is deliberately looser than the original: zero-width assertions are dropped
-(except a word boundary beside a letter or digit whose case partners are all ASCII; a
-lookahead that ends the stretch, whose text follows; and at the stretch's edges, a boundary
-or one-class negative lookaround, which becomes one character outside the ASCII ones it rules
-out, or the text's edge), ``\\w``/``\\d``/``\\s`` become Unicode
+(except a word boundary beside a letter or digit whose case partners are all ASCII, and a
+lookahead that ends the stretch, whose text follows), ``\\w``/``\\d``/``\\s`` become Unicode
 classes that hold every character Python's do, negated categories and ``.`` match any
 character, and negated classes are case-sensitive. Long repetitions of
 letters (``\\w+``, ``[^.!?]{0,40}``) are cut out too, keeping the most selective stretch of
@@ -31,12 +29,6 @@ _CATEGORIES = {
     c.CATEGORY_WORD: r"\p{L}\p{N}\p{M}_",
     c.CATEGORY_DIGIT: r"\p{N}",
     c.CATEGORY_SPACE: r"\t-\r\x{1c}-\x{20}\x{85}\p{Z}",
-}
-# The ASCII characters of Python's \w, \d and \s (all of them are in Python's).
-_ASCII_OF = {
-    c.CATEGORY_WORD: "A-Za-z0-9_",
-    c.CATEGORY_DIGIT: "0-9",
-    c.CATEGORY_SPACE: r"\t-\r\x{1c}-\x{20}",
 }
 # A negated class holding \W, \D or \S ("[^\W\d_]": letters) only has characters of
 # \w, \d or \s.
@@ -109,14 +101,51 @@ def _stretches(items: list[Any], ignore_case: bool) -> list[str]:
     runs.sort(key=lambda r: (_score(r), _min_width(r)), reverse=True)
     if not _min_width(runs[0]):
         raise Untranslatable("every part of the pattern is a long repetition")
-    chosen = runs[:2] if len(runs) > 1 and _score(runs[1]) >= _SECOND else runs[:1]
-    return [_render(r, ignore_case) for r in chosen]
+    chosen = [_trimmed(run) for run in runs[:2]]
+    if len(chosen) > 1 and not (_score(chosen[1]) >= _SECOND and _starts_narrow(chosen[1])):
+        chosen.pop()
+    return [_render(run, ignore_case) for run in chosen]
+
+
+def _starts_narrow(run: list[Any]) -> bool:
+    """Whether every match of a stretch starts with one of a few characters, none a space:
+    a second stretch that may start anywhere costs RE2 more than it saves."""
+    chars = _chars(run, first=True)
+    return chars is not None and not any(ch.isspace() for ch in chars)
+
+
+def _trimmed(run: list[Any]) -> list[Any]:
+    """A stretch without the classes of letters it starts with (``\\w family`` becomes
+    `` family``), if a literal character is left: a pattern that may start at almost any
+    character makes RE2's automaton grow fastest."""
+    start = 0
+    while start < len(run) and (run[start][0] in _ZERO_WIDTH or _lettered(*run[start])):
+        start += 1
+    rest = run[start:]
+    return rest if _score(rest) >= 1.0 else run
 
 
 def _render(run: list[Any], ignore_case: bool) -> str:
-    """A stretch in RE2 syntax, with what its edges' assertions rule out beside it."""
-    body = ("(?i:" if ignore_case else "(?-i:") + _sequence(run, ignore_case) + ")"
-    return _beside(run, lead=True) + body + _beside(run, lead=False)
+    """A stretch in RE2 syntax."""
+    return ("(?i:" if ignore_case else "(?-i:") + _sequence(run, ignore_case) + ")"
+
+
+def _lettered(op: Any, av: Any) -> bool:
+    """Whether a node may match nothing, or one of many letters (``\\w``, ``[a-z]``)."""
+    if op in (c.ANY, c.NOT_LITERAL):
+        return True
+    if op == c.IN:
+        chars = _chars([(op, av)], first=True)
+        if chars is not None:
+            return sum(ch.isalpha() for ch in chars) > 3
+        return any(
+            kind in (c.NEGATE, c.RANGE) or (kind, value) == (c.CATEGORY, c.CATEGORY_WORD)
+            for kind, value in av
+        )
+    if op in _REPEATS:
+        body = list(av[2])
+        return av[0] == 0 or (bool(body) and _lettered(*body[0]))
+    return False
 
 
 def _edge(op: Any, av: Any, lead: bool) -> list[Any]:
@@ -232,71 +261,6 @@ def _zero_width(items: list[Any], at: int, ignore_case: bool) -> str:
         if all(i[0] in _ZERO_WIDTH for i in rest):
             return "(?:" + _sequence(av[1], ignore_case) + ")"
     return ""
-
-
-def _beside(items: list[Any], lead: bool) -> str:
-    """What the character before (``lead``) or after a stretch must be, when a boundary or
-    lookaround there says so and RE2 cannot say it in place: the ASCII characters Python's
-    assertion rules out are ruled out, as one consumed character or the text's edge (a word
-    boundary beside an i, k or s; ``(?<![\\w@])``). Only at a stretch's edges: inside, the
-    character is already matched by its neighbour."""
-    consuming = [at for at, (op, _) in enumerate(items) if op not in _ZERO_WIDTH]
-    if not consuming:
-        return ""
-    edge = consuming[0] if lead else consuming[-1]
-    outside = range(edge) if lead else range(len(items) - 1, edge, -1)
-    for at in outside:
-        if _word_boundary(items, at):
-            continue  # RE2's own \b says it in place
-        excluded = _excluded(items[at], items[edge], lead)
-        if excluded:
-            return f"(?:^|(?-i:[^{excluded}]))" if lead else f"(?:(?-i:[^{excluded}])|$)"
-    return ""
-
-
-def _excluded(node: Any, neighbour: Any, lead: bool) -> str | None:
-    """ASCII characters (as a class body) that a zero-width node rules out before (``lead``)
-    or after its neighbour: a word boundary next to word characters rules out ASCII word
-    characters; a negative lookbehind (lookahead) of one class, the class's ASCII ones."""
-    op, av = node
-    if op == c.AT and av == c.AT_BOUNDARY:
-        return _ASCII_OF[c.CATEGORY_WORD] if _wordy(neighbour, lead) else None
-    if op != c.ASSERT_NOT or (av[0] < 0) != lead:
-        return None
-    inside = list(av[1])
-    if len(inside) != 1 or inside[0][0] not in (c.IN, c.LITERAL):
-        return None
-    kind, value = inside[0]
-    return _ascii_class([(kind, value)] if kind == c.LITERAL else value)
-
-
-def _wordy(item: Any, first: bool) -> bool:
-    """Whether a node always starts (``first``) or ends with a word character."""
-    chars = _chars([item], first)
-    if chars:
-        return all(ch.isalnum() or ch == "_" for ch in chars)
-    op, av = item
-    if op in _REPEATS and av[0] >= 1:
-        body = list(av[2])
-        return bool(body) and _wordy(body[0] if first else body[-1], first)
-    words = (c.CATEGORY_WORD, c.CATEGORY_DIGIT)
-    return op == c.IN and all(kind == c.CATEGORY and value in words for kind, value in av)
-
-
-def _ascii_class(items: Any) -> str | None:
-    """The ASCII characters of a class, as a class body (None if it is negated or holds a
-    category with no ASCII part here)."""
-    parts = []
-    for op, av in items:
-        if op == c.LITERAL and av < 128:
-            parts.append(_char(av))
-        elif op == c.RANGE and av[0] < 128:
-            parts.append(_char(av[0]) + "-" + _char(min(av[1], 127)))
-        elif op == c.CATEGORY and av in _ASCII_OF:
-            parts.append(_ASCII_OF[av])
-        elif op not in (c.LITERAL, c.RANGE):
-            return None
-    return "".join(parts) or None
 
 
 def _word_boundary(items: list[Any], at: int) -> bool:
