@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import operator
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,9 +28,6 @@ from typing import Any
 
 from auditor.text import model_file
 from auditor.text.chars import CharMap
-
-# The vectorizer's token pattern ``(?u)\b\w\w+\b`` finds the same words without the \b.
-_TOKEN_RE = re.compile(r"\w\w+")
 
 
 @dataclass(frozen=True)
@@ -110,14 +106,14 @@ class ProfanityModel:
 
     def probability(self, text: str) -> float:
         """The model's probability that ``text`` is offensive (0 to 1)."""
-        counts = Counter(t for t in _TOKEN_RE.findall(text.lower()) if t in self._terms)
+        terms = self._terms
+        counts = Counter(filter(terms.__contains__, words(text)))  # one-letter words: none
         decisions = list(self._intercepts)
         if counts:
-            weighted = [(n * self._terms[t][0], self._terms[t][1]) for t, n in counts.items()]
-            norm = math.sqrt(sum(w * w for w, _ in weighted))
-            for w, fold_weights in weighted:
-                for k, c in enumerate(fold_weights):
-                    decisions[k] += w / norm * c
+            idf = [n * terms[t][0] for t, n in counts.items()]  # the post's tf-idf vector
+            scale = 1.0 / math.sqrt(sum(map(operator.mul, idf, idf)))
+            for k, fold in enumerate(zip(*(terms[t][1] for t in counts), strict=True)):
+                decisions[k] += scale * sum(map(operator.mul, idf, fold))
         total = 0.0
         for d, (a, b) in zip(decisions, self._calibration, strict=True):
             total += 1.0 / (1.0 + math.exp(a * d + b))
