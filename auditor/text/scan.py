@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 
 import re2
@@ -42,6 +43,11 @@ class _Index:
         self._also: dict[int, tuple[int, ...]] = {}  # id -> places of its other stretches
         self._set: re2.Set | None = None
         self._warned = False
+
+    @property
+    def size(self) -> int:
+        """How many alternatives are registered (it only grows)."""
+        return len(self._ids)
 
     def register(self, source: str, flags: int) -> int:
         """The id of an alternative (a whole regex with its flags)."""
@@ -100,7 +106,15 @@ class _Index:
 _INDEX = _Index()
 
 
-_PAGE: ContextVar[dict[str, tuple[int, ...]] | None] = ContextVar("scanned_page", default=None)
+@dataclass
+class _Page:
+    """The candidates of a page's texts, found when ``size`` alternatives were registered."""
+
+    size: int
+    found: dict[str, tuple[int, ...]]
+
+
+_PAGE: ContextVar[_Page | None] = ContextVar("scanned_page", default=None)
 
 
 @contextmanager
@@ -109,7 +123,7 @@ def one_page(texts: Iterable[str] = ()) -> Iterator[None]:
     rules that read a page's posts one rule after another share the RE2 pass. ``texts``
     (the page's posts) are scanned first, one after another, while RE2's automaton is in
     the processor's cache."""
-    token = _PAGE.set({text: _INDEX.match(text) for text in texts})
+    token = _PAGE.set(_Page(_INDEX.size, {text: _INDEX.match(text) for text in texts}))
     try:
         yield
     finally:
@@ -122,9 +136,11 @@ def candidates(text: str) -> tuple[int, ...]:
     page = _PAGE.get()
     if page is None:
         return _recent(text)
-    found = page.get(text)
+    if page.size != _INDEX.size:  # a detector made since (a process's first page): again
+        page.size, page.found = _INDEX.size, {}
+    found = page.found.get(text)
     if found is None:
-        found = page[text] = _INDEX.match(text)
+        found = page.found[text] = _INDEX.match(text)
     return found
 
 

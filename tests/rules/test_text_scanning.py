@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -232,6 +234,36 @@ def test_a_page_scans_each_post_once_however_long(monkeypatch: pytest.MonkeyPatc
     scan_module._recent.cache_clear()
     catalog.evaluate(page, ctx())
     assert len(scanned) == len(set(scanned)) >= 1500  # more than the 1,024 kept outside a page
+
+
+FIRST_PAGE = """
+from auditor.rules import catalog
+from tests.rules.helpers import ctx, posts, snap
+
+page = snap(posts=posts(
+    "Call Mia's mom at 203-555-0147, she has asthma.",
+    "Vote for Smith for mayor! Buy my candles at my Etsy shop.",
+    "you are a fucking idiot",
+))
+for _ in range(2):
+    print(" ".join(r.status.value for r in catalog.evaluate(page, ctx())))
+"""
+
+
+def test_a_new_process_judges_its_first_page_as_it_judges_the_next() -> None:
+    # The detectors are made by the first page's rules, after its posts were scanned: the
+    # scan must not be kept from before their patterns were there.
+    out = subprocess.run(
+        [sys.executable, "-c", FIRST_PAGE],
+        cwd=Path(__file__).parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert len(out) == 2 and out[0] == out[1]
+    statuses = dict(zip(catalog.rule_ids(), out[0].split(), strict=True))
+    assert statuses["DS6.confidentiality"] == "fail"
+    assert statuses["DS8.no-commercial-content"] == "fail"
 
 
 def test_texts_with_lone_surrogates_are_scanned() -> None:
