@@ -38,6 +38,7 @@ class _Index:
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id, from 1
+        self._parts: list[tuple[str, ...]] = []  # per id - 1: its RE2 stretches, () if none
         self._always: tuple[int, ...] = ()  # ids RE2 cannot express: always candidates
         self._owner: list[int] = []  # per place: the id whose first stretch it is, or 0
         self._also: dict[int, tuple[int, ...]] = {}  # id -> places of its other stretches
@@ -53,7 +54,12 @@ class _Index:
         """The id of an alternative (a whole regex with its flags)."""
         key = (source, flags)
         if key not in self._ids:
+            try:
+                parts = tuple(to_re2_parts(source, flags))
+            except Untranslatable:
+                parts = ()
             self._ids[key] = len(self._ids) + 1
+            self._parts.append(parts)
             self._set = None
             _recent.cache_clear()
         return self._ids[key]
@@ -86,12 +92,12 @@ class _Index:
         also: dict[int, tuple[int, ...]] = {}
         always = []
         last = compiled.Add("")  # place 0 matches every text: its absence means a failed scan
-        for (source, flags), id_ in self._ids.items():
-            places: list[int] = []
+        for id_, parts in enumerate(self._parts, start=1):
             try:
-                for part in to_re2_parts(source, flags):
-                    places.append(compiled.Add(part))
-            except (Untranslatable, re2.error):  # parts added already stay, owned by no id
+                places = [compiled.Add(part) for part in parts]
+            except re2.error:  # RE2 refused it: parts added already stay, owned by no id
+                places = []
+            if not places:  # no RE2 form: it holds a place and is always a candidate
                 places = [compiled.Add(_NEVER)]
                 always.append(id_)
             last = max(last, *places)
