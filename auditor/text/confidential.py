@@ -85,12 +85,14 @@ _STREET_RE = re.compile(
     re.IGNORECASE,
 )
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
-_ROLE_RE = re.compile(
+# "your son", a student number or address, the writer: each looked for through the RE2 scan.
+_ROLES = (
     r"\b(?:your|the|our|a|one|this|that|my)\s+(?:\w+\s+)?(?:child|son|daughter|kid|student|"
     r"player|athlete|teammate|runner|swimmer|wrestler|dancer|musician|member|freshman|"
-    r"sophomore|junior|senior|goalie|pitcher|catcher|captain)\b"
-    r"|\bstudent\s*(?:#|no\.?|id)\s*\d|[\w.+-]+@students\.|\b(?:me|my|mine|i)\b",
-    re.I,
+    r"sophomore|junior|senior|goalie|pitcher|catcher|captain)\b",
+    r"\bstudent\s*(?:#|no\.?|id)\s*\d",
+    r"(?<![\w.+-])[\w.+-]++@students\.",
+    r"\b(?:me|my|mine|i)\b",
 )
 _POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
 _CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
@@ -145,6 +147,7 @@ class ConfidentialityDetector:
         self._not_about_people = Gated(compile_regexes(data["not_about_people"]))
         self._not_student_health = Gated(compile_regexes(data["not_a_student_health"]))
         self._not_names = frozenset(data["not_names"])
+        self._role = Gated(compile_regexes(_ROLES))
         self._tied = [
             ("grade", compile_regexes(data["grade"])),
             ("health", compile_phrases(data["health"])),
@@ -253,13 +256,14 @@ class ConfidentialityDetector:
                 hits = [(c, m) for c, m in hits if c != "discipline"]
             if self._not_student_health.search(sentence, within=text):
                 hits = [(c, m) for c, m in hits if c != "health"]
-            if hits and self._about_person(sentence):
+            if hits and self._about_person(sentence, text):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
 
-    def _about_person(self, sentence: str) -> bool:
-        """Whether a sentence is about a particular person: a name, he/she, "your son"."""
-        if _PRONOUN_RE.search(sentence) or _ROLE_RE.search(sentence):
+    def _about_person(self, sentence: str, text: str) -> bool:
+        """Whether a sentence (of post ``text``) is about a particular person: a name,
+        he/she, "your son"."""
+        if _PRONOUN_RE.search(sentence) or self._role.search(sentence, within=text):
             return True
         if (_NAME_VERB_RE.match(sentence) or _POSSESSIVE_RE.match(sentence)) and self._is_name(
             sentence.split()[0]

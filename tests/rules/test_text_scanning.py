@@ -34,7 +34,7 @@ from auditor.text.profanity import (
     words,
 )
 from auditor.text.re2_syntax import Untranslatable, to_re2, to_re2_parts
-from auditor.text.scan import PatternSet
+from auditor.text.scan import Gated, PatternSet
 from auditor.text.speech import SpeechDetector
 from tests.rules.helpers import ctx, posts, snap
 
@@ -66,12 +66,13 @@ def _whole(pattern: re.Pattern[str] | Alternation | None) -> re.Pattern[str] | N
 
 
 def _pattern_sets() -> list[PatternSet]:
+    """Every pattern set of the detectors, one-pattern ones (:class:`Gated`) too."""
     detectors = [SpeechDetector(), ConfidentialityDetector(), CommercialDetector()]
+    values = [value for detector in detectors for value in vars(detector).values()]
     return [
-        value
-        for detector in detectors
-        for value in vars(detector).values()
-        if isinstance(value, PatternSet)
+        value._set if isinstance(value, Gated) else value
+        for value in values
+        if isinstance(value, PatternSet | Gated)
     ]
 
 
