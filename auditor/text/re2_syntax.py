@@ -121,6 +121,8 @@ def _trimmed(run: list[Any]) -> list[Any]:
     start = 0
     while start < len(run) and (run[start][0] in _ZERO_WIDTH or _lettered(*run[start])):
         start += 1
+    if not any(op not in _ZERO_WIDTH for op, _ in run[:start]):
+        return run  # it starts with a few characters already: its assertions stay
     rest = run[start:]
     return rest if _score(rest) >= 1.0 else run
 
@@ -131,7 +133,7 @@ def _render(run: list[Any], ignore_case: bool) -> str:
 
 
 def _lettered(op: Any, av: Any) -> bool:
-    """Whether a node may match nothing, or one of many letters (``\\w``, ``[a-z]``)."""
+    """Whether a node starts with one of many letters (``\\w``, ``[a-z]``, ``.``)."""
     if op in (c.ANY, c.NOT_LITERAL):
         return True
     if op == c.IN:
@@ -144,7 +146,7 @@ def _lettered(op: Any, av: Any) -> bool:
         )
     if op in _REPEATS:
         body = list(av[2])
-        return av[0] == 0 or (bool(body) and _lettered(*body[0]))
+        return bool(body) and _lettered(*body[0])
     return False
 
 

@@ -154,6 +154,8 @@ def test_re2_translation_matches_every_character_python_matches(
         (r"\bschool\b", "School!"),
         (r"\b\d{6}\b", "٣٤٥٦٧٨"),
         (r"\bkid\b", "\u212aid"),  # the Kelvin sign is a capital k to Python
+        (r"(?-i:\bthe [A-Z]\w+ family\b)", "the Okafor family"),
+        (r"(?<=[.!?])\s*wow", "yes! wow"),
     ],
 )
 def test_re2_translation_matches_where_python_matches(source: str, text: str) -> None:
@@ -173,6 +175,13 @@ def test_a_pattern_with_two_stretches_is_a_candidate_where_both_are() -> None:
     assert id_ in scan_module.candidates("The Elks are selling raffle tickets")
     match = scan.search("The Elks are selling raffle tickets")[0]
     assert match is not None and match.group(0) == "Elks are selling raffle tickets"
+
+
+def test_a_translation_does_not_start_with_a_class_of_letters() -> None:
+    # A pattern that may start at any letter makes RE2's automaton grow fastest.
+    assert to_re2(r"\bthe [A-Z]\w+ family\b") == r"(?-i:\x{20}family\b)"
+    assert to_re2(r"[\w.+-]+@[\w-]+\.\w+").startswith(r"(?-i:\x{40}")
+    assert to_re2(r"\bdarn\b", re.IGNORECASE) == r"(?i:\bdarn\b)"  # a letter: kept whole
 
 
 def test_a_cut_loop_keeps_the_repetitions_every_match_has() -> None:
