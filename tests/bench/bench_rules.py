@@ -184,6 +184,7 @@ def main() -> None:
 
 
 def _mix_label(share: float | None) -> str:
+    """How a mix of posts is named in the output (None: the corpus as it is)."""
     if share is None:
         rows = load()
         bad = sum(any(row["labels"].values()) for row in rows)
