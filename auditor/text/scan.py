@@ -75,11 +75,10 @@ class _Index:
                 log.warning("RE2 could not scan a text; its patterns are run one by one")
                 self._warned = True
             return tuple(self._ids.values())
-        owner = self._owner
+        owner, also = self._owner, self._also
         ids = [owner[place] for place in found if owner[place]]
-        if self._also:
+        if not also.keys().isdisjoint(ids):  # some need a second stretch too: is it there?
             present = set(found)
-            also = self._also
             ids = [i for i in ids if i not in also or present.issuperset(also[i])]
         return (*ids, *self._always)
 
