@@ -22,9 +22,10 @@ from rich.table import Table
 from rich.text import Text
 
 from auditor import __version__
-from auditor.config import Config, load_config
+from auditor.config import Config
 from auditor.db.engine import make_engine, upgrade
 from auditor.errors import AuditorError, ExitCode
+from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
 from auditor.runner import PageOutcome, Runner, RunSummary
 
@@ -151,8 +152,8 @@ def _run_and_report(
     now: datetime | None = None,
     trigger: str = "cli",
 ) -> int:
-    from reports.run_report import write_report
-    from reports.view import load_run
+    from auditor.reports.run_report import write_report
+    from auditor.reports.view import load_run
 
     engine = make_engine(cfg.database.url)
     runner = Runner(cfg, engine, now=now)
@@ -235,8 +236,8 @@ def report(
     log_format: LogFormatOpt = "plain",
 ) -> None:
     """Re-render the report of a past run from the database."""
-    from reports.run_report import write_report
-    from reports.view import RunNotFoundError, load_run
+    from auditor.reports.run_report import write_report
+    from auditor.reports.view import RunNotFoundError, load_run
 
     _setup(log_level, log_format)
     cfg = _load(config)
@@ -398,7 +399,7 @@ def rules() -> None:
 @app.command("connectors")
 def connectors() -> None:
     """List installed connectors and the settings each accepts."""
-    from connectors.registry import available_connectors
+    from auditor.connectors.registry import available_connectors
 
     for type_name, cls in available_connectors().items():
         out.print(f"[bold]{type_name}[/] — {cls.summary}", highlight=False)

@@ -15,11 +15,12 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from auditor.config import Config, ConnectorConfig, connector_settings
+from auditor.config import Config, ConnectorConfig
+from auditor.connectors.base import Connector, ConnectorError, DiscoveredGroup
+from auditor.connectors.registry import available_connectors
 from auditor.db import models, store
+from auditor.loading import connector_settings
 from auditor.validation import describe_validation_error
-from connectors.base import Connector, ConnectorError, DiscoveredGroup
-from connectors.registry import available_connectors
 
 log = logging.getLogger(__name__)
 

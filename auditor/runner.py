@@ -17,11 +17,14 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from auditor.config import Config, PageConfig, connector_settings
+from auditor.config import Config, PageConfig
+from auditor.connectors.base import Connector, ConnectorError, PageRef
+from auditor.connectors.registry import available_connectors
 from auditor.db import store
 from auditor.db.engine import upgrade
 from auditor.db.lock import RunLock
 from auditor.discovery import record_for_run
+from auditor.loading import connector_settings
 from auditor.people import People
 from auditor.results import RuleResult, Status
 from auditor.rules import catalog
@@ -29,8 +32,6 @@ from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
 from auditor.validation import describe_validation_error
 from auditor.waivers import apply_waivers
-from connectors.base import Connector, ConnectorError, PageRef
-from connectors.registry import available_connectors
 
 log = logging.getLogger(__name__)
 

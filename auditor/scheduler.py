@@ -241,8 +241,8 @@ class AuditScheduler:
 
     def _after_run(self, run_id: int) -> None:
         """Write the run report and send urgent alerts (in a worker thread)."""
-        from reports.run_report import write_report
-        from reports.view import load_run
+        from auditor.reports.run_report import write_report
+        from auditor.reports.view import load_run
 
         try:
             view = load_run(self.engine, run_id)

@@ -2,7 +2,7 @@
 
 ``CloudConnectorSettings`` adds the shared ``base_url``/``token_url``/``max_attempts``
 settings (https only, plain http just for loopback simulators and tests);
-``CloudConnector`` owns the shared :class:`~connectors.http.HttpClient`; ``read_secret``
+``CloudConnector`` owns the shared :class:`~auditor.connectors.http.HttpClient`; ``read_secret``
 reads ``*_env`` secrets; ``parse`` validates a platform payload with a pydantic model and
 turns a mismatch into a ConnectorError that names the platform and the field;
 ``map_enum`` maps platform enum values, warning (never crashing) on unknown ones.
@@ -14,12 +14,12 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
+from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings
+from auditor.connectors.http import HttpClient, OAuth2, check_api_url
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from auditor.logs import register_secret
 from auditor.validation import dotted
-from connectors.base import Connector, ConnectorError, ConnectorSettings
-from connectors.http import HttpClient, OAuth2, check_api_url
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")

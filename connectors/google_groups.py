@@ -45,21 +45,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from google.auth import crypt, jwt
-from pydantic import Field, field_validator
-
-from auditor.config import Email, EnvName
-from auditor.logs import register_secret
-from auditor.snapshot import Member, MemberRole, PageSnapshot, Settings
-from connectors.base import ConnectorError, DiscoveredGroup, PageRef
-from connectors.cloud import (
+from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef
+from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
     PlatformModel,
     map_enum,
     read_secret,
 )
-from connectors.http import HttpStatusError, OAuth2, check_api_url
+from auditor.connectors.http import HttpStatusError, OAuth2, check_api_url
+from google.auth import crypt, jwt
+from pydantic import Field, field_validator
+
+from auditor.config import Email, EnvName
+from auditor.logs import register_secret
+from auditor.snapshot import Member, MemberRole, PageSnapshot, Settings
 
 PLATFORM = "google-groups"
 SCOPES = (

@@ -24,6 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from aiolimiter import AsyncLimiter
+from auditor.connectors.base import ConnectorError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -33,7 +34,6 @@ from tenacity import (
 )
 
 from auditor.logs import register_secret
-from connectors.base import ConnectorError
 
 log = logging.getLogger(__name__)
 

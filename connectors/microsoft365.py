@@ -42,19 +42,19 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from pydantic import AwareDatetime, Field, PositiveInt, field_validator
-
-from auditor.config import EnvName
-from auditor.snapshot import Member, PageSnapshot, Post, Settings
-from connectors.base import DiscoveredGroup, PageRef
-from connectors.cloud import (
+from auditor.connectors.base import DiscoveredGroup, PageRef
+from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
     PlatformModel,
     map_enum,
     read_secret,
 )
-from connectors.http import HttpStatusError, OAuth2
+from auditor.connectors.http import HttpStatusError, OAuth2
+from pydantic import AwareDatetime, Field, PositiveInt, field_validator
+
+from auditor.config import EnvName
+from auditor.snapshot import Member, PageSnapshot, Post, Settings
 
 PLATFORM = "microsoft365"
 USER_FIELDS = "id,displayName,mail,userPrincipalName,userType"

@@ -6,7 +6,7 @@ import logging
 from functools import cache
 from importlib.metadata import entry_points
 
-from connectors.base import Connector
+from auditor.connectors.base import Connector
 
 ENTRY_POINT_GROUP = "page_auditor.connectors"
 log = logging.getLogger(__name__)

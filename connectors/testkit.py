@@ -20,13 +20,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+import auditor.connectors.http
 import httpx
 import pytest
 import respx
+from auditor.connectors.base import Connector, ConnectorError, PageRef
 
-import connectors.http
 from auditor.snapshot import PageSnapshot
-from connectors.base import Connector, ConnectorError, PageRef
 
 Fault = Callable[[httpx.Request], httpx.Response]
 
@@ -90,7 +90,7 @@ class ConnectorContract:
         async def record(seconds: float) -> None:
             asked.append(seconds)
 
-        monkeypatch.setattr(connectors.http, "sleep", record)
+        monkeypatch.setattr(auditor.connectors.http, "sleep", record)
         return asked
 
     @pytest.fixture

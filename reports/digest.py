@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import css_inline
+from auditor.reports.environment import day, environment, join_url, plural, text_environment
+from auditor.reports.view import PageView, ResultView, RunView
 
 from auditor.config import Config
 from auditor.results import Severity
-from reports.environment import day, environment, join_url, plural, text_environment
-from reports.view import PageView, ResultView, RunView
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reports.view import PageView, ResultView, RunView, Trend
+from auditor.reports.view import PageView, ResultView, RunView, Trend
 
 CSV_COLUMNS = [
     "run_id",

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
-import migrations
+import auditor.migrations
 from auditor.errors import AuditorError
 
 
@@ -53,7 +53,7 @@ def _safe(url: str) -> str:
 def alembic_config() -> AlembicConfig:
     """Alembic configuration pointing at the migrations shipped in this package."""
     cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    cfg.set_main_option("script_location", str(Path(auditor.migrations.__file__).parent))
     return cfg
 
 

@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from auditor.config import Config
 from auditor.email.compose import Outgoing, one_line
 from auditor.email.deliver import DeliveryOutcome, RetryPolicy, deliver
+from auditor.reports.environment import environment, join_url, text_environment
+from auditor.reports.history import previous_results
+from auditor.reports.view import PageView, ResultView, RunView, load_run
 from auditor.results import Severity, Status
-from reports.environment import environment, join_url, text_environment
-from reports.history import previous_results
-from reports.view import PageView, ResultView, RunView, load_run
 
 log = logging.getLogger(__name__)
 

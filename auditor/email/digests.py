@@ -16,9 +16,9 @@ from auditor.db.models import Run
 from auditor.email.compose import Outgoing, compose
 from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.errors import AuditorError
-from reports.digest import build_digests
-from reports.environment import environment, file_stem, join_url, text_environment
-from reports.view import RunNotFoundError, RunView, load_run
+from auditor.reports.digest import build_digests
+from auditor.reports.environment import environment, file_stem, join_url, text_environment
+from auditor.reports.view import RunNotFoundError, RunView, load_run
 
 DIGEST = "digest"
 IT_SUMMARY = "it-summary"

@@ -7,6 +7,7 @@ import logging
 import textwrap
 from pathlib import Path
 
+import auditor.connectors.http
 import httpx
 import pytest
 import respx
@@ -24,12 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-import connectors.http
 from auditor import discovery
 from auditor.cli import app
-from auditor.config import load_config
 from auditor.db.engine import make_engine
 from auditor.db.models import DiscoveredGroup, PageAudit
+from auditor.loading import load_config
 
 UNREGISTERED = {
     ("workspace", "chess-club@district.org"),
@@ -47,7 +47,7 @@ def cloud_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     async def no_sleep(seconds: float) -> None:
         return None
 
-    monkeypatch.setattr(connectors.http, "sleep", no_sleep)
+    monkeypatch.setattr(auditor.connectors.http, "sleep", no_sleep)
     path = tmp_path / "config.toml"
     path.write_text(
         textwrap.dedent(

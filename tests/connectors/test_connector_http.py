@@ -8,13 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import auditor.connectors.http
 import httpx
 import pytest
 import respx
-
-import connectors.http
-from connectors.base import ConnectorError
-from connectors.http import HttpClient, OAuth2, check_api_url, retry_after_seconds
+from auditor.connectors.base import ConnectorError
+from auditor.connectors.http import HttpClient, OAuth2, check_api_url, retry_after_seconds
 
 BASE = "https://api.example.test/v1"
 TOKEN_URL = "https://login.example.test/token"
@@ -27,7 +26,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def record(seconds: float) -> None:
         asked.append(seconds)
 
-    monkeypatch.setattr(connectors.http, "sleep", record)
+    monkeypatch.setattr(auditor.connectors.http, "sleep", record)
     return asked
 
 

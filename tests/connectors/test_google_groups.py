@@ -8,6 +8,14 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
+from auditor.connectors.base import ConnectorError, PageRef
+from auditor.connectors.google_groups import (
+    GoogleGroupsConnector,
+    GoogleGroupsSettings,
+    GroupSettingsResource,
+    map_settings,
+)
+from auditor.connectors.testkit import ConnectorContract, FaultInjector
 from google.auth import jwt
 from mock_platforms import (
     GOOGLE_DIRECTORY,
@@ -22,14 +30,6 @@ from mock_platforms import (
 )
 
 from auditor.snapshot import PageSnapshot
-from connectors.base import ConnectorError, PageRef
-from connectors.google_groups import (
-    GoogleGroupsConnector,
-    GoogleGroupsSettings,
-    GroupSettingsResource,
-    map_settings,
-)
-from connectors.testkit import ConnectorContract, FaultInjector
 
 ADMIN = "it-admin@district.org"
 DIRECTORY = GOOGLE_DIRECTORY

@@ -9,6 +9,9 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
+from auditor.connectors.base import PageRef
+from auditor.connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
+from auditor.connectors.testkit import ConnectorContract
 from mock_platforms import (
     CHANNEL,
     GRAPH,
@@ -19,10 +22,6 @@ from mock_platforms import (
     load,
     mock_microsoft,
 )
-
-from connectors.base import PageRef
-from connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
-from connectors.testkit import ConnectorContract
 
 SECRET = "s3cr3t-client-value~Q8"
 

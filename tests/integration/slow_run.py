@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
+import auditor.connectors.registry
+from auditor.connectors.base import PageRef
+from auditor.connectors.file import FileConnector, FileSettings
+
+import auditor.loading
 import auditor.runner
-import connectors.registry
 from auditor.snapshot import PageSnapshot
-from connectors.base import PageRef
-from connectors.file import FileConnector, FileSettings
 
 
 class SlowSettings(FileSettings):
@@ -35,13 +37,14 @@ class SlowConnector(FileConnector):
 
 
 def _with_slow() -> dict:
-    return {**connectors.registry.available_connectors(), "slow": SlowConnector}
+    return {**auditor.connectors.registry.available_connectors(), "slow": SlowConnector}
 
 
 if __name__ == "__main__":
     registry = _with_slow()
-    connectors.registry.available_connectors = lambda: registry  # type: ignore[assignment]
+    auditor.connectors.registry.available_connectors = lambda: registry  # type: ignore[assignment]
     auditor.runner.available_connectors = lambda: registry  # type: ignore[assignment]
+    auditor.loading.available_connectors = lambda: registry  # type: ignore[assignment]
     from auditor.cli import main
 
     sys.argv = ["auditor", *sys.argv[1:]]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.digest import headline
-from reports.view import PageView
+from auditor.reports.digest import headline
+from auditor.reports.view import PageView
 
 
 def page(status: str) -> PageView:

@@ -12,14 +12,14 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from auditor.reports.run_report import write_report
+from auditor.reports.view import load_run
 from sqlalchemy.orm import Session
 
-from auditor.config import load_config
 from auditor.db.engine import make_engine
 from auditor.db.models import DiscoveredGroup
+from auditor.loading import load_config
 from auditor.runner import Runner
-from reports.run_report import write_report
-from reports.view import load_run
 
 SCRIPT = "<script>alert('x')</script>"
 IMG = '<img src=x onerror="alert(1)">'

@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
+from auditor.reports.export import ACTION_PLAN_COLUMNS, CSV_COLUMNS
 from conftest import SampleRun
 from markupsafe import escape
 from sqlalchemy import func, select
@@ -16,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from auditor.db.models import PageAudit, Result
 from auditor.rules import catalog
-from reports.export import ACTION_PLAN_COLUMNS, CSV_COLUMNS
 
 
 class Outline(HTMLParser):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.config import load_config
 from auditor.errors import ConfigError
+from auditor.loading import load_config
 from auditor.people import People
 from auditor.roster import cached_roster, load_roster
 from auditor.runner import Runner

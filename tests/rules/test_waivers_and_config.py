@@ -6,8 +6,9 @@ from datetime import date
 
 import pytest
 
-from auditor.config import RulesConfig, WaiverConfig, load_config
+from auditor.config import RulesConfig, WaiverConfig
 from auditor.errors import ConfigError
+from auditor.loading import load_config
 from auditor.results import RuleResult, Status
 from auditor.rules import catalog
 from auditor.waivers import apply_waivers

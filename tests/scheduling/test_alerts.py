@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.config import load_config
 from auditor.db.engine import make_engine
 from auditor.db.models import Delivery, PageAudit, Run
 from auditor.email import alerts
 from auditor.email.alerts import send_urgent_alerts
 from auditor.email.deliver import RetryPolicy
 from auditor.errors import ExitCode
+from auditor.loading import load_config
 
 from .conftest import District, Mailbox, email_section, free_port, invoke
 

@@ -13,12 +13,12 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from auditor.config import load_config
 from auditor.db.engine import make_engine
 from auditor.db.models import Delivery
 from auditor.email.deliver import RetryPolicy
 from auditor.email.digests import digest_run, send_digests
 from auditor.errors import ExitCode
+from auditor.loading import load_config
 from auditor.logs import redact
 
 from .conftest import District, Mailbox, email_section, free_port, invoke

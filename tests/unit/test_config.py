@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from auditor.cli import app
-from auditor.config import load_config
 from auditor.errors import ConfigError
+from auditor.loading import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from connectors.base import ConnectorError, PageRef
-from connectors.file import FileConnector, FileSettings
+from auditor.connectors.base import ConnectorError, PageRef
+from auditor.connectors.file import FileConnector, FileSettings
 
 GOOD = {"format": "page-snapshot/1", "platform": "discord", "external_id": "123"}
 

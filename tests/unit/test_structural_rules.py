@@ -7,12 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditor.config import (
-    PageConfig,
-    RuleOverride,
-    RulesConfig,
-    WaiverConfig,
-)
+from auditor.config import PageConfig, RuleOverride, RulesConfig, WaiverConfig
 from auditor.people import People
 from auditor.results import Severity, Status
 from auditor.rules import catalog
