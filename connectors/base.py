@@ -2,16 +2,20 @@
 
 A connector is a class registered under the entry-point group ``page_auditor.connectors``
 with a ``type`` name, a pydantic ``Settings`` model validated from its ``[[connectors]]``
-block, ``async fetch_page(ref) -> PageSnapshot`` and, optionally, ``async discover()``.
+block, ``async fetch_page(ref) -> PageSnapshot`` and, optionally, ``async discover()``. It
+also declares how to fix each rule's failure on its platform (``remediation``, data kept
+next to it and read with :func:`load_remediation`).
 """
 
 from __future__ import annotations
 
+import tomllib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
@@ -50,6 +54,17 @@ class DiscoveredGroup:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def load_remediation(package: str, name: str) -> Mapping[str, str]:
+    """A connector's remediation steps from a TOML file of ``"RULE-ID" = "steps"`` lines
+    shipped in ``package`` (read once, when the connector's module is imported)."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    steps = tomllib.loads(text)
+    bad = [key for key, value in steps.items() if not isinstance(value, str) or not value.strip()]
+    if bad:
+        raise ValueError(f"{package}/{name}: {bad[0]!r} must be a non-empty string")
+    return MappingProxyType(steps)
+
+
 class ConnectorError(Exception):
     """A page could not be fetched; the message is shown to IT as is (no secrets)."""
 
@@ -60,6 +75,10 @@ class Connector(ABC):
     type: ClassVar[str]
     summary: ClassVar[str] = ""
     Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    platform: ClassVar[str | None] = None
+    """The snapshot ``platform`` this connector fetches (None: any, as the file connector)."""
+    remediation: ClassVar[Mapping[str, str]] = MappingProxyType({})
+    """Rule id -> how to fix that rule's failure on :attr:`platform`, in its own terms."""
 
     def __init__(self, name: str, settings: ConnectorSettings, base_dir: Path | None = None):
         self.name = name

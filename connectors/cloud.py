@@ -14,10 +14,10 @@ import os
 from pathlib import Path
 from typing import Any, TypeVar
 
-from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings
-from auditor.connectors.http import HttpClient, OAuth2, check_api_url
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
+from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings
+from auditor.connectors.http import HttpClient, OAuth2, check_api_url
 from auditor.logs import register_secret
 from auditor.validation import dotted
 

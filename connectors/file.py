@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings, PageRef
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
+from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings, PageRef
 from auditor.snapshot import PageSnapshot
 from auditor.validation import describe_validation_error
 

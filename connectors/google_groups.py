@@ -45,7 +45,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef
+from google.auth import crypt, jwt
+from pydantic import Field, field_validator
+
+from auditor.config import Email, EnvName
+from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef, load_remediation
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -54,10 +58,6 @@ from auditor.connectors.cloud import (
     read_secret,
 )
 from auditor.connectors.http import HttpStatusError, OAuth2, check_api_url
-from google.auth import crypt, jwt
-from pydantic import Field, field_validator
-
-from auditor.config import Email, EnvName
 from auditor.logs import register_secret
 from auditor.snapshot import Member, MemberRole, PageSnapshot, Settings
 
@@ -232,6 +232,8 @@ class GoogleGroupsConnector(CloudConnector):
     """Google Workspace groups: Directory API + Groups Settings API."""
 
     type = PLATFORM
+    platform = PLATFORM
+    remediation = load_remediation(__package__, "remediation/google-groups.toml")
     summary = "Google Workspace groups (Admin SDK Directory + Groups Settings APIs)"
     Settings = GoogleGroupsSettings
     settings: GoogleGroupsSettings

@@ -24,7 +24,6 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 from aiolimiter import AsyncLimiter
-from auditor.connectors.base import ConnectorError
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -33,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from auditor.connectors.base import ConnectorError
 from auditor.logs import register_secret
 
 log = logging.getLogger(__name__)

@@ -42,7 +42,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from auditor.connectors.base import DiscoveredGroup, PageRef
+from pydantic import AwareDatetime, Field, PositiveInt, field_validator
+
+from auditor.config import EnvName
+from auditor.connectors.base import DiscoveredGroup, PageRef, load_remediation
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -51,9 +54,6 @@ from auditor.connectors.cloud import (
     read_secret,
 )
 from auditor.connectors.http import HttpStatusError, OAuth2
-from pydantic import AwareDatetime, Field, PositiveInt, field_validator
-
-from auditor.config import EnvName
 from auditor.snapshot import Member, PageSnapshot, Post, Settings
 
 PLATFORM = "microsoft365"
@@ -255,6 +255,8 @@ class Microsoft365Connector(CloudConnector):
     """Microsoft 365 groups and Teams through Microsoft Graph."""
 
     type = PLATFORM
+    platform = PLATFORM
+    remediation = load_remediation(__package__, "remediation/microsoft365.toml")
     summary = "Microsoft 365 groups and Teams (Microsoft Graph, client credentials)"
     Settings = Microsoft365Settings
     settings: Microsoft365Settings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -27,3 +28,12 @@ def available_connectors() -> dict[str, type[Connector]]:
             continue
         found[cls.type] = cls
     return dict(sorted(found.items()))
+
+
+def platform_remediation() -> dict[str, Mapping[str, str]]:
+    """Per snapshot platform, the remediation steps its installed connector declares."""
+    return {
+        cls.platform: cls.remediation
+        for cls in available_connectors().values()
+        if cls.platform is not None
+    }

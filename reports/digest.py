@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import css_inline
-from auditor.reports.environment import day, environment, join_url, plural, text_environment
-from auditor.reports.view import PageView, ResultView, RunView
 
 from auditor.config import Config
+from auditor.reports.environment import day, environment, join_url, plural, text_environment
+from auditor.reports.view import PageView, ResultView, RunView
 from auditor.results import Severity
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)

@@ -9,8 +9,9 @@ from functools import cache
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from auditor.reports.theme import DARK, LIGHT
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from auditor.reports.theme import DARK, LIGHT
 
 SAFE_SCHEMES = ("http", "https")
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9@._+-]+")

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
+from auditor.config import Config
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import environment, file_stem
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
 from auditor.reports.view import PageView, RunView
-
-from auditor.config import Config
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
 # beyond, sections go to per-school files of at most PAGES_PER_FILE pages each, so no file

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from auditor.reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
-from auditor.reports.history import previous_run as find_previous_run
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from auditor.db.models import DiscoveredGroup, PageAudit, Run
 from auditor.policy import POLICY_NAME
+from auditor.reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
+from auditor.reports.history import previous_run as find_previous_run
 from auditor.results import STATUS_ORDER, Severity, Status
 from auditor.rules import catalog
 

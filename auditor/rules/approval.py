@@ -13,11 +13,11 @@ class Approval(Rule):
     clause = "DS 1"
     severity = Severity.HIGH
     rationale = "Pages set up without approval are invisible to the district and unmanaged."
-    remediation = {
-        "default": "The supervisor reviews the page and records approval (approved_by, "
-        "approved_on) in the page register; a page set up before approval is re-approved "
-        "after review of its settings and members.",
-    }
+    remediation = (
+        "The supervisor reviews the page and records approval (approved_by, approved_on) "
+        "in the page register; a page set up before approval is re-approved after review "
+        "of its settings and members."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         page = ctx.page

@@ -1,8 +1,8 @@
 """The base class of every rule: its metadata and helpers that build results.
 
 Like a Prowler check, each rule is one class carrying its id, title, policy clause
-(quoted), default severity, rationale and per-platform remediation, and yields exactly
-one result per page.
+(quoted), default severity, rationale and platform-neutral remediation (each platform's
+own steps are declared by its connector), and yields exactly one result per page.
 """
 
 from __future__ import annotations
@@ -39,15 +39,11 @@ class Rule(ABC):
     clause: ClassVar[str]  # key of auditor.policy.CLAUSES
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
-    remediation: ClassVar[dict[str, str]]  # platform -> steps; "default" for the rest
+    remediation: ClassVar[str]  # platform-neutral steps; connectors add their platform's own
 
     @property
     def clause_text(self) -> str:
         return CLAUSES[self.clause]
-
-    def remediation_for(self, platform: str) -> str:
-        """Steps that fix a failure of this rule on ``platform``."""
-        return self.remediation.get(platform, self.remediation["default"])
 
     @abstractmethod
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:

@@ -26,14 +26,10 @@ class NoCommercialContent(Rule):
         "proselytize or ask for money for private causes breaches DS 8. The club's own "
         "sanctioned fundraisers and fees are allowed."
     )
-    remediation = {
-        "default": "Remove the post and remind the page's members that only the club's own "
-        "district-approved activities may be promoted.",
-        "discord": "Delete the message; add the phrases to an AutoMod keyword rule.",
-        "facebook": "Delete the post and turn on post approval; set a group rule against "
-        "promotions.",
-        "google-groups": "Delete the conversation and moderate all messages.",
-    }
+    remediation = (
+        "Remove the post and remind the page's members that only the club's own district- "
+        "approved activities may be promoted."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:

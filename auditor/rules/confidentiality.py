@@ -27,19 +27,10 @@ class Confidentiality(Rule):
         "discipline details are protected records (FERPA); a group post spreads them to "
         "every member and beyond."
     )
-    remediation = {
-        "default": "Delete the post (and any copies), tell the supervisor, and share such "
-        "details only through the district's student information system or in person.",
-        "discord": "Delete the message; if it was forwarded, ask a server admin to purge it "
-        "and review the audit log.",
-        "microsoft365": "Delete the message; ask IT whether a retention or DLP policy must "
-        "record the disclosure.",
-        "google-groups": "Delete the conversation from the group archive (Conversation > "
-        "Delete); members' inboxes keep copies, so tell the supervisor.",
-        "groupme": "Remove the message; members' notifications may still show it, so tell "
-        "the supervisor.",
-        "facebook": "Delete the post and its comments that repeat the details.",
-    }
+    remediation = (
+        "Delete the post (and any copies), tell the supervisor, and share such details "
+        "only through the district's student information system or in person."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:

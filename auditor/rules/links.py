@@ -21,16 +21,10 @@ class NoPersonalLinks(Rule):
         "outside site carries students off the supervised page; personal social media links "
         "are the most serious."
     )
-    remediation = {
-        "default": "Remove the link, or ask IT to add the site to rules.allowed_domains if "
-        "the district sponsors it.",
-        "discord": "Edit or delete the message; remove the link from channel topics and the "
-        "server's About page.",
-        "facebook": "Edit the post or the group's About section and remove the link.",
-        "google-groups": "Edit the group's description (Group settings > General) and "
-        "delete conversations that carry the link.",
-        "microsoft365": "Remove the link tab or message from the channel.",
-    }
+    remediation = (
+        "Remove the link, or ask IT to add the site to rules.allowed_domains if the "
+        "district sponsors it."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         policy = LinkPolicy(

@@ -13,10 +13,10 @@ class Misrepresentation(Rule):
     clause = "DS 9"
     severity = Severity.MEDIUM
     rationale = "Whether a post speaks for the district is a judgement no pattern can make."
-    remediation = {
-        "default": "Edit or remove posts that present personal opinions as the position of "
-        "the school or district; add 'views are my own' where personal views are shared.",
-    }
+    remediation = (
+        "Edit or remove posts that present personal opinions as the position of the "
+        "school or district; add 'views are my own' where personal views are shared."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         return self.manual(

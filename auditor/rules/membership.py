@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from auditor.results import RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext, member_evidence
-from auditor.rules.remediation import ADD_MEMBER
 from auditor.snapshot import ADMIN_ROLES, Member, PageSnapshot
 
 NO_MEMBERS = "The platform did not return the member list."
@@ -23,7 +22,7 @@ class SupervisorAccess(Rule):
     clause = "DS 2 supervisor access"
     severity = Severity.MEDIUM
     rationale = "A supervisor who cannot see the group cannot oversee it."
-    remediation = ADD_MEMBER
+    remediation = "Add the supervisor to the group as a member (any role)."
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.members is None:
@@ -55,15 +54,10 @@ class StaffAdmins(Rule):
         "An owner, manager or moderator who is not staff (a student, parent or outsider) can "
         "change settings, admit people and read everything."
     )
-    remediation = {
-        "default": "Remove the administrator role from everyone who is not district staff; "
-        "keep the employee and the supervisor as owners.",
-        "google-groups": "Groups admin console > group > Members: change the role of non-staff "
-        "owners and managers to Member.",
-        "microsoft365": "Teams > Manage team > Members: change non-staff owners to Member.",
-        "discord": "Server Settings > Roles: remove Administrator, Manage Server and Manage "
-        "Messages roles from non-staff members.",
-    }
+    remediation = (
+        "Remove the administrator role from everyone who is not district staff; keep the "
+        "employee and the supervisor as owners."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.members is None:

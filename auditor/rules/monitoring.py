@@ -16,10 +16,10 @@ class Monitoring(Rule):
     clause = "DS 2 monitoring"
     severity = Severity.MEDIUM
     rationale = "Reports and join requests left for weeks mean nobody is watching the group."
-    remediation = {
-        "default": "The employee reviews the group at least every monitoring_max_days days: "
-        "answers join requests, handles reported posts, and posts or moderates.",
-    }
+    remediation = (
+        "The employee reviews the group at least every monitoring_max_days days: answers "
+        "join requests, handles reported posts, and posts or moderates."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         max_days = ctx.rules.monitoring_max_days

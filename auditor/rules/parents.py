@@ -23,21 +23,10 @@ class ParentAccess(Rule):
         "Parents are entitled to see any site their child was invited to; a banned guardian, "
         "or a group that cannot admit guardians at all, hides the conversation from them."
     )
-    remediation = {
-        "default": "Lift the ban on the guardian and invite them; if the group only admits "
-        "district accounts, allow guests or give guardians another way to follow it.",
-        "google-groups": "Groups admin console > group > Members > Banned: unban the "
-        "guardian; Settings > Member privacy: allow external members (the Workspace admin "
-        "must allow external members for groups).",
-        "microsoft365": "Allow guests (Microsoft 365 admin center > Settings > Microsoft 365 "
-        "Groups: 'Let group owners add people outside your organization'), then add the "
-        "guardian.",
-        "discord": "Server Settings > Bans: revoke the guardian's ban and send a one-use invite.",
-        "canvas": "Add guardians as observers linked to their student (People > Observers).",
-        "schoology": "Unblock the parent account and invite it to the group.",
-        "groupme": "Re-add the guardian (removed members must be added back by an admin).",
-        "facebook": "Group > Members > Blocked: unblock the guardian and approve them.",
-    }
+    remediation = (
+        "Lift the ban on the guardian and invite them; if the group only admits district "
+        "accounts, allow guests or give guardians another way to follow it."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if ctx.people.roster is None:

@@ -24,17 +24,10 @@ class EducationalPurpose(Rule):
         "Access is for the club's educational purpose: students of other teams, former "
         "members and outsiders should not read its conversations."
     )
-    remediation = {
-        "default": "Remove members who are not on the page's roster, a guardian of one, or "
-        "staff; or add them to the roster if they belong.",
-        "google-groups": "Groups admin console > group > Members: remove the listed members.",
-        "microsoft365": "Teams > Manage team > Members: remove the listed members.",
-        "discord": "Kick the listed members (right-click > Kick) and revoke the invites they used.",
-        "groupme": "Group > Members: remove the listed members.",
-        "canvas": "People > Groups: remove the listed users from the group.",
-        "schoology": "Group > Members: remove the listed members.",
-        "facebook": "Group > Members: remove the listed members.",
-    }
+    remediation = (
+        "Remove members who are not on the page's roster, a guardian of one, or staff; or "
+        "add them to the roster if they belong."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.members is None:

@@ -34,21 +34,10 @@ class RespectfulSpeech(Rule):
         "Harassing, abusive, threatening, discriminatory or profane posts on a district "
         "page harm students and speak for the school; from staff they breach DS 3 directly."
     )
-    remediation = {
-        "default": "Remove the post, talk with its author, and turn on post approval so that "
-        "such posts are held before members see them.",
-        "discord": "Delete the message, enable AutoMod (Server Settings > AutoMod) with the "
-        "profanity and slur keyword filters, and time out the author if needed.",
-        "microsoft365": "Delete the message (... > Delete) and turn on channel moderation; "
-        "Teams admins can add a supervision policy in Microsoft Purview.",
-        "google-groups": "Delete the conversation and set Message moderation to Moderate all "
-        "messages.",
-        "groupme": "Remove the message (long-press > Remove) and remove repeat offenders.",
-        "canvas": "Delete the discussion entry and close the topic for comments if needed.",
-        "schoology": "Delete the update or comment and set member posts to require approval.",
-        "facebook": "Delete the post, turn on post approval and add the words to Keyword "
-        "alerts (Admin tools > Admin assist).",
-    }
+    remediation = (
+        "Remove the post, talk with its author, and turn on post approval so that such "
+        "posts are held before members see them."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext, setting
-from auditor.rules.remediation import INVITE_ONLY, MAKE_PRIVATE, MODERATE
 from auditor.snapshot import InviteLink, PageSnapshot
 
 
@@ -14,7 +13,7 @@ class Closed(Rule):
     clause = "DS 2 closed and moderated"
     severity = Severity.HIGH
     rationale = "A public group shows students' names and posts to anyone on the internet."
-    remediation = MAKE_PRIVATE
+    remediation = "Change the group's privacy so that only members can read posts."
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         visibility = snapshot.settings.visibility
@@ -34,7 +33,7 @@ class Moderated(Rule):
     clause = "DS 2 closed and moderated"
     severity = Severity.MEDIUM
     rationale = "Without moderation, posts from any member appear unreviewed to students."
-    remediation = MODERATE
+    remediation = "Turn on post approval or restrict posting to the page's moderators."
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         mode = snapshot.settings.post_moderation
@@ -67,12 +66,10 @@ class GroupNotFriends(Rule):
         "Friending students from a personal or public account crosses professional "
         "boundaries and exposes personal posts."
     )
-    remediation = {
-        "default": "Create a group on the platform (not a personal profile or public page), "
-        "invite the members there and retire the profile or page.",
-        "facebook": "Create a Facebook group owned by the employee's district account and "
-        "move members there; unfriend students from the profile.",
-    }
+    remediation = (
+        "Create a group on the platform (not a personal profile or public page), invite "
+        "the members there and retire the profile or page."
+    )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         kind = snapshot.kind
@@ -103,7 +100,7 @@ class InviteOnly(Rule):
         "Open joining or a shareable link that never expires lets anyone who has the link "
         "into a group with students."
     )
-    remediation = INVITE_ONLY
+    remediation = "Require an invitation from the employee to join and remove open join links."
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         policy = snapshot.settings.join_policy

@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reports"))
 
-from auditor.reports.run_report import write_report
-from auditor.reports.view import load_run
 from report_seed import PageSpec, add_pages, add_run
 
 from auditor.db.engine import make_engine, upgrade
 from auditor.db.store import refresh_statistics
+from auditor.reports.run_report import write_report
+from auditor.reports.view import load_run
 from auditor.results import Evidence, RuleResult, Severity, Status
 from auditor.rules import catalog
 

@@ -7,7 +7,6 @@ import logging
 import textwrap
 from pathlib import Path
 
-import auditor.connectors.http
 import httpx
 import pytest
 import respx
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+import auditor.connectors.http
 from auditor import discovery
 from auditor.cli import app
 from auditor.db.engine import make_engine

@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import auditor.connectors.http
 import httpx
 import pytest
 import respx
+
+import auditor.connectors.http
 from auditor.connectors.base import ConnectorError
 from auditor.connectors.http import HttpClient, OAuth2, check_api_url, retry_after_seconds
 

@@ -8,14 +8,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from auditor.connectors.base import ConnectorError, PageRef
-from auditor.connectors.google_groups import (
-    GoogleGroupsConnector,
-    GoogleGroupsSettings,
-    GroupSettingsResource,
-    map_settings,
-)
-from auditor.connectors.testkit import ConnectorContract, FaultInjector
 from google.auth import jwt
 from mock_platforms import (
     GOOGLE_DIRECTORY,
@@ -29,7 +21,15 @@ from mock_platforms import (
     write_service_account_key,
 )
 
+from auditor.connectors.base import ConnectorError, PageRef
+from auditor.connectors.google_groups import (
+    GoogleGroupsConnector,
+    GoogleGroupsSettings,
+    GroupSettingsResource,
+    map_settings,
+)
 from auditor.snapshot import PageSnapshot
+from auditor.testkit.connectors import FaultInjector, HttpConnectorContract
 
 ADMIN = "it-admin@district.org"
 DIRECTORY = GOOGLE_DIRECTORY
@@ -42,7 +42,7 @@ def google_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GoogleG
     return GoogleGroupsConnector("gw", settings)
 
 
-class TestGoogleGroupsContract(ConnectorContract):
+class TestGoogleGroupsContract(HttpConnectorContract):
     platform = "google-groups"
     ref = PageRef("robotics", GOOGLE_GROUP, "DHS Robotics")
     paged_route = "members"

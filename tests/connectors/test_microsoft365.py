@@ -9,9 +9,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 import respx
-from auditor.connectors.base import PageRef
-from auditor.connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
-from auditor.connectors.testkit import ConnectorContract
 from mock_platforms import (
     CHANNEL,
     GRAPH,
@@ -22,6 +19,10 @@ from mock_platforms import (
     load,
     mock_microsoft,
 )
+
+from auditor.connectors.base import PageRef
+from auditor.connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
+from auditor.testkit.connectors import HttpConnectorContract
 
 SECRET = "s3cr3t-client-value~Q8"
 
@@ -39,7 +40,7 @@ def graph_connector(monkeypatch: pytest.MonkeyPatch, **settings: object) -> Micr
     return Microsoft365Connector("m365", conf)
 
 
-class TestMicrosoft365Contract(ConnectorContract):
+class TestMicrosoft365Contract(HttpConnectorContract):
     platform = "microsoft365"
     ref = PageRef("debate", TEAM, "DHS Debate Team")
     paged_route = "members"

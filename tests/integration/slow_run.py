@@ -10,11 +10,10 @@ import asyncio
 import sys
 
 import auditor.connectors.registry
-from auditor.connectors.base import PageRef
-from auditor.connectors.file import FileConnector, FileSettings
-
 import auditor.loading
 import auditor.runner
+from auditor.connectors.base import PageRef
+from auditor.connectors.file import FileConnector, FileSettings
 from auditor.snapshot import PageSnapshot
 
 

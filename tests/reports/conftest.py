@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from auditor.reports.run_report import write_report
-from auditor.reports.view import RunView, load_run
 from sqlalchemy import Engine
 
 from auditor.config import Config
 from auditor.db.engine import make_engine, upgrade
 from auditor.loading import load_config
+from auditor.reports.run_report import write_report
+from auditor.reports.view import RunView, load_run
 from auditor.runner import Runner
 from auditor.sample import SAMPLE_AS_OF, SAMPLE_CONFIG
 

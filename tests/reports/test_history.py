@@ -7,13 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from auditor.reports.run_report import write_report
-from auditor.reports.view import Trend, load_run
 from report_seed import PageSpec, add_pages, add_run
 from sqlalchemy import Engine, event
 from typer.testing import CliRunner
 
 from auditor.cli import app
+from auditor.reports.run_report import write_report
+from auditor.reports.view import Trend, load_run
 from auditor.results import RuleResult, Severity, Status
 
 DAY0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)

@@ -12,13 +12,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from auditor.reports.run_report import write_report
-from auditor.reports.view import load_run
 from sqlalchemy.orm import Session
 
 from auditor.db.engine import make_engine
 from auditor.db.models import DiscoveredGroup
 from auditor.loading import load_config
+from auditor.reports.run_report import write_report
+from auditor.reports.view import load_run
 from auditor.runner import Runner
 
 SCRIPT = "<script>alert('x')</script>"

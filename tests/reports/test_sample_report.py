@@ -9,13 +9,13 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
-from auditor.reports.export import ACTION_PLAN_COLUMNS, CSV_COLUMNS
 from conftest import SampleRun
 from markupsafe import escape
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from auditor.db.models import PageAudit, Result
+from auditor.reports.export import ACTION_PLAN_COLUMNS, CSV_COLUMNS
 from auditor.rules import catalog
 
 

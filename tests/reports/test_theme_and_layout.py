@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from report_seed import PageSpec, add_pages, add_run
+from sqlalchemy import Engine
+
 from auditor.reports import run_report
 from auditor.reports.run_report import write_report
 from auditor.reports.theme import DARK, LIGHT, contrast
 from auditor.reports.view import load_run
-from report_seed import PageSpec, add_pages, add_run
-from sqlalchemy import Engine
-
 from auditor.results import RuleResult, Severity, Status
 
 

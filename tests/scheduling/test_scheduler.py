@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from apscheduler.events import EVENT_JOB_EXECUTED, JobExecutionEvent
 from apscheduler.triggers.interval import IntervalTrigger
-from auditor.connectors.file import FileConnector
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
+from auditor.connectors.file import FileConnector
 from auditor.db.engine import make_engine, upgrade
 from auditor.db.models import Delivery, Lock, Run
 from auditor.loading import load_config

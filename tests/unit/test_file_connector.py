@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from auditor.connectors.base import ConnectorError, PageRef
 from auditor.connectors.file import FileConnector, FileSettings
 

@@ -1,10 +1,16 @@
-"""Contract tests every cloud connector runs: subclass :class:`ConnectorContract` in the
-connector's tests, mock the platform with respx, and the inherited tests check that
+"""Contract tests every connector runs, as singer-sdk's standard tap tests do.
+
+:class:`ConnectorContract` is for every connector: the snapshot validates as
+``page-snapshot/1`` for the right platform, secrets in its settings are ``*_env`` names,
+and its remediation names only known rules. :class:`HttpConnectorContract` adds what an
+API connector must do: subclass it in the connector's tests, mock the platform with respx,
+and the inherited tests check that
 
 * multi-page listings are collected in full,
 * a 429 with ``Retry-After`` is waited out for exactly the time asked,
 * a 5xx is retried, and a persistent one becomes a page error naming the platform,
-* a 401 refreshes the token exactly once (a second 401 is an error),
+* a 401 refreshes the token exactly once (a second 401 is an error); a connector with a
+  fixed token (``token_route = None``) makes the first 401 a page error,
 * a malformed or truncated payload becomes a ConnectorError naming platform and field,
 * the snapshot validates as ``page-snapshot/1``, and ``discover()`` lists every group.
 
@@ -20,12 +26,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import auditor.connectors.http
 import httpx
 import pytest
 import respx
-from auditor.connectors.base import Connector, ConnectorError, PageRef
 
+import auditor.connectors.http
+from auditor.connectors.base import Connector, ConnectorError, PageRef
+from auditor.rules import catalog
 from auditor.snapshot import PageSnapshot
 
 Fault = Callable[[httpx.Request], httpx.Response]
@@ -53,28 +60,66 @@ class FaultInjector:
 
 
 class ConnectorContract:
-    """Base class of a connector's contract tests; subclasses fill in the platform."""
+    """Base class of every connector's contract tests; subclasses fill in the platform."""
 
     platform: ClassVar[str]
     """The connector's ``type`` (and the snapshot's ``platform``)."""
     ref: ClassVar[PageRef]
-    """The page whose routes :meth:`mock_platform` registers."""
+    """A page the connector can fetch in the test's set-up."""
+
+    def make_connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Connector:
+        """The connector under test, with settings pointing at the mocked platform or files."""
+        raise NotImplementedError
+
+    @pytest.fixture
+    def connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Connector:
+        return self.make_connector(tmp_path, monkeypatch)
+
+    async def fetch(self, connector: Connector) -> PageSnapshot:
+        """Fetch :attr:`ref` and close the connector."""
+        async with connector:
+            return await connector.fetch_page(self.ref)
+
+    async def test_snapshot_validates(self, connector: Connector) -> None:
+        snapshot = await self.fetch(connector)
+        again = PageSnapshot.model_validate_json(snapshot.model_dump_json())
+        assert again == snapshot
+        assert snapshot.platform == self.platform
+        assert snapshot.external_id == self.ref.external_id
+
+    def test_remediation_names_known_rules(self, connector: Connector) -> None:
+        unknown = set(connector.remediation) - set(catalog.rule_ids())
+        assert not unknown, f"remediation for unknown rule ids: {sorted(unknown)}"
+        if connector.platform is not None:
+            assert connector.platform == self.platform
+            assert connector.remediation, "a platform connector declares its fix steps"
+
+    def test_secrets_are_named_by_environment_variable(self, connector: Connector) -> None:
+        fields = type(connector.settings).model_fields
+        secretish = [
+            name
+            for name in fields
+            if any(word in name for word in ("secret", "token", "password", "key"))
+            and not name.endswith(("_env", "_url", "_file"))
+        ]
+        assert not secretish, f"secrets must be *_env settings: {secretish}"
+
+
+class HttpConnectorContract(ConnectorContract):
+    """Contract tests of a connector that reads a platform's HTTP API through respx mocks."""
+
     paged_route: ClassVar[str]
     """Name of the respx route of a listing that spans two or more pages."""
     fault_target: ClassVar[str]
     """A URL fragment of a data request (not the token) that faults are injected into."""
-    token_route: ClassVar[str] = "token"
-    """Name of the respx route of the token endpoint."""
+    token_route: ClassVar[str | None] = "token"
+    """Name of the respx route of the token endpoint (None: a fixed token, no refresh)."""
     expected_member_ids: ClassVar[set[str]]
     """Every member id across all pages of the listing."""
     malformed: ClassVar[list[tuple[str, Any, str]]]
     """``(URL fragment, JSON body, field name)``: a payload that must fail naming the field."""
     expected_discovered: ClassVar[set[str] | None] = None
     """``external_id`` of every group ``discover()`` must list (None: no discovery)."""
-
-    def make_connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Connector:
-        """The connector under test, with settings pointing at the mocked platform."""
-        raise NotImplementedError
 
     def mock_platform(self, router: respx.MockRouter) -> None:
         """Register named respx routes answering like the platform does."""
@@ -110,19 +155,7 @@ class ConnectorContract:
     ) -> Connector:
         return self.make_connector(tmp_path, monkeypatch)
 
-    async def fetch(self, connector: Connector) -> PageSnapshot:
-        """Fetch :attr:`ref` and close the connector."""
-        async with connector:
-            return await connector.fetch_page(self.ref)
-
-    # --- the contract --------------------------------------------------------------
-
-    async def test_snapshot_validates(self, connector: Connector) -> None:
-        snapshot = await self.fetch(connector)
-        again = PageSnapshot.model_validate_json(snapshot.model_dump_json())
-        assert again == snapshot
-        assert snapshot.platform == self.platform
-        assert snapshot.external_id == self.ref.external_id
+    # --- the HTTP contract --------------------------------------------------------------
 
     async def test_multi_page_listing_fully_collected(
         self, connector: Connector, router: respx.MockRouter
@@ -163,6 +196,12 @@ class ConnectorContract:
         self, connector: Connector, faults: FaultInjector, router: respx.MockRouter
     ) -> None:
         faults.add(self.fault_target, lambda r: httpx.Response(401))
+        if self.token_route is None:  # a fixed token cannot be refreshed: a page error
+            with pytest.raises(ConnectorError, match="401") as info:
+                await self.fetch(connector)
+            assert self.platform in str(info.value)
+            assert len(faults.hits) == 1
+            return
         await self.fetch(connector)
         assert router.routes[self.token_route].call_count == 2
 
@@ -173,8 +212,9 @@ class ConnectorContract:
         with pytest.raises(ConnectorError, match="401") as info:
             await self.fetch(connector)
         assert self.platform in str(info.value)
-        assert router.routes[self.token_route].call_count == 2
-        assert len(faults.hits) == 2
+        if self.token_route is not None:
+            assert router.routes[self.token_route].call_count == 2
+            assert len(faults.hits) == 2
 
     async def test_malformed_payload_names_platform_and_field(
         self,
