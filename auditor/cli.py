@@ -23,10 +23,11 @@ from rich.text import Text
 
 from auditor import __version__
 from auditor.config import Config
-from auditor.db.engine import make_engine, upgrade
+from auditor.db.engine import make_engine
 from auditor.errors import AuditorError, ExitCode
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
+from auditor.rulebook import prepare_database
 from auditor.runner import PageOutcome, Runner, RunSummary
 
 app = typer.Typer(
@@ -244,7 +245,7 @@ def report(
 
     def action() -> Path:
         engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        prepare_database(engine, cfg.rules)
         try:
             view = load_run(engine, run_id)
         except RunNotFoundError as exc:
@@ -264,7 +265,7 @@ def db_upgrade(
     """Create or migrate the database schema to the newest revision."""
     _setup(log_level, log_format)
     cfg = _load(config)
-    before, after = _guard(lambda: upgrade(make_engine(cfg.database.url)))
+    before, after = _guard(lambda: prepare_database(make_engine(cfg.database.url), cfg.rules))
     if before == after:
         out.print(f"database already at revision {after}")
     else:
@@ -298,7 +299,7 @@ def digest(
 
     def action() -> int:
         engine = make_engine(cfg.database.url)
-        upgrade(engine)
+        prepare_database(engine, cfg.rules)
         view = digest_run(engine, run_id)
         if not send:
             mails = preview(view, cfg)

@@ -1,4 +1,4 @@
-"""The vocabulary of audit results: statuses, severities and evidence."""
+"""The vocabulary of audit results: statuses, severities, evidence and rule metadata."""
 
 from __future__ import annotations
 
@@ -66,3 +66,23 @@ class RuleResult(BaseModel):
     severity: Severity
     message: str
     evidence: list[Evidence] = []
+
+
+class RuleInfo(BaseModel):
+    """A rule's metadata as one run used it: stored with the run, so that a report of an
+    old run shows the titles, severities and fix steps of its day, not today's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    title: str
+    clause: str
+    clause_text: str
+    severity: Severity  # after any [rules.overrides] of that run
+    rationale: str
+    remediation: str  # platform-neutral steps
+    steps: dict[str, str] = {}  # platform -> that platform's own steps
+
+    def remediation_for(self, platform: str) -> str:
+        """How to fix a failure of this rule on ``platform``."""
+        return self.steps.get(platform, self.remediation)

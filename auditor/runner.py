@@ -21,12 +21,12 @@ from auditor.config import Config, PageConfig
 from auditor.connectors.base import Connector, ConnectorError, PageRef
 from auditor.connectors.registry import available_connectors
 from auditor.db import store
-from auditor.db.engine import upgrade
 from auditor.db.lock import RunLock
 from auditor.discovery import record_for_run
 from auditor.loading import connector_settings
 from auditor.people import People
 from auditor.results import RuleResult, Status
+from auditor.rulebook import prepare_database, rule_metadata
 from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
@@ -94,14 +94,21 @@ class Runner:
         on_page: ProgressFn | None = None,
     ) -> RunSummary:
         """Audit ``pages``; holds the run lock for the whole run."""
-        upgrade(self.engine)
+        prepare_database(self.engine, self.config.rules)
         lock = RunLock.acquire(self.engine)
         try:
             stale = store.mark_interrupted(self.engine)
             if stale:
                 log.warning("marked earlier run(s) %s as interrupted", stale)
             store.sync_registry(self.engine, self.config)
-            run_id = store.start_run(self.engine, self.config, trigger, lock.holder, len(pages))
+            run_id = store.start_run(
+                self.engine,
+                self.config,
+                trigger,
+                lock.holder,
+                len(pages),
+                rule_metadata(self.config.rules),
+            )
             lock.renew(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
             heartbeat = asyncio.create_task(_keep_alive(lock, run_id))

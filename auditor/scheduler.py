@@ -25,10 +25,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
-from auditor.db.engine import upgrade
 from auditor.db.models import Delivery, Run
 from auditor.email.alerts import alert_after_run
 from auditor.errors import AuditorError, ConfigError, RunLockedError
+from auditor.rulebook import prepare_database
 from auditor.runner import Runner
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ class AuditScheduler:
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop, sig.name)
-        upgrade(self.engine)
+        prepare_database(self.engine, self.config.rules)
         now = datetime.now(UTC)
         catch_up = plan_catch_up(
             self.engine, self.audit_trigger, self.digest_trigger, now, self.misfire_grace

@@ -15,8 +15,7 @@ from auditor.db.models import DiscoveredGroup, PageAudit, Run
 from auditor.policy import POLICY_NAME
 from auditor.reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
 from auditor.reports.history import previous_run as find_previous_run
-from auditor.results import STATUS_ORDER, Severity, Status
-from auditor.rules import catalog
+from auditor.results import STATUS_ORDER, RuleInfo, Severity, Status
 
 ATTENTION = (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)
 SEVERITIES = ("high", "medium", "low")
@@ -170,6 +169,7 @@ class RunView:
     pages: list[PageView]
     previous_run: RunRef | None = None
     discovered: list[DiscoveredView] = field(default_factory=list)
+    rules: dict[str, RuleInfo] = field(default_factory=dict)  # as this run used them
     timezone: str = "UTC"
     policy: str = POLICY_NAME
 
@@ -231,7 +231,7 @@ class RunView:
     def rules_with_findings(self) -> list[str]:
         """Rule ids that need attention somewhere, in catalog order."""
         found = {r.rule for p in self.pages for r in p.attention}
-        order = {rule_id: i for i, rule_id in enumerate(catalog.rule_ids())}
+        order = {rule_id: i for i, rule_id in enumerate(self.rules)}
         return sorted(found, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
 
 
@@ -254,7 +254,8 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
             raise RunNotFoundError(f"no run with id {run_id}")
         seen = first_seen(session, run_id)
         before = previous_results(session, run_id)
-        pages = [_page_view(audit, run.started_at, seen, before) for audit in run.audits]
+        rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
+        pages = [_page_view(audit, run.started_at, seen, before, rules) for audit in run.audits]
         discovered = [
             DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
             for g in session.scalars(
@@ -274,6 +275,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         pages=pages,
         previous_run=previous,
         discovered=discovered,
+        rules=rules,
     )
 
 
@@ -282,13 +284,14 @@ def _page_view(
     run_started: datetime,
     seen: dict[tuple[str, str], FirstSeen],
     before: dict[str, dict[str, EarlierResult]],
+    rules: dict[str, RuleInfo],
 ) -> PageView:
     page = audit.page
     platform = audit.platform or ""
     earlier = before.get(page.id, {})
     results = []
     for row in audit.results:
-        view = _result_view(row, platform)
+        view = _result_view(row, platform, rules.get(row.rule_id))
         first = seen.get((page.id, row.rule_id))
         if first is not None:
             view.first_seen, view.first_seen_run = first.started_at, first.run_id
@@ -319,7 +322,7 @@ def _trend(status: str, earlier: EarlierResult | None) -> str | None:
     return Trend.RESOLVED if was_failing else None
 
 
-def _result_view(row: Any, platform: str) -> ResultView:
+def _result_view(row: Any, platform: str, rule: RuleInfo | None) -> ResultView:
     view = ResultView(
         rule=row.rule_id,
         status=row.status,
@@ -327,9 +330,7 @@ def _result_view(row: Any, platform: str) -> ResultView:
         message=row.message,
         evidence=list(row.evidence or []),
     )
-    try:
-        rule = catalog.get(row.rule_id)
-    except KeyError:  # a rule removed since this run: show what was stored
+    if rule is None:  # a rule the run recorded no metadata of: show what was stored
         return view
     view.title = rule.title
     view.clause = rule.clause

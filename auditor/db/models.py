@@ -78,6 +78,7 @@ class Run(Base):
     trigger: Mapped[str] = mapped_column(String(40), default="cli")
     holder: Mapped[str] = mapped_column(String(300), default="")
     pages_total: Mapped[int] = mapped_column(Integer, default=0)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # RuleInfo by id
 
     audits: Mapped[list[PageAudit]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="PageAudit.page_id"

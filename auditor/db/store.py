@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
 from auditor.db.models import Page, PageAudit, Result, Run, Waiver
-from auditor.results import RuleResult
+from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
 
@@ -60,8 +62,15 @@ def mark_interrupted(engine: Engine) -> list[int]:
     return ids
 
 
-def start_run(engine: Engine, config: Config, trigger: str, holder: str, total: int) -> int:
-    """Create the run row and return its id."""
+def start_run(
+    engine: Engine,
+    config: Config,
+    trigger: str,
+    holder: str,
+    total: int,
+    rules: Mapping[str, RuleInfo],
+) -> int:
+    """Create the run row, with the metadata of the rules it uses, and return its id."""
     with Session(engine) as session:
         run = Run(
             started_at=now(),
@@ -70,10 +79,26 @@ def start_run(engine: Engine, config: Config, trigger: str, holder: str, total: 
             trigger=trigger,
             holder=holder.rsplit(":", 1)[0],
             pages_total=total,
+            rules=_rules_json(rules),
         )
         session.add(run)
         session.commit()
         return run.id
+
+
+def backfill_rules(engine: Engine, rules: Mapping[str, RuleInfo]) -> int:
+    """Give runs recorded before runs kept their rule metadata (schema 0001) today's; the
+    number of runs filled."""
+    with Session(engine) as session:
+        filled = session.execute(
+            update(Run).where(Run.rules.is_(None)).values(rules=_rules_json(rules))
+        ).rowcount
+        session.commit()
+    return filled
+
+
+def _rules_json(rules: Mapping[str, RuleInfo]) -> dict[str, Any]:
+    return {rule_id: info.model_dump(mode="json") for rule_id, info in rules.items()}
 
 
 def record_page(

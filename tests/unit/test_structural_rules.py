@@ -234,7 +234,7 @@ def test_catalog_metadata_complete_and_one_result_per_rule() -> None:
     results = catalog.evaluate(snap(), ctx)
     assert [r.rule for r in results] == catalog.rule_ids()
     for rule in catalog.RULES:
-        assert rule.title and rule.rationale and rule.clause_text and rule.remediation["default"]
+        assert rule.title and rule.rationale and rule.clause_text and rule.remediation
 
 
 def test_overrides_disable_and_change_severity() -> None:
