@@ -386,7 +386,7 @@ def rules() -> None:
     """List the rule catalog: id, severity, policy clause and title."""
     from auditor.rules import catalog
 
-    rows = [(r.id, r.severity.value, r.clause, r.title) for r in catalog.RULES]
+    rows = [(r.id, r.severity.value, r.clause, r.title) for r in catalog.all_rules()]
     if not out.is_terminal:  # piped: one tab-separated line per rule, never wrapped
         for row in rows:
             typer.echo("\t".join(row))  # rich would expand the tabs

@@ -17,7 +17,7 @@ def rule_metadata(rules: RulesConfig) -> dict[str, RuleInfo]:
     """RuleInfo by rule id, in catalog order."""
     steps = platform_remediation()
     infos = {}
-    for rule in catalog.RULES:
+    for rule in catalog.all_rules():
         override = rules.overrides.get(rule.id)
         infos[rule.id] = RuleInfo(
             id=rule.id,

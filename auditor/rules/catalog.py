@@ -1,62 +1,68 @@
-"""The rule catalog: every rule, in report order, and how a page is evaluated."""
+"""The rule catalog: every installed rule, in policy order, and how a page is evaluated.
+
+Rules are plugins found through the ``page_auditor.rules`` entry-point group, the built-in
+ones included (see pyproject.toml), as connectors are. They are listed in the order of
+the policy clauses they check (``auditor.policy.CLAUSES``), then by id.
+"""
 
 from __future__ import annotations
 
 import logging
+from functools import cache
+from importlib.metadata import entry_points
 
 from auditor.config import RulesConfig
+from auditor.policy import CLAUSES
 from auditor.results import RuleResult, Status
-from auditor.rules.approval import Approval
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.commercial import NoCommercialContent
-from auditor.rules.confidentiality import Confidentiality
-from auditor.rules.links import NoPersonalLinks
-from auditor.rules.manual import Misrepresentation
-from auditor.rules.membership import StaffAdmins, SupervisorAccess
-from auditor.rules.monitoring import Monitoring
-from auditor.rules.parents import ParentAccess
-from auditor.rules.purpose import EducationalPurpose
-from auditor.rules.speech import RespectfulSpeech
-from auditor.rules.structure import Closed, GroupNotFriends, InviteOnly, Moderated
 from auditor.snapshot import PageSnapshot
 from auditor.text.scan import one_page
 
+ENTRY_POINT_GROUP = "page_auditor.rules"
 log = logging.getLogger(__name__)
 
-RULES: tuple[Rule, ...] = (
-    Approval(),
-    Closed(),
-    Moderated(),
-    GroupNotFriends(),
-    InviteOnly(),
-    ParentAccess(),
-    EducationalPurpose(),
-    SupervisorAccess(),
-    Monitoring(),
-    StaffAdmins(),
-    RespectfulSpeech(),
-    Confidentiality(),
-    NoPersonalLinks(),
-    NoCommercialContent(),
-    Misrepresentation(),
-)
-_BY_ID = {rule.id: rule for rule in RULES}
+
+@cache
+def all_rules() -> tuple[Rule, ...]:
+    """One instance of every installed rule; a plugin that fails to load is logged and
+    skipped, so one broken third-party rule never stops an audit."""
+    found: dict[str, Rule] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+            if not (isinstance(cls, type) and issubclass(cls, Rule)):
+                raise TypeError("not a Rule subclass")
+            rule = cls()
+            if rule.clause not in CLAUSES:
+                raise ValueError(f"clause {rule.clause!r} is not a clause of the policy")
+        except Exception as exc:
+            log.warning("rule plugin %r could not be loaded: %s", ep.name, exc)
+            continue
+        if rule.id in found:
+            log.warning("rule plugin %r: a rule with id %r is already installed", ep.name, rule.id)
+            continue
+        found[rule.id] = rule
+    order = {clause: i for i, clause in enumerate(CLAUSES)}
+    return tuple(sorted(found.values(), key=lambda r: (order[r.clause], r.id)))
 
 
 def rule_ids() -> list[str]:
     """Every rule id, in catalog order."""
-    return list(_BY_ID)
+    return [rule.id for rule in all_rules()]
 
 
 def get(rule_id: str) -> Rule:
     """The rule with this id (KeyError if unknown)."""
-    return _BY_ID[rule_id]
+    for rule in all_rules():
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(rule_id)
 
 
 def enabled_rules(config: RulesConfig) -> list[Rule]:
     """Rules not switched off in ``[rules.overrides]``."""
     overrides = config.overrides
-    return [r for r in RULES if overrides.get(r.id) is None or overrides[r.id].enabled]
+    return [r for r in all_rules() if overrides.get(r.id) is None or overrides[r.id].enabled]
 
 
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:

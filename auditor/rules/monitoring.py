@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext, member_evidence, setting
-from auditor.rules.membership import label
+from auditor.rules.members import label
 from auditor.snapshot import ADMIN_ROLES, PageSnapshot
 
 

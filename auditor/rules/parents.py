@@ -5,7 +5,7 @@ from __future__ import annotations
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.roster import RosterUser
 from auditor.rules.base import Rule, RuleContext, member_evidence, setting
-from auditor.rules.membership import NO_MEMBERS, label
+from auditor.rules.members import NO_MEMBERS, label
 from auditor.snapshot import Member, PageSnapshot
 
 NO_ROSTER = (

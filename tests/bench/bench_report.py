@@ -31,7 +31,7 @@ PLATFORMS = ["google-groups", "microsoft365", "discord", "groupme", "canvas", "f
 def results_for(rng: random.Random, fail_rate: float) -> list[RuleResult]:
     """One result per catalog rule; a share of them fail with a little evidence."""
     out = []
-    for rule in catalog.RULES:
+    for rule in catalog.all_rules():
         if rule.id == "DS9.misrepresentation":
             out.append(
                 RuleResult(

@@ -48,7 +48,9 @@ def test_an_old_run_renders_with_the_rules_it_used(
 def test_runs_recorded_before_metadata_was_kept_get_todays(engine: Engine, db_url: str) -> None:
     run_id = audit(engine, db_url)
     with Session(engine) as session:
-        session.execute(update(Run).where(Run.id == run_id).values(rules=null()))  # as added by migration 0002
+        session.execute(
+            update(Run).where(Run.id == run_id).values(rules=null())
+        )  # as added by migration 0002
         session.commit()
     assert load_run(engine, run_id).rules == {}
     prepare_database(engine, load_config(SAMPLE_CONFIG).rules)

@@ -12,7 +12,7 @@ def test_rules_lists_every_rule_with_severity_and_clause() -> None:
     result = CliRunner().invoke(app, ["rules"])
     assert result.exit_code == 0
     rows = [line.split("\t") for line in result.output.splitlines()]
-    assert rows == [[r.id, r.severity.value, r.clause, r.title] for r in catalog.RULES]
+    assert rows == [[r.id, r.severity.value, r.clause, r.title] for r in catalog.all_rules()]
 
 
 def test_connectors_lists_file_connector_settings() -> None:

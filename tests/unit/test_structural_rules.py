@@ -233,7 +233,7 @@ def test_catalog_metadata_complete_and_one_result_per_rule() -> None:
     ctx = RuleContext(page(), DISTRICT, RulesConfig(), People(DISTRICT), NOW)
     results = catalog.evaluate(snap(), ctx)
     assert [r.rule for r in results] == catalog.rule_ids()
-    for rule in catalog.RULES:
+    for rule in catalog.all_rules():
         assert rule.title and rule.rationale and rule.clause_text and rule.remediation
 
 
