@@ -15,6 +15,7 @@ from auditor.config import RulesConfig
 from auditor.policy import CLAUSES
 from auditor.results import RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
+from auditor.rules.evidence import mask_result
 from auditor.snapshot import PageSnapshot
 from auditor.text.scan import one_page
 
@@ -86,4 +87,4 @@ def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> Rule
     override = ctx.rules.overrides.get(rule.id)
     if override and override.severity and result.severity == rule.severity:
         result.severity = override.severity  # results graded on their own keep theirs
-    return result
+    return mask_result(result, frozenset(ctx.district.student_email_domains))

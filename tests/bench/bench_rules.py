@@ -158,7 +158,8 @@ def main() -> None:
     )
     words = neutral_words(ctx)
     count = -(-args.posts // args.page_size)
-    print(f"{args.posts} posts in {count} pages of {args.page_size}, {len(catalog.all_rules())} rules:")
+    rules = len(catalog.all_rules())
+    print(f"{args.posts} posts in {count} pages of {args.page_size}, {rules} rules:")
     for number, share in enumerate(args.violating or [None, 0.05]):
         times = [
             _one_pass(pages(args.posts, args.page_size, share, words, seed), ctx)
