@@ -25,10 +25,11 @@ from auditor import __version__
 from auditor.config import Config
 from auditor.db.engine import make_engine
 from auditor.errors import AuditorError, ExitCode
+from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
 from auditor.rulebook import prepare_database
-from auditor.runner import PageOutcome, Runner, RunSummary
+from auditor.runner import PageOutcome, ProgressFn, RunSummary
 
 app = typer.Typer(
     help="Audit district-sponsored club and team pages against Policy 4-303.",
@@ -153,29 +154,30 @@ def _run_and_report(
     now: datetime | None = None,
     trigger: str = "cli",
 ) -> int:
-    from auditor.reports.run_report import write_report
-    from auditor.reports.view import load_run
+    from auditor.jobs import audit_report_alert
 
     engine = make_engine(cfg.database.url)
-    runner = Runner(cfg, engine, now=now)
     try:
-        pages = runner.select_pages(page_ids)
+        pages = [cfg.page(pid) for pid in page_ids] if page_ids else list(cfg.pages)
     except KeyError as exc:
         raise AuditorError(f"--page {exc.args[0]}: no page with that id in {cfg.source}") from None
-    summary = _with_progress(runner, pages, trigger)
-    index = write_report(load_run(engine, summary.run_id), output, cfg)
-    from auditor.email.alerts import alert_after_run
 
-    alert_after_run(engine, cfg, summary.run_id)  # best effort: never changes the exit code
-    _print_summary(summary)
-    out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
-    if summary.errors:
+    def job(on_page: ProgressFn | None) -> AuditJob:
+        return asyncio.run(audit_report_alert(cfg, engine, pages, output, trigger, now, on_page))
+
+    done = _with_progress(job, len(pages))
+    _print_summary(done.summary)
+    if done.report is None:
+        raise AuditorError(f"the report could not be written to {output}: {done.report_error}")
+    out.print(f"Report: {done.report.resolve()}", highlight=False, soft_wrap=True)
+    if done.summary.errors:
         return ExitCode.INCOMPLETE
-    return ExitCode.FAILURES if summary.failing else ExitCode.OK
+    return ExitCode.FAILURES if done.summary.failing else ExitCode.OK
 
 
-def _with_progress(runner: Runner, pages: list, trigger: str) -> RunSummary:
-    if not err.is_terminal or not pages:
+def _with_progress(job: Callable[[ProgressFn | None], AuditJob], total: int) -> AuditJob:
+    """Run ``job`` with a progress bar on a terminal, plain log lines otherwise."""
+    if not err.is_terminal or not total:
 
         def plain(outcome: PageOutcome) -> None:
             if outcome.error:
@@ -183,7 +185,7 @@ def _with_progress(runner: Runner, pages: list, trigger: str) -> RunSummary:
             fails = sum(r.status == "fail" for r in outcome.results)
             log.info("page %s audited: %d failing rule(s)", outcome.page.id, fails)
 
-        return asyncio.run(runner.run(pages, trigger=trigger, on_page=plain))
+        return job(plain)
     with Progress(
         TextColumn("Auditing"),
         BarColumn(),
@@ -192,10 +194,8 @@ def _with_progress(runner: Runner, pages: list, trigger: str) -> RunSummary:
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task("pages", total=len(pages))
-        return asyncio.run(
-            runner.run(pages, trigger=trigger, on_page=lambda _: progress.advance(task))
-        )
+        task = progress.add_task("pages", total=total)
+        return job(lambda _: progress.advance(task))
 
 
 def _print_summary(summary: RunSummary) -> None:

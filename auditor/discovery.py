@@ -8,7 +8,9 @@ group's id, a Microsoft 365 group's mail) matches, case-insensitively, the
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -47,17 +49,22 @@ def _keys(group: DiscoveredGroup) -> set[str]:
     return {group.external_id.lower(), *(v.lower() for v in group.extra.values() if v)}
 
 
-async def find_unregistered(config: Config) -> DiscoveryReport:
-    """Run ``discover()`` on every configured connector that supports it."""
+async def find_unregistered(
+    config: Config, opened: Mapping[str, Connector] | None = None
+) -> DiscoveryReport:
+    """Run ``discover()`` on every configured connector that supports it, reusing the
+    connectors in ``opened`` (a run's, with their tokens) and opening the others."""
     report = DiscoveryReport()
+    opened = opened or {}
     installed = available_connectors()
     for conf in config.connectors:
-        cls = installed.get(conf.type)
+        conn = opened.get(conf.name)
+        cls = type(conn) if conn else installed.get(conf.type)
         if cls is None or cls.discover is Connector.discover:
             continue
         report.searched.append(conf.name)
         try:
-            found = await _discover(config, conf, cls)
+            found = await (_list(conn) if conn else _discover(config, conf, cls))
         except Exception as exc:  # one platform failing must not hide the others
             report.errors.append(f"connector {conf.name!r}: {_describe(exc)}")
             continue
@@ -76,10 +83,15 @@ async def _discover(
     except ValidationError as exc:
         raise ValueError(describe_validation_error(exc)) from None
     async with cls(conf.name, settings, config.base_dir) as conn:
-        seen: dict[str, DiscoveredGroup] = {}
-        async for group in conn.discover():
-            seen.setdefault(group.external_id, group)
-        return list(seen.values())
+        return await _list(conn)
+
+
+async def _list(conn: Connector) -> list[DiscoveredGroup]:
+    """Every group a connector lists, once each."""
+    seen: dict[str, DiscoveredGroup] = {}
+    async for group in conn.discover():
+        seen.setdefault(group.external_id, group)
+    return list(seen.values())
 
 
 def record(engine: Engine, run_id: int, report: DiscoveryReport) -> int:
@@ -102,14 +114,17 @@ def record(engine: Engine, run_id: int, report: DiscoveryReport) -> int:
     return len(report.unregistered)
 
 
-async def record_for_run(config: Config, engine: Engine, run_id: int) -> None:
-    """Discover and store unregistered groups for a run; never raises (logs instead)."""
+async def record_for_run(
+    config: Config, engine: Engine, run_id: int, opened: Mapping[str, Connector]
+) -> None:
+    """Discover and store unregistered groups for a run with its open connectors; never
+    raises (logs instead)."""
     try:
-        report = await find_unregistered(config)
+        report = await find_unregistered(config, opened)
         for line in report.errors:
             log.warning("discovery: %s", line)
         if report.searched:
-            count = record(engine, run_id, report)
+            count = await asyncio.to_thread(record, engine, run_id, report)
             log.info("discovery: %d unregistered group(s) found", count)
     except Exception as exc:  # discovery is advisory: it can never fail the run
         log.warning("discovery failed: %s", _describe(exc))

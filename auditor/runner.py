@@ -81,12 +81,6 @@ class Runner:
         self.now = now
         self.people = People.from_config(config)  # reads the roster once per run
 
-    def select_pages(self, page_ids: Sequence[str] = ()) -> list[PageConfig]:
-        """The pages to audit: all, or those named (unknown ids raise KeyError)."""
-        if not page_ids:
-            return list(self.config.pages)
-        return [self.config.page(pid) for pid in page_ids]
-
     async def run(
         self,
         pages: Sequence[PageConfig],
@@ -115,7 +109,6 @@ class Runner:
             status = "interrupted"
             try:
                 outcomes = await self._audit_all(run_id, pages, on_page)
-                await record_for_run(self.config, self.engine, run_id)  # never raises
                 status = "incomplete" if any(o.error for o in outcomes) else "complete"
             finally:
                 heartbeat.cancel()
@@ -128,7 +121,7 @@ class Runner:
     async def _audit_all(
         self, run_id: int, pages: Sequence[PageConfig], on_page: ProgressFn | None
     ) -> list[PageOutcome]:
-        connectors, broken = self._open_connectors({p.connector for p in pages})
+        connectors, broken = self._open_connectors({c.name for c in self.config.connectors})
         limits = {
             name: asyncio.Semaphore(conn.settings.max_concurrency)
             for name, conn in connectors.items()
@@ -138,7 +131,8 @@ class Runner:
             async def one(page: PageConfig) -> PageOutcome:
                 if page.connector in broken:
                     outcome = PageOutcome(page, error=broken[page.connector])
-                    store.record_page(
+                    await asyncio.to_thread(
+                        store.record_page,
                         self.engine,
                         run_id,
                         page.id,
@@ -155,7 +149,9 @@ class Runner:
                     on_page(outcome)
                 return outcome
 
-            return list(await asyncio.gather(*(one(p) for p in pages)))
+            outcomes = list(await asyncio.gather(*(one(p) for p in pages)))
+            await record_for_run(self.config, self.engine, run_id, connectors)  # never raises
+            return outcomes
         finally:
             for conn in connectors.values():
                 with contextlib.suppress(Exception):
@@ -197,7 +193,8 @@ class Runner:
                 log.debug("page %s: unexpected error", page.id, exc_info=True)
             outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
             log.warning("page %s could not be audited: %s", page.id, outcome.error)
-        store.record_page(
+        await asyncio.to_thread(  # a commit must not stall the fetches in flight
+            store.record_page,
             self.engine,
             run_id,
             page.id,

@@ -26,10 +26,9 @@ from sqlalchemy.orm import Session
 
 from auditor.config import Config
 from auditor.db.models import Delivery, Run
-from auditor.email.alerts import alert_after_run
 from auditor.errors import AuditorError, ConfigError, RunLockedError
+from auditor.jobs import audit_report_alert
 from auditor.rulebook import prepare_database
-from auditor.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -213,11 +212,11 @@ class AuditScheduler:
 
     async def _audit(self) -> int | None:
         """Run the audit under the lock and log its outcome; errors are logged, not raised."""
-        runner = Runner(self.config, self.engine)
-        pages = runner.select_pages()
+        pages = list(self.config.pages)
         log.info("scheduled audit starting: %d page(s)", len(pages))
+        output = self.config.reports.output_dir
         try:
-            summary = await runner.run(pages, trigger="schedule")
+            job = await audit_report_alert(self.config, self.engine, pages, output, "schedule")
         except RunLockedError as exc:
             log.warning("scheduled audit skipped: %s", exc)
             return None
@@ -227,6 +226,7 @@ class AuditScheduler:
         except Exception:
             log.exception("scheduled audit failed")
             return None
+        summary = job.summary
         log.info(
             "scheduled audit finished: run %s %s: %d page(s), %d with failures, %d not audited",
             summary.run_id,
@@ -235,22 +235,7 @@ class AuditScheduler:
             len(summary.failing),
             len(summary.errors),
         )
-        self._audits.discard(asyncio.current_task())  # type: ignore[arg-type]  # done: let it finish
-        await asyncio.to_thread(self._after_run, summary.run_id)
         return summary.run_id
-
-    def _after_run(self, run_id: int) -> None:
-        """Write the run report and send urgent alerts (in a worker thread)."""
-        from auditor.reports.run_report import write_report
-        from auditor.reports.view import load_run
-
-        try:
-            view = load_run(self.engine, run_id)
-            index = write_report(view, self.config.reports.output_dir, self.config)
-            log.info("run %s: report written to %s", run_id, index)
-        except Exception:
-            log.exception("run %s: the report could not be written", run_id)
-        alert_after_run(self.engine, self.config, run_id)
 
     async def digest_job(self) -> None:
         """Send the digests of the newest finished run (the delivery log prevents repeats)."""

@@ -167,14 +167,14 @@ def test_discover_reports_a_failing_connector_and_lists_the_others(cloud_config:
 async def test_discovery_failure_never_fails_the_run(
     cloud_config: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(config: object) -> None:
+    async def broken(config: object, opened: object = None) -> None:
         raise RuntimeError("directory exploded")
 
     monkeypatch.setattr(discovery, "find_unregistered", broken)
     config = load_config(cloud_config)
     engine = make_engine(config.database.url)
     with caplog.at_level(logging.WARNING):
-        await discovery.record_for_run(config, engine, run_id=1)
+        await discovery.record_for_run(config, engine, run_id=1, opened={})
     assert "discovery failed: RuntimeError: directory exploded" in caplog.text
 
 

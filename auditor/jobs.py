@@ -1,0 +1,60 @@
+"""The audit job that the command line and the scheduler both run: audit the pages and
+store the results, then write the run's report and send its urgent alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from auditor.config import Config, PageConfig
+from auditor.email.alerts import alert_after_run
+from auditor.reports.run_report import write_report
+from auditor.reports.view import load_run
+from auditor.runner import ProgressFn, Runner, RunSummary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AuditJob:
+    """What one audit left: the run's summary, and its report (or why there is none)."""
+
+    summary: RunSummary
+    report: Path | None
+    report_error: str | None = None
+
+
+async def audit_report_alert(
+    config: Config,
+    engine: Engine,
+    pages: Sequence[PageConfig],
+    output: Path,
+    trigger: str,
+    now: datetime | None = None,
+    on_page: ProgressFn | None = None,
+) -> AuditJob:
+    """Audit ``pages`` under the run lock, then report and alert (off the event loop). A
+    report that cannot be written is logged and said in the result; alerts still go."""
+    summary = await Runner(config, engine, now=now).run(pages, trigger=trigger, on_page=on_page)
+    return await asyncio.to_thread(_report_and_alert, config, engine, summary, output)
+
+
+def _report_and_alert(
+    config: Config, engine: Engine, summary: RunSummary, output: Path
+) -> AuditJob:
+    """Write the run's report, then send its urgent alerts (best effort: never raises)."""
+    job = AuditJob(summary, None)
+    try:
+        job.report = write_report(load_run(engine, summary.run_id), output, config)
+        log.info("run %s: report written to %s", summary.run_id, job.report)
+    except Exception as exc:
+        log.exception("run %s: the report could not be written", summary.run_id)
+        job.report_error = f"{type(exc).__name__}: {exc}"
+    alert_after_run(engine, config, summary.run_id)
+    return job
