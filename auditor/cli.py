@@ -1,4 +1,4 @@
-"""The ``auditor`` command line (contract: DESIGN.md "CLI").
+"""The ``auditor`` command line (reference: README.md, "Command line").
 
 Errors a user can fix are printed as one line and mapped to the documented exit codes;
 tracebacks are for bugs only (and shown with ``--log-level debug``).
@@ -17,6 +17,7 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -28,6 +29,7 @@ from auditor.errors import AuditorError, ExitCode
 from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
+from auditor.results import RuleInfo
 from auditor.rulebook import prepare_database
 from auditor.runner import PageOutcome, ProgressFn, RunSummary
 
@@ -382,33 +384,92 @@ def discover(
 
 
 @app.command("rules")
-def rules() -> None:
-    """List the rule catalog: id, severity, policy clause and title."""
-    from auditor.rules import catalog
+def rules(
+    rule_id: Annotated[
+        str | None, typer.Argument(help="Show this rule in full (e.g. DS2.closed).")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Show severities after this config's overrides."),
+    ] = None,
+) -> None:
+    """List the rule catalog, or show one rule in full: clause, rationale and fixes."""
+    from auditor.config import RulesConfig
+    from auditor.rulebook import rule_metadata
 
-    rows = [(r.id, r.severity.value, r.clause, r.title) for r in catalog.all_rules()]
+    infos = rule_metadata(_load(config).rules if config else RulesConfig())
+    if rule_id is not None:
+        if rule_id not in infos:
+            err.print(f"error: no rule {escape(rule_id)!s} (`auditor rules` lists them)")
+            raise typer.Exit(ExitCode.USAGE)
+        _print_rule(infos[rule_id])
+        return
+    rows = [(r.id, r.severity.value, r.clause, r.title) for r in infos.values()]
     if not out.is_terminal:  # piped: one tab-separated line per rule, never wrapped
         for row in rows:
             typer.echo("\t".join(row))  # rich would expand the tabs
         return
     table = Table("Id", "Severity", "Clause", "Title", title="Rules (Policy 4-303)")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(escape(cell) for cell in row))
     out.print(table)
 
 
+def _print_rule(info: RuleInfo) -> None:
+    """One rule in full, as plain text (every value escaped: nothing in brackets is lost)."""
+    out.print(f"[bold]{escape(info.id)}[/]: {escape(info.title)}", highlight=False)
+    out.print(f"Severity: {info.severity.value}", highlight=False)
+    out.print(f"Clause ({escape(info.clause)}): “{escape(info.clause_text)}”", highlight=False)
+    out.print(f"Why: {escape(info.rationale)}", highlight=False)
+    out.print(f"How to fix: {escape(info.remediation)}", highlight=False)
+    for platform, steps in sorted(info.steps.items()):
+        out.print(f"  on {escape(platform)}: {escape(steps)}", highlight=False)
+
+
 @app.command("connectors")
-def connectors() -> None:
+def connectors(
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Say which rules fall back to the general fix steps on each platform.",
+        ),
+    ] = False,
+) -> None:
     """List installed connectors and the settings each accepts."""
     from auditor.connectors.registry import available_connectors
+    from auditor.rules import catalog
 
-    for type_name, cls in available_connectors().items():
-        out.print(f"[bold]{type_name}[/] — {cls.summary}", highlight=False)
+    installed = available_connectors()
+    if check:
+        ids = catalog.rule_ids()
+        for type_name, cls in installed.items():
+            if cls.platform is None:
+                out.print(
+                    f"{escape(type_name)}: reads snapshots of any platform; the steps come "
+                    "from that platform's connector"
+                )
+                continue
+            unknown = sorted(set(cls.remediation) - set(ids))
+            general = [rule_id for rule_id in ids if rule_id not in cls.remediation]
+            line = f"{escape(type_name)}: {len(ids) - len(general)} of {len(ids)} rules have "
+            line += f"{escape(cls.platform)} steps"
+            if general:
+                line += "; general steps for " + ", ".join(general)
+            out.print(line, highlight=False, soft_wrap=True)
+            if unknown:
+                err.print(f"error: {escape(type_name)}: steps for unknown rules: {unknown}")
+                raise typer.Exit(ExitCode.USAGE)
+        return
+    for type_name, cls in installed.items():
+        out.print(f"[bold]{escape(type_name)}[/] — {escape(cls.summary)}", highlight=False)
         table = Table("Setting", "Type", "Default", "Description", show_edge=False)
         for name, field in cls.Settings.model_fields.items():
             default = "(required)" if field.is_required() else repr(field.default)
             annotation = getattr(field.annotation, "__name__", str(field.annotation))
-            table.add_row(name, annotation, default, field.description or "")
+            table.add_row(
+                escape(name), escape(annotation), escape(default), escape(field.description or "")
+            )
         out.print(table)
 
 

@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit statuses (contract: DESIGN.md, README)."""
+    """Process exit statuses (reference: README.md, "Exit codes")."""
 
     OK = 0
     FAILURES = 1

@@ -1,9 +1,9 @@
 """The page snapshot (``page-snapshot/1``): what every connector returns, normalized.
 
-This is a contract (see DESIGN.md): connectors fill it, the ``file`` connector reads it
-from disk, and rules read nothing else. ``None`` always means "the platform did not
-tell us", never a guessed default; ``unavailable`` says why, so rules can explain a
-``not-applicable`` result.
+This is a contract (its JSON Schema: docs/snapshot.schema.json): connectors fill it, the
+``file`` connector reads it from disk, and rules read nothing else. ``None`` always means
+"the platform did not tell us", never a guessed default; ``unavailable`` says why, so
+rules can explain a ``not-applicable`` result.
 """
 
 from __future__ import annotations

@@ -103,7 +103,7 @@ def page_record(p: PageView) -> dict[str, Any]:
 
 
 def findings(view: RunView) -> dict[str, Any]:
-    """The ``findings.json`` document (contract: DESIGN.md; extended with history)."""
+    """The ``findings.json`` document (reference: README.md, "Outputs")."""
     return {
         "run": {
             "id": view.id,

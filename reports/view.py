@@ -45,6 +45,7 @@ class ResultView:
     title: str = ""
     clause: str = ""
     clause_text: str = ""
+    rationale: str = ""
     remediation: str = ""
     first_seen: datetime | None = None
     first_seen_run: int | None = None
@@ -335,5 +336,6 @@ def _result_view(row: Any, platform: str, rule: RuleInfo | None) -> ResultView:
     view.title = rule.title
     view.clause = rule.clause
     view.clause_text = rule.clause_text
+    view.rationale = rule.rationale
     view.remediation = rule.remediation_for(platform)
     return view
