@@ -41,6 +41,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+attest_app = typer.Typer(
+    help="Attestations: pages on platforms with no API (Facebook groups).", no_args_is_help=True
+)
+app.add_typer(attest_app, name="attest")
 
 out = Console(soft_wrap=True)  # one-line messages stay one line when piped
 err = Console(stderr=True, soft_wrap=True)
@@ -58,7 +62,7 @@ def _guard(action: Callable[[], T]) -> T:
         return action()
     except AuditorError as exc:
         for line in str(exc).splitlines():
-            err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -471,6 +475,49 @@ def connectors(
                 escape(name), escape(annotation), escape(default), escape(field.description or "")
             )
         out.print(table)
+
+
+@attest_app.command("new")
+def attest_new(
+    page_id: Annotated[str, typer.Argument(help="The registered page's id.")],
+    config: ConfigOpt,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """Write a pre-filled attestation template for a page, for its group admin to complete."""
+    from auditor.connectors.base import ConnectorError
+    from auditor.connectors.facebook import (
+        FacebookConnector,
+        attestation_path,
+        attestation_template,
+    )
+    from auditor.loading import connector_settings
+
+    cfg = _load(config)
+
+    def write() -> Path:
+        try:
+            page = cfg.page(page_id)
+        except KeyError:
+            raise AuditorError(f"{cfg.source}: no page with id {page_id!r}") from None
+        conn = next(c for c in cfg.connectors if c.name == page.connector)
+        if conn.type != FacebookConnector.type:
+            raise AuditorError(
+                f"page {page_id!r} uses the {conn.type} connector {conn.name!r}; attestations "
+                f"are for pages of a {FacebookConnector.type} connector"
+            )
+        settings = connector_settings(cfg, conn)
+        try:
+            path = attestation_path(settings.folder, page.external_id)
+        except ConnectorError as exc:
+            raise AuditorError(str(exc)) from None
+        if path.exists() and not force:
+            raise AuditorError(f"{path}: already exists (--force replaces it)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(attestation_template(page), encoding="utf-8")
+        return path
+
+    path = _guard(write)
+    out.print(f"Wrote {escape(str(path))}: the group's admin fills in every blank.")
 
 
 def main() -> None:
