@@ -32,7 +32,9 @@ import auditor.connectors.groupme as groupme
 import auditor.connectors.http
 from auditor.connectors.base import ConnectorError, PageRef
 from auditor.connectors.groupme import GroupMeConnector, GroupMeSettings
-from auditor.rules.structure import Closed, InviteOnly, Moderated
+from auditor.rules.closed import Closed
+from auditor.rules.invite_only import InviteOnly
+from auditor.rules.moderated import Moderated
 from auditor.snapshot import PageSnapshot
 from auditor.testkit.connectors import FaultInjector, HttpConnectorContract
 from tests.rules.helpers import ctx as rule_ctx
