@@ -329,3 +329,33 @@ async def test_owners_unable_to_delete_messages_is_warned(
         snap = await fetch(monkeypatch, router)
     assert any("allowOwnerDeleteMessages is false" in w for w in snap.warnings)
     assert snap.posts, "the team's messages are still read"
+
+
+async def test_replies_under_a_deleted_root_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    messages = load("microsoft365", "messages")
+    root = messages["value"][0]
+    root.update(
+        deletedDateTime="2026-11-19T08:00:00.000Z",
+        lastModifiedDateTime="2026-11-19T08:00:00.000Z",
+        body={"contentType": "text", "content": ""},
+    )
+    replies = load("microsoft365", "replies")
+    deleted_reply = {
+        **replies["value"][0],
+        "id": "1773400600003",
+        "deletedDateTime": "2026-11-19T08:05:00.000Z",
+        "body": {"contentType": "text", "content": ""},
+    }
+    replies["value"].append(deleted_reply)
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["messages"].side_effect = lambda r: httpx.Response(200, json=messages)
+        router.routes["replies"].side_effect = lambda r: httpx.Response(200, json=replies)
+        snap = await fetch(monkeypatch, router)
+        replies_read = router.routes["replies"].called
+    assert replies_read, "the deleted root's replies were never requested"
+    posts = {p.id: p for p in snap.posts or []}
+    assert set(posts) == {"1773400500002"}, "only the live reply: not the deleted root or reply"
+    reply = posts["1773400500002"]
+    assert reply.parent_id == "1773400000001"
+    assert reply.links == ["https://docs.example.com/carpool"]
