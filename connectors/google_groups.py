@@ -1,11 +1,18 @@
 """The ``google-groups`` connector: Google Workspace groups through the Admin SDK Directory
 API (group, members with roles) and the Groups Settings API (join, view, post settings).
 
-Authentication: a service-account key; google-auth signs the JWT assertion (with ``sub``
-= a delegated admin when domain-wide delegation is used) and the shared HTTP client
-exchanges it for an access token at ``token_url``. Google has no API for group posts,
-join requests or moderator activity, so those stay ``null`` with the reason in
-``unavailable`` and the content rules say ``not-applicable``.
+Posts: no Groups API exposes a group's messages, so they are read from an audit mailbox
+that is a member of the group (``audit_mailbox``), through the Gmail API: ``list:<group>
+after:<look-back>`` finds them, ``format=full`` reads each, and only messages whose
+``List-Id`` names the group are kept. Without such a mailbox (or when it is not an
+active member receiving each message) ``posts`` stays ``null`` with the reason in
+``unavailable`` and the content rules say ``not-applicable``. Google has no API for join
+requests or moderator activity: ``moderation`` stays ``null`` the same way.
+
+Authentication: a service-account key; google-auth signs the JWT assertions and the
+shared HTTP client exchanges them for access tokens at ``token_url``: one for the Admin
+SDK (``sub`` = a delegated admin when domain-wide delegation is used) and, for posts, a
+second one acting as the audit mailbox (``sub`` = the mailbox, scope ``gmail.readonly``).
 
 Mapping (also in docs/connectors/google-groups.md):
 
@@ -32,21 +39,35 @@ members[].role                 OWNER -> owner, MANAGER -> manager, MEMBER -> mem
                                members of a nested group (type GROUP) -> member
 members[].state                ``active`` (status ACTIVE or UNKNOWN); SUSPENDED and
                                ARCHIVED accounts cannot sign in: left out, with a warning
+posts                          Gmail messages of the audit mailbox with the group's
+                               ``List-Id``: id, author (``X-Original-From``, else
+                               ``From``, as the member's id), ``internalDate``, the
+                               text/plain body (else text/html as text) without quoted
+                               replies and the Google Groups footer, links; a reply's
+                               parent is the message its ``In-Reply-To`` names, else its
+                               ``threadId``
 =============================  ==========================================================
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.message import Message
+from email.utils import parseaddr
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from google.auth import crypt, jwt
-from pydantic import Field, field_validator
+from pydantic import Field, PositiveInt, field_validator
 
 from auditor.config import Email, EnvName
 from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef, load_remediation
@@ -57,20 +78,23 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.http import HttpStatusError, OAuth2, check_api_url
+from auditor.connectors.http import HttpClient, HttpStatusError, OAuth2, check_api_url
 from auditor.logs import register_secret
-from auditor.snapshot import Member, MemberRole, PageSnapshot, Settings
+from auditor.snapshot import Member, MemberRole, PageSnapshot, Post, Settings
 
 PLATFORM = "google-groups"
 SCOPES = (
     "https://www.googleapis.com/auth/admin.directory.group.readonly",
     "https://www.googleapis.com/auth/apps.groups.settings",
 )
+GMAIL_SCOPES = ("https://www.googleapis.com/auth/gmail.readonly",)
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 PAGE_SIZE = 200
-NO_POSTS = (
-    "Google Groups: no Google API reads a group's posts (the Directory and Groups "
-    "Settings APIs cover settings and members only)."
+GMAIL_PAGE_SIZE = 500
+"""Largest ``maxResults`` Gmail's messages.list accepts."""
+NO_MAILBOX = (
+    "Google Groups: no Google API reads a group's posts, and no audit mailbox is set "
+    "(audit_mailbox) to read them from; see docs/connectors/google-groups.md."
 )
 NO_MODERATION = (
     "Google Groups: no Google API reports moderator activity, reported posts or pending "
@@ -104,12 +128,26 @@ MODERATION = {
 }
 BOOL = {"true": True, "false": False}
 ROLES: dict[str, MemberRole] = {"OWNER": "owner", "MANAGER": "manager", "MEMBER": "member"}
+DELIVERY = {"ALL_MAIL": True, "DAILY": False, "DIGEST": False, "NONE": False, "DISABLED": False}
+"""Member delivery settings: only ALL_MAIL puts each message in the mailbox."""
+GMAIL_REFUSALS = {400, 403, 404}
+"""Gmail answers: 400 mailbox without Gmail, 403 API disabled or delegation denied, 404."""
 SIGNED_IN_STATUSES = {"ACTIVE", "UNKNOWN"}
 """Member statuses of accounts that can use the group (UNKNOWN: an account outside Workspace)."""
 LOCKED_OUT_STATUSES = {"SUSPENDED", "ARCHIVED"}
 """Member statuses of Workspace accounts that cannot sign in, so cannot open the group."""
 MAX_NESTING = 5
 """How deep nested groups are expanded (Google refuses cycles; this bounds the calls)."""
+URL_RE = re.compile(r"https?://[^\s<>\"')]+")
+FOOTER_RE = re.compile(
+    r"^(?:--\s*\n)?You received this message because you are subscribed to the Google Groups",
+    re.M,
+)
+"""Start of the footer Google Groups appends to each message it sends out."""
+VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+)
+"""HTML elements without an end tag (they do not open a nesting level)."""
 
 
 class GoogleGroupsSettings(CloudConnectorSettings):
@@ -136,10 +174,22 @@ class GoogleGroupsSettings(CloudConnectorSettings):
     )
     customer: str = Field("my_customer", description="Workspace customer id for discovery.")
     domain: str | None = Field(None, description="Only discover groups of this domain.")
+    audit_mailbox: Email | None = Field(
+        None,
+        description="Mailbox that is a member of each audited group (delivery: each email); "
+        "posts are read from its Gmail. Omit: posts are not read (content rules "
+        "not-applicable).",
+    )
+    gmail_url: str = Field(
+        "https://gmail.googleapis.com/gmail/v1", description="Gmail API base URL."
+    )
+    lookback_days: PositiveInt = Field(30, description="Posts of the last N days are read.")
+    max_posts: PositiveInt = Field(500, description="Most messages read per group; more is warned.")
 
-    @field_validator("settings_url")
+    @field_validator("settings_url", "gmail_url")
     @classmethod
-    def _settings_https(cls, value: str) -> str:
+    def _extra_https(cls, value: str) -> str:
+        """The other API hosts obey the same https rule as ``base_url``."""
         return check_api_url(value)
 
 
@@ -167,6 +217,8 @@ class DirectoryMember(PlatformModel):
     role: str | None = None
     type: str | None = None
     status: str | None = None
+    delivery_settings: str | None = None
+    """Returned by members.get only (not members.list)."""
 
 
 class MembersPage(PlatformModel):
@@ -187,6 +239,61 @@ class GroupSettingsResource(PlatformModel):
     message_moderation_level: str | None = Field(None, alias="messageModerationLevel")
     members_can_post_as_the_group: str | None = Field(None, alias="membersCanPostAsTheGroup")
     allow_external_members: str | None = Field(None, alias="allowExternalMembers")
+
+
+class GmailMessageRef(PlatformModel):
+    """An entry of Gmail's ``messages.list``: only the id and the thread id."""
+
+    id: str
+    thread_id: str | None = Field(None, alias="threadId")
+
+
+class GmailMessageList(PlatformModel):
+    """Gmail ``users.messages.list`` response."""
+
+    messages: list[GmailMessageRef] = []
+    next_page_token: str | None = Field(None, alias="nextPageToken")
+    result_size_estimate: int | None = Field(None, alias="resultSizeEstimate")
+
+
+class GmailHeader(PlatformModel):
+    """One RFC 2822 header of a message part."""
+
+    name: str
+    value: str = ""
+
+
+class GmailPartBody(PlatformModel):
+    """A part's body: base64url ``data``, or an ``attachmentId`` to fetch separately."""
+
+    attachment_id: str | None = Field(None, alias="attachmentId")
+    data: str | None = None
+
+
+class GmailPart(PlatformModel):
+    """A MIME part of a Gmail message (``payload`` and its ``parts``)."""
+
+    mime_type: str = Field("", alias="mimeType")
+    filename: str | None = None
+    headers: list[GmailHeader] = []
+    body: GmailPartBody | None = None
+    parts: list[GmailPart] = []
+
+    def header(self, name: str) -> str | None:
+        """The first header called ``name`` (case-insensitive), if any."""
+        for h in self.headers:
+            if h.name.lower() == name.lower():
+                return h.value
+        return None
+
+
+class GmailMessage(PlatformModel):
+    """Gmail ``users.messages.get`` response with ``format=full`` (the fields used)."""
+
+    id: str
+    thread_id: str | None = Field(None, alias="threadId")
+    internal_date: int | None = Field(None, alias="internalDate")
+    payload: GmailPart | None = None
 
 
 class ServiceAccountKey:
@@ -237,20 +344,52 @@ class GoogleGroupsConnector(CloudConnector):
     summary = "Google Workspace groups (Admin SDK Directory + Groups Settings APIs)"
     Settings = GoogleGroupsSettings
     settings: GoogleGroupsSettings
+    gmail: HttpClient | None
+    """Client of the Gmail API acting as the audit mailbox, with its own token."""
+
+    def __init__(
+        self, name: str, settings: GoogleGroupsSettings, base_dir: Path | None = None
+    ) -> None:
+        self._key = ServiceAccountKey(settings.credentials_file_env)
+        super().__init__(name, settings, base_dir)
+        self.gmail = self._gmail_client() if settings.audit_mailbox else None
 
     def oauth(self) -> OAuth2:
-        """JWT-bearer grant: a fresh assertion signed with the service-account key."""
-        key = ServiceAccountKey(self.settings.credentials_file_env)
+        """JWT-bearer grant for the Admin SDK: a fresh assertion signed with the key."""
+        return self._jwt_grant(self.settings.delegated_admin, SCOPES)
+
+    def _jwt_grant(self, subject: str | None, scopes: tuple[str, ...]) -> OAuth2:
+        """A token endpoint whose form is a fresh JWT for ``subject`` and ``scopes``."""
+        key = self._key
         token_url = self.settings.token_url
-        subject = self.settings.delegated_admin
 
         def form() -> Mapping[str, str]:
-            return {"grant_type": JWT_GRANT, "assertion": key.assertion(token_url, subject, SCOPES)}
+            return {"grant_type": JWT_GRANT, "assertion": key.assertion(token_url, subject, scopes)}
 
         return OAuth2(token_url, form)
 
+    def _gmail_client(self) -> HttpClient:
+        """A second HTTP client for the Gmail API: same limits, token for the audit mailbox."""
+        s = self.settings
+        return HttpClient(
+            self.type,
+            s.gmail_url,
+            timeout_s=s.timeout_s,
+            max_concurrency=s.max_concurrency,
+            requests_per_second=s.requests_per_second,
+            max_attempts=s.max_attempts,
+            max_retry_after_s=s.max_retry_after_s,
+            auth=self._jwt_grant(s.audit_mailbox, GMAIL_SCOPES),
+        )
+
     def extra_origins(self) -> tuple[str, ...]:
         return (self.settings.settings_url,)
+
+    async def aclose(self) -> None:
+        """Close the Admin SDK client and, if any, the Gmail client."""
+        await super().aclose()
+        if self.gmail is not None:
+            await self.gmail.aclose()
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         key = quote(ref.external_id, safe="@")
@@ -260,9 +399,10 @@ class GoogleGroupsConnector(CloudConnector):
         )
         prefs = self.parse(GroupSettingsResource, raw, "group settings")
         warnings: list[str] = []
-        members = await self._members(group.email, warnings)
+        members, listed_in = await self._members(group.email, warnings)
         settings = map_settings(prefs, warnings)
-        unavailable = {"posts": NO_POSTS, "moderation": NO_MODERATION}
+        unavailable = {"moderation": NO_MODERATION}
+        posts = await self._posts(group.email, members, listed_in, unavailable, warnings)
         if settings.visibility is None:
             unavailable["visibility"] = "Google Groups: the group's view settings are unknown."
         return PageSnapshot(
@@ -275,7 +415,7 @@ class GoogleGroupsConnector(CloudConnector):
             fetched_at=datetime.now(UTC),
             settings=settings,
             members=members,
-            posts=None,
+            posts=posts,
             moderation=None,
             unavailable=unavailable,
             warnings=warnings,
@@ -289,13 +429,17 @@ class GoogleGroupsConnector(CloudConnector):
             found.extend(self.parse(MembersPage, raw, "group members").members)
         return found
 
-    async def _members(self, email: str, warnings: list[str]) -> list[Member]:
-        """The group's members, with the members of nested groups expanded (breadth first).
+    async def _members(
+        self, email: str, warnings: list[str]
+    ) -> tuple[list[Member], dict[str, str]]:
+        """The group's members, with the members of nested groups expanded (breadth first),
+        and for each listed address (lower case) the group whose listing named it.
 
         People reach a group through a nested group, so they are listed (role ``member``;
         a direct membership wins). A nested group that cannot be listed stays one member.
         """
         found: dict[str, Member] = {}
+        listed_in: dict[str, str] = {}
         pending: list[tuple[str, int, str]] = [(email, 0, email)]
         seen = {email.lower()}
         while pending:
@@ -312,6 +456,8 @@ class GoogleGroupsConnector(CloudConnector):
                 found.setdefault(group_id, Member(id=group_id, email=group))
                 continue
             for m in listing:
+                if m.email:
+                    listed_in.setdefault(m.email.lower(), group)
                 if m.type == "GROUP" and m.email and depth < MAX_NESTING:
                     if m.email.lower() not in seen:
                         seen.add(m.email.lower())
@@ -321,7 +467,163 @@ class GoogleGroupsConnector(CloudConnector):
                 member = map_member(m, warnings, nested=depth > 0)
                 if member is not None:
                     found.setdefault(member.id, member)
-        return list(found.values())
+        return list(found.values()), listed_in
+
+    async def _posts(
+        self,
+        group: str,
+        members: list[Member],
+        listed_in: dict[str, str],
+        unavailable: dict[str, str],
+        warnings: list[str],
+    ) -> list[Post] | None:
+        """The group's posts as the audit mailbox received them, or None with the reason
+        in ``unavailable`` (no mailbox, not an active member, not receiving each message,
+        Gmail refusing). Other Gmail failures are page errors naming the mailbox."""
+        mailbox = self.settings.audit_mailbox
+        if mailbox is None or self.gmail is None:
+            unavailable["posts"] = NO_MAILBOX
+            return None
+        try:
+            reason = await self._mailbox_problem(mailbox, members, listed_in, warnings)
+            if reason is not None:
+                unavailable["posts"] = reason
+                return None
+            return await self._mailbox_posts(group, mailbox, members, unavailable, warnings)
+        except ConnectorError as exc:
+            detail = str(exc).removeprefix(f"{PLATFORM}: ")
+            raise ConnectorError(
+                f"{PLATFORM}: reading posts as audit mailbox {mailbox}: {detail}"
+            ) from None
+
+    async def _mailbox_problem(
+        self,
+        mailbox: str,
+        members: list[Member],
+        listed_in: dict[str, str],
+        warnings: list[str],
+    ) -> str | None:
+        """Why the audit mailbox cannot show the group's posts, or None when it can: it must
+        be an active member (directly or through a nested group) that gets each message."""
+        where = listed_in.get(mailbox)
+        if where is None:
+            return (
+                f"Google Groups: the audit mailbox {mailbox} is not a member of this group, so "
+                "its posts cannot be read; add it as a member (delivery: each email)."
+            )
+        if not any((m.email or "").lower() == mailbox for m in members):
+            return (
+                f"Google Groups: the audit mailbox {mailbox} is not an active member of this "
+                "group (its account cannot sign in), so its posts cannot be read."
+            )
+        raw = await self.http.get_json(
+            f"groups/{quote(where, safe='@')}/members/{quote(mailbox, safe='@')}"
+        )
+        entry = self.parse(DirectoryMember, raw, "audit mailbox membership")
+        if entry.delivery_settings is None:
+            warnings.append(
+                f"audit mailbox {mailbox}: delivery setting not returned; posts it did not "
+                "receive as single emails are not seen"
+            )
+            return None
+        setting = f"audit mailbox {mailbox} delivery_settings"
+        each = map_enum(setting, entry.delivery_settings, DELIVERY, warnings)
+        if each is False:
+            return (
+                f"Google Groups: the audit mailbox {mailbox} receives this group's mail as "
+                f"{entry.delivery_settings}, not each message, so its posts cannot be read; "
+                "set its subscription to 'Each email'."
+            )
+        return None
+
+    async def _mailbox_posts(
+        self,
+        group: str,
+        mailbox: str,
+        members: list[Member],
+        unavailable: dict[str, str],
+        warnings: list[str],
+    ) -> list[Post] | None:
+        """Lists the group's messages in the mailbox (look-back window, cap) and reads each."""
+        days = self.settings.lookback_days
+        after = int((datetime.now(UTC) - timedelta(days=days)).timestamp())
+        try:
+            refs = await self._message_refs(mailbox, f"list:{group} after:{after}", warnings)
+        except HttpStatusError as exc:
+            if exc.status not in GMAIL_REFUSALS:
+                raise
+            unavailable["posts"] = (
+                f"Google Groups: Gmail refused to list the audit mailbox {mailbox}'s messages "
+                f"(HTTP {exc.status}): check that the Gmail API is enabled, that domain-wide "
+                "delegation grants gmail.readonly, and that the mailbox has Gmail."
+            )
+            return None
+        found = await self._messages(mailbox, refs, warnings)
+        list_id = group.lower().replace("@", ".")
+        kept = [m for m in found if message_list_id(m) == list_id]
+        if len(kept) < len(found):
+            warnings.append(
+                f"posts: {len(found) - len(kept)} message(s) found by list:{group} carry "
+                "another List-Id (sent to another list); left out"
+            )
+        warnings.append(
+            f"posts: only the last {days} days (lookback_days) are read, as received by the "
+            f"audit mailbox {mailbox}"
+        )
+        return to_posts(kept, {m.email.lower(): m.id for m in members if m.email}, warnings)
+
+    async def _message_refs(
+        self, mailbox: str, query: str, warnings: list[str]
+    ) -> list[GmailMessageRef]:
+        """Ids of the messages matching ``query``, all pages, up to ``max_posts``."""
+        assert self.gmail is not None
+        cap = self.settings.max_posts
+        params: dict[str, str | int] = {"q": query, "maxResults": min(GMAIL_PAGE_SIZE, cap)}
+        path = f"users/{quote(mailbox, safe='@')}/messages"
+        refs: list[GmailMessageRef] = []
+        async for raw in self.gmail.pages_token(path, params):
+            page = self.parse(GmailMessageList, raw, "Gmail message list")
+            refs.extend(page.messages)
+            if len(refs) >= cap:
+                if len(refs) > cap or page.next_page_token:
+                    estimate = page.result_size_estimate
+                    about = f" of about {estimate}" if estimate and estimate > cap else ""
+                    warnings.append(
+                        f"posts: stopped after {cap}{about} messages (max_posts); "
+                        "the others were not read"
+                    )
+                return refs[:cap]
+        return refs
+
+    async def _messages(
+        self, mailbox: str, refs: list[GmailMessageRef], warnings: list[str]
+    ) -> list[GmailMessage]:
+        """Each listed message in full, read concurrently (the client caps concurrency);
+        a message deleted meanwhile (404) is skipped with a warning."""
+        tasks = [asyncio.ensure_future(self._message(mailbox, ref.id)) for ref in refs]
+        try:
+            found = await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        gone = found.count(None)
+        if gone:
+            warnings.append(f"posts: {gone} message(s) left the audit mailbox while being read")
+        return [m for m in found if m is not None]
+
+    async def _message(self, mailbox: str, ident: str) -> GmailMessage | None:
+        """One message with ``format=full``; None when it no longer exists."""
+        assert self.gmail is not None
+        path = f"users/{quote(mailbox, safe='@')}/messages/{quote(ident, safe='')}"
+        try:
+            raw = await self.gmail.get_json(path, {"format": "full"})
+        except HttpStatusError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self.parse(GmailMessage, raw, "Gmail message")
 
     async def discover(self) -> AsyncIterator[DiscoveredGroup]:
         params: dict[str, str | int] = {"maxResults": PAGE_SIZE}
@@ -417,3 +719,193 @@ def group_url(email: str) -> str | None:
     """The group's web address in Google Groups for Workspace."""
     local, _, domain = email.partition("@")
     return f"https://groups.google.com/a/{domain}/g/{local}" if domain else None
+
+
+def message_list_id(message: GmailMessage) -> str | None:
+    """The list identifier of the message's ``List-Id`` header (``<robotics.district.org>``
+    names robotics@district.org), lower case."""
+    value = message.payload.header("List-Id") if message.payload else None
+    if not value:
+        return None
+    inside = re.search(r"<([^>]*)>", value)
+    return (inside.group(1) if inside else value).strip().lower()
+
+
+def to_posts(
+    messages: list[GmailMessage], member_ids: dict[str, str], warnings: list[str]
+) -> list[Post]:
+    """The messages as snapshot posts; a reply's parent is the message its ``In-Reply-To``
+    names when that was read, else its thread (Gmail's ``threadId``)."""
+    by_message_id: dict[str, str] = {}
+    for m in messages:
+        ident = m.payload.header("Message-ID") if m.payload else None
+        if ident:
+            by_message_id.setdefault(ident.strip().lower(), m.id)
+    return [to_post(m, by_message_id, member_ids, warnings) for m in messages]
+
+
+def to_post(
+    message: GmailMessage,
+    by_message_id: dict[str, str],
+    member_ids: dict[str, str],
+    warnings: list[str],
+) -> Post:
+    """One Gmail message as a snapshot post (author as the member's id where known)."""
+    payload = message.payload or GmailPart()
+    text, links = message_text(payload, message.id, warnings)
+    sender = payload.header("X-Original-From") or payload.header("From") or ""
+    address = parseaddr(sender)[1].lower() or None
+    created = (
+        datetime.fromtimestamp(message.internal_date / 1000, UTC)
+        if message.internal_date is not None
+        else None
+    )
+    return Post(
+        id=message.id,
+        author_id=member_ids.get(address, address) if address else None,
+        created_at=created,
+        text=text,
+        links=links,
+        parent_id=parent_of(message, payload, by_message_id),
+    )
+
+
+def parent_of(
+    message: GmailMessage, payload: GmailPart, by_message_id: dict[str, str]
+) -> str | None:
+    """The post a reply answers: the message ``In-Reply-To`` names if it was read, else
+    the thread's id; None for a message that answers nothing."""
+    in_reply_to = (payload.header("In-Reply-To") or "").strip().lower()
+    if in_reply_to in by_message_id:
+        return by_message_id[in_reply_to]
+    is_reply = bool(in_reply_to or payload.header("References"))
+    if is_reply and message.thread_id and message.thread_id != message.id:
+        return message.thread_id
+    return None
+
+
+def message_text(payload: GmailPart, ident: str, warnings: list[str]) -> tuple[str, list[str]]:
+    """A message's own words and links: its text/plain parts (else text/html reduced to
+    text), without quoted replies and the footer Google Groups appends."""
+    for mime_type in ("text/plain", "text/html"):
+        parts = text_parts(payload, mime_type)
+        if not parts:
+            continue
+        if any(p.body and p.body.attachment_id and not p.body.data for p in parts):
+            warnings.append(f"post {ident}: a body part stored as an attachment was not read")
+        bodies = [decode_body(p) for p in parts]
+        if mime_type == "text/plain":
+            text, links = strip_quoted(cut_footer("\n".join(bodies))), []
+        else:
+            text, links = html_text("\n".join(bodies))
+        links += [u for u in URL_RE.findall(text) if u not in links]
+        return text.strip(), links
+    return "", []
+
+
+def text_parts(part: GmailPart, mime_type: str) -> list[GmailPart]:
+    """The parts of type ``mime_type`` that are the message's body, not attachments."""
+    if part.parts:
+        return [found for child in part.parts for found in text_parts(child, mime_type)]
+    disposition = (part.header("Content-Disposition") or "").lower()
+    if part.mime_type.lower() != mime_type or part.filename or disposition.startswith("attachment"):
+        return []
+    return [part]
+
+
+def decode_body(part: GmailPart) -> str:
+    """A part's base64url ``body.data`` (Gmail has already undone the transfer encoding)
+    decoded with the charset of its ``Content-Type``."""
+    data = part.body.data if part.body else None
+    if not data:
+        return ""
+    try:
+        raw = base64.urlsafe_b64decode(data + "=" * (-len(data) % 4))
+    except (binascii.Error, ValueError):
+        return ""
+    header = Message()
+    header["Content-Type"] = part.header("Content-Type") or part.mime_type
+    charset = header.get_content_charset() or "utf-8"
+    try:
+        return raw.decode(charset, errors="replace")
+    except LookupError:
+        return raw.decode("utf-8", errors="replace")
+
+
+def cut_footer(text: str) -> str:
+    """``text`` before the footer Google Groups appends ("You received this message ...")."""
+    match = FOOTER_RE.search(text)
+    return text[: match.start()] if match else text
+
+
+def strip_quoted(text: str) -> str:
+    """``text`` without quoted lines (``>``) and the "On ... wrote:" line introducing them:
+    the quoted post is a post of its own, by someone else."""
+    kept: list[str] = []
+    for line in text.splitlines():
+        if not line.lstrip().startswith(">"):
+            kept.append(line)
+            continue
+        while kept and not kept[-1].strip():
+            kept.pop()
+        if kept and kept[-1].rstrip().endswith("wrote:"):
+            last = kept.pop()
+            if not last.startswith("On ") and kept and kept[-1].startswith("On "):
+                kept.pop()  # the attribution line was wrapped
+    return "\n".join(kept)
+
+
+class _HtmlText(HTMLParser):
+    """The text and ``href`` targets (with their offset in the text) of an HTML body,
+    leaving out quoted replies (``blockquote``, Gmail's ``gmail_quote``)."""
+
+    def __init__(self) -> None:
+        """An empty parser; feed it the HTML."""
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.links: list[tuple[int, str]] = []
+        self._length = 0
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Notes links and line breaks; a quote starts a stretch that is left out."""
+        values = dict(attrs)
+        href = values.get("href")
+        if self._skipping:
+            self._skipping += tag not in VOID_TAGS
+        elif tag == "blockquote" or "gmail_quote" in (values.get("class") or ""):
+            self._skipping = 1
+        elif tag == "a" and href:
+            self.links.append((self._length, href))
+        elif tag in ("br", "p", "div", "li"):
+            self._add("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        """Closes a nesting level of a left-out stretch."""
+        if self._skipping and tag not in VOID_TAGS:
+            self._skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        """Keeps text outside quotes."""
+        if not self._skipping:
+            self._add(data)
+
+    def _add(self, piece: str) -> None:
+        """Appends ``piece`` to the text, keeping track of its length (link offsets)."""
+        self.text.append(piece)
+        self._length += len(piece)
+
+
+def html_text(content: str) -> tuple[str, list[str]]:
+    """Text and link targets of an HTML body, cut before the Google Groups footer."""
+    parser = _HtmlText()
+    parser.feed(content)
+    parser.close()
+    text = "".join(parser.text)
+    footer = FOOTER_RE.search(text)
+    end = footer.start() if footer else len(text)
+    links: list[str] = []
+    for offset, href in parser.links:
+        if offset < end and href not in links:
+            links.append(href)
+    return re.sub(r"\n{3,}", "\n\n", text[:end]), links

@@ -25,7 +25,8 @@ members                   owners -> ``owner``, other members -> ``member``; emai
                           ``mail``, else a UPN that is not a guest's ``#EXT#`` alias;
                           non-user members (groups, devices) warned
 posts                     channel messages and replies (``messageType`` message, not
-                          deleted), text from the HTML body, links from hrefs and text
+                          deleted; the replies under a deleted message are still read),
+                          text from the HTML body, links from hrefs and text
 warnings                  memberSettings.allowCreatePrivateChannels, guestSettings
                           .allowCreateUpdateChannels, messagingSettings
                           .allowOwnerDeleteMessages false, isArchived
@@ -423,9 +424,10 @@ class Microsoft365Connector(CloudConnector):
                 break
         posts: list[Post] = []
         for message in tops[:limit]:
-            if not is_post(message):
+            if not is_thread(message):
                 continue
-            posts.append(to_post(message, None))
+            if is_post(message):  # a deleted root has no body, but its replies stay readable
+                posts.append(to_post(message, None))
             path = f"{base}/{quote(message.id, safe='')}/replies"
             async for raw in self.http.pages_next_link(path, {"$top": MESSAGES_PAGE}):
                 replies = self.parse(MessagesPage, raw, "message replies").value
@@ -495,9 +497,14 @@ def usable_upn(upn: str | None) -> str | None:
     return None if upn is None or "#EXT#" in upn.upper() else upn
 
 
+def is_thread(message: ChatMessage) -> bool:
+    """A user message (not a system event), deleted or not: its replies are people's posts."""
+    return message.message_type in (None, "message")
+
+
 def is_post(message: ChatMessage) -> bool:
     """A real, undeleted user message (not a system event)."""
-    return message.message_type in (None, "message") and message.deleted is None
+    return is_thread(message) and message.deleted is None
 
 
 def to_post(message: ChatMessage, parent_id: str | None) -> Post:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -15,6 +16,7 @@ import httpx
 import respx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from google.auth import jwt
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -22,7 +24,11 @@ GOOGLE_DIRECTORY = "https://admin.googleapis.com/admin/directory/v1"
 GOOGLE_SETTINGS = "https://www.googleapis.com/groups/v1/groups"
 GOOGLE_TOKEN = "https://oauth2.googleapis.com/token"
 GOOGLE_GROUP = "robotics@district.org"
-GOOGLE_MEMBER_IDS = {f"1088265634312749{d * 5}" for d in "12345"}
+GOOGLE_MEMBER_IDS = {f"1088265634312749{d * 5}" for d in "123456"}
+GMAIL = "https://gmail.googleapis.com/gmail/v1"
+GMAIL_SCOPE = "https://www.googleapis.com/auth/gmail.readonly"
+AUDIT_MAILBOX = "groups-audit@district.org"
+GMAIL_MESSAGES = f"{GMAIL}/users/{AUDIT_MAILBOX}/messages"
 GOOGLE_GROUPS = {"robotics@district.org", "chess-club@district.org", "esports@district.org"}
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -76,10 +82,46 @@ def paged(
     return answer
 
 
+def gmail_token_responder() -> Callable[[httpx.Request], httpx.Response | None]:
+    """Answers token requests whose JWT asks for the Gmail scope (``...GMAIL...-1``, ...);
+    returns None for the others, which fall through to the Admin SDK token route."""
+    counter = itertools.count(1)
+
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        form = dict(httpx.QueryParams(request.content.decode()))
+        claims = jwt.decode(form.get("assertion", ""), verify=False)
+        if claims.get("scope") != GMAIL_SCOPE:
+            return None
+        body = load("google", "gmail-token")
+        body["access_token"] = f"{body['access_token']}-{next(counter)}"
+        return httpx.Response(200, json=body)
+
+    return answer
+
+
+def google_error(status: int, message: str, reason: str, grpc_status: str) -> httpx.Response:
+    """An error answer shaped like Google's JSON error body."""
+    error = {"code": status, "message": message, "status": grpc_status}
+    error["errors"] = [{"message": message, "domain": "global", "reason": reason}]
+    return httpx.Response(status, json={"error": error})
+
+
+def gmail_message(request: httpx.Request) -> httpx.Response:
+    """``users.messages.get`` from the ``gmail-message-<id>`` fixtures; 404 for others."""
+    ident = request.url.path.rsplit("/", 1)[-1]
+    if not (FIXTURES / "google" / f"gmail-message-{ident}.json").exists():
+        return google_error(404, "Requested entity was not found.", "notFound", "NOT_FOUND")
+    return json_response("google", f"gmail-message-{ident}")
+
+
 def mock_google(router: respx.MockRouter, prefix: str = "") -> None:
-    """Token endpoint, group, settings, two pages of members, two pages of groups;
-    route names start with ``prefix``."""
+    """Token endpoint (Admin SDK and Gmail tokens apart), group, settings, two pages of
+    members, two pages of groups, the audit mailbox's membership and its Gmail messages
+    (two pages of the list, then each message); route names start with ``prefix``."""
     g = "google"
+    router.post(url__regex=f"^{re.escape(GOOGLE_TOKEN)}$", name=f"{prefix}gmail-token").mock(
+        side_effect=gmail_token_responder()
+    )
     router.post(GOOGLE_TOKEN, name=f"{prefix}token").mock(side_effect=token_responder(g))
     router.get(f"{GOOGLE_DIRECTORY}/groups/{GOOGLE_GROUP}", name=f"{prefix}group").mock(
         side_effect=lambda r: json_response(g, "group")
@@ -92,6 +134,16 @@ def mock_google(router: respx.MockRouter, prefix: str = "") -> None:
     )
     router.get(f"{GOOGLE_DIRECTORY}/groups", name=f"{prefix}groups").mock(
         side_effect=paged(g, "groups-1", "groups-2", "pageToken")
+    )
+    router.get(
+        f"{GOOGLE_DIRECTORY}/groups/{GOOGLE_GROUP}/members/{AUDIT_MAILBOX}",
+        name=f"{prefix}audit-member",
+    ).mock(side_effect=lambda r: json_response(g, "member-audit"))
+    router.get(GMAIL_MESSAGES, name=f"{prefix}gmail-list").mock(
+        side_effect=paged(g, "gmail-list-1", "gmail-list-2", "pageToken")
+    )
+    router.get(url__regex=f"^{re.escape(GMAIL_MESSAGES)}/[^/?]+", name=f"{prefix}gmail-get").mock(
+        side_effect=gmail_message
     )
 
 

@@ -28,7 +28,7 @@ import auditor.connectors.http
 from auditor import discovery
 from auditor.cli import app
 from auditor.db.engine import make_engine
-from auditor.db.models import DiscoveredGroup, PageAudit
+from auditor.db.models import DiscoveredGroup, PageAudit, Result
 from auditor.loading import load_config
 
 UNREGISTERED = {
@@ -66,6 +66,7 @@ def cloud_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
             type = "google-groups"
             credentials_file_env = "GW_KEY_FILE"
             delegated_admin = "it-admin@district.org"
+            audit_mailbox = "groups-audit@district.org"
             requests_per_second = 50
 
             [[connectors]]
@@ -135,6 +136,26 @@ def test_run_audits_both_cloud_connectors(cloud_config: Path, tmp_path: Path) ->
     assert {(r.connector, r.external_id) for r in rows} == UNREGISTERED
     assert {r.run_id for r in rows} == run_ids
     assert {r.platform for r in rows} == {"google-groups", "microsoft365"}
+
+
+def test_google_posts_read_through_the_audit_mailbox_reach_the_content_rules(
+    cloud_config: Path, tmp_path: Path
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        both_platforms(router)
+        CliRunner().invoke(app, ["run", "--config", str(cloud_config), "--output", str(tmp_path)])
+    engine = make_engine(load_config(cloud_config).database.url)
+    with Session(engine) as session:
+        audit = session.scalars(select(PageAudit).where(PageAudit.page_id == "robotics")).one()
+        rows = session.scalars(select(Result).where(Result.page_audit_id == audit.id)).all()
+        results = {r.rule_id: (r.status, r.message) for r in rows}
+        status = audit.status
+    assert status == "audited"
+    # a coach's personal Instagram and a student's cell number, both in posts
+    assert results["DS7.no-personal-links"][0] == "fail"
+    assert "personal social media" in results["DS7.no-personal-links"][1]
+    assert results["DS6.confidentiality"][0] == "fail"
+    assert results["DS3.respectful-speech"][0] != "not-applicable"
 
 
 def test_discover_lists_unregistered_groups(cloud_config: Path) -> None:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import base64
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs
 
+import google_groups_platform
 import httpx
 import pytest
 import respx
 from google.auth import jwt
 from mock_platforms import (
+    AUDIT_MAILBOX,
+    GMAIL_SCOPE,
     GOOGLE_DIRECTORY,
     GOOGLE_GROUP,
     GOOGLE_GROUPS,
     GOOGLE_MEMBER_IDS,
     GOOGLE_TOKEN,
+    google_error,
     load,
     mock_google,
     public_key_pem,
@@ -23,10 +30,15 @@ from mock_platforms import (
 
 from auditor.connectors.base import ConnectorError, PageRef
 from auditor.connectors.google_groups import (
+    GmailPart,
     GoogleGroupsConnector,
     GoogleGroupsSettings,
     GroupSettingsResource,
+    decode_body,
+    html_text,
     map_settings,
+    message_text,
+    strip_quoted,
 )
 from auditor.snapshot import PageSnapshot
 from auditor.testkit.connectors import FaultInjector, HttpConnectorContract
@@ -35,11 +47,15 @@ ADMIN = "it-admin@district.org"
 DIRECTORY = GOOGLE_DIRECTORY
 
 
-def google_connector(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> GoogleGroupsConnector:
+def google_connector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **settings: object
+) -> GoogleGroupsConnector:
     key = write_service_account_key(tmp_path / "sa.json")
     monkeypatch.setenv("GOOGLE_SA_FILE", str(key))
-    settings = GoogleGroupsSettings(credentials_file_env="GOOGLE_SA_FILE", delegated_admin=ADMIN)
-    return GoogleGroupsConnector("gw", settings)
+    conf = GoogleGroupsSettings.model_validate(
+        {"credentials_file_env": "GOOGLE_SA_FILE", "delegated_admin": ADMIN, **settings}
+    )
+    return GoogleGroupsConnector("gw", conf)
 
 
 class TestGoogleGroupsContract(HttpConnectorContract):
@@ -52,11 +68,17 @@ class TestGoogleGroupsContract(HttpConnectorContract):
         ("/groups/robotics", {"kind": "admin#directory#group", "id": "03ep43zb2nm8xyz"}, "email"),
         ("/members", {"members": [{"id": "1", "role": ["OWNER"]}]}, "members[0].role"),
         ("/members", {"members": "none"}, "members"),
+        ("/messages?", {"messages": [{"threadId": "19a6c1d2e3f40001"}]}, "messages[0].id"),
+        (
+            "/messages/19a6c1d2e3f40006",
+            {"id": "19a6c1d2e3f40006", "internalDate": "yesterday"},
+            "internalDate",
+        ),
     ]
     expected_discovered = GOOGLE_GROUPS
 
     def make_connector(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-        return google_connector(tmp_path, monkeypatch)
+        return google_connector(tmp_path, monkeypatch, audit_mailbox=AUDIT_MAILBOX)
 
     def mock_platform(self, router: respx.MockRouter) -> None:
         mock_google(router)
@@ -85,6 +107,30 @@ class TestGoogleGroupsContract(HttpConnectorContract):
             await self.fetch(connector)
         assert waits == [] and len(faults.hits) == 1
 
+    async def test_gmail_429_is_waited_out_and_every_post_still_read(
+        self, connector: GoogleGroupsConnector, faults: FaultInjector, waits: list[float]
+    ) -> None:
+        faults.add("/gmail/v1/", lambda r: httpx.Response(429, headers={"Retry-After": "4"}))
+        faults.add(
+            "/messages/19a6c1d2e3f40004",
+            lambda r: google_error(
+                403, "User-rate limit exceeded.", "userRateLimitExceeded", "PERMISSION_DENIED"
+            ),
+        )
+        snapshot = await self.fetch(connector)
+        assert len(faults.hits) == 2 and 4.0 in waits and len(waits) == 2
+        assert len(snapshot.posts or []) == 7
+
+    async def test_second_gmail_401_is_an_error_naming_the_mailbox(
+        self, connector: GoogleGroupsConnector, faults: FaultInjector, router: respx.MockRouter
+    ) -> None:
+        faults.add("/gmail/v1/", lambda r: httpx.Response(401), times=5)
+        with pytest.raises(ConnectorError, match="401") as info:
+            await self.fetch(connector)
+        assert f"google-groups: reading posts as audit mailbox {AUDIT_MAILBOX}" in str(info.value)
+        assert router.routes["gmail-token"].call_count == 2
+        assert router.routes["token"].call_count == 1, "the admin token was not touched"
+
 
 async def test_snapshot_maps_the_documented_group(tmp_path: Path, monkeypatch) -> None:
     with respx.mock(assert_all_called=False) as router:
@@ -92,6 +138,7 @@ async def test_snapshot_maps_the_documented_group(tmp_path: Path, monkeypatch) -
         async with google_connector(tmp_path, monkeypatch) as conn:
             snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
         settings_call = router.routes["settings"].calls.last.request
+        gmail_called = router.routes["gmail-list"].called or router.routes["gmail-token"].called
     assert snap.name == "DHS Robotics"
     assert snap.url == "https://groups.google.com/a/district.org/g/robotics"
     assert snap.settings.model_dump() == {
@@ -105,9 +152,10 @@ async def test_snapshot_maps_the_documented_group(tmp_path: Path, monkeypatch) -
     assert roles["owner@district.org"] == "owner"
     assert roles["boss@district.org"] == "manager"
     assert roles["parent.d@gmail.com"] == "member"
-    assert snap.posts is None and "posts" in snap.unavailable
+    assert snap.posts is None and "audit_mailbox" in snap.unavailable["posts"]
     assert snap.moderation is None and "moderation" in snap.unavailable
     assert snap.warnings == []
+    assert not gmail_called, "no audit mailbox: Gmail is never called"
     assert settings_call.url.params["alt"] == "json"
     assert settings_call.headers["Authorization"] == "Bearer ya29.c.b0AXv0zTOKEN-PLACEHOLDER-1"
 
@@ -381,3 +429,362 @@ async def test_large_group_is_paged_to_the_end(
         pages = router.routes["members"].call_count
     assert len(snap.members or []) == 450
     assert sizes == {"200"} and pages == 3
+
+
+MEMBER_ID = {
+    "owner": "108826563431274911111",
+    "boss": "108826563431274922222",
+    "ana": "108826563431274933333",
+    "ben": "108826563431274944444",
+    "parent": "108826563431274955555",
+}
+
+
+Calls = dict[str, list[httpx.Request]]
+
+
+async def fetch_posts(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[respx.MockRouter], None] | None = None,
+    **settings: object,
+) -> tuple[PageSnapshot, Calls]:
+    """Fetch the fixture group with an audit mailbox; ``change(router)`` may alter routes
+    first. Returns the snapshot and the requests each named route answered."""
+    with respx.mock(assert_all_called=False) as router:
+        mock_google(router)
+        if change is not None:
+            change(router)
+        conf = {"audit_mailbox": AUDIT_MAILBOX, **settings}
+        async with google_connector(tmp_path, monkeypatch, **conf) as conn:
+            snap = await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+        calls = {r.name: [c.request for c in r.calls] for r in router.routes if r.name}
+    return snap, calls
+
+
+async def test_posts_are_read_from_the_audit_mailbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = int(time.time()) - 30 * 86400
+    snap, calls = await fetch_posts(tmp_path, monkeypatch)
+    after = int(time.time()) - 30 * 86400
+    posts = {p.id: p for p in snap.posts or []}
+    assert set(posts) == {f"19a6c1d2e3f4000{n}" for n in range(1, 8)}, "List-Id filter"
+    welcome, reply = posts["19a6c1d2e3f40001"], posts["19a6c1d2e3f40002"]
+    assert welcome.author_id == MEMBER_ID["owner"] and welcome.parent_id is None
+    assert welcome.created_at is not None and welcome.created_at.isoformat() == (
+        "2026-11-10T15:30:00+00:00"
+    )
+    assert welcome.links == ["https://district.org/robotics/calendar"]
+    assert welcome.text.endswith("Ms. Owner"), "the Google Groups footer is cut"
+    assert reply.author_id == MEMBER_ID["ana"] and reply.parent_id == welcome.id
+    assert reply.text == "Can we bring the drivetrain prototype from last year?\n\nAna"
+    assert reply.links == [], "quoted text and footer links are not the reply's"
+    carpool = posts["19a6c1d2e3f40003"]
+    assert carpool.author_id == MEMBER_ID["parent"], "X-Original-From, not the group's From"
+    assert "203-555-0148" in posts["19a6c1d2e3f40004"].text
+    assert posts["19a6c1d2e3f40004"].parent_id == carpool.id
+    html_only = posts["19a6c1d2e3f40005"]
+    assert html_only.author_id == MEMBER_ID["boss"]
+    assert html_only.parent_id == "19a6c1d2e3f40004"
+    assert html_only.links == ["https://district.org/robotics/carpool"]
+    assert "203-555-0148" not in html_only.text and "You received" not in html_only.text
+    assert posts["19a6c1d2e3f40006"].links == ["https://www.instagram.com/coach.olivia.builds"]
+    assert posts["19a6c1d2e3f40007"].text.startswith("Parts list for the new intake")
+    assert "posts" not in snap.unavailable
+    assert any("1 message(s) found by list:robotics@district.org" in w for w in snap.warnings)
+    assert any("last 30 days (lookback_days)" in w for w in snap.warnings)
+
+    lists = [r.url.params for r in calls["gmail-list"]]
+    assert len(lists) == 2 and lists[1]["pageToken"] == "09841176052473188391"
+    query, stamp = lists[0]["q"].rsplit(" after:", 1)
+    assert query == "list:robotics@district.org" and before <= int(stamp) <= after
+    assert lists[0]["maxResults"] == "500"
+    gets = calls["gmail-get"]
+    assert len(gets) == 8 and {r.url.params["format"] for r in gets} == {"full"}
+    assert {r.headers["Authorization"] for r in gets} == {
+        "Bearer ya29.c.b0AXv0zGMAIL-PLACEHOLDER-1"
+    }
+    assert len(calls["audit-member"]) == 1
+
+
+async def test_gmail_token_is_a_second_jwt_acting_as_the_mailbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, calls = await fetch_posts(tmp_path, monkeypatch)
+    admin = parse_qs(calls["token"][-1].content.decode())
+    gmail = parse_qs(calls["gmail-token"][-1].content.decode())
+    assert gmail["grant_type"] == ["urn:ietf:params:oauth:grant-type:jwt-bearer"]
+    claims = jwt.decode(gmail["assertion"][0], certs=public_key_pem(), audience=GOOGLE_TOKEN)
+    assert claims["sub"] == AUDIT_MAILBOX and claims["scope"] == GMAIL_SCOPE
+    admin_claims = jwt.decode(admin["assertion"][0], certs=public_key_pem(), audience=GOOGLE_TOKEN)
+    assert admin_claims["sub"] == ADMIN and "gmail" not in admin_claims["scope"]
+
+
+async def test_without_a_mailbox_in_the_group_posts_are_not_applicable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def drop_mailbox(router: respx.MockRouter) -> None:
+        members = load("google", "members-2")
+        members["members"].pop()
+        router.routes["members"].side_effect = lambda r: httpx.Response(
+            200, json=members if "pageToken" in r.url.params else load("google", "members-1")
+        )
+
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, change=drop_mailbox)
+    assert snap.posts is None
+    assert f"audit mailbox {AUDIT_MAILBOX} is not a member" in snap.unavailable["posts"]
+    assert not calls["gmail-list"] and not calls["audit-member"]
+
+
+async def test_suspended_mailbox_reads_no_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def suspend(router: respx.MockRouter) -> None:
+        members = load("google", "members-2")
+        members["members"][-1]["status"] = "SUSPENDED"
+        router.routes["members"].side_effect = lambda r: httpx.Response(
+            200, json=members if "pageToken" in r.url.params else load("google", "members-1")
+        )
+
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, change=suspend)
+    assert snap.posts is None and "not an active member" in snap.unavailable["posts"]
+    assert not calls["gmail-list"]
+
+
+@pytest.mark.parametrize("delivery", ["DIGEST", "DAILY", "NONE", "DISABLED"])
+async def test_mailbox_not_getting_each_message_reads_no_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delivery: str
+) -> None:
+    def set_delivery(router: respx.MockRouter) -> None:
+        entry = {**load("google", "member-audit"), "delivery_settings": delivery}
+        router.routes["audit-member"].side_effect = lambda r: httpx.Response(200, json=entry)
+
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, change=set_delivery)
+    assert snap.posts is None
+    assert f"as {delivery}, not each message" in snap.unavailable["posts"]
+    assert not calls["gmail-list"]
+
+
+async def test_unknown_delivery_setting_is_warned_and_posts_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unknown(router: respx.MockRouter) -> None:
+        entry = load("google", "member-audit")
+        del entry["delivery_settings"]
+        router.routes["audit-member"].side_effect = lambda r: httpx.Response(200, json=entry)
+
+    snap, _ = await fetch_posts(tmp_path, monkeypatch, change=unknown)
+    assert len(snap.posts or []) == 7
+    assert any("delivery setting not returned" in w for w in snap.warnings)
+
+
+async def test_mailbox_in_a_nested_group_is_checked_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nested = "auditors@district.org"
+
+    def nest(router: respx.MockRouter) -> None:
+        members = load("google", "members-2")
+        members["members"][-1] = member("g7", nested, type="GROUP")
+        router.routes["members"].side_effect = lambda r: httpx.Response(
+            200, json=members if "pageToken" in r.url.params else load("google", "members-1")
+        )
+        router.get(f"{DIRECTORY}/groups/{nested}/members").respond(
+            json={"members": [member("108826563431274966666", AUDIT_MAILBOX)]}
+        )
+        router.get(f"{DIRECTORY}/groups/{nested}/members/{AUDIT_MAILBOX}", name="nested-get").mock(
+            side_effect=lambda r: httpx.Response(200, json=load("google", "member-audit"))
+        )
+
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, change=nest)
+    assert calls["nested-get"] and not calls["audit-member"]
+    assert len(snap.posts or []) == 7
+
+
+async def test_lookback_days_sets_the_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, lookback_days=7)
+    stamp = int(calls["gmail-list"][0].url.params["q"].split("after:")[1])
+    assert abs(stamp - (time.time() - 7 * 86400)) < 60
+    assert any("last 7 days (lookback_days)" in w for w in snap.warnings)
+
+
+async def test_max_posts_caps_the_messages_read_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, max_posts=3)
+    assert len(calls["gmail-list"]) == 1
+    assert calls["gmail-list"][0].url.params["maxResults"] == "3"
+    assert len(calls["gmail-get"]) == 3
+    assert [p.id for p in snap.posts or []] == ["19a6c1d2e3f40007", "19a6c1d2e3f40006"]
+    assert (
+        "posts: stopped after 3 of about 8 messages (max_posts); the others were not read"
+        in snap.warnings
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "reason", "grpc"),
+    [
+        (400, "Mail service not enabled", "failedPrecondition", "FAILED_PRECONDITION"),
+        (
+            403,
+            "Gmail API has not been used in project 1 before or it is disabled.",
+            "accessNotConfigured",
+            "PERMISSION_DENIED",
+        ),
+        (403, "Delegation denied for groups-audit@district.org", "forbidden", "PERMISSION_DENIED"),
+    ],
+)
+async def test_gmail_refusal_makes_posts_not_applicable(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    status: int,
+    message: str,
+    reason: str,
+    grpc: str,
+) -> None:
+    def refuse(router: respx.MockRouter) -> None:
+        router.routes["gmail-list"].side_effect = lambda r: google_error(
+            status, message, reason, grpc
+        )
+
+    snap, calls = await fetch_posts(tmp_path, monkeypatch, change=refuse)
+    assert snap.posts is None and f"(HTTP {status})" in snap.unavailable["posts"]
+    assert {m.id for m in snap.members or []} == GOOGLE_MEMBER_IDS
+    assert len(calls["gmail-list"]) == 1, "a refusal is not retried"
+
+
+async def test_message_gone_between_list_and_get_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lose_one(router: respx.MockRouter) -> None:
+        listing = load("google", "gmail-list-1")
+        listing["messages"].append({"id": "19a6c1d2e3f4ffff", "threadId": "19a6c1d2e3f4ffff"})
+        router.routes["gmail-list"].side_effect = lambda r: httpx.Response(
+            200, json=load("google", "gmail-list-2") if "pageToken" in r.url.params else listing
+        )
+
+    snap, _ = await fetch_posts(tmp_path, monkeypatch, change=lose_one)
+    assert len(snap.posts or []) == 7
+    assert "posts: 1 message(s) left the audit mailbox while being read" in snap.warnings
+
+
+async def test_refused_mailbox_token_is_a_page_error_naming_the_mailbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refusal = {
+        "error": "unauthorized_client",
+        "error_description": "Client is unauthorized to retrieve access tokens using this "
+        "method, or client not authorized for any of the scopes requested.",
+    }
+
+    def refuse(router: respx.MockRouter) -> None:
+        gmail_only = router.routes["gmail-token"].side_effect  # None for the admin token
+        router.routes["gmail-token"].side_effect = lambda r: (
+            None if gmail_only(r) is None else httpx.Response(401, json=refusal)
+        )
+
+    with pytest.raises(ConnectorError) as info:
+        await fetch_posts(tmp_path, monkeypatch, change=refuse)
+    text = str(info.value)
+    assert text.startswith(f"google-groups: reading posts as audit mailbox {AUDIT_MAILBOX}: ")
+    assert "unauthorized_client" in text and "\n" not in text
+
+
+async def test_the_snapshot_with_posts_feeds_the_content_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    snap, _ = await fetch_posts(tmp_path, monkeypatch)
+    again = PageSnapshot.model_validate_json(snap.model_dump_json())
+    assert again == snap and again.posts is not None
+
+
+def b64url(text: str, charset: str = "utf-8") -> str:
+    """``text`` as Gmail's unpadded base64url ``body.data``."""
+    return base64.urlsafe_b64encode(text.encode(charset)).decode().rstrip("=")
+
+
+def part(mime: str, text: str, charset: str = "utf-8", **fields: object) -> GmailPart:
+    """A leaf MIME part as Gmail returns it."""
+    headers = [{"name": "Content-Type", "value": f"{mime}; charset={charset}"}]
+    data = {"mimeType": mime, "headers": headers, "body": {"data": b64url(text, charset)}}
+    return GmailPart.model_validate({**data, **fields})
+
+
+def test_body_charset_is_honoured() -> None:
+    assert decode_body(part("text/plain", "Félicitations à l'équipe", "iso-8859-1")) == (
+        "Félicitations à l'équipe"
+    )
+    unknown = part("text/plain", "ok").model_dump(by_alias=True)
+    unknown["headers"] = [{"name": "Content-Type", "value": "text/plain; charset=x-unknown"}]
+    assert decode_body(GmailPart.model_validate(unknown)) == "ok"
+
+
+def test_attachments_are_not_body_text() -> None:
+    mixed = GmailPart.model_validate(
+        {
+            "mimeType": "multipart/mixed",
+            "parts": [
+                part("text/plain", "See the notes.").model_dump(by_alias=True),
+                part("text/plain", "secret notes", filename="notes.txt").model_dump(by_alias=True),
+                {
+                    **part("text/plain", "inline file").model_dump(by_alias=True),
+                    "headers": [{"name": "Content-Disposition", "value": "attachment"}],
+                },
+            ],
+        }
+    )
+    warnings: list[str] = []
+    assert message_text(mixed, "m1", warnings) == ("See the notes.", [])
+    assert warnings == []
+
+
+def test_a_body_stored_as_attachment_is_warned() -> None:
+    big = GmailPart.model_validate(
+        {"mimeType": "text/plain", "body": {"attachmentId": "ANGjdJ8", "size": 900000}}
+    )
+    warnings: list[str] = []
+    assert message_text(big, "m9", warnings) == ("", [])
+    assert warnings == ["post m9: a body part stored as an attachment was not read"]
+
+
+def test_quoted_reply_and_wrapped_attribution_are_stripped() -> None:
+    text = (
+        "Yes, Tuesday works.\n\nOn Tue, Nov 10, 2026 at 10:30 AM Olivia Owner <\n"
+        "owner@district.org> wrote:\n\n> Meeting Tuesday?\n> Call 203-555-0148\n\nThanks"
+    )
+    assert strip_quoted(text) == "Yes, Tuesday works.\n\nThanks"
+
+
+def test_html_quote_and_footer_links_are_left_out() -> None:
+    html = (
+        '<div>Forms: <a href="https://district.org/forms">here</a><br>'
+        '<img src="cid:x"></div><div class="gmail_quote"><div class="gmail_attr">On Mon '
+        'wrote:</div><blockquote><a href="https://evil.example.com">old</a></blockquote></div>'
+        "-- <br />You received this message because you are subscribed to the Google Groups "
+        '&quot;X&quot; group.<br /><a href="https://groups.google.com/a/d/x">view</a>'
+    )
+    text, links = html_text(html)
+    assert links == ["https://district.org/forms"]
+    assert text.strip() == "Forms: here", "quote, attribution and footer left out"
+
+
+async def test_platform_module_serves_the_sample_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in google_groups_platform.ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = GoogleGroupsSettings.model_validate(google_groups_platform.SETTINGS)
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        google_groups_platform.mock_google_groups(router)
+        async with GoogleGroupsConnector("workspace", settings) as conn:
+            snap = await conn.fetch_page(google_groups_platform.PAGES[0])
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles[google_groups_platform.OWNER] == "owner"
+    assert roles[google_groups_platform.SUPERVISOR] == "manager"
+    assert {"ana.b@students.district.org", "parent.d@gmail.com"} <= set(roles)
+    posts = snap.posts or []
+    assert len(posts) == 7
+    assert any("instagram.com/coach.olivia.builds" in link for p in posts for link in p.links)
+    assert any("203-555-0148" in p.text for p in posts)

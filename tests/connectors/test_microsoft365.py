@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import httpx
+import microsoft365_platform
 import pytest
 import respx
 from mock_platforms import (
@@ -329,3 +330,54 @@ async def test_owners_unable_to_delete_messages_is_warned(
         snap = await fetch(monkeypatch, router)
     assert any("allowOwnerDeleteMessages is false" in w for w in snap.warnings)
     assert snap.posts, "the team's messages are still read"
+
+
+async def test_replies_under_a_deleted_root_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    messages = load("microsoft365", "messages")
+    root = messages["value"][0]
+    root.update(
+        deletedDateTime="2026-11-19T08:00:00.000Z",
+        lastModifiedDateTime="2026-11-19T08:00:00.000Z",
+        body={"contentType": "text", "content": ""},
+    )
+    replies = load("microsoft365", "replies")
+    deleted_reply = {
+        **replies["value"][0],
+        "id": "1773400600003",
+        "deletedDateTime": "2026-11-19T08:05:00.000Z",
+        "body": {"contentType": "text", "content": ""},
+    }
+    replies["value"].append(deleted_reply)
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["messages"].side_effect = lambda r: httpx.Response(200, json=messages)
+        router.routes["replies"].side_effect = lambda r: httpx.Response(200, json=replies)
+        snap = await fetch(monkeypatch, router)
+        replies_read = router.routes["replies"].called
+    assert replies_read, "the deleted root's replies were never requested"
+    posts = {p.id: p for p in snap.posts or []}
+    assert set(posts) == {"1773400500002"}, "only the live reply: not the deleted root or reply"
+    reply = posts["1773400500002"]
+    assert reply.parent_id == "1773400000001"
+    assert reply.links == ["https://docs.example.com/carpool"]
+
+
+async def test_platform_module_serves_the_sample_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in microsoft365_platform.ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = Microsoft365Settings.model_validate(microsoft365_platform.SETTINGS)
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        microsoft365_platform.mock_microsoft365(router)
+        async with Microsoft365Connector("m365", settings) as conn:
+            snap = await conn.fetch_page(microsoft365_platform.PAGES[0])
+    roles = {m.email: m.role for m in snap.members or []}
+    assert roles[microsoft365_platform.OWNER] == "owner"
+    assert roles[microsoft365_platform.SUPERVISOR] == "member"
+    assert {"ana.b@students.district.org", "leo.m@students.district.org"} <= set(roles)
+    posts = {p.id: p for p in snap.posts or []}
+    assert len(posts) == 6 and "1773500000002" not in posts, "the deleted root has no post"
+    under_deleted = posts["1773500900005"]
+    assert under_deleted.parent_id == "1773500000002"
+    assert under_deleted.links == ["https://www.etsy.com/shop/PatsTeeShop"]
+    assert "Venmo @Pat-Parent-22" in under_deleted.text
+    assert "203-555-0171" in posts["1773601200006"].text
