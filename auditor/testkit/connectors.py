@@ -80,6 +80,7 @@ class ConnectorContract:
         async with connector:
             return await connector.fetch_page(self.ref)
 
+    @pytest.mark.asyncio
     async def test_snapshot_validates(self, connector: Connector) -> None:
         snapshot = await self.fetch(connector)
         again = PageSnapshot.model_validate_json(snapshot.model_dump_json())
@@ -157,6 +158,7 @@ class HttpConnectorContract(ConnectorContract):
 
     # --- the HTTP contract --------------------------------------------------------------
 
+    @pytest.mark.asyncio
     async def test_multi_page_listing_fully_collected(
         self, connector: Connector, router: respx.MockRouter
     ) -> None:
@@ -164,6 +166,7 @@ class HttpConnectorContract(ConnectorContract):
         assert router.routes[self.paged_route].call_count >= 2, "listing was not multi-page"
         assert {m.id for m in snapshot.members or []} == self.expected_member_ids
 
+    @pytest.mark.asyncio
     async def test_429_retry_after_is_waited_out(
         self, connector: Connector, faults: FaultInjector, waits: list[float]
     ) -> None:
@@ -173,6 +176,7 @@ class HttpConnectorContract(ConnectorContract):
         assert 7.0 in waits
         assert {m.id for m in snapshot.members or []} == self.expected_member_ids
 
+    @pytest.mark.asyncio
     async def test_5xx_is_retried(
         self, connector: Connector, faults: FaultInjector, waits: list[float]
     ) -> None:
@@ -182,6 +186,7 @@ class HttpConnectorContract(ConnectorContract):
         assert len(waits) >= 2 and all(w >= 0 for w in waits)
         assert snapshot.platform == self.platform
 
+    @pytest.mark.asyncio
     async def test_persistent_5xx_is_a_page_error(
         self, connector: Connector, faults: FaultInjector
     ) -> None:
@@ -192,6 +197,7 @@ class HttpConnectorContract(ConnectorContract):
         assert "502" in str(info.value)
         assert len(faults.hits) == connector.settings.model_dump().get("max_attempts", 5)
 
+    @pytest.mark.asyncio
     async def test_401_refreshes_token_once(
         self, connector: Connector, faults: FaultInjector, router: respx.MockRouter
     ) -> None:
@@ -205,6 +211,7 @@ class HttpConnectorContract(ConnectorContract):
         await self.fetch(connector)
         assert router.routes[self.token_route].call_count == 2
 
+    @pytest.mark.asyncio
     async def test_second_401_is_an_error(
         self, connector: Connector, faults: FaultInjector, router: respx.MockRouter
     ) -> None:
@@ -216,6 +223,7 @@ class HttpConnectorContract(ConnectorContract):
             assert router.routes[self.token_route].call_count == 2
             assert len(faults.hits) == 2
 
+    @pytest.mark.asyncio
     async def test_malformed_payload_names_platform_and_field(
         self,
         router: respx.MockRouter,
@@ -233,6 +241,7 @@ class HttpConnectorContract(ConnectorContract):
             assert self.platform in message, message
             assert field in message, f"{field!r} not named in: {message}"
 
+    @pytest.mark.asyncio
     async def test_truncated_payload_is_a_page_error(
         self, connector: Connector, faults: FaultInjector
     ) -> None:
@@ -246,6 +255,7 @@ class HttpConnectorContract(ConnectorContract):
             await self.fetch(connector)
         assert self.platform in str(info.value)
 
+    @pytest.mark.asyncio
     async def test_discover_lists_every_group(self, connector: Connector) -> None:
         if self.expected_discovered is None:
             assert not connector.can_discover
