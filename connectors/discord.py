@@ -698,7 +698,7 @@ class DiscordConnector(CloudConnector):
         if pending:
             warnings.append(
                 f"{pending} member(s) have not yet passed Membership Screening (pending): "
-                "they can read but not post"
+                "they have joined but may not act (post) until they do"
             )
         return members + await self._bans(guild, bot, unavailable)
 
