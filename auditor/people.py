@@ -81,16 +81,23 @@ class People:
             return self.roster.by_platform_id(platform, member.id)
         return []
 
-    def is_person(self, member: Member, email: str) -> bool:
-        """Whether ``member`` is the person with address ``email``."""
+    def is_person(self, member: Member, email: str, platform: str | None = None) -> bool:
+        """Whether ``member`` is the person with address ``email``: by the member's email
+        (or id, where it is an address), else by the roster user its platform id names
+        (``userIds`` such as ``{discord:1234}``: platforms that show no emails)."""
         email = email.lower()
-        return (member.email or "").lower() == email or member.id.lower() == email
+        if (member.email or "").lower() == email or member.id.lower() == email:
+            return True
+        if member.email or self.roster is None or not platform:
+            return False
+        users = self.roster.by_platform_id(platform, member.id)
+        return any((u.email or "").lower() == email for u in users)
 
     def is_page_staff(self, member: Member, page: PageConfig, platform: str | None = None) -> bool:
         """The page's owner or supervisor, or anyone the district counts as staff."""
         return (
-            self.is_person(member, page.owner)
-            or self.is_person(member, page.supervisor)
+            self.is_person(member, page.owner, platform)
+            or self.is_person(member, page.supervisor, platform)
             or self.kind_of(member, platform) == "staff"
         )
 

@@ -20,7 +20,9 @@ class SupervisorAccess(Rule):
         if snapshot.members is None:
             return self.not_applicable(snapshot.why_missing("members", NO_MEMBERS))
         supervisor = ctx.page.supervisor
-        matches = [m for m in snapshot.members if ctx.people.is_person(m, supervisor)]
+        matches = [
+            m for m in snapshot.members if ctx.people.is_person(m, supervisor, snapshot.platform)
+        ]
         active = [m for m in matches if m.state == "active"]
         if active:
             m = active[0]

@@ -144,3 +144,30 @@ def test_students_without_roster_must_be_emails(make_config) -> None:
     path.write_text(text)
     with pytest.raises(ConfigError, match=r"students: 's-17' is not an email"):
         load_config(path)
+
+
+def test_supervisor_found_by_platform_id_where_the_platform_shows_no_email(
+    tmp_path: Path,
+) -> None:
+    from auditor.rules import catalog
+    from tests.rules.helpers import ctx, snap
+
+    roster = load_roster(
+        write_roster(
+            tmp_path / "r",
+            [
+                user_row("t1", "teacher", "owner@district.org"),
+                user_row("t3", "administrator", "boss@district.org", "{discord:903}"),
+            ],
+        )
+    )
+    members = [
+        {"id": "901", "name": "Olive", "role": "owner"},
+        {"id": "903", "name": "Bo", "role": "member"},  # the supervisor, no email shown
+    ]
+    page_snap = snap(platform="discord", members=members)
+    rule = catalog.get("DS2.supervisor-access")
+    assert rule.check(page_snap, ctx(roster)).status == "pass"
+    assert rule.check(page_snap, ctx(None)).status == "fail"  # without the roster: unknown
+    other = snap(platform="groupme", members=members)  # the id is a Discord id only
+    assert rule.check(other, ctx(roster)).status == "fail"
