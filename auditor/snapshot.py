@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
 
 SNAPSHOT_FORMAT = "page-snapshot/1"
 
@@ -105,6 +105,14 @@ class PageSnapshot(_Model):
         default=None,
         description="Where the data came from when it was not the platform's API "
         "(e.g. 'admin attestation of 2026-09-01').",
+    )
+    source_as_of: AwareDatetime | None = Field(
+        default=None,
+        description="When the data from ``source`` was true (e.g. the attestation's date).",
+    )
+    source_renew_days: PositiveInt | None = Field(
+        default=None,
+        description="How many days data from ``source`` stays good before it must be renewed.",
     )
     warnings: list[str] = Field(
         default_factory=list,

@@ -502,6 +502,8 @@ def to_snapshot(
         moderation=Moderation(last_moderator_action_at=attested_at),
         unavailable=unavailable,
         source=f"attestation by {attested.name} <{attested.email}> on {attested.date.isoformat()}",
+        source_as_of=attested_at,
+        source_renew_days=settings.max_age_days,
         warnings=warnings,
     )
 

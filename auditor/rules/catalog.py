@@ -69,7 +69,18 @@ def enabled_rules(config: RulesConfig) -> list[Rule]:
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
     with one_page(post.text for post in snapshot.posts or []):  # one scan of each post
-        return [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
+        results = [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
+    if snapshot.source:  # not read from the platform: every result says what it rests on
+        results = [_sourced(result, snapshot.source) for result in results]
+    return results
+
+
+def _sourced(result: RuleResult, source: str) -> RuleResult:
+    """The result, its message saying the data came from ``source`` (an attestation)."""
+    if source in result.message:
+        return result
+    message = f"{result.message.rstrip()} (Based on the {source}.)"
+    return result.model_copy(update={"message": message})
 
 
 def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:

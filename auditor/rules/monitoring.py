@@ -22,6 +22,8 @@ class Monitoring(Rule):
     )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        if snapshot.source_as_of is not None and snapshot.source_renew_days is not None:
+            return self._renewed(snapshot, ctx)
         max_days = ctx.rules.monitoring_max_days
         cutoff = ctx.now - timedelta(days=max_days)
         admin_ids = {m.id for m in snapshot.members or [] if m.role in ADMIN_ROLES}
@@ -71,5 +73,25 @@ class Monitoring(Rule):
             )
         return self.passed(
             f"A moderator was active on {last.date() if last else '?'} (within {max_days} days).",
+            evidence,
+        )
+
+    def _renewed(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        """A page known only from a person's statement (an attestation) is monitored while
+        that statement is renewed in time: its age is judged, not platform activity."""
+        assert snapshot.source_as_of is not None and snapshot.source_renew_days is not None
+        age = (ctx.now - snapshot.source_as_of).days
+        limit = snapshot.source_renew_days
+        source = snapshot.source or "a statement about the group"
+        evidence = [setting("reviewed_on", snapshot.source_as_of.date())]
+        if age > limit:
+            return self.failed(
+                f"The group was last reviewed {age} days ago ({source}); a review is due at "
+                f"least every {limit} days.",
+                evidence,
+            )
+        return self.passed(
+            f"The group's admin reviewed it {age} days ago ({source}); due again within "
+            f"{limit - age} days.",
             evidence,
         )

@@ -349,7 +349,16 @@ def test_stale_attestation_fails_monitoring_naming_its_age(age: int) -> None:
         f"The attestation is {age} days old (max_age_days is 90)" in w for w in snap.warnings
     )
     status, message = monitoring(snap, now)
-    assert status == Status.FAIL and f"was {age} days ago" in message
+    assert status == Status.FAIL and f"last reviewed {age} days ago" in message
+    assert "every 90 days" in message and "attestation by" in message
+
+
+def test_an_attestation_within_its_age_is_not_judged_by_platform_activity() -> None:
+    # 30 days old: past [rules] monitoring_max_days (14), but attestations are renewed on
+    # their own cycle (max_age_days, 90), so the admin's review still counts.
+    now = datetime.combine(ATTESTED + timedelta(days=30), datetime.min.time(), UTC)
+    status, message = monitoring(parse(fresh_text(), now), now)
+    assert status == Status.PASS and "due again within 60 days" in message
 
 
 def test_max_age_days_setting_decides_the_staleness_warning() -> None:
@@ -704,3 +713,21 @@ def test_template_escapes_names_and_lists_one_member_when_owner_supervises() -> 
     snap = parse(fill(text))
     assert snap.name == 'Robotics "A" Team \\ Pit'
     assert [m.email for m in snap.members or []] == ["kmorgan@danbury.k12.ct.us"]
+
+
+def test_every_result_says_it_rests_on_the_attestation() -> None:
+    now = datetime(2026, 11, 20, tzinfo=UTC)
+    snapshot = parse(fresh_text(), now)
+    district = DistrictConfig(staff_email_domains=["danbury.k12.ct.us"])
+    page = PageConfig(
+        id="dhs-xc",
+        connector="fb",
+        external_id=snapshot.external_id,
+        name="DHS Cross Country",
+        owner="kmorgan@danbury.k12.ct.us",
+        supervisor="dreyes@danbury.k12.ct.us",
+    )
+    results = catalog.evaluate(
+        snapshot, RuleContext(page, district, RulesConfig(), People(district), now)
+    )
+    assert results and all("attestation by" in r.message for r in results)
