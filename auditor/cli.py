@@ -387,6 +387,37 @@ def discover(
     raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
 
 
+@app.command("check-snapshot")
+def check_snapshot(
+    files: Annotated[list[Path], typer.Argument(help="page-snapshot/1 JSON files.")],
+) -> None:
+    """Check snapshot files against the page-snapshot/1 format, one line per file."""
+    from auditor.connectors.base import ConnectorError
+    from auditor.connectors.file import parse_snapshot_file
+
+    bad = 0
+    for path in files:
+        try:
+            snapshot = parse_snapshot_file(path, path.read_bytes())
+        except OSError as exc:
+            err.print(f"{escape(str(path))}: cannot read: {escape(exc.strerror or str(exc))}")
+        except ConnectorError as exc:
+            err.print(f"{escape(str(path.parent / str(exc)))}")
+        else:
+            members, posts = snapshot.members, snapshot.posts
+            found = f"{len(members)} member(s)" if members is not None else "no member list"
+            found += f", {len(posts)} post(s)" if posts is not None else ", no posts"
+            out.print(
+                f"{escape(str(path))}: ok ({escape(snapshot.platform)} "
+                f"{escape(snapshot.external_id)}, {found})",
+                highlight=False,
+            )
+            continue
+        bad += 1
+    if bad:
+        raise typer.Exit(ExitCode.USAGE)
+
+
 @app.command("rules")
 def rules(
     rule_id: Annotated[
