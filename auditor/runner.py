@@ -131,17 +131,7 @@ class Runner:
             async def one(page: PageConfig) -> PageOutcome:
                 if page.connector in broken:
                     outcome = PageOutcome(page, error=broken[page.connector])
-                    await asyncio.to_thread(
-                        store.record_page,
-                        self.engine,
-                        run_id,
-                        page.id,
-                        page.name,
-                        store.now(),
-                        None,
-                        [],
-                        outcome.error,
-                    )
+                    await self._record(run_id, page, store.now(), None, outcome)
                 else:
                     async with limits[page.connector]:
                         outcome = await self._audit_page(run_id, page, connectors[page.connector])
@@ -193,18 +183,52 @@ class Runner:
                 log.debug("page %s: unexpected error", page.id, exc_info=True)
             outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
             log.warning("page %s could not be audited: %s", page.id, outcome.error)
-        await asyncio.to_thread(  # a commit must not stall the fetches in flight
-            store.record_page,
-            self.engine,
-            run_id,
-            page.id,
-            page.name,
-            started,
-            snapshot,
-            outcome.results,
-            outcome.error,
-        )
+        await self._record(run_id, page, started, snapshot, outcome)
         return outcome
+
+    async def _record(
+        self,
+        run_id: int,
+        page: PageConfig,
+        started: datetime,
+        snapshot: PageSnapshot | None,
+        outcome: PageOutcome,
+    ) -> None:
+        """Store one page's outcome in a worker thread (a commit must not stall the fetches
+        in flight). A page the database refuses becomes that page's error, recorded
+        without its results; the run goes on either way."""
+        try:
+            await asyncio.to_thread(
+                store.record_page,
+                self.engine,
+                run_id,
+                page.id,
+                page.name,
+                started,
+                snapshot,
+                outcome.results,
+                outcome.error,
+            )
+            return
+        except Exception as exc:
+            log.debug("page %s: results not stored", page.id, exc_info=True)
+            outcome.results = []
+            outcome.error = f"the results could not be stored: {_describe(exc)}"
+            log.warning("page %s could not be audited: %s", page.id, outcome.error)
+        try:
+            await asyncio.to_thread(
+                store.record_page,
+                self.engine,
+                run_id,
+                page.id,
+                page.name,
+                started,
+                None,
+                [],
+                outcome.error,
+            )
+        except Exception as exc:  # the database is failing: the log says so, the run goes on
+            log.error("page %s: not even its error could be stored: %s", page.id, _describe(exc))
 
     def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
         """All enabled rules on one snapshot, with waivers applied."""

@@ -8,9 +8,17 @@ rules can explain a ``not-applicable`` result.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
 
 SNAPSHOT_FORMAT = "page-snapshot/1"
 
@@ -24,8 +32,45 @@ MemberState = Literal["active", "invited", "requested", "banned"]
 ADMIN_ROLES: frozenset[str] = frozenset({"owner", "manager", "moderator"})
 
 
+MAX_NAME = 500  # page and group names, as the database stores them
+MAX_PLATFORM = 100
+CUT = "…"
+
+
+def clean_text(value: str) -> str:
+    """A platform's string made safe to store and show: lone surrogates (valid in JSON,
+    not in UTF-8) become U+FFFD and NUL characters are dropped; all else is kept."""
+    if "\0" in value:
+        value = value.replace("\0", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # pairs written as two escapes are joined, lone ones replaced
+        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return value
+
+
+def _clean(value: Any, depth: int = 1) -> Any:
+    """``value`` with its strings cleaned, inside one list or dict (nested models clean
+    their own fields when they are validated)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth and isinstance(value, list):
+        return [_clean(item, 0) for item in value]
+    if depth and isinstance(value, dict):
+        return {key: _clean(item, 0) for key, item in value.items()}
+    return value
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _clean_strings(cls, data: Any) -> Any:
+        """Every string from a platform is valid Unicode without NULs (see clean_text)."""
+        if isinstance(data, dict):
+            return {key: _clean(value) for key, value in data.items()}
+        return data
 
 
 class InviteLink(_Model):
@@ -118,6 +163,23 @@ class PageSnapshot(_Model):
         default_factory=list,
         description="Things the connector could not map, e.g. unknown setting values.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fit(cls, data: Any) -> Any:
+        """Names longer than the database stores are cut, the cut marked and warned of."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        warnings = list(data.get("warnings") or [])
+        for field, limit in (("name", MAX_NAME), ("platform", MAX_PLATFORM)):
+            value = data.get(field)
+            if isinstance(value, str) and len(value) > limit:
+                data[field] = value[: limit - 1] + CUT
+                warnings.append(f"The {field} was {len(value)} characters; cut to {limit}.")
+        if warnings:
+            data["warnings"] = warnings
+        return data
 
     def why_missing(self, field: str, default: str) -> str:
         """The connector's reason that ``field`` is unknown, or ``default``."""
