@@ -38,9 +38,24 @@ def _email(value: str) -> str:
 
 
 def _env_name(value: str) -> str:
-    if not ENV_NAME_RE.match(value):
-        raise ValueError("must be the name of an environment variable, not the secret itself")
+    """The name of an environment variable; a value that looks like a secret pasted in its
+    place is refused (the message never repeats it)."""
+    if not ENV_NAME_RE.match(value) or looks_like_a_secret(value):
+        raise ValueError(
+            "must be the name of an environment variable (such as GRAPH_CLIENT_SECRET), "
+            "not the secret itself"
+        )
     return value
+
+
+def looks_like_a_secret(value: str) -> bool:
+    """Whether a would-be variable name looks like a pasted token: upper and lower case
+    with digits (``Q7xK9mR2vL8pW3nZ5tY1``), or longer than 16 characters without an
+    underscore. Variable names are words joined by underscores (``SMTP_PASSWORD``)."""
+    mixed = any(c.islower() for c in value) and any(c.isupper() for c in value)
+    if mixed and any(c.isdigit() for c in value):
+        return True
+    return len(value) > 16 and "_" not in value
 
 
 def _domain(value: str) -> str:

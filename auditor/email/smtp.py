@@ -50,7 +50,7 @@ def credentials(config: Config) -> tuple[str, str] | None:
         value = os.environ.get(name)
         if not value:
             raise ConfigError(
-                f"{config.source}: email.{key}: environment variable {name} is not set"
+                f"{config.source}: email.{key}: the environment variable it names is not set"
             )
         values.append(value)
     register_secret(values[1])
