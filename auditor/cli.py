@@ -38,6 +38,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help text is plain: "[schedule]" in a docstring stays as written
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -175,7 +176,7 @@ def _run_and_report(
     _print_summary(done.summary)
     if done.report is None:
         raise AuditorError(f"the report could not be written to {output}: {done.report_error}")
-    out.print(f"Report: {done.report.resolve()}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {escape(str(done.report.resolve()))}", highlight=False, soft_wrap=True)
     if done.summary.errors:
         return ExitCode.INCOMPLETE
     return ExitCode.FAILURES if done.summary.failing else ExitCode.OK
@@ -226,10 +227,12 @@ def _print_summary(summary: RunSummary) -> None:
     if counts:
         rules = Table("Rule", "Failing pages", title="Failures by rule", title_justify="left")
         for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            rules.add_row(rule, str(n))
+            rules.add_row(Text(rule), str(n))
         out.print(rules)
     for o in summary.errors:
-        out.print(f"[red]not audited[/] {o.page.id}: {o.error}", highlight=False)
+        out.print(
+            f"[red]not audited[/] {escape(o.page.id)}: {escape(o.error or '')}", highlight=False
+        )
 
 
 @app.command("report")
@@ -259,7 +262,7 @@ def report(
         return write_report(view, output, cfg)
 
     index = _guard(action)
-    out.print(f"Report: {index.resolve()}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {escape(str(index.resolve()))}", highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -311,15 +314,16 @@ def digest(
             mails = preview(view, cfg)
             table = Table("Kind", "To", "Subject", title=f"Run {view.id}: would send")
             for mail in mails:
-                table.add_row(mail.kind, mail.recipient, mail.subject)
+                table.add_row(Text(mail.kind), Text(mail.recipient), Text(mail.subject))
             out.print(table)
             for path in write_preview(mails, cfg, output) if output else []:
-                out.print(f"wrote {path}", highlight=False)
+                out.print(f"wrote {escape(str(path))}", highlight=False)
             return ExitCode.OK
         outcomes = send_digests(engine, cfg, view, force=force)
         table = Table("Kind", "To", "Outcome", "Detail", title=f"Run {view.id}: delivery")
         for o in outcomes:
-            table.add_row(o.kind, o.recipient, o.status, o.error or o.message_id or "")
+            detail = o.error or o.message_id or ""  # an SMTP server's words: never markup
+            table.add_row(Text(o.kind), Text(o.recipient), Text(o.status), Text(detail))
         out.print(table)
         failed = any(o.status == "failed" for o in outcomes)
         return ExitCode.UNDELIVERED if failed else ExitCode.OK
@@ -383,7 +387,7 @@ def discover(
     else:
         out.print(f"Every group visible to {', '.join(found.searched)} is registered.")
     for line in found.errors:
-        err.print(f"[bold red]error:[/] {line}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
     raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
 
 

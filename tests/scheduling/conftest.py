@@ -55,6 +55,7 @@ class Mailbox:
     port: int = 0
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
+    refusal: str = "mailbox unavailable"  # the text of the 550 reply to a refused recipient
     busy: dict[str, int] = field(default_factory=dict)  # recipient -> 451 replies left
     logins: list[tuple[str, str]] = field(default_factory=list)
 
@@ -65,7 +66,7 @@ class Mailbox:
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list
     ) -> str:
         if address in self.refuse:
-            return f"550 5.1.1 <{address}>: mailbox unavailable"
+            return f"550 5.1.1 <{address}>: {self.refusal}"
         if self.busy.get(address, 0) > 0:
             self.busy[address] -= 1
             return "451 4.3.0 mailbox busy, try again later"
