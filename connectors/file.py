@@ -53,8 +53,8 @@ class FileConnector(Connector):
         return parse_snapshot_file(path, raw, ref.external_id)
 
     def _locate(self, external_id: str) -> Path:
-        direct = self.settings.path / f"{external_id}.json"
-        if direct.is_file():
+        direct = inside(self.settings.path, f"{external_id}.json")
+        if direct is not None and direct.is_file():
             return direct
         if self._index is None:
             self._index = _index_folder(self.settings.path)
@@ -66,12 +66,24 @@ class FileConnector(Connector):
         )
 
 
+def inside(folder: Path, name: str) -> Path | None:
+    """The real path of ``folder/name``, or None where it leads out of ``folder`` (a
+    ``..``, an absolute name, or a symbolic link to elsewhere): no file outside the
+    export folder is ever read."""
+    if "\0" in name:
+        return None
+    path = (folder / name).resolve()
+    return path if path.is_relative_to(folder.resolve()) else None
+
+
 def parse_snapshot_file(path: Path, raw: bytes, external_id: str | None = None) -> PageSnapshot:
     """Parse one snapshot file; errors name the file and the offending field."""
     try:
         data: Any = json.loads(raw)
     except UnicodeDecodeError:
         raise ConnectorError(f"{path.name}: not UTF-8 text") from None
+    except RecursionError:
+        raise ConnectorError(f"{path.name}: nested too deeply to be a page snapshot") from None
     except json.JSONDecodeError as exc:
         raise ConnectorError(
             f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
@@ -92,10 +104,13 @@ def parse_snapshot_file(path: Path, raw: bytes, external_id: str | None = None) 
 def _index_folder(folder: Path) -> dict[str, Path]:
     """Map external_id to file for every readable snapshot-like JSON file in ``folder``."""
     index: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.json")):
+    for found in sorted(folder.glob("*.json")):
+        path = inside(folder, found.name)
+        if path is None:
+            continue  # a link out of the folder is never read
         try:
             data = json.loads(path.read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue  # reported when (and if) a page actually maps to this file
         if isinstance(data, dict) and isinstance(data.get("external_id"), str):
             index.setdefault(data["external_id"], path)
