@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     PositiveInt,
     field_validator,
     model_validator,
@@ -184,6 +185,9 @@ class RulesConfig(_Section):
     """``[rules]``: thresholds and exceptions shared by the rules."""
 
     monitoring_max_days: PositiveInt = 14
+    max_evidence: PositiveInt = 20  # items shown per result, then "and N more"
+    max_page_text_mb: PositiveFloat = 5.0  # post text per page; more is that page's error
+    max_evaluation_s: PositiveFloat = 60.0  # rules still to run after this are errors
     allowed_domains: list[Domain] = []
     overrides: dict[str, RuleOverride] = {}
     # Content rules (DS 3, DS 6, DS 7, DS 8): additions to the lists in auditor/data.

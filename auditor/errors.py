@@ -34,3 +34,7 @@ class RunLockedError(AuditorError):
     """Another audit holds the run lock on this database."""
 
     exit_code = ExitCode.LOCKED
+
+
+class LeaseLost(RunLockedError):
+    """This audit's run lock expired during a stall and another audit took it over."""

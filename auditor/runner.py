@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,8 +22,9 @@ from auditor.config import Config, PageConfig
 from auditor.connectors.base import Connector, ConnectorError, PageRef
 from auditor.connectors.registry import available_connectors
 from auditor.db import store
-from auditor.db.lock import RunLock
+from auditor.db.lock import LeaseKeeper, RunLock
 from auditor.discovery import record_for_run
+from auditor.errors import LeaseLost
 from auditor.loading import connector_settings
 from auditor.people import People
 from auditor.results import RuleResult, Status
@@ -80,6 +82,9 @@ class Runner:
         self.engine = engine
         self.now = now
         self.people = People.from_config(config)  # reads the roster once per run
+        self._lock: RunLock | None = None
+        self._lease_lost = False
+        self._evaluator: ThreadPoolExecutor | None = None
 
     async def run(
         self,
@@ -105,18 +110,34 @@ class Runner:
             )
             lock.renew(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
-            heartbeat = asyncio.create_task(_keep_alive(lock, run_id))
+            self._lock = lock
+            keeper = LeaseKeeper(lock, run_id, HEARTBEAT_S).start()
             status = "interrupted"
+            # Rules run one page at a time in one thread: the text matcher's caches are not
+            # shared between threads, and the event loop stays free for fetches.
+            self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
             try:
                 outcomes = await self._audit_all(run_id, pages, on_page)
+                self._check_lease()
                 status = "incomplete" if any(o.error for o in outcomes) else "complete"
             finally:
-                heartbeat.cancel()
+                keeper.stop()
+                self._evaluator.shutdown(wait=True)
                 store.finish_run(self.engine, run_id, status)
                 log.info("run %s finished: %s", run_id, status)
         finally:
-            lock.release()
+            lock.release()  # only ever deletes our own lease
         return RunSummary(run_id, status, outcomes)
+
+    def _check_lease(self) -> None:
+        """Raise LeaseLost unless this run still holds the run lock (after a long stall,
+        another audit may have taken it over: then this one must not write on)."""
+        if self._lock is not None and not self._lock.held():
+            self._lease_lost = True
+            raise LeaseLost(
+                "this audit lost the run lock to another one (it was stalled longer than the "
+                "lock's lease); it stopped, and its run is marked interrupted"
+            )
 
     async def _audit_all(
         self, run_id: int, pages: Sequence[PageConfig], on_page: ProgressFn | None
@@ -139,7 +160,12 @@ class Runner:
                     on_page(outcome)
                 return outcome
 
-            outcomes = list(await asyncio.gather(*(one(p) for p in pages)))
+            try:  # a lost lease stops every page still in flight
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(one(p)) for p in pages]
+            except* LeaseLost as lost:
+                raise lost.exceptions[0] from None
+            outcomes = [task.result() for task in tasks]
             await record_for_run(self.config, self.engine, run_id, connectors)  # never raises
             return outcomes
         finally:
@@ -172,17 +198,27 @@ class Runner:
         outcome = PageOutcome(page)
         try:
             snapshot = await conn.fetch_page(PageRef(page.id, page.external_id, page.name))
-            outcome.results = self.evaluate(page, snapshot)
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
-            store.record_page(
-                self.engine, run_id, page.id, page.name, started, None, [], INTERRUPTED
-            )
+            if not self._lease_lost:  # (never written once another audit holds the lock)
+                store.record_page(
+                    self.engine, run_id, page.id, page.name, started, None, [], INTERRUPTED
+                )
             raise
         except Exception as exc:  # isolate the page: its error is recorded, the run goes on
             if not isinstance(exc, ConnectorError):
                 log.debug("page %s: unexpected error", page.id, exc_info=True)
             outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
             log.warning("page %s could not be audited: %s", page.id, outcome.error)
+        if snapshot is not None:
+            try:  # CPU work, in the one evaluation thread: fetches in flight go on meanwhile
+                loop = asyncio.get_running_loop()
+                outcome.results = await loop.run_in_executor(
+                    self._evaluator, self.evaluate, page, snapshot
+                )
+            except Exception as exc:
+                log.debug("page %s: rules failed", page.id, exc_info=True)
+                outcome.error = f"the rules could not run: {_describe(exc)}"
+                log.warning("page %s could not be audited: %s", page.id, outcome.error)
         await self._record(run_id, page, started, snapshot, outcome)
         return outcome
 
@@ -196,7 +232,9 @@ class Runner:
     ) -> None:
         """Store one page's outcome in a worker thread (a commit must not stall the fetches
         in flight). A page the database refuses becomes that page's error, recorded
-        without its results; the run goes on either way."""
+        without its results; the run goes on either way. Nothing is written once the run
+        lock is lost (LeaseLost stops the run)."""
+        await asyncio.to_thread(self._check_lease)
         try:
             await asyncio.to_thread(
                 store.record_page,
@@ -243,16 +281,6 @@ class Runner:
         results = catalog.evaluate(snapshot, ctx)
         today = now.astimezone(self.config.district.tz).date()
         return apply_waivers(page.id, results, self.config.waivers, today)
-
-
-async def _keep_alive(lock: RunLock, run_id: int) -> None:
-    """Renew the run lock while the run works."""
-    while True:
-        await asyncio.sleep(HEARTBEAT_S)
-        try:
-            await asyncio.to_thread(lock.renew, run_id)
-        except Exception as exc:  # a missed renewal is retried; the lease outlives a few
-            log.warning("could not renew the run lock: %s", exc)
 
 
 def _describe(exc: BaseException) -> str:

@@ -7,8 +7,10 @@ holder on this host whose process is gone is taken over at once (a killed run).
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -21,6 +23,7 @@ from auditor.db.models import Lock
 from auditor.errors import RunLockedError
 
 AUDIT_LOCK = "audit"
+log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
 
 
@@ -84,18 +87,20 @@ class RunLock:
                 return cls.acquire(engine, holder, name)
             return cls(engine, holder, name)
 
-    def renew(self, run_id: int | None = None) -> None:
-        """Extend the lease (and record the run it protects)."""
+    def renew(self, run_id: int | None = None) -> bool:
+        """Extend the lease (and record the run it protects); False if it is no longer ours
+        (it expired and another audit took it over)."""
         values: dict[str, object] = {"expires_at": datetime.now(UTC) + LEASE}
         if run_id is not None:
             values["run_id"] = run_id
         with Session(self.engine) as session:
-            session.execute(
+            renewed = session.execute(
                 update(Lock)
                 .where(Lock.name == self.name, Lock.holder == self.holder)
                 .values(values)
-            )
+            ).rowcount
             session.commit()
+        return renewed == 1
 
     def release(self) -> None:
         """Give the lease back."""
@@ -108,3 +113,32 @@ class RunLock:
         with Session(self.engine) as session:
             current = session.scalar(select(Lock.holder).where(Lock.name == self.name))
         return current == self.holder
+
+
+class LeaseKeeper:
+    """Renews a lease from its own thread, so that work holding the event loop (or the
+    GIL for a while) cannot let it expire; ``lost`` is set once the lease is found taken."""
+
+    def __init__(self, lock: RunLock, run_id: int, every_s: float) -> None:
+        self.lock, self.run_id, self.every_s = lock, run_id, every_s
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="lease-keeper", daemon=True)
+
+    def start(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every_s):
+            try:
+                if not self.lock.renew(self.run_id):
+                    self.lost.set()
+                    log.error("the run lock was taken over by another audit")
+                    return
+            except Exception as exc:  # a missed renewal is retried; the lease outlives a few
+                log.warning("could not renew the run lock: %s", exc)

@@ -8,12 +8,13 @@ the policy clauses they check (``auditor.policy.CLAUSES``), then by id.
 from __future__ import annotations
 
 import logging
+import time
 from functools import cache
 from importlib.metadata import entry_points
 
 from auditor.config import RulesConfig
 from auditor.policy import CLAUSES
-from auditor.results import RuleResult, Status
+from auditor.results import Evidence, RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
 from auditor.rules.evidence import mask_result
 from auditor.snapshot import PageSnapshot
@@ -66,13 +67,53 @@ def enabled_rules(config: RulesConfig) -> list[Rule]:
     return [r for r in all_rules() if overrides.get(r.id) is None or overrides[r.id].enabled]
 
 
+class PageTooLarge(ValueError):
+    """A page holds more text than ``[rules] max_page_text_mb``: it is not evaluated."""
+
+
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
-    """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
+    """One result per enabled rule; a rule that crashes yields ``error``, not a lost page.
+    The work one page may cost is bounded: its text (PageTooLarge) and its time (rules not
+    reached by ``max_evaluation_s`` are errors saying so)."""
+    limits = ctx.rules
+    size = sum(len(post.text) for post in snapshot.posts or [])
+    if size > limits.max_page_text_mb * 1_000_000:
+        raise PageTooLarge(
+            f"the page's posts hold {size / 1_000_000:.1f} million characters, over the "
+            f"limit of {limits.max_page_text_mb:g} million ([rules] max_page_text_mb)"
+        )
+    deadline = time.monotonic() + limits.max_evaluation_s
+    results = []
     with one_page(post.text for post in snapshot.posts or []):  # one scan of each post
-        results = [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
+        for rule in enabled_rules(limits):
+            if time.monotonic() > deadline:
+                results.append(_timed_out(rule, limits.max_evaluation_s))
+            else:
+                results.append(_evaluate_rule(rule, snapshot, ctx))
+    results = [_capped(result, limits.max_evidence) for result in results]
     if snapshot.source:  # not read from the platform: every result says what it rests on
         results = [_sourced(result, snapshot.source) for result in results]
     return results
+
+
+def _timed_out(rule: Rule, seconds: float) -> RuleResult:
+    """The result of a rule the page's time ran out before."""
+    return RuleResult(
+        rule=rule.id,
+        status=Status.ERROR,
+        severity=rule.severity,
+        message=f"Not evaluated: the page's rules took longer than {seconds:g} s "
+        "([rules] max_evaluation_s).",
+    )
+
+
+def _capped(result: RuleResult, limit: int) -> RuleResult:
+    """The result with at most ``limit`` evidence items, then one saying how many more."""
+    if len(result.evidence) <= limit:
+        return result
+    more = len(result.evidence) - limit
+    rest = Evidence(kind="more", value=f"and {more} more", note="not listed")
+    return result.model_copy(update={"evidence": [*result.evidence[:limit], rest]})
 
 
 def _sourced(result: RuleResult, source: str) -> RuleResult:
