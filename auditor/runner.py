@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -30,6 +31,7 @@ from auditor.results import RuleResult, Status
 from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
+from auditor.text.matcher import TextMatcher
 from auditor.validation import describe_validation_error
 from auditor.waivers import apply_waivers
 
@@ -202,6 +204,11 @@ class Runner:
         )
         return outcome
 
+    @cached_property
+    def text(self) -> TextMatcher:
+        """The content rules' detectors, made once per run (on its first page)."""
+        return TextMatcher(self.config.rules, self.config.district)
+
     def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
         """All enabled rules on one snapshot, with waivers applied."""
         now = self.now or datetime.now(UTC)
@@ -211,6 +218,7 @@ class Runner:
             rules=self.config.rules,
             people=self.people,
             now=now,
+            text=self.text,
         )
         results = catalog.evaluate(snapshot, ctx)
         today = now.astimezone(self.config.district.tz).date()

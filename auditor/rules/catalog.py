@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from auditor.config import RulesConfig
 from auditor.results import RuleResult, Status
@@ -15,11 +16,11 @@ from auditor.rules.manual import Misrepresentation
 from auditor.rules.membership import StaffAdmins, SupervisorAccess
 from auditor.rules.monitoring import Monitoring
 from auditor.rules.parents import ParentAccess
+from auditor.rules.posts import text_matcher
 from auditor.rules.purpose import EducationalPurpose
 from auditor.rules.speech import RespectfulSpeech
 from auditor.rules.structure import Closed, GroupNotFriends, InviteOnly, Moderated
 from auditor.snapshot import PageSnapshot
-from auditor.text.scan import one_page
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ def enabled_rules(config: RulesConfig) -> list[Rule]:
 
 def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     """One result per enabled rule; a rule that crashes yields ``error``, not a lost page."""
-    with one_page(post.text for post in snapshot.posts or []):  # one scan of each post
-        return [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
+    page = text_matcher(ctx).page(post.text for post in snapshot.posts or [])
+    ctx = replace(ctx, text=page)  # the rules share one scan of each post
+    return [_evaluate_rule(rule, snapshot, ctx) for rule in enabled_rules(ctx.rules)]
 
 
 def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
