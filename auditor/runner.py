@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from pydantic import ValidationError
 from sqlalchemy import Engine
@@ -32,6 +33,7 @@ from auditor.rulebook import prepare_database, rule_metadata
 from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
+from auditor.text.matcher import TextMatcher
 from auditor.validation import describe_validation_error
 from auditor.waivers import apply_waivers
 
@@ -268,6 +270,11 @@ class Runner:
         except Exception as exc:  # the database is failing: the log says so, the run goes on
             log.error("page %s: not even its error could be stored: %s", page.id, _describe(exc))
 
+    @cached_property
+    def text(self) -> TextMatcher:
+        """The content rules' detectors, made once per run (on its first page)."""
+        return TextMatcher(self.config.rules, self.config.district)
+
     def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
         """All enabled rules on one snapshot, with waivers applied."""
         now = self.now or datetime.now(UTC)
@@ -277,6 +284,7 @@ class Runner:
             rules=self.config.rules,
             people=self.people,
             now=now,
+            text=self.text,
         )
         results = catalog.evaluate(snapshot, ctx)
         today = now.astimezone(self.config.district.tz).date()

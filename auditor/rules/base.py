@@ -11,13 +11,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from auditor.config import DistrictConfig, PageConfig, RulesConfig
 from auditor.people import People
 from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Severity, Status
 from auditor.snapshot import PageSnapshot
+
+if TYPE_CHECKING:
+    from auditor.text.matcher import TextMatcher
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,9 @@ class RuleContext:
     rules: RulesConfig
     people: People
     now: datetime
+    # The content detectors, made once per run (None: made from ``rules`` and ``district``
+    # where a rule needs them); the page's view of them while the catalog evaluates a page.
+    text: TextMatcher | None = None
 
 
 class Rule(ABC):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -17,8 +18,8 @@ from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
 from auditor.rules.evidence import mask_result
+from auditor.rules.posts import text_matcher
 from auditor.snapshot import PageSnapshot
-from auditor.text.scan import one_page
 
 ENTRY_POINT_GROUP = "page_auditor.rules"
 log = logging.getLogger(__name__)
@@ -83,13 +84,14 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
             f"limit of {limits.max_page_text_mb:g} million ([rules] max_page_text_mb)"
         )
     deadline = time.monotonic() + limits.max_evaluation_s
+    page = text_matcher(ctx).page(post.text for post in snapshot.posts or [])
+    ctx = replace(ctx, text=page)  # the rules share one scan of each post
     results = []
-    with one_page(post.text for post in snapshot.posts or []):  # one scan of each post
-        for rule in enabled_rules(limits):
-            if time.monotonic() > deadline:
-                results.append(_timed_out(rule, limits.max_evaluation_s))
-            else:
-                results.append(_evaluate_rule(rule, snapshot, ctx))
+    for rule in enabled_rules(limits):
+        if time.monotonic() > deadline:
+            results.append(_timed_out(rule, limits.max_evaluation_s))
+        else:
+            results.append(_evaluate_rule(rule, snapshot, ctx))
     results = [_capped(result, limits.max_evidence) for result in results]
     if snapshot.source:  # not read from the platform: every result says what it rests on
         results = [_sourced(result, snapshot.source) for result in results]

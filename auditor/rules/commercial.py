@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS, author_is_staff, authors, post_evidence
+from auditor.rules.posts import NO_POSTS, author_is_staff, authors, post_evidence, text_matcher
 from auditor.snapshot import PageSnapshot
-from auditor.text.commercial import LABELS, CommercialDetector
-
-
-@lru_cache(maxsize=8)
-def _detector(extra: tuple[tuple[str, tuple[str, ...]], ...]) -> CommercialDetector:
-    return CommercialDetector(dict(extra))
+from auditor.text.commercial import LABELS
 
 
 class NoCommercialContent(Rule):
@@ -34,12 +27,11 @@ class NoCommercialContent(Rule):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:
             return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
-        extra = tuple(sorted((k, tuple(v)) for k, v in ctx.rules.commercial_phrases.items()))
-        detector = _detector(extra)
+        text = text_matcher(ctx)
         by_id = authors(snapshot)
         evidence: list[Evidence] = []
         for post in snapshot.posts:
-            findings = detector.find(post.text)
+            findings = text.commercial(post.text)
             if not findings:
                 continue
             staff = author_is_staff(by_id.get(post.author_id or ""), snapshot, ctx)

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS, post_evidence
+from auditor.rules.posts import NO_POSTS, post_evidence, text_matcher
 from auditor.snapshot import PageSnapshot
-from auditor.text.confidential import LABELS, ConfidentialityDetector
+from auditor.text.confidential import LABELS
 from auditor.text.mask import masked
-
-
-@lru_cache(maxsize=8)
-def _detector(staff_domains: tuple[str, ...], pattern: str | None) -> ConfidentialityDetector:
-    return ConfidentialityDetector(staff_domains, pattern)
 
 
 class Confidentiality(Rule):
@@ -35,10 +28,10 @@ class Confidentiality(Rule):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:
             return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
-        detector = _detector(tuple(ctx.district.staff_email_domains), ctx.rules.student_id_pattern)
+        text = text_matcher(ctx)
         evidence: list[Evidence] = []
         for post in snapshot.posts:
-            for item in detector.find(post.text):
+            for item in text.disclosures(post.text):
                 evidence.append(post_evidence(post, masked(LABELS[item.category], item.value)))
         if evidence:
             kinds = sorted({e.value.split(" (")[0] for e in evidence})

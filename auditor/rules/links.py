@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS
+from auditor.rules.posts import NO_POSTS, text_matcher
 from auditor.snapshot import PageSnapshot
-from auditor.text.links import LinkPolicy, LinkVerdict, find_urls
+from auditor.text.links import LinkPolicy, LinkVerdict
+from auditor.text.matcher import TextMatcher
 
 
 class NoPersonalLinks(Rule):
@@ -27,7 +28,9 @@ class NoPersonalLinks(Rule):
     )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
+        text = text_matcher(ctx)
         policy = LinkPolicy(
+            text.domains,
             district_domains=tuple(ctx.district.web_domains),
             allowed_domains=tuple(ctx.rules.allowed_domains),
             extra_social=tuple(ctx.rules.personal_social_domains),
@@ -36,7 +39,7 @@ class NoPersonalLinks(Rule):
         evidence: list[Evidence] = []
         personal = 0
         seen: set[tuple[str, str]] = set()
-        for where, url in _links(snapshot):
+        for where, url in _links(snapshot, text):
             if (where, url) in seen:
                 continue
             seen.add((where, url))
@@ -62,16 +65,16 @@ class NoPersonalLinks(Rule):
         return self.passed("Every link points to a district site or an allowed domain.")
 
 
-def _links(snapshot: PageSnapshot) -> Iterator[tuple[str, str]]:
+def _links(snapshot: PageSnapshot, text: TextMatcher) -> Iterator[tuple[str, str]]:
     """``(where, url)`` for each link of the page, its description and its posts."""
     for url in snapshot.links:
         yield "page links", url
-    for url in find_urls(snapshot.description):
+    for url in text.urls(snapshot.description):
         yield "description", url
     for post in snapshot.posts or []:
         for url in post.links:
             yield post.id, url
-        for url in find_urls(post.text):
+        for url in text.urls(post.text):
             yield post.id, url
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS, author_is_staff, author_note, authors, post_evidence
+from auditor.rules.posts import (
+    NO_POSTS,
+    author_is_staff,
+    author_note,
+    authors,
+    post_evidence,
+    text_matcher,
+)
 from auditor.snapshot import PageSnapshot
 from auditor.text.mask import mask
-from auditor.text.speech import SpeechDetector
 
 _KIND_LABELS = {
     "slur": "slur",
@@ -18,11 +22,6 @@ _KIND_LABELS = {
     "threat": "threatening language",
     "offensive": "offensive language",
 }
-
-
-@lru_cache(maxsize=8)
-def _detector(terms: tuple[str, ...], allowed: tuple[str, ...]) -> SpeechDetector:
-    return SpeechDetector(terms, allowed)
 
 
 class RespectfulSpeech(Rule):
@@ -42,12 +41,12 @@ class RespectfulSpeech(Rule):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         if snapshot.posts is None:
             return self.not_applicable(snapshot.why_missing("posts", NO_POSTS))
-        detector = _detector(tuple(ctx.rules.speech_terms), tuple(ctx.rules.speech_allowed))
+        text = text_matcher(ctx)
         by_id = authors(snapshot)
         evidence: list[Evidence] = []
         staff_posts = 0
         for post in snapshot.posts:
-            finding = detector.check(post.text)
+            finding = text.speech(post.text)
             if finding is None:
                 continue
             author = by_id.get(post.author_id or "")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from auditor.text.phrases import Alternation, compile_phrases, compile_regexes, data_file
-from auditor.text.scan import Gated, PatternSet
+from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 
 CATEGORIES = ("financial-gain", "commercial", "political", "proselytizing", "solicitation")
 LABELS = {
@@ -32,9 +32,11 @@ class CommercialFinding:
 
 
 class CommercialDetector:
-    """Finds DS 8 purposes in posts."""
+    """Finds DS 8 purposes in posts; its patterns are registered in ``index``."""
 
-    def __init__(self, extra: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self, index: PatternIndex, extra: Mapping[str, Sequence[str]] | None = None
+    ) -> None:
         data = data_file("commercial.toml")
         extra = extra or {}
         self._patterns: dict[str, tuple[Alternation | None, ...]] = {
@@ -44,36 +46,37 @@ class CommercialDetector:
             )
             for cat in CATEGORIES
         }
-        self._sanctioned = Gated(compile_regexes(data["sanctioned"]))
-        self._private = Gated(compile_regexes(data["private"]))
-        self._school_vote = Gated(compile_regexes(data["school_votes"]))
-        self._political = PatternSet(self._patterns["political"])
+        self._sanctioned = Gated(index, compile_regexes(data["sanctioned"]))
+        self._private = Gated(index, compile_regexes(data["private"]))
+        self._school_vote = Gated(index, compile_regexes(data["school_votes"]))
+        self._political = PatternSet(index, self._patterns["political"])
         self._order = [(cat, i) for cat in CATEGORIES for i in range(2)]
-        self._scan = PatternSet([self._patterns[cat][i] for cat, i in self._order])
+        self._all = PatternSet(index, [self._patterns[cat][i] for cat, i in self._order])
 
-    def find(self, text: str) -> list[CommercialFinding]:
-        """One finding per category present in ``text``."""
+    def find(self, text: str, scan: Scan) -> list[CommercialFinding]:
+        """One finding per category present in ``text`` (``scan``: of the index the
+        patterns are in)."""
         if not text.strip():
             return []
-        matches = self._scan.search(text)
+        matches = self._all.search(text, scan)
         if not any(matches):
             return []
         first: dict[str, str] = {}
         for (category, _), match in zip(self._order, matches, strict=True):
             if match and category not in first:
                 first[category] = match.group(0)
-        if "political" in first and self._school_vote.search(text):
+        if "political" in first and self._school_vote.search(text, scan):
             first.pop("political")  # look again without the school elections
-            subject = self._school_vote.sub(" ", text)
-            match = next((m for m in self._political.search(subject) if m), None)
+            subject = self._school_vote.sub(" ", text, scan)
+            match = next((m for m in self._political.search(subject, scan) if m), None)
             if match:
                 first["political"] = match.group(0)
-        if EXCUSABLE & first.keys() and self._sanctioned_only(text):
+        if EXCUSABLE & first.keys() and self._sanctioned_only(text, scan):
             first = {c: p for c, p in first.items() if c not in EXCUSABLE}
         elif "solicitation" in first:  # selling for a cause asks for money for it
             first = {c: p for c, p in first.items() if c not in ("commercial", "financial-gain")}
         return [CommercialFinding(c, first[c]) for c in CATEGORIES if c in first]
 
-    def _sanctioned_only(self, text: str) -> bool:
+    def _sanctioned_only(self, text: str, scan: Scan) -> bool:
         """Whether the post is about the club's own activity and names no private cause."""
-        return bool(self._sanctioned.search(text)) and not self._private.search(text)
+        return bool(self._sanctioned.search(text, scan)) and not self._private.search(text, scan)

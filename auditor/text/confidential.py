@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import phonenumbers
 
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
-from auditor.text.scan import Gated, PatternSet
+from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 
 DEFAULT_STUDENT_ID = r"\b[A-Za-z]?\d{5,10}\b"
 CATEGORIES = (
@@ -128,10 +128,12 @@ class Disclosure:
 
 
 class ConfidentialityDetector:
-    """Finds student information in posts for one district."""
+    """Finds student information in posts for one district; its patterns are registered in
+    ``index``."""
 
     def __init__(
         self,
+        index: PatternIndex,
         district_email_domains: Iterable[str] = (),
         student_id_pattern: str | None = None,
         region: str = "US",
@@ -140,14 +142,14 @@ class ConfidentialityDetector:
         self._district_domains = tuple(d.lower() for d in district_email_domains)
         self._region = region
         self._student_id = re.compile(student_id_pattern or DEFAULT_STUDENT_ID)
-        self._id_context = Gated(compile_regexes(data["student_id"]))
-        self._not_id = Gated(compile_regexes(data["not_student_id"]))
-        self._institutional = Gated(compile_phrases(data["institutional_phone"]))
-        self._residential = Gated(compile_regexes(data["residential"]))
-        self._not_about_people = Gated(compile_regexes(data["not_about_people"]))
-        self._not_student_health = Gated(compile_regexes(data["not_a_student_health"]))
+        self._id_context = Gated(index, compile_regexes(data["student_id"]))
+        self._not_id = Gated(index, compile_regexes(data["not_student_id"]))
+        self._institutional = Gated(index, compile_phrases(data["institutional_phone"]))
+        self._residential = Gated(index, compile_regexes(data["residential"]))
+        self._not_about_people = Gated(index, compile_regexes(data["not_about_people"]))
+        self._not_student_health = Gated(index, compile_regexes(data["not_a_student_health"]))
         self._not_names = frozenset(data["not_names"])
-        self._role = Gated(compile_regexes(_ROLES))
+        self._role = Gated(index, compile_regexes(_ROLES))
         self._tied = [
             ("grade", compile_regexes(data["grade"])),
             ("health", compile_phrases(data["health"])),
@@ -163,39 +165,42 @@ class ConfidentialityDetector:
             _STREET_RE,
             self._student_id,
         ]
-        self._scan = PatternSet([p for _, p in self._tied] + shapes)
-        self._tied_scan = PatternSet([p for _, p in self._tied])
+        self._all = PatternSet(index, [p for _, p in self._tied] + shapes)
+        self._tied_set = PatternSet(index, [p for _, p in self._tied])
 
-    def find(self, text: str) -> list[Disclosure]:
-        """Every disclosure in ``text``, at most one per category and value."""
+    def find(self, text: str, scan: Scan) -> list[Disclosure]:
+        """Every disclosure in ``text``, at most one per category and value (``scan``: of
+        the index the patterns are in)."""
         if not text.strip():
             return []
         found: dict[tuple[str, str], Disclosure] = {}
-        for item in self._find(text):
+        for item in self._find(text, scan):
             found.setdefault((item.category, item.value), item)
         return list(found.values())
 
-    def _find(self, text: str) -> Iterator[Disclosure]:
-        matches = self._scan.search(text)
+    def _find(self, text: str, scan: Scan) -> Iterator[Disclosure]:
+        """Each disclosure as it is found, repeats included."""
+        matches = self._all.search(text, scan)
         tied = len(self._tied)
         phone, email, birth, is_birthday, street, student_id = matches[tied:]
         if phone:
-            yield from self._phones(text)
+            yield from self._phones(text, scan)
         if email:
             yield from self._emails(text)
         if birth or is_birthday:
             yield from self._birth_dates(text)
         if street:
-            yield from self._addresses(text)
+            yield from self._addresses(text, scan)
         if student_id:
-            yield from self._student_ids(text)
+            yield from self._student_ids(text, scan)
         if any(matches[:tied]):  # a term in a sentence is a term in the post
-            yield from self._tied_terms(text, matches[:tied])
+            yield from self._tied_terms(text, scan, matches[:tied])
 
-    def _phones(self, text: str) -> Iterator[Disclosure]:
+    def _phones(self, text: str, scan: Scan) -> Iterator[Disclosure]:
+        """Valid phone numbers that are not the school's own."""
         for match in _PHONE_RE.finditer(text):
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if self._institutional.search(around, within=text):
+            if self._institutional.search(around, scan, within=text):
                 continue  # the school's own number (looked for first: parsing costs more)
             if self._is_phone(match.group()):
                 yield Disclosure("phone", match.group())
@@ -223,47 +228,52 @@ class ConfidentialityDetector:
                 continue
             yield Disclosure("email", match.group(0))
 
-    def _addresses(self, text: str) -> Iterator[Disclosure]:
+    def _addresses(self, text: str, scan: Scan) -> Iterator[Disclosure]:
+        """Street addresses said to be where someone lives."""
         for match in _STREET_RE.finditer(text):
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if self._residential.search(around, within=text):
+            if self._residential.search(around, scan, within=text):
                 yield Disclosure("address", match.group(0))
 
-    def _student_ids(self, text: str) -> Iterator[Disclosure]:
+    def _student_ids(self, text: str, scan: Scan) -> Iterator[Disclosure]:
+        """Numbers of the district's student id shape, said to be a student's id."""
         for match in self._student_id.finditer(text):
             before = text[max(0, match.start() - 50) : match.start()]
             after = text[match.end() : match.end() + 20]
             near = text[max(0, match.start() - 12) : match.start()]
-            if self._not_id.search(near, within=text):
+            if self._not_id.search(near, scan, within=text):
                 continue
-            if self._id_context.search(before, within=text) or self._id_context.search(
-                after, within=text
+            if self._id_context.search(before, scan, within=text) or self._id_context.search(
+                after, scan, within=text
             ):
                 yield Disclosure("student-id", match.group(0))
 
     def _tied_terms(
-        self, text: str, in_text: Sequence[re.Match[str] | None]
+        self, text: str, scan: Scan, in_text: Sequence[re.Match[str] | None]
     ) -> Iterator[Disclosure]:
         """Terms in sentences about a person; ``in_text``: each term's first match in the
         post, which is the sentence's when the post is one sentence."""
         sentences = _SENTENCE_SPLIT_RE.split(text)
         for sentence in sentences:
-            matches = in_text if len(sentences) == 1 else self._tied_scan.search(sentence, text)
+            if len(sentences) == 1:
+                matches = in_text
+            else:
+                matches = self._tied_set.search(sentence, scan, within=text)
             hits = [(cat, m) for (cat, _), m in zip(self._tied, matches, strict=True) if m]
             if not hits:
                 continue
-            if self._not_about_people.search(sentence, within=text):
+            if self._not_about_people.search(sentence, scan, within=text):
                 hits = [(c, m) for c, m in hits if c != "discipline"]
-            if self._not_student_health.search(sentence, within=text):
+            if self._not_student_health.search(sentence, scan, within=text):
                 hits = [(c, m) for c, m in hits if c != "health"]
-            if hits and self._about_person(sentence, text):
+            if hits and self._about_person(sentence, text, scan):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
 
-    def _about_person(self, sentence: str, text: str) -> bool:
+    def _about_person(self, sentence: str, text: str, scan: Scan) -> bool:
         """Whether a sentence (of post ``text``) is about a particular person: a name,
         he/she, "your son"."""
-        if _PRONOUN_RE.search(sentence) or self._role.search(sentence, within=text):
+        if _PRONOUN_RE.search(sentence) or self._role.search(sentence, scan, within=text):
             return True
         if (_NAME_VERB_RE.match(sentence) or _POSSESSIVE_RE.match(sentence)) and self._is_name(
             sentence.split()[0]

@@ -2,9 +2,10 @@
 
 alt-profanity-check ships its model as joblib pickles; loading them the usual way imports
 scikit-learn (about two seconds per process). Only plain attributes and numeric arrays are
-needed to score posts, so this unpickler stands in for the scikit-learn and numpy classes,
-reads joblib's numeric arrays (raw bytes after each array's header) into Python lists, and
-refuses any other global, so nothing in the file is executed.
+needed to score posts, so this unpickler (the standard one, with the globals it may make
+restricted to an allow-list) stands in for the scikit-learn and numpy classes, reads
+joblib's numeric arrays (raw bytes after each array's header) into Python lists, and refuses
+any other global, so nothing in the file is executed.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class Attributes:
         self.args = args
 
     def __setstate__(self, state: Any) -> None:
+        """Keep a dict's items as attributes, anything else as ``state``."""
         if isinstance(state, dict):
             self.__dict__.update(state)
         else:
@@ -37,16 +39,25 @@ class _DType(Attributes):
 
     @property
     def code(self) -> str:
+        """The ``array`` module's type code of the dtype."""
         return _TYPECODES[str(self.args[0])]
 
     @property
     def swapped(self) -> bool:
+        """Whether the numbers are stored in the other byte order than this machine's."""
         order = self.state[1] if isinstance(getattr(self, "state", None), tuple) else "="
         return order in "<>" and (order == "<") != (sys.byteorder == "little")
 
 
-class _ArrayHeader(Attributes):
-    """Stands in for joblib's ``NumpyArrayWrapper``: the header before an array's bytes."""
+class _Array(list[Any]):
+    """Stands in for joblib's ``NumpyArrayWrapper``: once its header is built, the numbers of
+    the array, which the file holds right after the header (see :class:`_Exact`)."""
+
+    file: BinaryIO  # set on the subclass made for each file
+
+    def __setstate__(self, header: dict[str, Any]) -> None:
+        """Read the array's numbers, which follow its header in the file."""
+        self.extend(_read_array(self.file, header))
 
 
 def _scalar(dtype: _DType, data: bytes) -> float | int:
@@ -57,20 +68,31 @@ def _scalar(dtype: _DType, data: bytes) -> float | int:
     return values[0]
 
 
-class ModelUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
-    """Unpickles a joblib file into :class:`Attributes` objects and flat lists of numbers."""
-
-    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
+class _Exact:
+    """The file as the unpickler sees it, without ``peek``: pickle's unpickler then reads
+    nothing beyond the opcodes it has run (as it must for several pickles in one stream), so
+    an array's bytes are next in the file when its header is built."""
 
     def __init__(self, handle: BinaryIO) -> None:
-        super().__init__(handle)
-        self._handle = handle
+        self.read = handle.read
+        self.readinto = handle.readinto
+        self.readline = handle.readline
+
+
+class ModelUnpickler(pickle.Unpickler):
+    """Unpickles a joblib file into :class:`Attributes` objects and flat lists of numbers,
+    making no global but the stand-ins."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        super().__init__(_Exact(handle))
+        self._array = type("NumpyArrayWrapper", (_Array,), {"file": handle})
         self._stand_ins: dict[tuple[str, str], type[Attributes]] = {}
 
     def find_class(self, module: str, name: str) -> Any:
+        """The stand-in for a global the file names; any other is refused."""
         root = module.split(".")[0]
         if (module, name) == ("joblib.numpy_pickle", "NumpyArrayWrapper"):
-            return _ArrayHeader
+            return self._array
         if root == "numpy" and name == "dtype":
             return _DType
         if root == "numpy" and name == "scalar":
@@ -79,31 +101,27 @@ class ModelUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
             return self._stand_ins.setdefault((module, name), type(name, (Attributes,), {}))
         raise pickle.UnpicklingError(f"unexpected global {module}.{name}")
 
-    def _load_build(self) -> None:
-        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
-        if isinstance(self.stack[-1], _ArrayHeader):
-            self.stack.append(self._read_array(self.stack.pop()))
 
-    dispatch[pickle.BUILD[0]] = _load_build
-
-    def _read_array(self, header: _ArrayHeader) -> list[float] | list[int]:
-        """The numbers of an array, flattened in C order."""
-        dtype = header.dtype
-        if getattr(header, "order", "C") != "C" and len(header.shape) > 1:
-            raise pickle.UnpicklingError("Fortran-ordered arrays are not supported")
-        count = 1
-        for size in header.shape:
-            count *= size
-        if getattr(header, "numpy_array_alignment_bytes", None) is not None:
-            self._handle.read(int.from_bytes(self._handle.read(1), "little"))  # padding
-        values = array.array(dtype.code)
-        data = self._handle.read(count * values.itemsize)
-        if len(data) != count * values.itemsize:
-            raise pickle.UnpicklingError("array data ends early")
-        values.frombytes(data)
-        if dtype.swapped:
-            values.byteswap()
-        return values.tolist()
+def _read_array(handle: BinaryIO, header: dict[str, Any]) -> list[float] | list[int]:
+    """The numbers of the array whose joblib header is ``header``, read from ``handle``
+    (where they follow the header), flattened in C order."""
+    dtype = header["dtype"]
+    shape = header["shape"]
+    if header.get("order", "C") != "C" and len(shape) > 1:
+        raise pickle.UnpicklingError("Fortran-ordered arrays are not supported")
+    count = 1
+    for size in shape:
+        count *= size
+    if header.get("numpy_array_alignment_bytes") is not None:
+        handle.read(int.from_bytes(handle.read(1), "little"))  # padding
+    values = array.array(dtype.code)
+    data = handle.read(count * values.itemsize)
+    if len(data) != count * values.itemsize:
+        raise pickle.UnpicklingError("array data ends early")
+    values.frombytes(data)
+    if dtype.swapped:
+        values.byteswap()
+    return values.tolist()
 
 
 def load(path: Path) -> Any:

@@ -21,7 +21,6 @@ import operator
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any
@@ -185,9 +184,3 @@ class _Bound:
         if text.isascii():
             return sum(map(self._ascii.get, ascii_words(text), repeat(0.0)))
         return sum(map(self._shares.get, words(text), repeat(0.0)))
-
-
-@cache
-def model(ignored: frozenset[str] = frozenset()) -> ProfanityModel:
-    """The model, loaded once per set of ignored words."""
-    return ProfanityModel(ignored)

@@ -8,8 +8,7 @@ lookahead that ends the stretch, whose text follows), ``\\w``/``\\d``/``\\s`` be
 classes that hold every character Python's do, negated categories and ``.`` match any
 character, and negated classes are case-sensitive. Long repetitions of
 letters (``\\w+``, ``[^.!?]{0,40}``) are cut out too, keeping the most selective stretch of
-the pattern between them (and the next most selective, which a text must hold as well, see
-:func:`to_re2_parts`): hundreds of such loops in one set make RE2's automaton grow with
+the pattern between them: hundreds of such loops in one set make RE2's automaton grow with
 every new text (about 200 µs a post). Whatever the Python pattern matches, the translation
 matches somewhere in the same text (and in any text holding it); Python's ``re`` then gives
 the exact answer.
@@ -19,8 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from re import _constants as c  # type: ignore[attr-defined]
-from re import _parser  # type: ignore[attr-defined]
+from re import _constants as c  # type: ignore[attr-defined]  # the node kinds _parse gives
 from typing import Any
 
 # Unicode classes holding every character of Python's \w, \d and \s (tested on every code
@@ -43,7 +41,6 @@ _ANY = r"(?s:.)"
 _PYTHON_CASES = {"i": "\u0130\u0131"}
 _MAX_COUNT = 1000  # RE2's largest repetition count
 _SHORT = 4  # a repetition of at most this many of anything stays in the translation
-_SECOND = 3.0  # the score a second stretch needs to be worth a place in the set
 _NARROW = (c.CATEGORY_SPACE, c.CATEGORY_DIGIT)  # what a longer repetition may repeat
 _ZERO_WIDTH = (c.AT, c.ASSERT, c.ASSERT_NOT)
 _REPEATS = (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT)
@@ -54,40 +51,49 @@ class Untranslatable(ValueError):
 
 
 def to_re2(source: str, flags: int = 0) -> str:
-    """An RE2 pattern matching, somewhere in a text, wherever ``source`` matches in it."""
-    return to_re2_parts(source, flags)[0]
+    """An RE2 pattern matching, somewhere in a text, wherever ``source`` matches in it: the
+    pattern's most selective stretch without long repetitions of letters."""
+    items, ignore_case = _parse(source, flags)
+    return _stretch(items, ignore_case)
 
 
-def to_re2_parts(source: str, flags: int = 0) -> list[str]:
-    """RE2 patterns that each match, somewhere in a text, wherever ``source`` matches in it:
-    the most selective stretch of the pattern, and a second one where long repetitions leave
-    two (``lodge ... raffle``), so that a text must hold both to be a candidate."""
+def _parse(source: str, flags: int) -> tuple[list[Any], bool]:
+    """The nodes of a Python regular expression, and whether it ignores case.
+
+    Python has no public parser of its regular expression syntax (``sre_parse`` is a
+    deprecated alias of this one), and a translation must read the pattern exactly as
+    ``re`` does, so the private ``re._parser`` is used here and only here. The tests
+    compare the translations with ``re`` on every code point and every corpus post, so a
+    Python that parses differently shows there.
+    """
+    from re import _parser  # type: ignore[attr-defined]
+
     try:
         parsed = _parser.parse(source, flags)
     except re.error as exc:
         raise Untranslatable(str(exc)) from exc
-    return _stretches(list(parsed), bool(parsed.state.flags & re.IGNORECASE))
+    return list(parsed), bool(parsed.state.flags & re.IGNORECASE)
 
 
-def _stretches(items: list[Any], ignore_case: bool) -> list[str]:
-    """The most selective stretches of a sequence with no long repetition of letters (the
-    best, and the next if it is selective enough): every match of the sequence holds a match
-    of each. A lone group or alternation is looked into."""
+def _stretch(items: list[Any], ignore_case: bool) -> str:
+    """The most selective stretch of a sequence with no long repetition of letters: every
+    match of the sequence holds a match of it. A lone group or alternation is looked
+    into."""
     consuming = [i for i, (op, _) in enumerate(items) if op not in _ZERO_WIDTH]
     if len(consuming) == 1:
         at = consuming[0]
         op, av = items[at]
         if op == c.SUBPATTERN and not av[1] and not av[2]:  # no flags: its nodes in its place
-            return _stretches([*items[:at], *av[3], *items[at + 1 :]], ignore_case)
+            return _stretch([*items[:at], *av[3], *items[at + 1 :]], ignore_case)
         if op == c.SUBPATTERN:
             _, add, remove, inner = av
             inner_case = bool(add & re.IGNORECASE) or (ignore_case and not remove & re.IGNORECASE)
-            return _stretches(list(inner), inner_case)
+            return _stretch(list(inner), inner_case)
         if op == c.ATOMIC_GROUP:
-            return _stretches(list(av), ignore_case)
+            return _stretch(list(av), ignore_case)
         if op == c.BRANCH:
-            alternatives = (_stretches(list(alt), ignore_case)[0] for alt in av[1])
-            return ["(?:" + "|".join(alternatives) + ")"]
+            alternatives = (_stretch(list(alt), ignore_case) for alt in av[1])
+            return "(?:" + "|".join(alternatives) + ")"
     runs: list[list[Any]] = []
     run: list[Any] = []
     for item in [*items, None]:
@@ -101,17 +107,7 @@ def _stretches(items: list[Any], ignore_case: bool) -> list[str]:
     runs.sort(key=lambda r: (_score(r), _min_width(r)), reverse=True)
     if not _min_width(runs[0]):
         raise Untranslatable("every part of the pattern is a long repetition")
-    chosen = [_trimmed(run) for run in runs[:2]]
-    if len(chosen) > 1 and not (_score(chosen[1]) >= _SECOND and _starts_narrow(chosen[1])):
-        chosen.pop()
-    return [_render(run, ignore_case) for run in chosen]
-
-
-def _starts_narrow(run: list[Any]) -> bool:
-    """Whether every match of a stretch starts with one of a few characters, none a space:
-    a second stretch that may start anywhere costs RE2 more than it saves."""
-    chars = _chars(run, first=True)
-    return chars is not None and not any(ch.isspace() for ch in chars)
+    return _render(_trimmed(runs[0]), ignore_case)
 
 
 def _trimmed(run: list[Any]) -> list[Any]:

@@ -3,9 +3,17 @@
 Python's ``re`` tries each phrase of a long alternation at every position, which made the
 content rules run at about 1,500 posts per second. Instead every alternative of every
 :class:`PatternSet`, translated by :mod:`auditor.text.re2_syntax`, goes into one RE2 set
-(google-re2): a text is matched against all of them in one linear-time pass, shared by all
-detectors, which names the alternatives that may match (never leaving one out). Python's
-``re`` then runs only those, each on its own, for the exact matches.
+(google-re2), a :class:`PatternIndex`: a text is matched against all of them in one
+linear-time pass, shared by all detectors, which names the alternatives that may match (never
+leaving one out). Python's ``re`` then runs only those, each on its own, for the exact
+matches.
+
+The index is filled while the detectors are made, then compiled once and frozen; a
+:class:`Scan` keeps the candidates of the texts it was asked about (a page's posts, matched
+one after another first: 2-3% faster than as the rules come to them), so that every
+detector reading a post shares one pass over it. An alternative is one place in the set, its
+most selective stretch: a second stretch that a text had to hold too (fewer candidates for
+``re`` to confirm) cost the automaton as much as it saved, and was dropped.
 """
 
 from __future__ import annotations
@@ -13,15 +21,11 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
-from functools import lru_cache
 
 import re2
 
 from auditor.text.phrases import Alternation
-from auditor.text.re2_syntax import Untranslatable, to_re2_parts
+from auditor.text.re2_syntax import Untranslatable, to_re2
 
 log = logging.getLogger(__name__)
 
@@ -31,152 +35,117 @@ _DFA_MEMORY = 256 << 20  # RE2's budget for the set's lazily built automaton
 _NEVER = r"\b\B"  # holds the place of an alternative RE2 cannot express
 
 
-class _Index:
-    """Every registered alternative, in one RE2 set built when a text is next matched. An
-    alternative translates to one or two stretches (see :func:`to_re2_parts`), each a place in
-    the set; it may match a text where all of its places match."""
+class IndexFrozen(RuntimeError):
+    """A pattern registered after the index was compiled: its detector was made too late."""
+
+
+class PatternIndex:
+    """Every alternative registered by the detectors being made, in one RE2 set compiled by
+    :meth:`compile`, after which nothing more may be registered. An alternative's id is its
+    place in the set, where it stands translated by :func:`to_re2`."""
 
     def __init__(self) -> None:
         self._ids: dict[tuple[str, int], int] = {}  # (source, flags) -> id, from 1
-        self._parts: list[tuple[str, ...]] = []  # per id - 1: its RE2 stretches, () if none
-        self._always: tuple[int, ...] = ()  # ids RE2 cannot express: always candidates
-        self._owner: list[int] = []  # per place: the id whose first stretch it is, or 0
-        self._also: dict[int, tuple[int, ...]] = {}  # id -> places of its other stretches
+        self._re2: list[str | None] = []  # per id - 1: its translation, None if it has none
         self._set: re2.Set | None = None
+        self._every: tuple[int, ...] = ()  # every id: the candidates when RE2 gives up
+        self._always: tuple[int, ...] = ()  # ids RE2 cannot express: always candidates
         self._warned = False
-
-    @property
-    def size(self) -> int:
-        """How many alternatives are registered (it only grows)."""
-        return len(self._ids)
 
     def register(self, source: str, flags: int) -> int:
         """The id of an alternative (a whole regex with its flags)."""
         key = (source, flags)
         if key not in self._ids:
+            if self._set is not None:
+                raise IndexFrozen(f"{source!r} registered after the index was compiled")
             try:
-                parts = tuple(to_re2_parts(source, flags))
+                translated: str | None = to_re2(source, flags)
             except Untranslatable:
-                parts = ()
+                translated = None
             self._ids[key] = len(self._ids) + 1
-            self._parts.append(parts)
-            self._set = None
-            _recent.cache_clear()
+            self._re2.append(translated)
         return self._ids[key]
+
+    def compile(self) -> None:
+        """Build the RE2 set of every registered alternative; the index is frozen after."""
+        if self._set is not None:
+            raise IndexFrozen("the index was compiled already")
+        options = re2.Options()
+        options.max_mem = _DFA_MEMORY
+        options.log_errors = False
+        compiled = re2.Set.SearchSet(options)
+        compiled.Add("")  # place 0 matches every text: its absence means a failed scan
+        always = []
+        for id_, translated in enumerate(self._re2, start=1):
+            try:
+                place = compiled.Add(_NEVER if translated is None else translated)
+            except re2.error:  # RE2 refused the translation: as if there were none
+                translated, place = None, compiled.Add(_NEVER)
+            if translated is None:  # no RE2 form: it holds its place and is always a candidate
+                always.append(id_)
+            assert place == id_, "an alternative's place in the set is its id"
+        compiled.Compile()
+        self._set, self._always = compiled, tuple(always)
+        self._every = tuple(self._ids.values())
+        self._re2 = []  # in the set now
 
     def match(self, text: str) -> tuple[int, ...]:
         """Ids of the alternatives that may match ``text``: all that do, and a few more."""
         if self._set is None:
-            self._build()
-        assert self._set is not None
+            raise IndexFrozen("the index is matched before it was compiled")
         found = self._set.Match(text.encode("utf-8", "surrogatepass")) or ()
         if not found or found[0] != 0:  # the always-matching entry is missing: RE2 gave up
             if not self._warned:
                 log.warning("RE2 could not scan a text; its patterns are run one by one")
                 self._warned = True
-            return tuple(self._ids.values())
-        owner, also = self._owner, self._also
-        ids = [owner[place] for place in found if owner[place]]
-        if not also.keys().isdisjoint(ids):  # some need a second stretch too: is it there?
-            present = set(found)
-            ids = [i for i in ids if i not in also or present.issuperset(also[i])]
-        return (*ids, *self._always)
-
-    def _build(self) -> None:
-        options = re2.Options()
-        options.max_mem = _DFA_MEMORY
-        options.log_errors = False
-        compiled = re2.Set.SearchSet(options)
-        owner: dict[int, int] = {}
-        also: dict[int, tuple[int, ...]] = {}
-        always = []
-        last = compiled.Add("")  # place 0 matches every text: its absence means a failed scan
-        for id_, parts in enumerate(self._parts, start=1):
-            try:
-                places = [compiled.Add(part) for part in parts]
-            except re2.error:  # RE2 refused it: parts added already stay, owned by no id
-                places = []
-            if not places:  # no RE2 form: it holds a place and is always a candidate
-                places = [compiled.Add(_NEVER)]
-                always.append(id_)
-            last = max(last, *places)
-            owner[places[0]] = id_
-            if len(places) > 1:
-                also[id_] = tuple(places[1:])
-        compiled.Compile()
-        self._set, self._also, self._always = compiled, also, tuple(always)
-        self._owner = [owner.get(place, 0) for place in range(last + 1)]
+            return self._every
+        return (*found[1:], *self._always)
 
 
-_INDEX = _Index()
+class Scan:
+    """The candidates of the texts a page's detectors read, each text matched against the
+    index once however many detectors read it. ``texts`` (a page's posts) are matched
+    first, one after another, while RE2's automaton is in the processor's cache; any other
+    text (a post with its idioms taken out, say) when it is first asked about."""
 
+    def __init__(self, index: PatternIndex, texts: Iterable[str] = ()) -> None:
+        self.index = index
+        self._found = {text: index.match(text) for text in texts}
 
-@dataclass
-class _Page:
-    """The candidates of a page's texts, found when ``size`` alternatives were registered."""
-
-    size: int
-    found: dict[str, tuple[int, ...]]
-
-
-_PAGE: ContextVar[_Page | None] = ContextVar("scanned_page", default=None)
-
-
-@contextmanager
-def one_page(texts: Iterable[str] = ()) -> Iterator[None]:
-    """Within the block every text is scanned once, however many posts the page has: the
-    rules that read a page's posts one rule after another share the RE2 pass. ``texts``
-    (the page's posts) are scanned first, one after another, while RE2's automaton is in
-    the processor's cache."""
-    token = _PAGE.set(_Page(_INDEX.size, {text: _INDEX.match(text) for text in texts}))
-    try:
-        yield
-    finally:
-        _PAGE.reset(token)
-
-
-def candidates(text: str) -> tuple[int, ...]:
-    """Ids of the registered alternatives that may match ``text`` (kept for the page, see
-    :func:`one_page`, or else for the last texts)."""
-    page = _PAGE.get()
-    if page is None:
-        return _recent(text)
-    if page.size != _INDEX.size:  # a detector made since (a process's first page): again
-        page.size, page.found = _INDEX.size, {}
-    found = page.found.get(text)
-    if found is None:
-        found = page.found[text] = _INDEX.match(text)
-    return found
-
-
-@lru_cache(maxsize=1024)
-def _recent(text: str) -> tuple[int, ...]:
-    """Candidates of the last texts scanned outside a page (a detector used on its own)."""
-    return _INDEX.match(text)
+    def candidates(self, text: str) -> tuple[int, ...]:
+        """Ids of the alternatives of :attr:`index` that may match ``text``."""
+        found = self._found.get(text)
+        if found is None:
+            found = self._found[text] = self.index.match(text)
+        return found
 
 
 class PatternSet:
-    """A fixed list of compiled patterns (None entries never match) scanned together."""
+    """A fixed list of compiled patterns (None entries never match) scanned together: their
+    alternatives are registered in ``index``, and texts are searched through a
+    :class:`Scan` of it."""
 
-    def __init__(self, patterns: Sequence[Pattern | None]) -> None:
+    def __init__(self, index: PatternIndex, patterns: Sequence[Pattern | None]) -> None:
+        self._index = index
         self._patterns = list(patterns)
         self._compiled: dict[tuple[int, int], re.Pattern[str]] = {}
         self._alternations: dict[tuple[int, tuple[int, ...]], re.Pattern[str]] = {}
         owners: dict[int, list[tuple[int, int]]] = {}
-        for index, pattern in enumerate(self._patterns):
+        for position, pattern in enumerate(self._patterns):
             for number, source, flags in _alternatives(pattern):
-                owners.setdefault(_INDEX.register(source, flags), []).append((index, number))
+                owners.setdefault(index.register(source, flags), []).append((position, number))
         self._owners = owners
         self._nothing: tuple[None, ...] = (None,) * len(self._patterns)
-        self._last: tuple[str, dict[int, list[int]]] = ("", {})
 
-    def search(self, text: str, within: str | None = None) -> Sequence[re.Match[str] | None]:
+    def search(
+        self, text: str, scan: Scan, within: str | None = None
+    ) -> Sequence[re.Match[str] | None]:
         """The first match of each pattern in ``text`` (None where it does not match).
 
         ``within``, a text that holds ``text`` (a post, for one of its sentences), is looked
         up instead: its candidates include all of ``text``'s, and were found already.
         """
-        by_pattern = self._candidates(within or text) if text else {}
+        by_pattern = self._candidates(within or text, scan) if text else {}
         if not by_pattern:
             return self._nothing
         matches: list[re.Match[str] | None] = list(self._nothing)
@@ -184,26 +153,23 @@ class PatternSet:
             matches[index] = self._first(index, numbers, text)
         return matches
 
-    def sub(self, index: int, replacement: str, text: str) -> str:
+    def sub(self, index: int, replacement: str, text: str, scan: Scan) -> str:
         """``text`` with every match of pattern ``index`` replaced, as the whole pattern's
         ``sub`` would: only its alternatives that may match ``text`` are tried, in order."""
-        numbers = self._candidates(text).get(index)
+        numbers = self._candidates(text, scan).get(index)
         if not numbers:
             return text
         return self._alternation(index, tuple(sorted(numbers))).sub(replacement, text)
 
-    def _candidates(self, text: str) -> dict[int, list[int]]:
-        """Per pattern, the numbers of its alternatives that may match ``text`` (the last
-        text's are kept: a post's sentences and contexts look up the post again and again)."""
-        last_text, by_pattern = self._last
-        if text is last_text or text == last_text:
-            return by_pattern
-        by_pattern = {}
+    def _candidates(self, text: str, scan: Scan) -> dict[int, list[int]]:
+        """Per pattern, the numbers of its alternatives that may match ``text``."""
+        if scan.index is not self._index:
+            raise ValueError("a scan of another index than the one the patterns are in")
+        by_pattern: dict[int, list[int]] = {}
         owners = self._owners
-        for id_ in candidates(text):
+        for id_ in scan.candidates(text):
             for index, number in owners.get(id_, ()):
                 by_pattern.setdefault(index, []).append(number)
-        self._last = (text, by_pattern)
         return by_pattern
 
     def _alternation(self, index: int, numbers: tuple[int, ...]) -> re.Pattern[str]:
@@ -246,16 +212,16 @@ class PatternSet:
 class Gated:
     """One pattern looked for through the shared RE2 pass, like a one-pattern set."""
 
-    def __init__(self, pattern: Pattern | None) -> None:
-        self._set = PatternSet([pattern])
+    def __init__(self, index: PatternIndex, pattern: Pattern | None) -> None:
+        self._set = PatternSet(index, [pattern])
 
-    def search(self, text: str, within: str | None = None) -> re.Match[str] | None:
+    def search(self, text: str, scan: Scan, within: str | None = None) -> re.Match[str] | None:
         """The first match in ``text`` (``within``: as for :meth:`PatternSet.search`)."""
-        return self._set.search(text, within)[0]
+        return self._set.search(text, scan, within)[0]
 
-    def sub(self, replacement: str, text: str) -> str:
+    def sub(self, replacement: str, text: str, scan: Scan) -> str:
         """``text`` with every match replaced."""
-        return self._set.sub(0, replacement, text)
+        return self._set.sub(0, replacement, text, scan)
 
 
 def _alternatives(pattern: Pattern | None) -> Iterator[tuple[int, str, int]]:

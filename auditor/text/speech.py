@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from auditor.text.phrases import compile_disguised, compile_phrases, compile_regexes, data_file
-from auditor.text.profanity import model
-from auditor.text.scan import Gated, PatternSet
+from auditor.text.profanity import ProfanityModel
+from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 
 MODEL_THRESHOLD = 0.9
 
@@ -24,9 +24,12 @@ class SpeechFinding:
 
 
 class SpeechDetector:
-    """Checks posts against the DS 3 lists, patterns and model."""
+    """Checks posts against the DS 3 lists, patterns and model; its patterns are registered
+    in ``index``."""
 
-    def __init__(self, extra_terms: Iterable[str] = (), allowed: Iterable[str] = ()) -> None:
+    def __init__(
+        self, index: PatternIndex, extra_terms: Iterable[str] = (), allowed: Iterable[str] = ()
+    ) -> None:
         data = data_file("speech.toml")
         extra = list(extra_terms)
         self._slurs = compile_disguised(data["slurs"])
@@ -36,8 +39,9 @@ class SpeechDetector:
         self._threats = compile_regexes(data["threats"])
         self._idioms = compile_phrases([*data["idioms"], *allowed])
         self._neutral = frozenset(data["neutral"])
-        self._model = model(self._neutral)
-        self._scan = PatternSet(
+        self._model = ProfanityModel(self._neutral)
+        self._all = PatternSet(
+            index,
             [
                 self._slurs,
                 self._ambiguous,
@@ -45,23 +49,24 @@ class SpeechDetector:
                 self._idioms,
                 self._threats,
                 self._abuse,
-            ]
+            ],
         )
-        self._harm = PatternSet([self._threats, self._abuse])
-        self._curses = PatternSet([self._slurs, self._ambiguous, self._profanity])
-        self._idiom = Gated(self._idioms)  # the same alternatives: no second scan
+        self._harm = PatternSet(index, [self._threats, self._abuse])
+        self._curses = PatternSet(index, [self._slurs, self._ambiguous, self._profanity])
+        self._idiom = Gated(index, self._idioms)  # the same alternatives: no second scan
 
-    def check(self, text: str) -> SpeechFinding | None:
-        """The first problem found in ``text``, or None when it reads as respectful."""
+    def check(self, text: str, scan: Scan) -> SpeechFinding | None:
+        """The first problem found in ``text``, or None when it reads as respectful
+        (``scan``: of the index the patterns are in)."""
         if not text.strip():
             return None
-        slur, ambiguous, profanity, idiom, threat, abuse = self._scan.search(text)
+        slur, ambiguous, profanity, idiom, threat, abuse = self._all.search(text, scan)
         cleaned = text
         if idiom:  # look again with the idiom ("killed it", "spotted dick") taken out
-            cleaned = self._idiom.sub(" ", text)
+            cleaned = self._idiom.sub(" ", text, scan)
             if slur or ambiguous or profanity:
-                slur, ambiguous, profanity = self._curses.search(cleaned)
-            threat, abuse = self._harm.search(cleaned)
+                slur, ambiguous, profanity = self._curses.search(cleaned, scan)
+            threat, abuse = self._harm.search(cleaned, scan)
         for kind, match in (("slur", slur), ("slur", ambiguous), ("profanity", profanity)):
             if match:
                 return SpeechFinding(kind, match.group(0))

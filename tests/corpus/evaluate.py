@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
 from auditor.text.commercial import LABELS as DS8_LABELS
 from auditor.text.confidential import LABELS as DS6_LABELS
+from auditor.text.matcher import TextMatcher
 
 HERE = Path(__file__).parent
 # What the rules were tuned on.
@@ -136,12 +137,14 @@ def expected(rule: str, labels: dict) -> set[str]:
 
 def evaluate(posts: Iterable[dict]) -> dict[str, dict[str, Tally]]:
     """Tallies per rule (key ``"all"``) and per category."""
-    ctx = RuleContext(PAGE, DISTRICT, RULES_CONFIG, People(DISTRICT), datetime.now(UTC))
+    text = TextMatcher(RULES_CONFIG, DISTRICT)
+    ctx = RuleContext(PAGE, DISTRICT, RULES_CONFIG, People(DISTRICT), datetime.now(UTC), text)
     tallies: dict[str, dict[str, Tally]] = {rule: {"all": Tally()} for rule in RULES}
     for post in posts:
         snapshot = snapshot_of(post)
+        page = replace(ctx, text=text.page([post["text"]]))  # as the catalog evaluates a page
         for rule, rule_id in RULES.items():
-            got = predicted(rule, catalog.get(rule_id).check(snapshot, ctx))
+            got = predicted(rule, catalog.get(rule_id).check(snapshot, page))
             want = expected(rule, post["labels"])
             for category in got | want:
                 for key in ("all", category):

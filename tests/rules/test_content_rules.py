@@ -8,10 +8,9 @@ import pytest
 from auditor.config import RulesConfig
 from auditor.results import Severity, Status
 from auditor.rules import catalog
-from auditor.text.confidential import ConfidentialityDetector
 from auditor.text.mask import mask, masked
-from auditor.text.profanity import model
-from tests.rules.helpers import STUDENT, ctx, posts, snap
+from auditor.text.profanity import ProfanityModel
+from tests.rules.helpers import STUDENT, ctx, matcher, posts, snap
 
 CONTENT_RULES = [
     "DS3.respectful-speech",
@@ -118,7 +117,7 @@ def test_confidentiality_ignores_school_contacts() -> None:
     ],
 )
 def test_phone_numbers_as_phonenumbers_reads_them(text: str, written: str | None) -> None:
-    found = [d.value for d in ConfidentialityDetector().find(text) if d.category == "phone"]
+    found = [d.value for d in matcher().disclosures(text) if d.category == "phone"]
     assert found == ([written] if written else [])
     by_library = [m.raw_string for m in phonenumbers.PhoneNumberMatcher(text, "US")]
     assert by_library == found  # the same numbers as the library's own matcher finds
@@ -201,15 +200,14 @@ def test_fast_profanity_score_equals_the_package() -> None:
 
     texts = ["great game tonight", "you are a fucking idiot", "", "damn good hustle"]
     expected = predict_prob(texts)
-    assert [round(model().probability(t), 6) for t in texts] == [
-        round(float(p), 6) for p in expected
-    ]
+    model = ProfanityModel()
+    assert [round(model.probability(t), 6) for t in texts] == [round(float(p), 6) for p in expected]
 
 
 def test_pattern_set_agrees_with_re() -> None:
     import re
 
-    from auditor.text.scan import PatternSet
+    from auditor.text.scan import PatternIndex, PatternSet, Scan
 
     patterns = [
         re.compile(r"(?<![\w@])(?:donate|gofundme)(?!\w)", re.I),
@@ -217,7 +215,10 @@ def test_pattern_set_agrees_with_re() -> None:
         re.compile(r"(?-i:\b[A-Z][a-z]+\s+\([A-DF]\))"),
         None,
     ]
-    scan = PatternSet(patterns)
+    index = PatternIndex()
+    patterns_ = PatternSet(index, patterns)
+    index.compile()
+    scan = Scan(index)
     texts = [
         "Please DONATE today",
         "my essential oils business",
@@ -227,6 +228,6 @@ def test_pattern_set_agrees_with_re() -> None:
         "",
     ]
     for text in texts:
-        got = [m and m.group(0) for m in scan.search(text)]
+        got = [m and m.group(0) for m in patterns_.search(text, scan)]
         want = [p.search(text).group(0) if p and p.search(text) else None for p in patterns]
         assert got == want, text

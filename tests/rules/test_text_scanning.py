@@ -1,6 +1,6 @@
 """The fast paths of the content detectors give the same answers as the slow ones: the
 prefiltered pattern sets, the profanity model read without scikit-learn and its bound,
-and the public suffix list."""
+and the public suffix list; the matcher is frozen once made, and a page is scanned once."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import re2
 
+from auditor import runner as runner_module
+from auditor.loading import load_config
 from auditor.rules import catalog
-from auditor.text import scan as scan_module
 from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import (
     _DATE,
@@ -23,8 +25,9 @@ from auditor.text.confidential import (
     ConfidentialityDetector,
     _dates_before_birthdays,
 )
-from auditor.text.links import LinkPolicy, registered_domain
+from auditor.text.links import Domains, LinkPolicy
 from auditor.text.mask import mask
+from auditor.text.matcher import TextMatcher
 from auditor.text.phrases import Alternation
 from auditor.text.profanity import (
     ProfanityModel,
@@ -33,8 +36,8 @@ from auditor.text.profanity import (
     read_weights,
     words,
 )
-from auditor.text.re2_syntax import Untranslatable, to_re2, to_re2_parts
-from auditor.text.scan import Gated, PatternSet
+from auditor.text.re2_syntax import Untranslatable, to_re2
+from auditor.text.scan import Gated, IndexFrozen, Pattern, PatternIndex, PatternSet, Scan
 from auditor.text.speech import SpeechDetector
 from tests.rules.helpers import ctx, posts, snap
 
@@ -53,6 +56,7 @@ EXTRA = [
 
 
 def _texts() -> list[str]:
+    """Every corpus post, and a few texts of disguises, scripts and shapes beside."""
     rows = []
     for name in ("posts.jsonl", "posts-2.jsonl", "posts-3.jsonl", "holdout.jsonl"):
         path = CORPUS / name
@@ -62,51 +66,75 @@ def _texts() -> list[str]:
 
 
 def _whole(pattern: re.Pattern[str] | Alternation | None) -> re.Pattern[str] | None:
+    """A pattern as one regex, its alternatives not split."""
     return pattern.compiled if isinstance(pattern, Alternation) else pattern
 
 
-def _pattern_sets() -> list[PatternSet]:
-    """Every pattern set of the detectors, one-pattern ones (:class:`Gated`) too."""
-    detectors = [SpeechDetector(), ConfidentialityDetector(), CommercialDetector()]
-    values = [value for detector in detectors for value in vars(detector).values()]
-    return [
+def _compiled(*patterns: Pattern | None) -> tuple[PatternSet, Scan]:
+    """A set of ``patterns`` alone in a compiled index, and a scan of that index."""
+    index = PatternIndex()
+    patterns_ = PatternSet(index, patterns)
+    index.compile()
+    return patterns_, Scan(index)
+
+
+@pytest.fixture(scope="module")
+def detectors() -> tuple[Scan, SpeechDetector, list[PatternSet]]:
+    """The speech, confidentiality and commercial detectors in one compiled index, a scan
+    of it, the speech detector, and every pattern set of the three (one-pattern ones,
+    :class:`Gated`, too)."""
+    index = PatternIndex()
+    speech = SpeechDetector(index)
+    made = [speech, ConfidentialityDetector(index), CommercialDetector(index)]
+    index.compile()
+    values = [value for detector in made for value in vars(detector).values()]
+    sets = [
         value._set if isinstance(value, Gated) else value
         for value in values
         if isinstance(value, PatternSet | Gated)
     ]
+    return Scan(index), speech, sets
 
 
-def test_pattern_sets_find_what_the_whole_patterns_find() -> None:
+def test_pattern_sets_find_what_the_whole_patterns_find(
+    detectors: tuple[Scan, SpeechDetector, list[PatternSet]],
+) -> None:
+    scan, _, sets = detectors
     texts = _texts()
-    assert len(texts) > 500
-    for scan in _pattern_sets():
-        patterns = [_whole(p) for p in scan._patterns]
+    assert len(texts) > 500 and len(sets) > 15
+    for patterns_ in sets:
+        patterns = [_whole(p) for p in patterns_._patterns]
         for text in texts:
-            got = [m and (m.span(), m.group(0)) for m in scan.search(text)]
+            got = [m and (m.span(), m.group(0)) for m in patterns_.search(text, scan)]
             want = [
                 (m.span(), m.group(0)) if p and (m := p.search(text)) else None for p in patterns
             ]
             assert got == want, text
 
 
-def test_substitutions_through_the_scan_equal_the_whole_patterns() -> None:
-    speech = SpeechDetector()
+def test_substitutions_through_the_scan_equal_the_whole_patterns(
+    detectors: tuple[Scan, SpeechDetector, list[PatternSet]],
+) -> None:
+    scan, speech, _ = detectors
     idioms = speech._idioms
     assert idioms is not None
     changed = 0
     for text in [*_texts(), "we killed it, crushed them and killed it again"]:
         expected = idioms.compiled.sub(" ", text)
-        assert speech._idiom.sub(" ", text) == expected, text
+        assert speech._idiom.sub(" ", text, scan) == expected, text
         changed += expected != text
     assert changed > 10
 
 
-def test_sentences_searched_within_their_post_find_what_they_alone_find() -> None:
-    for scan in _pattern_sets():
+def test_sentences_searched_within_their_post_find_what_they_alone_find(
+    detectors: tuple[Scan, SpeechDetector, list[PatternSet]],
+) -> None:
+    scan, _, sets = detectors
+    for patterns_ in sets:
         for text in _texts():
             for sentence in _SENTENCE_SPLIT_RE.split(text):
-                got = [m and m.span() for m in scan.search(sentence, within=text)]
-                assert got == [m and m.span() for m in scan.search(sentence)], sentence
+                got = [m and m.span() for m in patterns_.search(sentence, scan, within=text)]
+                assert got == [m and m.span() for m in patterns_.search(sentence, scan)], sentence
 
 
 @pytest.fixture(scope="module")
@@ -165,15 +193,14 @@ def test_re2_translation_matches_where_python_matches(source: str, text: str) ->
     assert re2.search(to_re2(source, flags), f"before. {text} after"), "not inside"
 
 
-def test_a_pattern_with_two_stretches_is_a_candidate_where_both_are() -> None:
+def test_a_cut_pattern_is_a_candidate_where_its_most_selective_stretch_is() -> None:
     pattern = re.compile(r"\b(?:lodge|elks)\b[^.!?]{0,60}\braffle tickets\b", re.IGNORECASE)
-    assert len(to_re2_parts(pattern.pattern, pattern.flags)) == 2
-    scan = PatternSet([pattern])
-    id_ = scan_module._INDEX.register(pattern.pattern, pattern.flags)
-    assert id_ not in scan_module.candidates("Raffle tickets are on sale at lunch")
-    assert id_ not in scan_module.candidates("The Elks lodge meets Tuesday")
-    assert id_ in scan_module.candidates("The Elks are selling raffle tickets")
-    match = scan.search("The Elks are selling raffle tickets")[0]
+    assert to_re2(pattern.pattern, pattern.flags) == r"(?i:\braffle\x{20}t[i\x{130}\x{131}]ckets)"
+    patterns, scan = _compiled(pattern)
+    assert scan.candidates("The Elks lodge meets Tuesday") == ()
+    assert scan.candidates("Raffle tickets are on sale at lunch") == (1,)  # re says no
+    assert list(patterns.search("Raffle tickets are on sale at lunch", scan)) == [None]
+    match = patterns.search("The Elks are selling raffle tickets", scan)[0]
     assert match is not None and match.group(0) == "Elks are selling raffle tickets"
 
 
@@ -209,41 +236,93 @@ def test_dates_before_birthdays_are_the_whole_patterns_matches() -> None:
 def test_untranslatable_patterns_are_always_candidates() -> None:
     with pytest.raises(Untranslatable):
         to_re2(r"(\w)\1")
-    scan = PatternSet([re.compile(r"(\w)\1 again"), re.compile(r"\bnever\b")])
-    assert list(scan.search("see you soon again")) == [None, None]
-    assert [m and m.group(0) for m in scan.search("bookkeeping, all again")] == ["ll again", None]
+    patterns, scan = _compiled(re.compile(r"(\w)\1 again"), re.compile(r"\bnever\b"))
+    assert scan.candidates("see you soon again") == (1,)
+    assert list(patterns.search("see you soon again", scan)) == [None, None]
+    found = patterns.search("bookkeeping, all again", scan)
+    assert [m and m.group(0) for m in found] == ["ll again", None]
 
 
-def test_a_failed_re2_scan_runs_every_pattern(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    scan = PatternSet([re.compile(r"\bdonate\b", re.I), re.compile(r"\braffle\b", re.I)])
+def test_a_failed_re2_scan_runs_every_pattern(caplog: pytest.LogCaptureFixture) -> None:
+    patterns, scan = _compiled(re.compile(r"\bdonate\b", re.I), re.compile(r"\braffle\b", re.I))
     text = "Please donate to the raffle (a scan that failed)"
-    assert [m and m.group(0) for m in scan.search(text)] == ["donate", "raffle"]
+    assert [m and m.group(0) for m in patterns.search(text, scan)] == ["donate", "raffle"]
 
     class GaveUp:
         def Match(self, text: bytes) -> None:  # what RE2 returns when its automaton runs out
             return None
 
-    monkeypatch.setattr(scan_module._INDEX, "_set", GaveUp())
-    scan_module._recent.cache_clear()
+    scan.index._set = GaveUp()  # this test's own index
     with caplog.at_level("WARNING"):
-        assert [m and m.group(0) for m in scan.search(f"{text}!")] == ["donate", "raffle"]
+        assert scan.index.match(f"{text}!") == (1, 2)
+        found = patterns.search(f"{text}!", scan)
+    assert [m and m.group(0) for m in found] == ["donate", "raffle"]
     assert "run one by one" in caplog.text
-    monkeypatch.undo()
-    scan_module._INDEX._set = None  # rebuilt for the next tests
-    scan_module._recent.cache_clear()
+
+
+def test_the_index_is_frozen_once_compiled() -> None:
+    index = PatternIndex()
+    donate = re.compile(r"\bdonate\b")
+    patterns = PatternSet(index, [donate])
+    with pytest.raises(IndexFrozen):
+        index.match("donate")  # not compiled yet
+    index.compile()
+    assert index.register(donate.pattern, donate.flags) == 1  # registered before: its id
+    with pytest.raises(IndexFrozen):
+        index.register(r"\braffle\b", donate.flags)
+    with pytest.raises(IndexFrozen):
+        PatternSet(index, [re.compile(r"\braffle\b")])  # a detector made too late
+    with pytest.raises(IndexFrozen):
+        index.compile()
+    other, other_scan = _compiled(re.compile(r"\bdonate\b"))
+    with pytest.raises(ValueError, match="another index"):
+        patterns.search("donate", other_scan)
+    assert other.search("donate", other_scan)[0] is not None
 
 
 def test_a_page_scans_each_post_once_however_long(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = [f"Practice {n} moved to the gym, bring water" for n in range(1500)]
     page = snap(posts=posts(*texts))
     scanned: list[str] = []
-    match = scan_module._INDEX.match
-    monkeypatch.setattr(scan_module._INDEX, "match", lambda t: scanned.append(t) or match(t))
-    scan_module._recent.cache_clear()
+    match = PatternIndex.match
+    monkeypatch.setattr(PatternIndex, "match", lambda self, t: scanned.append(t) or match(self, t))
     catalog.evaluate(page, ctx())
-    assert len(scanned) == len(set(scanned)) >= 1500  # more than the 1,024 kept outside a page
+    assert len(scanned) == len(set(scanned)) == 1500 and set(scanned) == set(texts)
+
+
+def test_the_runner_makes_the_detectors_once_per_run(
+    make_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(make_config({"p1": {}, "p2": {}}))
+    made: list[TextMatcher] = []
+    monkeypatch.setattr(
+        runner_module, "TextMatcher", lambda *args: made.append(TextMatcher(*args)) or made[-1]
+    )
+    runner = runner_module.Runner(config, engine=None)  # type: ignore[arg-type]
+    page = snap(posts=posts("Text Mia's mom at (203) 555-0147 tonight."))
+    for registered in config.pages:
+        results = {r.rule: r.status.value for r in runner.evaluate(registered, page)}
+        assert results["DS6.confidentiality"] == "fail"
+    assert len(made) == 1 and len(config.pages) == 2
+
+
+def test_rules_judge_alike_on_a_page_alone_and_without_the_runs_matcher() -> None:
+    page = snap(
+        description="Coach's page: tiktok.com/@coach",
+        posts=posts(
+            "Call Mia's mom at 203-555-0147, she has asthma.",
+            "We killed it tonight! Vote for Smith for mayor.",
+            "you are a fucking idiot",
+        ),
+    )
+    context = ctx()
+    on_page = [r.model_dump() for r in catalog.evaluate(page, context)]
+    alone = [r.model_dump() for r in (rule.check(page, context) for rule in catalog.all_rules())]
+    made_here = [r.model_dump() for r in catalog.evaluate(page, replace(context, text=None))]
+    assert on_page == alone == made_here
+    failing = {r["rule"] for r in on_page if r["status"] == "fail"}
+    assert {"DS3.respectful-speech", "DS6.confidentiality", "DS7.no-personal-links"} <= failing
+    assert "DS8.no-commercial-content" in failing
 
 
 FIRST_PAGE = """
@@ -277,20 +356,22 @@ def test_a_new_process_judges_its_first_page_as_it_judges_the_next() -> None:
 
 
 def test_texts_with_lone_surrogates_are_scanned() -> None:
-    scan = PatternSet([re.compile(r"\bdonate\W+now\b", re.I)])
-    match = scan.search("donate\ud800now")[0]
+    patterns, scan = _compiled(re.compile(r"\bdonate\W+now\b", re.I))
+    match = patterns.search("donate\ud800now", scan)[0]
     assert match is not None and match.group(0) == "donate\ud800now"
 
 
 def test_no_candidates_means_no_search() -> None:
-    scan = PatternSet([re.compile(r"\bdonate\b", re.I), None])
-    assert list(scan.search("great game tonight")) == [None, None]
-    match = scan.search("Please DONATE")[0]
+    patterns, scan = _compiled(re.compile(r"\bdonate\b", re.I), None)
+    assert scan.candidates("great game tonight") == ()
+    assert list(patterns.search("great game tonight", scan)) == [None, None]
+    match = patterns.search("Please DONATE", scan)[0]
     assert match is not None and match.group(0) == "DONATE"
 
 
 @pytest.fixture(scope="module")
 def fast_model() -> ProfanityModel:
+    """The profanity model with the weights read without scikit-learn."""
     return ProfanityModel(weights=read_weights())
 
 
@@ -341,7 +422,7 @@ def test_mask_equals_the_character_by_character_masking() -> None:
 
 
 def test_link_policy_matches_domains_and_their_subdomains_only() -> None:
-    policy = LinkPolicy(("danbury.k12.ct.us",), ("signupgenius.com", "forms.gle"))
+    policy = LinkPolicy(Domains(), ("danbury.k12.ct.us",), ("signupgenius.com", "forms.gle"))
     kinds = {
         url: policy.classify(url).kind
         for url in (
@@ -373,4 +454,4 @@ def test_link_policy_matches_domains_and_their_subdomains_only() -> None:
     ],
 )
 def test_registered_domain_from_the_bundled_list(host: str, expected: tuple[str, str]) -> None:
-    assert registered_domain(host) == expected
+    assert Domains().registered(host) == expected
