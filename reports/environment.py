@@ -67,7 +67,7 @@ def join_url(base: str | None, href: str) -> str | None:
 def environment() -> Environment:
     """The shared environment; templates live in ``reports/templates``."""
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("auditor.reports", "templates"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -86,7 +86,7 @@ def environment() -> Environment:
 def text_environment() -> Environment:
     """For plain-text templates (email text parts, no HTML escaping applies)."""
     env = Environment(
-        loader=PackageLoader("reports", "templates"),
+        loader=PackageLoader("auditor.reports", "templates"),
         autoescape=False,
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -76,3 +76,16 @@ def test_the_wheel_carries_data_and_entry_points(wheel: Path) -> None:
     text = archive.read(points).decode()
     assert "[page_auditor.rules]" in text and "DS2.closed = auditor.rules.closed:Closed" in text
     assert "microsoft365 = auditor.connectors.microsoft365:Microsoft365Connector" in text
+
+
+def test_the_demo_runs_from_any_folder(tmp_path: Path) -> None:
+    # Outside the repository only the installed names exist (auditor.reports, not reports).
+    done = subprocess.run(
+        [sys.executable, "-m", "auditor", "demo", "--output", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "index.html").stat().st_size > 10_000
