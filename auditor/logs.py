@@ -26,12 +26,26 @@ def redact(text: str) -> str:
     return text
 
 
-class _RedactingFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if _SECRETS:
-            record.msg = redact(record.getMessage())
-            record.args = None
-        return True
+class Redacting(logging.Formatter):
+    """Wraps a formatter: the record it formats has every registered secret replaced, in
+    the message and in the exception's traceback. The one place redaction happens, for
+    every log format."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not _SECRETS:
+            return self.inner.format(record)
+        clean = logging.makeLogRecord(record.__dict__)
+        clean.msg, clean.args = redact(record.getMessage()), None
+        if record.exc_info:
+            clean.exc_text = redact(self.inner.formatException(record.exc_info))
+            clean.exc_info = None
+        if record.stack_info:
+            clean.stack_info = redact(record.stack_info)
+        return self.inner.format(clean)
 
 
 class JsonFormatter(logging.Formatter):
@@ -44,21 +58,22 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            entry["exception"] = redact(self.formatException(record.exc_info))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
         return json.dumps(entry, ensure_ascii=False)
 
 
 def setup_logging(level: str = "info", fmt: LogFormat = "plain") -> None:
     """Configure the root logger on stderr."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_RedactingFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
-        )
+    inner = (
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    )
+    handler.setFormatter(Redacting(inner))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
