@@ -38,19 +38,16 @@ warnings                  observers (guardians) of members, the look-back cut, a
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx
 from pydantic import AwareDatetime, BaseModel, Field, PositiveInt, RootModel, field_validator
 
 from auditor.config import EnvName
-from auditor.connectors.base import Connector, DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import DiscoveredGroup, PageRef, load_remediation
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -58,7 +55,8 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.http import HttpClient, HttpStatusError, Params, check_api_url, safe_url
+from auditor.connectors.html_text import html_text
+from auditor.connectors.http import HttpStatusError, Params, check_api_url
 from auditor.snapshot import (
     JoinPolicy,
     Member,
@@ -88,7 +86,6 @@ COURSE_ROLE: dict[str, MemberRole] = {"TeacherEnrollment": "owner", "TaEnrollmen
 ENROLLMENT_STATE: dict[str, MemberState] = {"active": "active", "invited": "invited"}
 ROLE_RANK: dict[str, int] = {"owner": 3, "manager": 2, "moderator": 1, "member": 0}
 MAX_DETAIL = 200
-URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 NO_MODERATION_SETTING = (
     "Canvas holds no group discussion posts for approval: entries appear at once and "
     "teachers or group moderators can only delete them afterwards."
@@ -136,8 +133,8 @@ class CanvasSettings(CloudConnectorSettings):
 
     @field_validator("base_url")
     @classmethod
-    def _https(cls, value: str) -> str:
-        """https (http only on loopback), without a trailing ``/api/v1``."""
+    def _site_root(cls, value: str) -> str:
+        """The address (https, http only on loopback) without a trailing ``/api/v1``."""
         return check_api_url(value).removesuffix(API_PREFIX)
 
     @field_validator("token_url")
@@ -264,37 +261,22 @@ class EntriesPage(RootModel[list[Entry]]):
     """A page of topic entries or entry replies."""
 
 
-class CanvasStatusError(HttpStatusError):
-    """Canvas refused a request; ``denied`` when it means "this user may not read that"."""
+def is_denial(response: httpx.Response) -> bool:
+    """Whether Canvas's refusal means "this user may not read that": a 403, or a 401 whose
+    body says ``"status": "unauthorized"`` (a valid token without the right)."""
+    if response.status_code == 403:
+        return True
+    body = _json_or_text(response)
+    return (
+        response.status_code == 401
+        and isinstance(body, dict)
+        and body.get("status") == "unauthorized"
+    )
 
-    def __init__(self, message: str, status: int, denied: bool) -> None:
-        """The error ``message`` for HTTP ``status``; ``denied``: a permission refusal."""
-        super().__init__(message, status)
-        self.denied = denied
 
-
-class CanvasHttpClient(HttpClient):
-    """The shared client, with Canvas's error message (``errors[].message``) in errors."""
-
-    def _status_error(
-        self, method: str, url: str, response: httpx.Response, refreshed: bool
-    ) -> HttpStatusError:
-        """The error for a refused request, with Canvas's own message; ``denied`` for a 403,
-        or a 401 whose body says ``"status": "unauthorized"`` (a valid token, no right)."""
-        status = response.status_code
-        body = _json_or_text(response)
-        unauthorized = isinstance(body, dict) and body.get("status") == "unauthorized"
-        denied = status == 403 or (status == 401 and unauthorized)
-        if denied:
-            hint = "permission denied: the token's user may not read this"
-        else:
-            hint = {
-                401: "the access token was refused (expired, revoked or mistyped)",
-                404: "not found",
-            }.get(status, response.reason_phrase or "request failed")
-        detail = canvas_error(body)
-        message = f"{self.platform}: {method} {safe_url(url)}: HTTP {status}, {hint}"
-        return CanvasStatusError(f"{message}: {detail}" if detail else message, status, denied)
+def denied(error: HttpStatusError) -> bool:
+    """Whether a page error is Canvas's permission refusal (see :func:`is_denial`)."""
+    return error.response is not None and is_denial(error.response)
 
 
 def _json_or_text(response: httpx.Response) -> Any:
@@ -338,21 +320,26 @@ class CanvasConnector(CloudConnector):
     Settings = CanvasSettings
     settings: CanvasSettings
 
-    def __init__(self, name: str, settings: CanvasSettings, base_dir: Path | None = None) -> None:
-        """The shared client on ``base_url``/api/v1, sending the token as a Bearer header."""
-        # CloudConnector.__init__ would build a client with no way to send a fixed token.
-        Connector.__init__(self, name, settings, base_dir)
-        token = read_secret(PLATFORM, "token_env", settings.token_env)
-        self.http = CanvasHttpClient(
-            PLATFORM,
-            settings.base_url + API_PREFIX,
-            timeout_s=settings.timeout_s,
-            max_concurrency=settings.max_concurrency,
-            requests_per_second=settings.requests_per_second,
-            max_attempts=settings.max_attempts,
-            max_retry_after_s=settings.max_retry_after_s,
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    def api_base_url(self) -> str:
+        """The REST API under the Canvas address: ``base_url``/api/v1."""
+        return self.settings.base_url + API_PREFIX
+
+    def headers(self) -> dict[str, str]:
+        """The access token as a Bearer header (Canvas has no token endpoint to refresh it)."""
+        token = read_secret(PLATFORM, "token_env", self.settings.token_env)
+        return {"Authorization": f"Bearer {token}"}
+
+    def error_detail(self, response: httpx.Response) -> str:
+        """What the refusal means, with Canvas's own message (``errors[].message``)."""
+        if is_denial(response):
+            hint = "permission denied: the token's user may not read this"
+        else:
+            hint = {
+                401: "the access token was refused (expired, revoked or mistyped)",
+                404: "not found",
+            }.get(response.status_code, response.reason_phrase or "request failed")
+        detail = canvas_error(_json_or_text(response))
+        return f"{hint}: {detail}" if detail else hint
 
     def group_url(self, group_id: int | str) -> str:
         """The group's page in the Canvas web interface."""
@@ -428,8 +415,8 @@ class CanvasConnector(CloudConnector):
         """Like :meth:`_list`, but a permission refusal is a warning and ``None``."""
         try:
             return await self._list(path, model, what, params)
-        except CanvasStatusError as exc:
-            if not exc.denied:
+        except HttpStatusError as exc:
+            if not denied(exc):
                 raise
             warnings.append(f"{what} not readable: {exc}")
             return None
@@ -448,8 +435,8 @@ class CanvasConnector(CloudConnector):
             return policy
         try:
             raw = await self.http.get_json(f"group_categories/{group.group_category_id}")
-        except CanvasStatusError as exc:
-            if not exc.denied:
+        except HttpStatusError as exc:
+            if not denied(exc):
                 raise
             unavailable["join_policy"] = (
                 "Canvas refused to show the group set (needs the permission to manage groups "
@@ -567,8 +554,8 @@ class CanvasConnector(CloudConnector):
             topics += await self._list(
                 base, TopicsPage, "announcements", {"only_announcements": "true"}
             )
-        except CanvasStatusError as exc:
-            if not exc.denied:
+        except HttpStatusError as exc:
+            if not denied(exc):
                 raise
             return None
         warnings.append(
@@ -704,36 +691,3 @@ def entry_posts(entries: list[Entry], parent: str) -> list[Post]:
             )
         )
     return posts
-
-
-class _TextAndLinks(HTMLParser):
-    """Collects the text and the ``href`` targets of an HTML fragment."""
-
-    def __init__(self) -> None:
-        """An empty collector."""
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Keep a link's web address; start a new line at a block element."""
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href and urlsplit(href).scheme in ("http", "https") and href not in self.links:
-                self.links.append(href)
-        elif tag in ("br", "p", "div", "li"):
-            self.text.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        """Keep the text."""
-        self.text.append(data)
-
-
-def html_text(content: str) -> tuple[str, list[str]]:
-    """Plain text of Canvas's HTML message and its web links (hrefs, then bare URLs)."""
-    parser = _TextAndLinks()
-    parser.feed(content)
-    parser.close()
-    text = re.sub(r"\n\s*\n+", "\n", "".join(parser.text)).strip()
-    links = parser.links + [u for u in URL_RE.findall(text) if u not in parser.links]
-    return text, links

@@ -1,8 +1,11 @@
 """Building blocks for connectors that call a platform's web API.
 
 ``CloudConnectorSettings`` adds the shared ``base_url``/``token_url``/``max_attempts``
-settings (https only, plain http just for loopback simulators and tests);
-``CloudConnector`` owns the shared :class:`~auditor.connectors.http.HttpClient`; ``read_secret``
+settings (https only, plain http just for loopback simulators and tests; ``token_url``
+optional, for platforms with an OAuth2 token endpoint); ``CloudConnector`` owns the shared
+:class:`~auditor.connectors.http.HttpClient`, built from the settings and the connector's
+hooks (``oauth``, ``headers``, ``request_auth``, ``error_detail``, ``rate_limit_wait``,
+``api_base_url``, ``extra_origins``); ``read_secret``
 reads ``*_env`` secrets; ``parse`` validates a platform payload with a pydantic model and
 turns a mismatch into a ConnectorError that names the platform and the field;
 ``map_enum`` maps platform enum values, warning (never crashing) on unknown ones.
@@ -11,9 +14,11 @@ turns a mismatch into a ConnectorError that names the platform and the field;
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
 
 from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings
@@ -29,7 +34,11 @@ class CloudConnectorSettings(ConnectorSettings):
     """Settings shared by connectors that call a platform's API over HTTPS."""
 
     base_url: str = Field(description="API base URL (https; http only for loopback hosts).")
-    token_url: str = Field(description="OAuth2 token endpoint (https; http only for loopback).")
+    token_url: str | None = Field(
+        None,
+        description="OAuth2 token endpoint, for platforms that use one (https; http only for "
+        "loopback).",
+    )
     max_attempts: PositiveInt = Field(
         5, le=20, description="Tries per request on network errors, 5xx and rate limiting."
     )
@@ -39,8 +48,9 @@ class CloudConnectorSettings(ConnectorSettings):
 
     @field_validator("base_url", "token_url")
     @classmethod
-    def _https(cls, value: str) -> str:
-        return check_api_url(value)
+    def _https(cls, value: str | None) -> str | None:
+        """https (plain http only on loopback), without a trailing slash; unset stays unset."""
+        return None if value is None else check_api_url(value)
 
 
 class PlatformModel(BaseModel):
@@ -50,29 +60,71 @@ class PlatformModel(BaseModel):
 
 
 class CloudConnector(Connector):
-    """A connector with a shared HTTP client built from its settings."""
+    """A connector with a shared HTTP client (``self.http``) built from its settings.
+
+    Subclasses describe their platform by overriding hooks, never by replacing the client:
+    ``oauth()``, ``headers()`` or ``request_auth()`` for how requests are authenticated,
+    ``error_detail()`` and ``rate_limit_wait()`` for how the platform's answers read,
+    ``api_base_url()`` and ``extra_origins()`` for where the API lives. All but the two
+    answer hooks are read once, while the client is built (``self.settings`` is set by then,
+    so they may read secrets); ``error_detail`` and ``rate_limit_wait`` are called for each
+    answer they concern.
+    """
 
     settings: CloudConnectorSettings
 
     def __init__(
         self, name: str, settings: CloudConnectorSettings, base_dir: Path | None = None
     ) -> None:
+        """The connector ``name`` with its client built from ``settings`` and the hooks."""
         super().__init__(name, settings, base_dir)
         self.http = HttpClient(
             self.type,
-            settings.base_url,
+            self.api_base_url(),
             timeout_s=settings.timeout_s,
             max_concurrency=settings.max_concurrency,
             requests_per_second=settings.requests_per_second,
             max_attempts=settings.max_attempts,
             max_retry_after_s=settings.max_retry_after_s,
             auth=self.oauth(),
+            request_auth=self.request_auth(),
+            headers=self.headers(),
             extra_origins=self.extra_origins(),
+            error_detail=self.error_detail,
+            rate_limit_wait=self.rate_limit_wait,
         )
 
     def oauth(self) -> OAuth2 | None:
         """The token endpoint and form; ``None`` for platforms without OAuth2."""
         return None
+
+    def headers(self) -> Mapping[str, str]:
+        """Fixed headers sent with every request, e.g. a fixed token (``Authorization: Bot
+        ...``, ``X-Access-Token``) or a required ``User-Agent``; none by default."""
+        return {}
+
+    def request_auth(self) -> httpx.Auth | None:
+        """An :class:`httpx.Auth` run on every attempt of every request, for platforms that
+        sign requests (OAuth 1.0a); ``None`` by default. Not together with ``oauth()``."""
+        return None
+
+    def error_detail(self, response: httpx.Response) -> str | None:
+        """The words after ``HTTP <status>, `` in the page error for a non-success
+        ``response``: what the status means on this platform and the platform's own message
+        from the body (shortened, secrets masked). ``None`` keeps the shared hint
+        (:func:`~auditor.connectors.http.status_hint`)."""
+        return None
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """Seconds a rate-limited or 5xx ``response`` asks to wait, read the platform's way;
+        ``None`` uses ``Retry-After`` and the usual rate-limit headers. A limit on every call
+        (not just this route) can also hold the whole client with ``self.http.pause()``."""
+        return None
+
+    def api_base_url(self) -> str:
+        """The URL relative request paths start from: ``base_url`` unless the platform's
+        API sits under a path of it."""
+        return self.settings.base_url
 
     def extra_origins(self) -> tuple[str, ...]:
         """Other API hosts this connector calls besides ``base_url`` (no pagination there)."""
@@ -83,6 +135,7 @@ class CloudConnector(Connector):
         return parse(self.type, model, data, what)
 
     async def aclose(self) -> None:
+        """Close the shared client's connections."""
         await self.http.aclose()
 
 

@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -62,7 +61,6 @@ from pydantic import AwareDatetime, Field, PositiveFloat, PositiveInt, RootModel
 
 from auditor.config import EnvName
 from auditor.connectors.base import (
-    Connector,
     ConnectorError,
     DiscoveredGroup,
     PageRef,
@@ -75,7 +73,7 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.http import HttpClient, HttpStatusError, safe_url
+from auditor.connectors.http import HttpStatusError, safe_url
 from auditor.snapshot import (
     InviteLink,
     Member,
@@ -411,27 +409,6 @@ class PartialGuildList(RootModel[list[PartialGuild]]):
     """``GET /users/@me/guilds``: an array of partial guilds."""
 
 
-class DiscordHttpClient(HttpClient):
-    """The shared client, taught two Discord rules: the 429 body's ``retry_after``
-    (seconds, with decimals) is the wait to honour, and a global rate limit
-    (``X-RateLimit-Global`` / ``X-RateLimit-Scope: global``) holds every request."""
-
-    def _asked_wait(self, call: Any, response: httpx.Response) -> float | None:
-        """The body's ``retry_after`` when there is one, else the shared client's choice."""
-        wait = body_retry_after(response)
-        if wait is None:
-            return super()._asked_wait(call, response)
-        if wait > self.max_retry_after_s:
-            raise ConnectorError(
-                f"{self.platform}: {call.method} {safe_url(call.url)}: HTTP "
-                f"{response.status_code}; Discord asks to wait {wait:.0f} s, more than the "
-                f"{self.max_retry_after_s:.0f} s this connector waits"
-            )
-        if is_global_limit(response):
-            self._paused_until = max(self._paused_until, time.monotonic() + wait)
-        return wait
-
-
 def body_retry_after(response: httpx.Response) -> float | None:
     """``retry_after`` of a 429's JSON body (topics/rate-limits), if it has one."""
     if response.status_code != 429:
@@ -539,25 +516,28 @@ class DiscordConnector(CloudConnector):
     settings: DiscordSettings
 
     def __init__(self, name: str, settings: DiscordSettings, base_dir: Path | None = None) -> None:
-        # CloudConnector's client knows only OAuth2 bearer tokens; Discord's bot token is a
-        # fixed header, and its rate-limit body needs DiscordHttpClient.
-        Connector.__init__(self, name, settings, base_dir)
-        token = read_secret(PLATFORM, "token_env", settings.token_env)
-        self.http = DiscordHttpClient(
-            PLATFORM,
-            settings.base_url,
-            timeout_s=settings.timeout_s,
-            max_concurrency=settings.max_concurrency,
-            requests_per_second=settings.requests_per_second,
-            max_attempts=settings.max_attempts,
-            max_retry_after_s=settings.max_retry_after_s,
-            headers={
-                "Authorization": f"Bot {token.strip().removeprefix('Bot ')}",
-                "User-Agent": USER_AGENT,
-            },
-        )
+        """The shared client with the bot token; the bot's own user is read on first use."""
+        super().__init__(name, settings, base_dir)
         self._me_lock = asyncio.Lock()
         self._me: User | None = None
+
+    def headers(self) -> dict[str, str]:
+        """The bot token (``Authorization: Bot <token>``) and the User-Agent Discord asks
+        bots to send."""
+        token = read_secret(PLATFORM, "token_env", self.settings.token_env)
+        return {
+            "Authorization": f"Bot {token.strip().removeprefix('Bot ')}",
+            "User-Agent": USER_AGENT,
+        }
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        """The 429 body's ``retry_after`` (seconds, with decimals; more exact than the
+        rounded ``Retry-After``); a global rate limit holds every request that long (a
+        longer wait than ``max_retry_after_s`` fails the request instead, holding none)."""
+        wait = body_retry_after(response)
+        if wait is not None and wait <= self.http.max_retry_after_s and is_global_limit(response):
+            self.http.pause(wait)
+        return wait
 
     async def _current_user(self) -> User:
         """The bot's own user (``GET /users/@me``), read once per connector."""

@@ -61,7 +61,6 @@ from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import parseaddr
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -78,6 +77,7 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
+from auditor.connectors.html_text import html_text, with_urls
 from auditor.connectors.http import HttpClient, HttpStatusError, OAuth2, check_api_url
 from auditor.logs import register_secret
 from auditor.snapshot import Member, MemberRole, PageSnapshot, Post, Settings
@@ -138,16 +138,11 @@ LOCKED_OUT_STATUSES = {"SUSPENDED", "ARCHIVED"}
 """Member statuses of Workspace accounts that cannot sign in, so cannot open the group."""
 MAX_NESTING = 5
 """How deep nested groups are expanded (Google refuses cycles; this bounds the calls)."""
-URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 FOOTER_RE = re.compile(
     r"^(?:--\s*\n)?You received this message because you are subscribed to the Google Groups",
     re.M,
 )
 """Start of the footer Google Groups appends to each message it sends out."""
-VOID_TAGS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-)
-"""HTML elements without an end tag (they do not open a nesting level)."""
 
 
 class GoogleGroupsSettings(CloudConnectorSettings):
@@ -188,7 +183,7 @@ class GoogleGroupsSettings(CloudConnectorSettings):
 
     @field_validator("settings_url", "gmail_url")
     @classmethod
-    def _extra_https(cls, value: str) -> str:
+    def _extra_api_urls(cls, value: str) -> str:
         """The other API hosts obey the same https rule as ``base_url``."""
         return check_api_url(value)
 
@@ -359,14 +354,16 @@ class GoogleGroupsConnector(CloudConnector):
         return self._jwt_grant(self.settings.delegated_admin, SCOPES)
 
     def _jwt_grant(self, subject: str | None, scopes: tuple[str, ...]) -> OAuth2:
-        """A token endpoint whose form is a fresh JWT for ``subject`` and ``scopes``."""
+        """A token endpoint whose form is a fresh JWT for ``subject`` and ``scopes``; a
+        refusal names what to check (Google refuses a missing delegation the same way)."""
         key = self._key
         token_url = self.settings.token_url
 
         def form() -> Mapping[str, str]:
+            """The JWT-bearer grant with a newly signed assertion."""
             return {"grant_type": JWT_GRANT, "assertion": key.assertion(token_url, subject, scopes)}
 
-        return OAuth2(token_url, form)
+        return OAuth2(token_url, form, grant_hint(key.client_email, subject, scopes))
 
     def _gmail_client(self) -> HttpClient:
         """A second HTTP client for the Gmail API: same limits, token for the audit mailbox."""
@@ -795,11 +792,9 @@ def message_text(payload: GmailPart, ident: str, warnings: list[str]) -> tuple[s
             warnings.append(f"post {ident}: a body part stored as an attachment was not read")
         bodies = [decode_body(p) for p in parts]
         if mime_type == "text/plain":
-            text, links = strip_quoted(cut_footer("\n".join(bodies))), []
-        else:
-            text, links = html_text("\n".join(bodies))
-        links += [u for u in URL_RE.findall(text) if u not in links]
-        return text.strip(), links
+            text = strip_quoted(cut_footer("\n".join(bodies))).strip()
+            return text, with_urls(text)
+        return mail_html_text("\n".join(bodies))
     return "", []
 
 
@@ -855,57 +850,22 @@ def strip_quoted(text: str) -> str:
     return "\n".join(kept)
 
 
-class _HtmlText(HTMLParser):
-    """The text and ``href`` targets (with their offset in the text) of an HTML body,
-    leaving out quoted replies (``blockquote``, Gmail's ``gmail_quote``)."""
-
-    def __init__(self) -> None:
-        """An empty parser; feed it the HTML."""
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.links: list[tuple[int, str]] = []
-        self._length = 0
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Notes links and line breaks; a quote starts a stretch that is left out."""
-        values = dict(attrs)
-        href = values.get("href")
-        if self._skipping:
-            self._skipping += tag not in VOID_TAGS
-        elif tag == "blockquote" or "gmail_quote" in (values.get("class") or ""):
-            self._skipping = 1
-        elif tag == "a" and href:
-            self.links.append((self._length, href))
-        elif tag in ("br", "p", "div", "li"):
-            self._add("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        """Closes a nesting level of a left-out stretch."""
-        if self._skipping and tag not in VOID_TAGS:
-            self._skipping -= 1
-
-    def handle_data(self, data: str) -> None:
-        """Keeps text outside quotes."""
-        if not self._skipping:
-            self._add(data)
-
-    def _add(self, piece: str) -> None:
-        """Appends ``piece`` to the text, keeping track of its length (link offsets)."""
-        self.text.append(piece)
-        self._length += len(piece)
+def grant_hint(client_email: str, subject: str | None, scopes: tuple[str, ...]) -> str:
+    """What to check when Google refuses the service account's JWT grant."""
+    if subject is None:
+        return (
+            f"check that the key of {client_email} is still valid and that this service "
+            "account holds the Groups Reader admin role (or set delegated_admin)"
+        )
+    names = ", ".join(scope.rsplit("/", 1)[-1] for scope in scopes)
+    return (
+        f"check that the key of {client_email} is still valid, that domain-wide delegation "
+        f"grants its client id {names} (Admin console > Security > API controls), and that "
+        f"{subject} is an active account"
+    )
 
 
-def html_text(content: str) -> tuple[str, list[str]]:
-    """Text and link targets of an HTML body, cut before the Google Groups footer."""
-    parser = _HtmlText()
-    parser.feed(content)
-    parser.close()
-    text = "".join(parser.text)
-    footer = FOOTER_RE.search(text)
-    end = footer.start() if footer else len(text)
-    links: list[str] = []
-    for offset, href in parser.links:
-        if offset < end and href not in links:
-            links.append(href)
-    return re.sub(r"\n{3,}", "\n\n", text[:end]), links
+def mail_html_text(content: str) -> tuple[str, list[str]]:
+    """Text and web links of an HTML mail body, without quoted replies (the quoted post is
+    a post of its own, by someone else) and the footer Google Groups appends."""
+    return html_text(content, skip_quotes=True, cut_at=FOOTER_RE)

@@ -44,10 +44,8 @@ warnings                  ``type`` private (every member manages settings and ro
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -62,7 +60,8 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.http import MAX_PAGES, HttpClient, HttpStatusError, safe_url
+from auditor.connectors.html_text import with_urls
+from auditor.connectors.http import MAX_PAGES, HttpStatusError, safe_url, status_hint
 from auditor.logs import redact
 from auditor.snapshot import (
     InviteLink,
@@ -94,7 +93,6 @@ ROLES: dict[str, MemberRole] = {"owner": "owner", "admin": "manager", "user": "m
 ADMIN_ORDER: tuple[MemberRole, ...] = ("owner", "manager")
 """A member with several GroupMe roles gets the first of these they hold."""
 UNEXAMINED_ATTACHMENTS = {"image", "video", "file"}
-URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 ERROR_CHARS = 120
 """How much of one of GroupMe's ``meta.errors`` strings an error message repeats."""
 NO_MODERATION = "GroupMe reports no moderator activity or reported messages."
@@ -242,22 +240,6 @@ class MessagesEnvelope(PlatformModel):
     meta: Meta | None = None
 
 
-class GroupMeClient(HttpClient):
-    """The shared HTTP client; its errors carry GroupMe's ``meta.errors`` and hints."""
-
-    def _status_error(
-        self, method: str, url: str, response: httpx.Response, refreshed: bool
-    ) -> HttpStatusError:
-        """The page error for a non-success answer: platform, path, status, GroupMe's words."""
-        status = response.status_code
-        hint = STATUS_HINTS.get(status, response.reason_phrase or "request failed")
-        said = envelope_errors(response)
-        detail = f" (GroupMe: {said})" if said else ""
-        return HttpStatusError(
-            f"{self.platform}: {method} {safe_url(url)}: HTTP {status}, {hint}{detail}", status
-        )
-
-
 def envelope_errors(response: httpx.Response) -> str:
     """``meta.errors`` of an error body, shortened and with secrets masked ("" if none)."""
     try:
@@ -282,20 +264,15 @@ class GroupMeConnector(CloudConnector):
     Settings = GroupMeSettings
     settings: GroupMeSettings
 
-    def __init__(self, name: str, settings: GroupMeSettings, base_dir: Path | None = None) -> None:
-        """The shared client rebuilt with the token header (the base class's has none)."""
-        super().__init__(name, settings, base_dir)
-        token = read_secret(PLATFORM, "token_env", settings.token_env)
-        self.http = GroupMeClient(
-            PLATFORM,
-            settings.base_url,
-            timeout_s=settings.timeout_s,
-            max_concurrency=settings.max_concurrency,
-            requests_per_second=settings.requests_per_second,
-            max_attempts=settings.max_attempts,
-            max_retry_after_s=settings.max_retry_after_s,
-            headers={TOKEN_HEADER: token},
-        )
+    def headers(self) -> dict[str, str]:
+        """The access token in its header (never the ``token`` query parameter)."""
+        return {TOKEN_HEADER: read_secret(PLATFORM, "token_env", self.settings.token_env)}
+
+    def error_detail(self, response: httpx.Response) -> str:
+        """What the status means on GroupMe, with GroupMe's ``meta.errors``."""
+        hint = STATUS_HINTS.get(response.status_code, status_hint(response))
+        said = envelope_errors(response)
+        return f"{hint} (GroupMe: {said})" if said else hint
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         """The group's settings, members, join requests and recent messages."""
@@ -544,7 +521,7 @@ def to_post(message: Message) -> Post:
         author_id=message.user_id or message.sender_id,
         created_at=message.created_at,
         text=text,
-        links=list(dict.fromkeys(URL_RE.findall(text))),
+        links=with_urls(text),
         pinned=message.pinned_at is not None,
         parent_id=parent,
     )

@@ -7,6 +7,12 @@ headers ask, a request rate limit and concurrency cap per connector, OAuth2 toke
 caching with exactly one refresh on 401, pagination helpers that refuse to follow a
 link to another host, and errors that name the platform and the URL path but never a
 query string, header or token.
+
+Platforms that differ are described through hooks rather than subclasses: fixed
+``headers``, a ``request_auth`` (an :class:`httpx.Auth` that signs each request),
+``error_detail`` (the platform's words for an error answer), ``rate_limit_wait`` (the
+platform's own reading of a rate-limit answer) and :meth:`HttpClient.pause` (a limit
+that holds every request).
 """
 
 from __future__ import annotations
@@ -107,19 +113,27 @@ class OAuth2:
     """An OAuth2 token endpoint and the form that obtains a token from it.
 
     ``form`` is called for each token request, so a signed assertion (JWT bearer) is
-    fresh every time; client-credentials forms just return the same fields.
+    fresh every time; client-credentials forms just return the same fields. ``hint``
+    ends the error when the endpoint refuses the form: what to check on this platform.
     """
 
     token_url: str
     form: Callable[[], Mapping[str, str]]
+    hint: str = "check the client id and secret"
 
 
 class HttpStatusError(ConnectorError):
-    """The platform answered a non-success status (after retries and token refresh)."""
+    """The platform answered a non-success status (after retries and token refresh).
 
-    def __init__(self, message: str, status: int) -> None:
+    ``response`` is that answer, for connectors that tell refusals apart by its body; its
+    request still carries the credentials, so never log or show it.
+    """
+
+    def __init__(self, message: str, status: int, response: httpx.Response | None = None) -> None:
+        """The error ``message`` for HTTP ``status``, answered by ``response``."""
         super().__init__(message)
         self.status = status
+        self.response = response
 
 
 class _Retryable(Exception):
@@ -161,6 +175,18 @@ def retry_after_seconds(response: httpx.Response, now: float | None = None) -> f
     return None
 
 
+def status_hint(response: httpx.Response, refreshed: bool = False) -> str:
+    """What an error status means, as the shared client says it after ``HTTP <status>, ``
+    (``refreshed``: a 401 that came even after fetching a new access token)."""
+    status = response.status_code
+    return {
+        401: "the credentials were refused"
+        + (" even after fetching a new access token" if refreshed else ""),
+        403: "permission denied: check the app's granted scopes/permissions",
+        404: "not found: check the page's external_id",
+    }.get(status, response.reason_phrase or "request failed")
+
+
 def is_rate_limited(response: httpx.Response) -> bool:
     """429 and GroupMe's 420, and the 403s Google and Canvas answer when throttling."""
     if response.status_code in RATE_LIMIT_STATUSES:
@@ -171,7 +197,21 @@ def is_rate_limited(response: httpx.Response) -> bool:
 
 
 class HttpClient:
-    """One connector's HTTP client: base URL, politeness limits, token cache, retries."""
+    """One connector's HTTP client: base URL, politeness limits, token cache, retries.
+
+    Authentication is one of: ``auth`` (an OAuth2 token endpoint; the token goes in
+    ``Authorization: Bearer``), fixed ``headers`` (e.g. ``Authorization: Bot ...`` or
+    ``X-Access-Token``), or ``request_auth``, an :class:`httpx.Auth` run on every attempt
+    (request signing such as OAuth 1.0a). Two optional hooks read a platform's answers:
+
+    - ``error_detail(response)``: the words after ``HTTP <status>, `` in the error for a
+      non-success answer (a hint for the status and the platform's own message from the
+      body; :func:`status_hint` is the shared hint); ``None`` keeps the shared hint.
+    - ``rate_limit_wait(response)``: the seconds a rate-limited or 5xx answer asks to wait,
+      read the platform's way (e.g. Discord's 429 body ``retry_after``); ``None`` falls
+      back to ``Retry-After`` and the usual headers. A limit that holds every request can
+      call :meth:`pause` from here.
+    """
 
     def __init__(
         self,
@@ -184,20 +224,29 @@ class HttpClient:
         max_attempts: int = 5,
         max_retry_after_s: float = 300.0,
         auth: OAuth2 | None = None,
+        request_auth: httpx.Auth | None = None,
         extra_origins: tuple[str, ...] = (),
         headers: Mapping[str, str] | None = None,
+        error_detail: Callable[[httpx.Response], str | None] | None = None,
+        rate_limit_wait: Callable[[httpx.Response], float | None] | None = None,
     ) -> None:
+        """A client of ``platform``'s API at ``base_url`` (options: see the class docstring)."""
         self.platform = platform
         self.base_url = check_api_url(base_url)
         self.max_attempts = max_attempts
         self.max_retry_after_s = max_retry_after_s
         self._auth = auth
+        self._error_detail = error_detail
+        self._rate_limit_wait = rate_limit_wait
         self._origins = {_origin(self.base_url)} | {
             _origin(check_api_url(u)) for u in extra_origins
         }
         if auth is not None:
+            if request_auth is not None:
+                raise ValueError("give auth (OAuth2 bearer tokens) or request_auth, not both")
             check_api_url(auth.token_url)
         self._client = httpx.AsyncClient(
+            auth=request_auth,
             timeout=httpx.Timeout(timeout_s),
             headers={"Accept": "application/json", **(headers or {})},
             follow_redirects=False,
@@ -213,6 +262,13 @@ class HttpClient:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of this client for ``seconds`` (at most ``max_retry_after_s``):
+        for a platform limit that covers all calls, such as an exhausted budget or Discord's
+        global rate limit. Requests already sent are not affected."""
+        until = time.monotonic() + min(max(0.0, seconds), self.max_retry_after_s)
+        self._paused_until = max(self._paused_until, until)
 
     # --- requests -------------------------------------------------------------------
 
@@ -319,7 +375,9 @@ class HttpClient:
 
     def _asked_wait(self, call: _Call, response: httpx.Response) -> float | None:
         """The wait the platform asks for, if any; more than ``max_retry_after_s`` gives up."""
-        wait = retry_after_seconds(response)
+        wait = self._rate_limit_wait(response) if self._rate_limit_wait else None
+        if wait is None:
+            wait = retry_after_seconds(response)
         if wait is not None and wait > self.max_retry_after_s:
             raise ConnectorError(
                 f"{self.platform}: {call.method} {safe_url(call.url)}: HTTP "
@@ -329,24 +387,33 @@ class HttpClient:
         return wait
 
     def _note_budget(self, response: httpx.Response) -> None:
-        """When the platform says no requests remain, pause until its reset time."""
+        """When the platform says no budget remains (``0``, or a float such as Canvas's
+        ``0.0``), pause until its reset time; without a reset time nothing is guessed."""
         for name in REMAINING_HEADERS:
             remaining = response.headers.get(name)
-            if remaining is not None and remaining.strip() == "0":
-                reset = retry_after_seconds(response)
-                if reset:
-                    reset = min(reset, self.max_retry_after_s)
-                    self._paused_until = max(self._paused_until, time.monotonic() + reset)
+            if remaining is None:
+                continue
+            try:
+                empty = float(remaining) <= 0
+            except ValueError:
                 return
+            reset = retry_after_seconds(response) if empty else None
+            if reset:
+                self.pause(reset)
+            return
 
     def _wait(self, state: RetryCallState) -> float:
+        """The pause before the next attempt: the platform's asked wait, else jittered backoff."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Retryable) and exc.retry_after is not None:
             return exc.retry_after
         return float(wait_random_exponential(multiplier=0.5, max=30)(state))
 
     def _log_retry(self, method: str, url: str) -> Callable[[RetryCallState], None]:
+        """A tenacity ``before_sleep`` that logs each retry (path only, never the query)."""
+
         def before_sleep(state: RetryCallState) -> None:
+            """Log the failed attempt, the attempt count and the coming wait."""
             exc = state.outcome.exception() if state.outcome else None
             what = str(exc) if isinstance(exc, _Retryable) else type(exc).__name__
             wait = state.next_action.sleep if state.next_action else 0.0
@@ -366,20 +433,18 @@ class HttpClient:
     def _status_error(
         self, method: str, url: str, response: httpx.Response, refreshed: bool
     ) -> HttpStatusError:
+        """The error for a non-success answer, worded by the ``error_detail`` hook if any."""
         status = response.status_code
-        hint = {
-            401: "the credentials were refused"
-            + (" even after fetching a new access token" if refreshed else ""),
-            403: "permission denied: check the app's granted scopes/permissions",
-            404: "not found: check the page's external_id",
-        }.get(status, response.reason_phrase or "request failed")
+        said = self._error_detail(response) if self._error_detail else None
+        hint = said or status_hint(response, refreshed)
         return HttpStatusError(
-            f"{self.platform}: {method} {safe_url(url)}: HTTP {status}, {hint}", status
+            f"{self.platform}: {method} {safe_url(url)}: HTTP {status}, {hint}", status, response
         )
 
     # --- OAuth2 tokens ---------------------------------------------------------------
 
     async def _access_token(self) -> str:
+        """The cached access token, fetched anew when missing or about to expire."""
         async with self._token_lock:
             if self._token is None or time.monotonic() >= self._token_expires:
                 self._token, lifetime = await self._fetch_token()
@@ -387,10 +452,12 @@ class HttpClient:
             return self._token
 
     def _drop_token(self, token: str | None) -> None:
+        """Forget ``token`` after a 401, unless another request already replaced it."""
         if token is not None and self._token == token:
             self._token = None
 
     async def _fetch_token(self) -> tuple[str, float]:
+        """A new access token and its lifetime (s) from the token endpoint."""
         assert self._auth is not None
         url = self._auth.token_url
         response = await self._send_with_retries(_Call("POST", url, data=self._auth.form()))
@@ -404,7 +471,7 @@ class HttpClient:
                 pass
             raise ConnectorError(
                 f"{self.platform}: token request to {safe_url(url)} was refused "
-                f"(HTTP {response.status_code}{code}): check the client id and secret"
+                f"(HTTP {response.status_code}{code}): {self._auth.hint}"
             )
         body = self.json(response)
         token = body.get("access_token") if isinstance(body, dict) else None
@@ -422,20 +489,30 @@ class HttpClient:
     # --- pagination ------------------------------------------------------------------
 
     async def pages_next_link(
-        self, path: str, params: Params = None, next_key: str = "@odata.nextLink"
+        self,
+        path: str,
+        params: Params = None,
+        next_key: str | tuple[str, ...] = "@odata.nextLink",
     ) -> AsyncIterator[Any]:
-        """Yield each page (parsed JSON), following the absolute next link in ``next_key``."""
+        """Yield each page (parsed JSON), following the next link in ``next_key`` (a key,
+        or a path of keys such as ``("links", "next")``); a missing, null or empty link
+        ends the listing."""
+        keys = (next_key,) if isinstance(next_key, str) else next_key
         url: str | None = self.url(path)
         page_params = params
         seen: set[str] = set()
         while url is not None:
             page = await self.get_json(url, page_params)
             yield page
-            link = page.get(next_key) if isinstance(page, dict) else None
-            if link is None:
+            link = page
+            for key in keys:
+                link = link.get(key) if isinstance(link, dict) else None
+            if link is None or link == "":
                 return
             if not isinstance(link, str):
-                raise ConnectorError(f"{self.platform}: {safe_url(url)}: {next_key} is not a URL")
+                raise ConnectorError(
+                    f"{self.platform}: {safe_url(url)}: {'.'.join(keys)} is not a URL"
+                )
             url = self._next_url(url, link, seen)
             page_params = None
 
@@ -504,8 +581,8 @@ class HttpClient:
         nxt = urljoin(current, link)
         if _origin(nxt) != _origin(self.base_url):
             raise ConnectorError(
-                f"{self.platform}: refusing to follow a pagination link to {safe_url(nxt)}: "
-                f"not the configured API host {safe_url(self.base_url)}"
+                f"{self.platform}: refusing to follow a pagination link off the configured "
+                f"API host {safe_url(self.base_url)}: refusing to call {safe_url(nxt)}"
             )
         if nxt in seen or len(seen) >= MAX_PAGES:
             raise ConnectorError(

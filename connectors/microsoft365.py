@@ -39,7 +39,6 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -54,6 +53,7 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
+from auditor.connectors.html_text import html_text, with_urls
 from auditor.connectors.http import HttpStatusError, OAuth2
 from auditor.snapshot import Member, PageSnapshot, Post, Settings
 
@@ -73,7 +73,6 @@ NO_MODERATION_SETTING = (
 )
 NO_MODERATION = "Microsoft Graph reports no moderator activity or reported messages."
 NO_INVITES = "Microsoft 365 groups have no join links readable through Graph."
-URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 
 
 class Microsoft365Settings(CloudConnectorSettings):
@@ -514,8 +513,7 @@ def to_post(message: ChatMessage, parent_id: str | None) -> Post:
     if (body.content_type or "").lower() == "html":
         text, links = html_text(content)
     else:
-        text, links = content, []
-    links += [u for u in URL_RE.findall(text) if u not in links]
+        text, links = content, with_urls(content)
     sender = message.sender
     author = sender.user.id if sender and sender.user else None
     return Post(
@@ -526,31 +524,3 @@ def to_post(message: ChatMessage, parent_id: str | None) -> Post:
         links=links,
         parent_id=parent_id or message.reply_to_id,
     )
-
-
-class _TextAndLinks(HTMLParser):
-    """Collects the text and the ``href`` targets of an HTML fragment."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href and href not in self.links:
-                self.links.append(href)
-        elif tag in ("br", "p", "div", "li"):
-            self.text.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def html_text(content: str) -> tuple[str, list[str]]:
-    """Plain text and link targets of a message's HTML body."""
-    parser = _TextAndLinks()
-    parser.feed(content)
-    parser.close()
-    return "".join(parser.text), parser.links

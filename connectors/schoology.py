@@ -43,10 +43,9 @@ import re
 from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import httpx
 from oauthlib import oauth1
@@ -61,7 +60,8 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.http import MAX_PAGES, HttpStatusError, Params, check_api_url, safe_url
+from auditor.connectors.html_text import html_text, with_urls
+from auditor.connectors.http import HttpStatusError, Params, check_api_url
 from auditor.snapshot import (
     InviteLink,
     JoinPolicy,
@@ -106,8 +106,8 @@ NO_ACCESS_CODE = (
     "Schoology returned no access_code: only group admins can see it, so whether a join "
     "code is active is unknown."
 )
-URL_RE = re.compile(r"https?://[^\s<>\"')]+")
 TAG_RE = re.compile(r"<[a-zA-Z/][^>]*>")
+"""Something shaped like an HTML tag: the body is rich text (HTML), not plain text."""
 
 
 def _text(value: Any) -> Any:
@@ -337,13 +337,11 @@ class OAuth1Signer(httpx.Auth):
 
     def __init__(self, key: str, secret: str, method: str) -> None:
         """A signer for the consumer ``key``/``secret`` with signature ``method``."""
-        self._client = oauth1.Client(
-            key, client_secret=secret, signature_method=method, realm=REALM
-        )
+        self._oauth = oauth1.Client(key, client_secret=secret, signature_method=method, realm=REALM)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Add the ``Authorization: OAuth ...`` header for this method and URL."""
-        _, headers, _ = self._client.sign(str(request.url), http_method=request.method)
+        _, headers, _ = self._oauth.sign(str(request.url), http_method=request.method)
         request.headers["Authorization"] = headers["Authorization"]
         yield request
 
@@ -363,12 +361,14 @@ class SchoologyConnector(CloudConnector):
     ) -> None:
         """The shared client, its requests signed with the consumer key and secret."""
         super().__init__(name, settings, base_dir)
-        key = read_secret(PLATFORM, "consumer_key_env", settings.consumer_key_env)
-        secret = read_secret(PLATFORM, "consumer_secret_env", settings.consumer_secret_env)
-        # The shared client has no hook for per-request signing (only OAuth2 bearer tokens),
-        # so the signer is installed on its httpx client; see docs/connectors/schoology.md.
-        self.http._client.auth = OAuth1Signer(key, secret, settings.signature_method)
         self._emails: dict[str, str | None] = {}
+
+    def request_auth(self) -> OAuth1Signer:
+        """Every request signed with the consumer key and secret (two-legged OAuth 1.0a)."""
+        s = self.settings
+        key = read_secret(PLATFORM, "consumer_key_env", s.consumer_key_env)
+        secret = read_secret(PLATFORM, "consumer_secret_env", s.consumer_secret_env)
+        return OAuth1Signer(key, secret, s.signature_method)
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         """The group's settings, members and recent updates as a snapshot."""
@@ -403,23 +403,14 @@ class SchoologyConnector(CloudConnector):
     async def _listing(
         self, path: str, model: type[L], what: str, params: Params = None
     ) -> AsyncIterator[L]:
-        """Each page of a listing, from ``start=0`` following ``links.next`` to the end."""
-        url = self.http.url(path)
+        """Each page of a listing, from ``start=0`` following ``links.next`` to the end (or
+        to an empty page)."""
         query: Params = {**dict(params or {}), "start": 0, "limit": self.settings.page_size}
-        seen = {url}
-        while True:
-            page = self.parse(model, await self.http.get_json(url, query), what)
+        async for raw in self.http.pages_next_link(path, query, next_key=("links", "next")):
+            page = self.parse(model, raw, what)
             yield page
-            link = page.links.next if page.links else None
-            if not link or not page.rows():
+            if not page.rows():
                 return
-            url = self.http.url(urljoin(url, link))  # refuses a link to another host
-            if url in seen or len(seen) >= MAX_PAGES:
-                raise ConnectorError(
-                    f"{PLATFORM}: {safe_url(url)}: pagination loops or never ends; stopped"
-                )
-            seen.add(url)
-            query = None
 
     async def _members(self, gid: str, warnings: list[str]) -> list[Member]:
         """Every enrollment (all statuses, all pages) as members, with their emails."""
@@ -670,37 +661,8 @@ def comment_post(update_id: str, comment: Comment) -> Post:
     )
 
 
-class _TextAndLinks(HTMLParser):
-    """Collects the text and the ``href`` targets of an HTML fragment."""
-
-    def __init__(self) -> None:
-        """An empty collector (character references are decoded)."""
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self.links: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Keep a link's target; a block or line break becomes a newline."""
-        if tag == "a":
-            href = dict(attrs).get("href")
-            if href and href not in self.links:
-                self.links.append(href)
-        elif tag in ("br", "p", "div", "li"):
-            self.text.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        """Keep the text."""
-        self.text.append(data)
-
-
 def text_and_links(body: str) -> tuple[str, list[str]]:
     """Plain text and links of a body that may be HTML (rich-text updates) or plain text."""
-    links: list[str] = []
-    text = body
     if TAG_RE.search(body):
-        parser = _TextAndLinks()
-        parser.feed(body)
-        parser.close()
-        text, links = "".join(parser.text), parser.links
-    links += [u for u in URL_RE.findall(text) if u not in links]
-    return text.strip(), links
+        return html_text(body)
+    return body.strip(), with_urls(body)

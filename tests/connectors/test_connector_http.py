@@ -1,10 +1,12 @@
-"""The shared HTTP client: retries, rate limits, token refresh, pagination and safety."""
+"""The shared HTTP client (retries, rate limits, token refresh, pagination, safety, the
+CloudConnector hooks) and the connectors' shared HTML helper."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Generator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -13,8 +15,17 @@ import pytest
 import respx
 
 import auditor.connectors.http
-from auditor.connectors.base import ConnectorError
-from auditor.connectors.http import HttpClient, OAuth2, check_api_url, retry_after_seconds
+from auditor.connectors.base import ConnectorError, PageRef
+from auditor.connectors.cloud import CloudConnector, CloudConnectorSettings, read_secret
+from auditor.connectors.html_text import html_text, with_urls
+from auditor.connectors.http import (
+    HttpClient,
+    HttpStatusError,
+    OAuth2,
+    check_api_url,
+    retry_after_seconds,
+)
+from auditor.snapshot import PageSnapshot
 
 BASE = "https://api.example.test/v1"
 TOKEN_URL = "https://login.example.test/token"
@@ -344,3 +355,237 @@ async def test_access_token_never_reaches_errors_or_logs(caplog: pytest.LogCaptu
         await http.get_json("x")
     assert "401" in str(info.value)
     assert token not in str(info.value) and token not in caplog.text
+
+
+# --- hooks for platforms that differ ---------------------------------------------------
+
+
+class Signer(httpx.Auth):
+    """Signs each request with a counter, as OAuth 1.0a signs each with a fresh nonce."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        self.count += 1
+        request.headers["Authorization"] = f"Signed n={self.count}"
+        yield request
+
+
+@respx.mock
+async def test_request_auth_signs_every_attempt_afresh() -> None:
+    route = respx.get(f"{BASE}/x").mock(
+        side_effect=[httpx.Response(503), httpx.Response(200, json=1)]
+    )
+    assert await client(request_auth=Signer()).get_json("x") == 1
+    assert [c.request.headers["Authorization"] for c in route.calls] == ["Signed n=1", "Signed n=2"]
+
+
+def test_request_auth_and_oauth2_are_exclusive() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        client(auth=OAuth2(TOKEN_URL, dict), request_auth=Signer())
+
+
+@respx.mock
+async def test_error_detail_words_the_error_and_none_keeps_the_shared_hint() -> None:
+    body = {"meta": {"code": 404, "errors": ["not found"]}}
+    respx.get(f"{BASE}/x").respond(404, json=body)
+
+    def detail(response: httpx.Response) -> str | None:
+        if response.status_code != 404:
+            return None
+        return f"no such group (demo: {response.json()['meta']['errors'][0]})"
+
+    with pytest.raises(HttpStatusError) as info:
+        await client(error_detail=detail).get_json("x")
+    assert str(info.value) == f"demo: GET {BASE}/x: HTTP 404, no such group (demo: not found)"
+    assert info.value.status == 404 and info.value.response is not None
+    assert info.value.response.json() == body, "the answer stays readable for the connector"
+    respx.get(f"{BASE}/y").respond(403)
+    with pytest.raises(HttpStatusError, match=r"HTTP 403, permission denied: check the app's"):
+        await client(error_detail=detail).get_json("y")
+
+
+@pytest.mark.parametrize(("hooked", "expected"), [(0.5, [0.5]), (None, [3.0])])
+@respx.mock
+async def test_rate_limit_wait_hook_reads_the_platform_answer(
+    waits: list[float], hooked: float | None, expected: list[float]
+) -> None:
+    seen: list[int] = []
+
+    def platform_wait(response: httpx.Response) -> float | None:
+        seen.append(response.status_code)
+        return hooked
+
+    respx.get(f"{BASE}/x").mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "3"}), httpx.Response(200, json=1)]
+    )
+    assert await client(rate_limit_wait=platform_wait).get_json("x") == 1
+    assert waits == expected, "the hook's wait, else Retry-After"
+    assert seen == [429], "asked only about the rate-limited answer"
+
+
+@respx.mock
+async def test_rate_limit_wait_hook_beyond_the_limit_gives_up() -> None:
+    route = respx.get(f"{BASE}/x").respond(429)
+    with pytest.raises(ConnectorError, match="HTTP 429; the platform asks to wait 90 s"):
+        await client(rate_limit_wait=lambda r: 90.0, max_retry_after_s=60).get_json("x")
+    assert route.call_count == 1
+
+
+@respx.mock
+async def test_pause_holds_every_request_up_to_the_limit(waits: list[float]) -> None:
+    respx.get(f"{BASE}/a").respond(json=1)
+    respx.get(f"{BASE}/b").respond(json=2)
+    http = client(max_retry_after_s=30)
+    http.pause(4)
+    assert await http.get_json("a") == 1
+    assert len(waits) == 1 and 3.5 < waits[0] <= 4
+    http.pause(86400)
+    assert await http.get_json("b") == 2
+    assert len(waits) == 2 and 29 < waits[1] <= 30, "capped at max_retry_after_s"
+
+
+@pytest.mark.parametrize(
+    ("headers", "paused"),
+    [
+        ({"X-Rate-Limit-Remaining": "0.0", "X-RateLimit-Reset-After": "4"}, True),
+        ({"X-Rate-Limit-Remaining": "-2.5", "X-RateLimit-Reset-After": "4"}, True),
+        ({"X-Rate-Limit-Remaining": "0.5", "X-RateLimit-Reset-After": "4"}, False),
+        ({"X-Rate-Limit-Remaining": "0.0"}, False),
+        ({"X-Rate-Limit-Remaining": "unknown", "X-RateLimit-Reset-After": "4"}, False),
+    ],
+)
+@respx.mock
+async def test_float_budget_headers(
+    waits: list[float], headers: dict[str, str], paused: bool
+) -> None:
+    respx.get(f"{BASE}/a").respond(json=1, headers=headers)
+    respx.get(f"{BASE}/b").respond(json=2)
+    http = client()
+    await http.get_json("a")
+    await http.get_json("b")
+    assert bool(waits) == paused
+    assert all(3.5 < w <= 4 for w in waits)
+
+
+@respx.mock
+async def test_next_link_under_a_nested_key() -> None:
+    respx.get(f"{BASE}/items", params={"start": "2"}).respond(
+        json={"item": [3], "links": {"self": f"{BASE}/items?start=2", "next": ""}}
+    )
+    respx.get(f"{BASE}/items").respond(
+        json={"item": [1, 2], "links": {"next": f"{BASE}/items?start=2"}}
+    )
+    pages = await collect(client().pages_next_link("items", next_key=("links", "next")))
+    assert [p["item"] for p in pages] == [[1, 2], [3]], "an empty link ends the listing"
+
+
+@respx.mock
+async def test_next_link_under_a_nested_key_must_be_a_url() -> None:
+    respx.get(f"{BASE}/items").respond(json={"links": {"next": 2}})
+    with pytest.raises(ConnectorError, match=r"demo: .*/items: links\.next is not a URL"):
+        await collect(client().pages_next_link("items", next_key=("links", "next")))
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [(None, "check the client id and secret"), ("check the delegation", "check the delegation")],
+)
+@respx.mock
+async def test_token_refusal_ends_with_the_platform_hint(hint: str | None, expected: str) -> None:
+    respx.post(TOKEN_URL).respond(401, json={"error": "unauthorized_client"})
+    auth = OAuth2(TOKEN_URL, dict) if hint is None else OAuth2(TOKEN_URL, dict, hint)
+    with pytest.raises(ConnectorError) as info:
+        await client(auth=auth).get_json("x")
+    assert str(info.value).endswith(f"(HTTP 401, unauthorized_client): {expected}")
+
+
+class HookedSettings(CloudConnectorSettings):
+    token_env: str = "DEMO_TOKEN"
+
+
+class HookedConnector(CloudConnector):
+    """Every CloudConnector hook overridden, as a fixed-token platform would."""
+
+    type = "demo"
+    Settings = HookedSettings
+    settings: HookedSettings
+
+    def api_base_url(self) -> str:
+        return self.settings.base_url + "/api/v1"
+
+    def headers(self) -> dict[str, str]:
+        return {"X-Access-Token": read_secret(self.type, "token_env", self.settings.token_env)}
+
+    def error_detail(self, response: httpx.Response) -> str | None:
+        return f"demo says {response.text}" if response.status_code == 400 else None
+
+    def rate_limit_wait(self, response: httpx.Response) -> float | None:
+        wait = float(response.json()["wait"])
+        self.http.pause(wait)
+        return wait
+
+    async def fetch_page(self, ref: PageRef) -> PageSnapshot:
+        raise NotImplementedError
+
+
+@respx.mock
+async def test_cloud_connector_builds_its_client_from_the_hooks(
+    monkeypatch: pytest.MonkeyPatch, waits: list[float]
+) -> None:
+    monkeypatch.setenv("DEMO_TOKEN", "fixed-token-1")
+    site = "https://school.example.test"
+    api = respx.get(f"{site}/api/v1/x").mock(
+        side_effect=[httpx.Response(429, json={"wait": 2}), httpx.Response(200, json=1)]
+    )
+    respx.get(f"{site}/api/v1/y").respond(json=2)
+    respx.get(f"{site}/api/v1/bad").respond(400, text="missing field")
+    async with HookedConnector("d", HookedSettings(base_url=site)) as conn:
+        assert await conn.http.get_json("x") == 1
+        assert await conn.http.get_json("y") == 2
+        with pytest.raises(HttpStatusError, match=r"HTTP 400, demo says missing field$"):
+            await conn.http.get_json("bad")
+    assert api.calls.last.request.headers["X-Access-Token"] == "fixed-token-1"
+    assert waits[0] == 2.0 and 1.5 < waits[1] <= 2, "the hook's wait; its pause held /y too"
+
+
+def test_token_url_is_optional_and_still_checked() -> None:
+    assert CloudConnectorSettings(base_url=BASE).token_url is None
+    given = CloudConnectorSettings(base_url=BASE, token_url=TOKEN_URL + "/")
+    assert given.token_url == TOKEN_URL
+    with pytest.raises(ValueError, match="loopback"):
+        CloudConnectorSettings(base_url=BASE, token_url="http://login.example.test/token")
+
+
+# --- the shared HTML helper of the connectors -------------------------------------------
+
+
+def test_html_text_keeps_text_web_links_and_bare_urls_once() -> None:
+    text, links = html_text(
+        '<p>Meet <a href="https://district.org/a">here</a> &amp; <a href="mailto:x@y.org">'
+        'mail</a> <a href="/files/2">file</a></p><p></p><p>  </p><div>see https://b.example/c'
+        " and https://district.org/a</div>"
+    )
+    assert text == "Meet here & mail file\n\nsee https://b.example/c and https://district.org/a"
+    assert links == ["https://district.org/a", "https://b.example/c"]
+    assert with_urls("a https://x.example/1 b https://x.example/1", ["https://y.example"]) == [
+        "https://y.example",
+        "https://x.example/1",
+    ]
+
+
+def test_html_text_can_leave_out_quotes_and_a_footer() -> None:
+    html = (
+        '<div>Yes <a href="https://district.org/y">ok</a></div><blockquote>old <br>'
+        '<a href="https://old.example">x</a></blockquote><div>-- <br>Sent by the list '
+        '<a href="https://list.example">list</a></div>'
+    )
+    footer = re.compile(r"^--\s*\n", re.M)
+    assert html_text(html, skip_quotes=True, cut_at=footer) == (
+        "Yes ok",
+        ["https://district.org/y"],
+    )
+    text, links = html_text(html)
+    assert "old" in text and "Sent by the list" in text
+    assert links == ["https://district.org/y", "https://old.example", "https://list.example"]

@@ -35,7 +35,7 @@ from auditor.connectors.google_groups import (
     GoogleGroupsSettings,
     GroupSettingsResource,
     decode_body,
-    html_text,
+    mail_html_text,
     map_settings,
     message_text,
     strip_quoted,
@@ -694,6 +694,25 @@ async def test_refused_mailbox_token_is_a_page_error_naming_the_mailbox(
     assert "unauthorized_client" in text and "\n" not in text
 
 
+async def test_refused_mailbox_token_says_which_delegation_to_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(router: respx.MockRouter) -> None:
+        gmail_only = router.routes["gmail-token"].side_effect
+        router.routes["gmail-token"].side_effect = lambda r: (
+            None
+            if gmail_only(r) is None
+            else httpx.Response(401, json={"error": "unauthorized_client"})
+        )
+
+    with pytest.raises(ConnectorError) as info:
+        await fetch_posts(tmp_path, monkeypatch, change=refuse)
+    text = str(info.value)
+    assert "client id and secret" not in text, "a service account has no client secret"
+    assert "domain-wide delegation grants its client id gmail.readonly" in text
+    assert text.endswith(f"and that {AUDIT_MAILBOX} is an active account")
+
+
 async def test_the_snapshot_with_posts_feeds_the_content_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -767,7 +786,7 @@ def test_html_quote_and_footer_links_are_left_out() -> None:
         "-- <br />You received this message because you are subscribed to the Google Groups "
         '&quot;X&quot; group.<br /><a href="https://groups.google.com/a/d/x">view</a>'
     )
-    text, links = html_text(html)
+    text, links = mail_html_text(html)
     assert links == ["https://district.org/forms"]
     assert text.strip() == "Forms: here", "quote, attribution and footer left out"
 
