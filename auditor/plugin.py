@@ -26,7 +26,14 @@ from auditor.connectors.cloud import (
     parse,
     read_secret,
 )
-from auditor.connectors.http import HttpClient, HttpStatusError, OAuth2, check_api_url
+from auditor.connectors.html_text import html_text, with_urls
+from auditor.connectors.http import (
+    HttpClient,
+    HttpStatusError,
+    OAuth2,
+    check_api_url,
+    status_hint,
+)
 from auditor.results import Evidence, RuleResult, Severity, Status
 from auditor.rules.base import Rule, RuleContext, member_evidence, setting
 from auditor.snapshot import (
@@ -83,12 +90,15 @@ __all__ = [
     "Severity",
     "Status",
     "check_api_url",
+    "html_text",
     "load_remediation",
     "map_enum",
     "member_evidence",
     "parse",
     "read_secret",
     "setting",
+    "status_hint",
+    "with_urls",
 ]
 
 _TEST_KITS = {

@@ -155,7 +155,7 @@ def read_secret(platform: str, setting: str, env_name: str) -> str:
     value = os.environ.get(env_name, "")
     if not value.strip():
         raise ConnectorError(
-            f"{platform}: environment variable {env_name} (setting {setting}) is not set"
+            f"{platform}: the environment variable named by setting {setting} is not set"
         )
     register_secret(value)
     return value

@@ -297,7 +297,7 @@ class ServiceAccountKey:
     def __init__(self, env_name: str) -> None:
         path_text = read_secret(PLATFORM, "credentials_file_env", env_name)
         path = Path(path_text).expanduser()
-        where = f"{PLATFORM}: service-account key file named by {env_name}"
+        where = f"{PLATFORM}: the service-account key file (setting credentials_file_env)"
         try:
             info = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -639,7 +639,10 @@ def test_settings_take_the_instance_address() -> None:
 def test_missing_token_variable_is_a_connector_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """An unset token variable is a one-line connector error."""
     monkeypatch.delenv("CANVAS_TOKEN", raising=False)
-    with pytest.raises(ConnectorError, match="canvas: environment variable CANVAS_TOKEN"):
+    with pytest.raises(
+        ConnectorError,
+        match="canvas: the environment variable named by setting token_env is not set",
+    ):
         CanvasConnector("canvas", CanvasSettings.model_validate(SETTINGS))
 
 

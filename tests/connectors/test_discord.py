@@ -921,7 +921,10 @@ def test_settings_defaults_and_checks() -> None:
 
 def test_a_missing_token_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DISCORD_BOT_TOKEN", raising=False)
-    with pytest.raises(ConnectorError, match=r"DISCORD_BOT_TOKEN.*token_env"):
+    with pytest.raises(
+        ConnectorError,
+        match="discord: the environment variable named by setting token_env is not set",
+    ):
         DiscordConnector("dc", DiscordSettings.model_validate(SETTINGS))
 
 

@@ -298,10 +298,14 @@ async def test_missing_key_file_is_a_clear_error(
 ) -> None:
     monkeypatch.setenv("GOOGLE_SA_FILE", str(tmp_path / "missing.json"))
     settings = GoogleGroupsSettings(credentials_file_env="GOOGLE_SA_FILE")
-    with pytest.raises(ConnectorError, match="GOOGLE_SA_FILE not found"):
+    with pytest.raises(
+        ConnectorError, match=r"key file \(setting credentials_file_env\) not found"
+    ):
         GoogleGroupsConnector("gw", settings)
     monkeypatch.delenv("GOOGLE_SA_FILE")
-    with pytest.raises(ConnectorError, match=r"GOOGLE_SA_FILE \(setting credentials_file_env"):
+    with pytest.raises(
+        ConnectorError, match="the environment variable named by setting credentials_file_env"
+    ):
         GoogleGroupsConnector("gw", settings)
 
 

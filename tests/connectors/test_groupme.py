@@ -483,7 +483,10 @@ async def test_an_empty_group_response_is_an_error(monkeypatch: pytest.MonkeyPat
 
 def test_a_missing_token_variable_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GROUPME_TOKEN", raising=False)
-    with pytest.raises(ConnectorError, match="environment variable GROUPME_TOKEN"):
+    with pytest.raises(
+        ConnectorError,
+        match="groupme: the environment variable named by setting token_env is not set",
+    ):
         GroupMeConnector("gm", GroupMeSettings.model_validate(SETTINGS))
 
 

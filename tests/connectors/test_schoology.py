@@ -567,16 +567,15 @@ async def test_plaintext_signature_and_secret_kept_out_of_errors(
     assert SECRET not in str(info.value) and SECRET not in caplog.text
 
 
-async def test_missing_credentials_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_missing_credentials_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = SchoologySettings.model_validate(SETTINGS)
     monkeypatch.setenv("SCHOOLOGY_CONSUMER_KEY", KEY)
     monkeypatch.delenv("SCHOOLOGY_CONSUMER_SECRET", raising=False)
     with pytest.raises(ConnectorError) as info:
         SchoologyConnector("sgy", settings)
     assert str(info.value) == (
-        "schoology: environment variable SCHOOLOGY_CONSUMER_SECRET "
-        "(setting consumer_secret_env) is not set"
-    )
+        "schoology: the environment variable named by setting consumer_secret_env is not set"
+    )  # the variable's name is never quoted: a pasted secret could stand there
 
 
 def test_settings_defaults_and_url_checks() -> None:
