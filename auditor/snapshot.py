@@ -146,6 +146,17 @@ class PageSnapshot(_Model):
         default_factory=dict,
         description="Why a field is null, by field name (e.g. 'posts': 'API has no posts').",
     )
+    coverage: dict[str, str] = Field(
+        default_factory=dict,
+        description="What part of a field was read by design, by field name (e.g. 'posts': "
+        "'posts of the last 30 days'); results that pass say so.",
+    )
+    limits: dict[str, str] = Field(
+        default_factory=dict,
+        description="Where a field was cut short, by field name (e.g. 'posts': 'only the "
+        "newest 100 messages of channel General were read'); a rule that reads that field "
+        "cannot pass: it warns, naming the limit.",
+    )
     source: str | None = Field(
         default=None,
         description="Where the data came from when it was not the platform's API "

@@ -46,6 +46,10 @@ class Rule(ABC):
     severity: ClassVar[Severity]
     rationale: ClassVar[str]
     remediation: ClassVar[str]  # platform-neutral steps; connectors add their platform's own
+    reads: ClassVar[tuple[str, ...]] = ()
+    """Snapshot fields where a pass means "nothing wrong was found": where a connector cut
+    one short (``limits``), the pass becomes a warning naming the cut, and what was read by
+    design (``coverage``) is said."""
 
     @property
     def clause_text(self) -> str:

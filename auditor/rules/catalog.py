@@ -93,9 +93,29 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
         else:
             results.append(_evaluate_rule(rule, snapshot, ctx))
     results = [_capped(result, limits.max_evidence) for result in results]
+    if snapshot.limits or snapshot.coverage:
+        by_id = {rule.id: rule for rule in all_rules()}
+        results = [_within(result, by_id[result.rule], snapshot) for result in results]
     if snapshot.source:  # not read from the platform: every result says what it rests on
         results = [_sourced(result, snapshot.source) for result in results]
     return results
+
+
+def _within(result: RuleResult, rule: Rule, snapshot: PageSnapshot) -> RuleResult:
+    """A result that says no more than was seen: a pass over a field the connector cut
+    short becomes a warning naming the cut; a pass over part of a field by design (a
+    look-back window) says which part."""
+    if result.status != Status.PASS:
+        return result
+    cut = [snapshot.limits[f] for f in rule.reads if f in snapshot.limits]
+    if cut:
+        message = f"{result.message.rstrip()} But not everything was read: {'; '.join(cut)}."
+        return result.model_copy(update={"status": Status.WARN, "message": message})
+    scope = [snapshot.coverage[f] for f in rule.reads if f in snapshot.coverage]
+    if scope:
+        message = f"{result.message.rstrip()} (Read: {'; '.join(scope)}.)"
+        return result.model_copy(update={"message": message})
+    return result
 
 
 def _timed_out(rule: Rule, seconds: float) -> RuleResult:

@@ -14,6 +14,7 @@ class NoCommercialContent(Rule):
     title = "No commercial, political or religious posts"
     clause = "DS 8"
     severity = Severity.MEDIUM
+    reads = ("posts",)
     rationale = (
         "A district page speaks for the school: using it to sell, campaign, advertise, "
         "proselytize or ask for money for private causes breaches DS 8. The club's own "

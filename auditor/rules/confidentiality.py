@@ -15,6 +15,7 @@ class Confidentiality(Rule):
     title = "Posts keep student information confidential"
     clause = "DS 6"
     severity = Severity.HIGH
+    reads = ("posts",)
     rationale = (
         "Student phone numbers, addresses, ids, birth dates, grades, health, IEP/504 and "
         "discipline details are protected records (FERPA); a group post spreads them to "

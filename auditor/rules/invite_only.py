@@ -13,6 +13,7 @@ class InviteOnly(Rule):
     title = "People join only by the employee's invitation"
     clause = "DS 2 invitation"
     severity = Severity.HIGH
+    reads = ("settings",)
     rationale = (
         "Open joining or a shareable link that never expires lets anyone who has the link "
         "into a group with students."

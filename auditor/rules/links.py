@@ -17,6 +17,7 @@ class NoPersonalLinks(Rule):
     title = "No links to personal or non-district sites"
     clause = "DS 7"
     severity = Severity.MEDIUM
+    reads = ("posts", "links", "description")
     rationale = (
         "A link from a district page to an employee's personal profile, payment handle or an "
         "outside site carries students off the supervised page; personal social media links "

@@ -19,6 +19,7 @@ class ParentAccess(Rule):
     title = "Parents of student members may join"
     clause = "DS 2 parents"
     severity = Severity.HIGH
+    reads = ("members",)
     rationale = (
         "Parents are entitled to see any site their child was invited to; a banned guardian, "
         "or a group that cannot admit guardians at all, hides the conversation from them."

@@ -20,6 +20,7 @@ class EducationalPurpose(Rule):
     title = "Only students, guardians and staff are members"
     clause = "DS 2 educational purposes"
     severity = Severity.MEDIUM
+    reads = ("members",)
     rationale = (
         "Access is for the club's educational purpose: students of other teams, former "
         "members and outsiders should not read its conversations."

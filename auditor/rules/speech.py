@@ -29,6 +29,7 @@ class RespectfulSpeech(Rule):
     title = "Posts use respectful speech"
     clause = "DS 3"
     severity = Severity.MEDIUM
+    reads = ("posts",)
     rationale = (
         "Harassing, abusive, threatening, discriminatory or profane posts on a district "
         "page harm students and speak for the school; from staff they breach DS 3 directly."

@@ -13,6 +13,7 @@ class StaffAdmins(Rule):
     title = "Only district staff administer the group"
     clause = "DS 2 professional boundaries"
     severity = Severity.HIGH
+    reads = ("members",)
     rationale = (
         "An owner, manager or moderator who is not staff (a student, parent or outsider) can "
         "change settings, admit people and read everything."
