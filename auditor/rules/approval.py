@@ -47,9 +47,12 @@ class Approval(Rule):
                 f"The recorded approval date {page.approved_on} is in the future.", evidence
             )
         if snapshot.created_at is None:
+            why = snapshot.why_missing(
+                "created_at", "the platform does not report when the group was created"
+            )
             return self.passed(
-                f"Approved by {page.approved_by} on {page.approved_on}; the platform does not "
-                "report when the group was created, so the order was not checked.",
+                f"Approved by {page.approved_by} on {page.approved_on}; {why}, so the order "
+                "was not checked.",
                 evidence,
             )
         created = snapshot.created_at.astimezone(ctx.district.tz).date()

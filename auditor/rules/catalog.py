@@ -17,6 +17,7 @@ from auditor.config import RulesConfig
 from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
+from auditor.rules.dates import trusted
 from auditor.rules.evidence import mask_result
 from auditor.rules.posts import text_matcher
 from auditor.snapshot import PageSnapshot
@@ -84,6 +85,7 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
             f"limit of {limits.max_page_text_mb:g} million ([rules] max_page_text_mb)"
         )
     deadline = time.monotonic() + limits.max_evaluation_s
+    snapshot = trusted(snapshot, ctx.now)
     page = text_matcher(ctx).page(post.text for post in snapshot.posts or [])
     ctx = replace(ctx, text=page)  # the rules share one scan of each post
     results = []

@@ -48,7 +48,12 @@ class Monitoring(Rule):
         last = max(activity) if activity else None
         evidence.append(setting("last_moderator_activity", last.date() if last else None))
         if last is None:
-            problems.append("no moderator activity is recorded")
+            untrusted = snapshot.unavailable.get("last_moderator_action_at")
+            problems.append(
+                f"no moderator activity is recorded ({untrusted})"
+                if untrusted
+                else "no moderator activity is recorded"
+            )
         elif last < cutoff:
             days = (ctx.now - last).days
             problems.append(f"the last moderator activity was {days} days ago")

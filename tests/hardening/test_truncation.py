@@ -11,7 +11,7 @@ from tests.rules.helpers import ctx, posts, snap
 CUT = "channel General: only the newest 100 of 150 messages were read"
 
 
-def by_rule(page) -> dict[str, object]:  # noqa: ANN001
+def by_rule(page) -> dict[str, object]:
     return {r.rule: r for r in catalog.evaluate(page, ctx())}
 
 
