@@ -391,6 +391,36 @@ def discover(
     raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
 
 
+@app.command("purge")
+def purge(
+    config: ConfigOpt,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be removed; remove nothing.")
+    ] = False,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Remove the evidence of runs older than [retention] keep_runs_days (counts stay)."""
+    from auditor.jobs import purge_old_runs
+
+    _setup(log_level, log_format)
+    cfg = _load(config)
+
+    def act() -> tuple[int, int]:
+        engine = make_engine(cfg.database.url)
+        prepare_database(engine, cfg.rules)
+        return purge_old_runs(cfg, engine, dry_run=dry_run)
+
+    runs, results = _guard(act)
+    verb = "would remove" if dry_run else "removed"
+    days = cfg.retention.keep_runs_days
+    out.print(
+        f"{verb} the evidence of {runs} run(s) ({results} results) older than {days} days; "
+        "their counts are kept",
+        highlight=False,
+    )
+
+
 @app.command("check-snapshot")
 def check_snapshot(
     files: Annotated[list[Path], typer.Argument(help="page-snapshot/1 JSON files.")],

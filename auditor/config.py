@@ -217,6 +217,14 @@ class RosterConfig(_Section):
     oneroster_dir: Path | None = None
 
 
+class RetentionConfig(_Section):
+    """``[retention]``: how long a run's evidence is kept (it may name students). Older runs
+    keep their counts for trends; ``auditor purge`` (run after each scheduled audit) removes
+    the rest. 400 days: one school year and a summer."""
+
+    keep_runs_days: PositiveInt = 400
+
+
 class RegistryConfig(_Section):
     """``[registry]``: pages kept as a spreadsheet (CSV) beside or instead of ``[[pages]]``."""
 
@@ -283,6 +291,7 @@ class Config(_Section):
     rules: RulesConfig = RulesConfig()
     roster: RosterConfig = RosterConfig()
     registry: RegistryConfig = RegistryConfig()
+    retention: RetentionConfig = RetentionConfig()
     connectors: list[ConnectorConfig] = []
     pages: list[PageConfig] = []
     waivers: list[WaiverConfig] = []

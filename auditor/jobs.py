@@ -7,12 +7,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
+from auditor.db import store
 from auditor.email.alerts import alert_after_run
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
@@ -58,3 +59,15 @@ def _report_and_alert(
         job.report_error = f"{type(exc).__name__}: {exc}"
     alert_after_run(engine, config, summary.run_id)
     return job
+
+
+def purge_old_runs(
+    config: Config, engine: Engine, now: datetime | None = None, dry_run: bool = False
+) -> tuple[int, int]:
+    """Apply ``[retention] keep_runs_days``: ``(runs, results)`` whose evidence was (or, with
+    ``dry_run``, would be) removed."""
+    before = (now or datetime.now(UTC)) - timedelta(days=config.retention.keep_runs_days)
+    runs, results = store.purge(engine, before, dry_run=dry_run)
+    if runs and not dry_run:
+        log.info("retention: evidence of %d run(s) (%d results) removed", runs, results)
+    return runs, results

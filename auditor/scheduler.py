@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from auditor.config import Config
 from auditor.db.models import Delivery, Run
 from auditor.errors import AuditorError, ConfigError, RunLockedError
-from auditor.jobs import audit_report_alert
+from auditor.jobs import audit_report_alert, purge_old_runs
 from auditor.rulebook import prepare_database
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,10 @@ class AuditScheduler:
             log.exception("scheduled audit failed")
             return None
         summary = job.summary
+        try:
+            await asyncio.to_thread(purge_old_runs, self.config, self.engine)
+        except Exception:
+            log.exception("retention: old runs could not be purged")
         log.info(
             "scheduled audit finished: run %s %s: %d page(s), %d with failures, %d not audited",
             summary.run_id,

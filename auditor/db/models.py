@@ -79,6 +79,7 @@ class Run(Base):
     holder: Mapped[str] = mapped_column(String(300), default="")
     pages_total: Mapped[int] = mapped_column(Integer, default=0)
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # RuleInfo by id
+    purged_at: Mapped[datetime | None]  # evidence removed under [retention]; counts kept
 
     audits: Mapped[list[PageAudit]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="PageAudit.page_id"

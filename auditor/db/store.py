@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
-from auditor.db.models import Page, PageAudit, Result, Run, Waiver
+from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, Waiver
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
@@ -155,3 +155,43 @@ def refresh_statistics(engine: Engine) -> None:
     """``ANALYZE``: keeps the query planner's statistics current (milliseconds per run)."""
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
+
+
+PURGED = "(removed under the retention policy)"
+
+
+def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int, int]:
+    """Remove the evidence, messages, errors and links of every finished run that started
+    before ``before`` (what may name students), keeping each result's rule, status and
+    severity so that trends still count them; ``(runs, results)`` purged."""
+    with Session(engine) as session:
+        runs = list(
+            session.scalars(
+                select(Run.id).where(
+                    Run.started_at < before, Run.purged_at.is_(None), Run.status != "running"
+                )
+            )
+        )
+        if not runs:
+            return 0, 0
+        audits = select(PageAudit.id).where(PageAudit.run_id.in_(runs)).scalar_subquery()
+        count = (
+            session.scalar(select(func.count(Result.id)).where(Result.page_audit_id.in_(audits)))
+            or 0
+        )
+        if dry_run:
+            return len(runs), count
+        session.execute(
+            update(Result)
+            .where(Result.page_audit_id.in_(audits))
+            .values(evidence=[], message=PURGED)
+        )
+        session.execute(
+            update(PageAudit)
+            .where(PageAudit.run_id.in_(runs))
+            .values(error=case((PageAudit.error.is_not(None), PURGED), else_=None), url=None)
+        )
+        session.execute(delete(DiscoveredGroup).where(DiscoveredGroup.run_id.in_(runs)))
+        session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
+        session.commit()
+    return len(runs), count
