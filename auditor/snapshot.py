@@ -8,6 +8,7 @@ rules can explain a ``not-applicable`` result.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import (
@@ -37,16 +38,28 @@ MAX_PLATFORM = 100
 CUT = "…"
 
 
+# Control characters (but tab and line breaks) and Unicode noncharacters: no text has
+# them, and HTML, XML and terminals cannot show them.
+_UNSHOWABLE = re.compile(
+    "[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef"
+    + "".join(
+        f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+    )
+    + "]"
+)
+
+
 def clean_text(value: str) -> str:
     """A platform's string made safe to store and show: lone surrogates (valid in JSON,
-    not in UTF-8) become U+FFFD and NUL characters are dropped; all else is kept."""
+    not in UTF-8) and unshowable characters become U+FFFD, NULs are dropped; all else
+    (letters of every script, emoji, bidi marks) is kept."""
     if "\0" in value:
         value = value.replace("\0", "")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # pairs written as two escapes are joined, lone ones replaced
         value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return value
+    return _UNSHOWABLE.sub("\ufffd", value)
 
 
 def _clean(value: Any, depth: int = 1) -> Any:

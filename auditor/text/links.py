@@ -91,9 +91,14 @@ class LinkFinder:
 
 
 def host_and_path(url: str) -> tuple[str, str]:
-    """Lower-cased host and the path of a URL written with or without a scheme."""
-    parts = urlsplit(url if "://" in url else f"https://{url}")
-    return (parts.hostname or "").lower().rstrip("."), parts.path or "/"
+    """Lower-cased host and the path of a URL written with or without a scheme; a link too
+    malformed to parse (``http://[``) has no host."""
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+        host = parts.hostname or ""
+    except ValueError:
+        return "", "/"
+    return host.lower().rstrip("."), parts.path or "/"
 
 
 @dataclass(frozen=True)
