@@ -25,7 +25,7 @@ from rich.text import Text
 from auditor import __version__
 from auditor.config import Config
 from auditor.db.engine import make_engine
-from auditor.errors import AuditorError, ExitCode
+from auditor.errors import AuditorError, ConfigError, ExitCode
 from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
@@ -79,6 +79,10 @@ def _setup(level: str, fmt: str) -> None:
     setup_logging(level, fmt_checked)
 
 
+def _raise(exc: Exception) -> None:
+    raise exc
+
+
 def _load(path: Path) -> Config:
     return _guard(lambda: load_config(path))
 
@@ -95,12 +99,24 @@ def _root(
 @app.command("check-config")
 def check_config(
     config: ConfigOpt,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="An unset *_env variable is an error, not a warning."),
+    ] = False,
     log_level: LogLevelOpt = "warning",
     log_format: LogFormatOpt = "plain",
 ) -> None:
-    """Validate a config file (and the files it names) without fetching anything."""
+    """Validate a config file (and the files it names) without fetching anything, and name
+    each *_env variable that is not set in this environment."""
+    from auditor.loading import unset_secrets
+
     _setup(log_level, log_format)
     cfg = _load(config)
+    unset = unset_secrets(cfg)
+    if unset and strict:
+        _guard(lambda: _raise(ConfigError(unset)))
+    for line in unset:
+        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
     out.print(
         f"{config}: OK — {len(cfg.pages)} page(s), {len(cfg.connectors)} connector(s), "
         f"{len(cfg.waivers)} waiver(s)",
@@ -337,13 +353,19 @@ def schedule(
     log_level: LogLevelOpt = "info",
     log_format: LogFormatOpt = "plain",
 ) -> None:
-    """Run the audit and send the digests on the [schedule] cron strings until SIGTERM."""
+    """Run the audit and send the digests on the [schedule] cron strings until SIGTERM.
+    It starts only when every *_env variable the config names is set (check-config --strict),
+    so that a missing secret shows at start-up, not at 2 a.m."""
+    from auditor.loading import unset_secrets
     from auditor.scheduler import AuditScheduler
 
     _setup(log_level, log_format)
     cfg = _load(config)
 
     def action() -> None:
+        unset = unset_secrets(cfg)
+        if unset:
+            raise ConfigError(unset)
         scheduler = AuditScheduler(cfg, make_engine(cfg.database.url))
         asyncio.run(scheduler.serve())
 

@@ -8,6 +8,7 @@ becomes one line naming the file and the key (``ConfigError``).
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,27 @@ def connector_settings(config: Config, conn: ConnectorConfig) -> Any:
     """The validated settings object of one ``[[connectors]]`` block."""
     cls = available_connectors()[conn.type]
     return cls.Settings.model_validate(conn.raw_settings, context={"base_dir": config.base_dir})
+
+
+def unset_secrets(config: Config) -> list[str]:
+    """One line per ``*_env`` key whose environment variable is not set now (the variables
+    are names, checked not to look like secrets, so they may be shown)."""
+    name = str(config.source)
+    lines = []
+    for i, conn in enumerate(config.connectors):
+        try:
+            settings = connector_settings(config, conn)
+        except (KeyError, ValidationError):
+            continue  # reported by the config check itself
+        for key, value in settings.model_dump().items():
+            if key.endswith("_env") and isinstance(value, str) and not os.environ.get(value):
+                lines.append(
+                    f"{name}: connectors[{i}] ({conn.name}).{key}: the environment variable "
+                    f"{value} is not set"
+                )
+    email = config.email
+    for key in ("username_env", "password_env"):
+        value = getattr(email, key)
+        if value and not os.environ.get(value):
+            lines.append(f"{name}: email.{key}: the environment variable {value} is not set")
+    return lines
