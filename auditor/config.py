@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -83,6 +84,9 @@ class DistrictConfig(_Section):
     staff_email_domains: list[Domain] = []
     student_email_domains: list[Domain] = []
     timezone: str = "UTC"
+    # Judge the pages as of this moment instead of now: for the sample district and for
+    # exports of a past day. Leave it unset for real audits.
+    as_of: AwareDatetime | None = None
 
     @field_validator("timezone")
     @classmethod

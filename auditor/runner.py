@@ -82,7 +82,7 @@ class Runner:
     def __init__(self, config: Config, engine: Engine, now: datetime | None = None) -> None:
         self.config = config
         self.engine = engine
-        self.now = now
+        self.now = now or config.district.as_of
         self.people = People.from_config(config)  # reads the roster once per run
         self._lock: RunLock | None = None
         self._lease_lost = False

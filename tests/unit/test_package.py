@@ -87,5 +87,5 @@ def test_the_demo_runs_from_any_folder(tmp_path: Path) -> None:
         text=True,
         timeout=300,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == 3, done.stderr[-2000:]  # one sample page is broken on purpose
     assert (tmp_path / "out" / "index.html").stat().st_size > 10_000
