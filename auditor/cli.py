@@ -254,7 +254,10 @@ def _print_summary(summary: RunSummary) -> None:
 @app.command("report")
 def report(
     config: ConfigOpt,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Report folder.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Report folder (default reports.output_dir)."),
+    ] = None,
     run_id: Annotated[
         int | None, typer.Option("--run", help="Run id (default: the newest run).")
     ] = None,
@@ -275,7 +278,7 @@ def report(
             view = load_run(engine, run_id)
         except RunNotFoundError as exc:
             raise AuditorError(f"{cfg.database.url}: {exc}") from None
-        return write_report(view, output, cfg)
+        return write_report(view, output or cfg.reports.output_dir, cfg)
 
     index = _guard(action)
     out.print(f"Report: {escape(str(index.resolve()))}", highlight=False, soft_wrap=True)
@@ -411,6 +414,23 @@ def discover(
     for line in found.errors:
         err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
     raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
+
+
+@app.command("init")
+def init(
+    folder: Annotated[Path, typer.Argument(help="Where to write them.")] = Path("."),
+) -> None:
+    """Write a commented starter config.toml, an empty pages.csv and an exports/ folder."""
+    from auditor.starter import write_starter
+
+    written = _guard(lambda: write_starter(folder))
+    for path in written:
+        out.print(f"wrote {escape(str(path))}", highlight=False)
+    out.print(
+        f"Next: register your pages in {escape(str(written[1]))}, then "
+        f"auditor check-config --config {escape(str(written[0]))}",
+        highlight=False,
+    )
 
 
 @app.command("purge")

@@ -70,6 +70,7 @@ def test_the_wheel_carries_data_and_entry_points(wheel: Path) -> None:
         "auditor/reports/templates/run_report.html.j2",
         "auditor/migrations/versions/0002_run_rules.py",
         "auditor/sample/config.toml",
+        "auditor/config.example.toml",
     ):
         assert needed in names, needed
     points = next(n for n in names if n.endswith("entry_points.txt"))
