@@ -237,18 +237,16 @@ class Runner:
         without its results; the run goes on either way. Nothing is written once the run
         lock is lost (LeaseLost stops the run)."""
         await asyncio.to_thread(self._check_lease)
-        try:
+
+        async def write(snap: PageSnapshot | None, results: list[RuleResult]) -> None:
             await asyncio.to_thread(
                 store.record_page,
-                self.engine,
-                run_id,
-                page.id,
-                page.name,
-                started,
-                snapshot,
-                outcome.results,
-                outcome.error,
+                *(self.engine, run_id, page.id, page.name, started),
+                *(snap, results, outcome.error),
             )
+
+        try:
+            await write(snapshot, outcome.results)
             return
         except Exception as exc:
             log.debug("page %s: results not stored", page.id, exc_info=True)
@@ -256,17 +254,7 @@ class Runner:
             outcome.error = f"the results could not be stored: {_describe(exc)}"
             log.warning("page %s could not be audited: %s", page.id, outcome.error)
         try:
-            await asyncio.to_thread(
-                store.record_page,
-                self.engine,
-                run_id,
-                page.id,
-                page.name,
-                started,
-                None,
-                [],
-                outcome.error,
-            )
+            await write(None, [])
         except Exception as exc:  # the database is failing: the log says so, the run goes on
             log.error("page %s: not even its error could be stored: %s", page.id, _describe(exc))
 
