@@ -103,6 +103,10 @@ def check_config(
         bool,
         typer.Option("--strict", help="An unset *_env variable is an error, not a warning."),
     ] = False,
+    connect: Annotated[
+        bool,
+        typer.Option("--connect", help="Also try each connector's credentials and the SMTP login."),
+    ] = False,
     log_level: LogLevelOpt = "warning",
     log_format: LogFormatOpt = "plain",
 ) -> None:
@@ -117,6 +121,16 @@ def check_config(
         _guard(lambda: _raise(ConfigError(unset)))
     for line in unset:
         err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+    if connect:
+        from auditor.connections import check_connections
+
+        failed = 0
+        for check in check_connections(cfg):
+            mark = "ok" if check.ok else "[red]FAILED[/]"
+            out.print(f"{escape(check.what)}: {mark}: {escape(check.detail)}", highlight=False)
+            failed += not check.ok
+        if failed:
+            raise typer.Exit(ExitCode.INCOMPLETE)
     out.print(
         f"{config}: OK — {len(cfg.pages)} page(s), {len(cfg.connectors)} connector(s), "
         f"{len(cfg.waivers)} waiver(s)",

@@ -127,6 +127,11 @@ class SmtpSession:
             ) from exc
         return smtp
 
+    def open(self) -> None:
+        """Connect and log in now (``check-config --connect``) rather than at the first send."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+
     def send(self, msg: EmailMessage) -> None:
         """Send ``msg`` to its To address; raise the server's refusal or a connection error."""
         if self._smtp is None:
