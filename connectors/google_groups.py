@@ -376,6 +376,8 @@ class GoogleGroupsConnector(CloudConnector):
             requests_per_second=s.requests_per_second,
             max_attempts=s.max_attempts,
             max_retry_after_s=s.max_retry_after_s,
+            max_response_mb=s.max_response_mb,
+            request_deadline_s=s.request_deadline_s,
             auth=self._jwt_grant(s.audit_mailbox, GMAIL_SCOPES),
         )
 
