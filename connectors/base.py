@@ -84,6 +84,18 @@ def note_limit(limits: dict[str, str], field: str, cut: str) -> None:
     limits[field] = f"{limits[field]}; {cut}" if field in limits else cut
 
 
+@dataclass(frozen=True)
+class PageNotes:
+    """What a page's fetch records besides its data, for the snapshot: why a field is null
+    (``unavailable``), what part of a field was read by design (``coverage``), where one
+    was cut short (``limits``, see :func:`note_limit`) and other ``warnings``."""
+
+    unavailable: dict[str, str] = field(default_factory=dict)
+    coverage: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 class Connector(ABC):
     """Base class of all connectors: one instance per ``[[connectors]]`` block."""
 

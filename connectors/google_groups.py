@@ -62,7 +62,6 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import parseaddr
@@ -77,6 +76,7 @@ from auditor.config import Email, EnvName
 from auditor.connectors.base import (
     ConnectorError,
     DiscoveredGroup,
+    PageNotes,
     PageRef,
     load_remediation,
     note_limit,
@@ -341,17 +341,6 @@ class ServiceAccountKey:
         return jwt.encode(self._signer, payload).decode("ascii")
 
 
-@dataclass(frozen=True)
-class PageNotes:
-    """What a page's fetch records besides its data: why a field is null, what part of a
-    field was read by design, where one was cut short, and other warnings."""
-
-    unavailable: dict[str, str]
-    coverage: dict[str, str]
-    limits: dict[str, str]
-    warnings: list[str]
-
-
 class GoogleGroupsConnector(CloudConnector):
     """Google Workspace groups: Directory API + Groups Settings API."""
 
@@ -483,7 +472,7 @@ class GoogleGroupsConnector(CloudConnector):
                     limits,
                     "members",
                     f"{group} is a nested group whose members could not be listed (HTTP "
-                    f"{exc.status}); it is shown as one member{managing(entry[0])}",
+                    f"{exc.status}), so it is shown as one member{managing(entry[0])}",
                 )
                 found.setdefault(group_id, Member(id=group_id, email=group))
                 continue
@@ -616,8 +605,7 @@ class GoogleGroupsConnector(CloudConnector):
                     note_limit(
                         limits,
                         "posts",
-                        f"stopped after {cap}{about} messages (max_posts); the others were "
-                        "not read",
+                        f"only {cap}{about} messages were read (max_posts)",
                     )
                 return refs[:cap]
         return refs

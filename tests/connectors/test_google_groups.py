@@ -381,8 +381,8 @@ async def test_unlistable_nested_group_stays_one_member(
     )
     assert [(m.id, m.email, m.state) for m in snap.members or []] == [("g9", outside, "active")]
     assert snap.limits == {
-        "members": f"{outside} is a nested group whose members could not be listed (HTTP 404); "
-        "it is shown as one member"
+        "members": f"{outside} is a nested group whose members could not be listed (HTTP 404), "
+        "so it is shown as one member"
     }
     assert not any(outside in w for w in snap.warnings), "a limit, not a warning"
 
@@ -646,9 +646,7 @@ async def test_max_posts_caps_the_messages_read_and_records_the_limit(
     assert calls["gmail-list"][0].url.params["maxResults"] == "3"
     assert len(calls["gmail-get"]) == 3
     assert [p.id for p in snap.posts or []] == ["19a6c1d2e3f40007", "19a6c1d2e3f40006"]
-    assert snap.limits == {
-        "posts": "stopped after 3 of about 8 messages (max_posts); the others were not read"
-    }
+    assert snap.limits == {"posts": "only 3 of about 8 messages were read (max_posts)"}
 
 
 @pytest.mark.parametrize(
