@@ -415,6 +415,7 @@ async def test_without_message_content_intent_posts_are_not_applicable(
         snap = await fetch(monkeypatch)
     assert snap.posts is None
     assert "MESSAGE_CONTENT" in snap.unavailable["posts"]
+    assert "posts" not in snap.limits, "nothing was read (#staff-room's cut is moot)"
     assert snap.members is not None
 
 
