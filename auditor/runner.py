@@ -199,7 +199,7 @@ class Runner:
         snapshot: PageSnapshot | None = None
         outcome = PageOutcome(page)
         try:
-            snapshot = await conn.fetch_page(PageRef(page.id, page.external_id, page.name))
+            snapshot = await conn.fetch_page_in_time(PageRef(page.id, page.external_id, page.name))
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
             if not self._lease_lost:  # (never written once another audit holds the lock)
                 store.record_page(

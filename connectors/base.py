@@ -4,11 +4,13 @@ A connector is a class registered under the entry-point group ``page_auditor.con
 with a ``type`` name, a pydantic ``Settings`` model validated from its ``[[connectors]]``
 block, ``async fetch_page(ref) -> PageSnapshot`` and, optionally, ``async discover()``. It
 also declares how to fix each rule's failure on its platform (``remediation``, data kept
-next to it and read with :func:`load_remediation`).
+next to it and read with :func:`load_remediation`). The runner fetches each page through
+:meth:`Connector.fetch_page_in_time`, which ends it at ``page_deadline_s``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
@@ -32,7 +34,14 @@ class ConnectorSettings(BaseModel):
     requests_per_second: PositiveFloat | None = Field(
         None, description="Upper bound on API requests per second (none: no limit)."
     )
-    timeout_s: PositiveFloat = Field(30.0, description="Timeout of one HTTP request, seconds.")
+    timeout_s: PositiveFloat = Field(
+        30.0, description="Longest wait for the next bytes of an HTTP answer, seconds."
+    )
+    page_deadline_s: PositiveFloat = Field(
+        900.0,
+        description="Longest the fetch of one page may take, every request and wait "
+        "included, seconds; past it the page is an error.",
+    )
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,24 @@ class ConnectorError(Exception):
     """A page could not be fetched; the message is shown to IT as is (no secrets)."""
 
 
+def note_limit(limits: dict[str, str], field: str, cut: str) -> None:
+    """Record in a snapshot's ``limits`` that ``field`` was cut short as ``cut`` says (a
+    second cut of the same field is added to the first), so that no rule passes on it."""
+    limits[field] = f"{limits[field]}; {cut}" if field in limits else cut
+
+
+@dataclass(frozen=True)
+class PageNotes:
+    """What a page's fetch records besides its data, for the snapshot: why a field is null
+    (``unavailable``), what part of a field was read by design (``coverage``), where one
+    was cut short (``limits``, see :func:`note_limit`) and other ``warnings``."""
+
+    unavailable: dict[str, str] = field(default_factory=dict)
+    coverage: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
 class Connector(ABC):
     """Base class of all connectors: one instance per ``[[connectors]]`` block."""
 
@@ -88,6 +115,19 @@ class Connector(ABC):
     @abstractmethod
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         """Fetch settings, members and posts of one page; raise ConnectorError on failure."""
+
+    async def fetch_page_in_time(self, ref: PageRef) -> PageSnapshot:
+        """:meth:`fetch_page` stopped at the settings' ``page_deadline_s``: running out of
+        time is a ConnectorError naming the deadline (the page's error; the run goes on)."""
+        seconds = self.settings.page_deadline_s
+        try:
+            async with asyncio.timeout(seconds):
+                return await self.fetch_page(ref)
+        except TimeoutError:
+            raise ConnectorError(
+                f"{self.type}: the page was not fetched within {seconds:g} s "
+                "(page_deadline_s); stopped"
+            ) from None
 
     @property
     def can_discover(self) -> bool:

@@ -30,9 +30,11 @@ members                   memberships: ``workflow_state`` accepted/invited/reque
                           the course); names and emails from the users listings
 posts                     topics and announcements posted, and entries and replies
                           created, within ``lookback_days``; HTML reduced to text and links
-warnings                  observers (guardians) of members, the look-back cut, a concluded
-                          course, non-collaborative groups, missing emails, unreadable
-                          listings
+coverage ``posts``        the look-back window
+limits                    ``members``: the course's teachers, TAs and observers
+                          unreadable; ``posts``: a topic's entries unreadable
+warnings                  observers (guardians) of members, a concluded course,
+                          non-collaborative groups, missing emails, unreadable group users
 ========================  ===============================================================
 """
 
@@ -47,7 +49,13 @@ import httpx
 from pydantic import AwareDatetime, BaseModel, Field, PositiveInt, RootModel, field_validator
 
 from auditor.config import EnvName
-from auditor.connectors.base import DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import (
+    DiscoveredGroup,
+    PageNotes,
+    PageRef,
+    load_remediation,
+    note_limit,
+)
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -350,20 +358,26 @@ class CanvasConnector(CloudConnector):
         gid = quote(ref.external_id, safe=":")
         group = self.parse(Group, await self.http.get_json(f"groups/{gid}"), "group")
         now = clock()
-        warnings: list[str] = group_warnings(group)
-        unavailable: dict[str, str] = {
-            "post_moderation": NO_MODERATION_SETTING,
-            "external_members_allowed": NO_EXTERNAL,
-            "moderation": NO_MODERATION,
-        }
+        notes = PageNotes(
+            unavailable={
+                "post_moderation": NO_MODERATION_SETTING,
+                "external_members_allowed": NO_EXTERNAL,
+                "moderation": NO_MODERATION,
+            },
+            warnings=group_warnings(group),
+        )
+        warnings, unavailable = notes.warnings, notes.unavailable
         join_policy = await self._join_policy(group, warnings, unavailable)
-        members = await self._members(gid, group, warnings)
-        posts = await self._posts(gid, now - timedelta(days=self.settings.lookback_days), warnings)
+        members = await self._members(gid, group, notes)
+        days = self.settings.lookback_days
+        posts = await self._posts(gid, now - timedelta(days=days), notes.limits)
         if posts is None:
             unavailable["posts"] = (
                 "Canvas refused to list the group's discussion topics: the token's user "
                 "needs to be able to read the group (a teacher of its course, or an admin)."
             )
+        else:
+            notes.coverage["posts"] = f"posts of the last {days} days"
         visibility = (
             None if group.is_public is None else ("public" if group.is_public else "closed")
         )
@@ -389,6 +403,8 @@ class CanvasConnector(CloudConnector):
             posts=posts,
             moderation=None,
             unavailable=unavailable,
+            coverage=notes.coverage,
+            limits=notes.limits,
             warnings=warnings,
         )
 
@@ -410,15 +426,16 @@ class CanvasConnector(CloudConnector):
         model: type[RootModel[list[M]]],
         what: str,
         params: Params,
-        warnings: list[str],
+        refused: Callable[[str], None],
     ) -> list[M] | None:
-        """Like :meth:`_list`, but a permission refusal is a warning and ``None``."""
+        """Like :meth:`_list`, but a permission refusal is ``None``, its words handed to
+        ``refused`` (which records them as a warning or as a limit)."""
         try:
             return await self._list(path, model, what, params)
         except HttpStatusError as exc:
             if not denied(exc):
                 raise
-            warnings.append(f"{what} not readable: {exc}")
+            refused(f"{what} not readable: {exc}")
             return None
 
     # --- settings ----------------------------------------------------------------------
@@ -450,14 +467,19 @@ class CanvasConnector(CloudConnector):
 
     # --- members -----------------------------------------------------------------------
 
-    async def _members(self, gid: str, group: Group, warnings: list[str]) -> list[Member]:
+    async def _members(self, gid: str, group: Group, notes: PageNotes) -> list[Member]:
         """Memberships with names and emails, then the course's teachers and TAs; the
         course's observers of members are recorded in ``warnings``."""
+        warnings = notes.warnings
         memberships = await self._list(
             f"groups/{gid}/memberships", MembershipsPage, "group memberships"
         )
         users = await self._optional_list(
-            f"groups/{gid}/users", UsersPage, "group users", {"include[]": ["email"]}, warnings
+            f"groups/{gid}/users",
+            UsersPage,
+            "group users",
+            {"include[]": ["email"]},
+            warnings.append,
         )
         known = {u.id: u for u in users or []}
         if users and not any(u.email for u in users):
@@ -488,7 +510,7 @@ class CanvasConnector(CloudConnector):
         if leader is not None and leader not in found:
             warnings.append(f"the group leader (Canvas user {leader}) has no membership listed")
         if group.context_type == "Course" and group.course_id is not None:
-            await self._course_people(group.course_id, found, warnings)
+            await self._course_people(group.course_id, found, notes)
         elif group.context_type == "Account":
             warnings.append(
                 "the group belongs to an account, not a course: its administrators can read it "
@@ -497,10 +519,12 @@ class CanvasConnector(CloudConnector):
         return list(found.values())
 
     async def _course_people(
-        self, course_id: int, found: dict[int, Member], warnings: list[str]
+        self, course_id: int, found: dict[int, Member], notes: PageNotes
     ) -> None:
         """Add the course's teachers (owner) and TAs (manager), who read every group of the
-        course, and record which observers (guardians) observe which members."""
+        course, and record which observers (guardians) observe which members; a roster
+        Canvas will not show is a limit of ``members``."""
+        warnings = notes.warnings
         people = await self._optional_list(
             f"courses/{course_id}/users",
             UsersPage,
@@ -509,7 +533,7 @@ class CanvasConnector(CloudConnector):
                 "enrollment_type[]": ["teacher", "ta", "observer"],
                 "include[]": ["enrollments", "email"],
             },
-            warnings,
+            lambda said: note_limit(notes.limits, "members", said),
         )
         if people is None:
             return
@@ -545,9 +569,10 @@ class CanvasConnector(CloudConnector):
 
     # --- posts -------------------------------------------------------------------------
 
-    async def _posts(self, gid: str, cutoff: datetime, warnings: list[str]) -> list[Post] | None:
+    async def _posts(self, gid: str, cutoff: datetime, limits: dict[str, str]) -> list[Post] | None:
         """Topics and announcements posted, and entries created, since ``cutoff``;
-        ``None`` when Canvas refuses to list topics."""
+        ``None`` when Canvas refuses to list topics (a topic whose entries it refuses is a
+        limit of ``posts``)."""
         base = f"groups/{gid}/discussion_topics"
         try:
             topics = await self._list(base, TopicsPage, "discussion topics")
@@ -558,10 +583,6 @@ class CanvasConnector(CloudConnector):
             if not denied(exc):
                 raise
             return None
-        warnings.append(
-            f"posts before {cutoff:%Y-%m-%d} were not read (lookback_days = "
-            f"{self.settings.lookback_days})"
-        )
         posts: list[Post] = []
         for topic in topics:
             if within(topic.posted, cutoff):
@@ -569,15 +590,19 @@ class CanvasConnector(CloudConnector):
             dates = [t for t in (topic.posted, topic.last_reply_at) if t is not None]
             if topic.discussion_subentry_count == 0 or not within(max(dates, default=None), cutoff):
                 continue
-            posts.extend(await self._entries(f"{base}/{topic.id}", topic, cutoff, warnings))
+            posts.extend(await self._entries(f"{base}/{topic.id}", topic, cutoff, limits))
         return posts
 
     async def _entries(
-        self, path: str, topic: Topic, cutoff: datetime, warnings: list[str]
+        self, path: str, topic: Topic, cutoff: datetime, limits: dict[str, str]
     ) -> list[Post]:
         """A topic's entries and their replies created since ``cutoff``."""
         entries = await self._optional_list(
-            f"{path}/entries", EntriesPage, f"entries of topic {topic.id}", None, warnings
+            f"{path}/entries",
+            EntriesPage,
+            f"entries of topic {topic.id}",
+            None,
+            lambda said: note_limit(limits, "posts", said),
         )
         posts: list[Post] = []
         for entry in entries or []:

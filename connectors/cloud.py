@@ -1,8 +1,9 @@
 """Building blocks for connectors that call a platform's web API.
 
-``CloudConnectorSettings`` adds the shared ``base_url``/``token_url``/``max_attempts``
-settings (https only, plain http just for loopback simulators and tests; ``token_url``
-optional, for platforms with an OAuth2 token endpoint); ``CloudConnector`` owns the shared
+``CloudConnectorSettings`` adds the shared ``base_url``/``token_url`` (https only, plain
+http just for loopback simulators and tests; ``token_url`` optional, for platforms with an
+OAuth2 token endpoint), ``max_attempts``, ``max_retry_after_s``, ``request_deadline_s`` and
+``max_response_mb`` settings; ``CloudConnector`` owns the shared
 :class:`~auditor.connectors.http.HttpClient`, built from the settings and the connector's
 hooks (``oauth``, ``headers``, ``request_auth``, ``error_detail``, ``rate_limit_wait``,
 ``api_base_url``, ``extra_origins``); ``read_secret``
@@ -19,7 +20,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+)
 
 from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings
 from auditor.connectors.http import HttpClient, OAuth2, check_api_url
@@ -44,6 +53,16 @@ class CloudConnectorSettings(ConnectorSettings):
     )
     max_retry_after_s: float = Field(
         300.0, gt=0, description="Longest Retry-After wait honoured before giving up, seconds."
+    )
+    request_deadline_s: PositiveFloat = Field(
+        120.0,
+        description="Longest one attempt of a request may take, from sending it to the last "
+        "byte of the answer, seconds (timeout_s only bounds the wait between bytes).",
+    )
+    max_response_mb: PositiveFloat = Field(
+        50.0,
+        description="Largest answer read, in MB after decompression; a larger one is the "
+        "page's error.",
     )
 
     @field_validator("base_url", "token_url")
@@ -86,6 +105,8 @@ class CloudConnector(Connector):
             requests_per_second=settings.requests_per_second,
             max_attempts=settings.max_attempts,
             max_retry_after_s=settings.max_retry_after_s,
+            max_response_mb=settings.max_response_mb,
+            request_deadline_s=settings.request_deadline_s,
             auth=self.oauth(),
             request_auth=self.request_auth(),
             headers=self.headers(),

@@ -9,7 +9,9 @@ BAN_MEMBERS), invites with their metadata (needs MANAGE_GUILD), the channels, ac
 archived threads and their messages within ``lookback_days`` (``before`` paging; the
 content needs the MESSAGE_CONTENT privileged intent), and the audit log (needs
 VIEW_AUDIT_LOG) for the last moderator action. Whatever the bot may not read stays
-``null`` with the reason in ``unavailable``; a partial read is named in ``warnings``.
+``null`` with the reason in ``unavailable``; a partial read of the posts (channels the
+bot may not read, a channel cut at ``max_messages_per_channel``) is named in ``limits``,
+and the look-back window in ``coverage``.
 
 Mapping (also in docs/connectors/discord.md):
 
@@ -39,9 +41,13 @@ posts                     messages (DEFAULT, REPLY and command replies) of text,
 moderation                newest moderator action in the audit log (kick, ban, timeout,
                           role change, message delete/pin, ...) by a person on someone
                           else; ``pending_reports`` null (no API)
+coverage ``posts``        the look-back window
+limits ``posts``          channels and threads the bot cannot read, archived private
+                          threads it cannot list, a channel cut at
+                          ``max_messages_per_channel`` or refusing its messages
 warnings                  verification_level, default_message_notifications and
                           explicit_content_filter (no snapshot field), paused invites,
-                          pending members, bot members, channels the bot cannot read
+                          pending members, bot members
 ========================  ===============================================================
 """
 
@@ -63,8 +69,10 @@ from auditor.config import EnvName
 from auditor.connectors.base import (
     ConnectorError,
     DiscoveredGroup,
+    PageNotes,
     PageRef,
     load_remediation,
+    note_limit,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -561,6 +569,7 @@ class DiscordConnector(CloudConnector):
         bot = Bot(me, self.parse(GuildMember, raw, "bot member"), perms)
         warnings: list[str] = guild_warnings(guild)
         unavailable: dict[str, str] = {"post_moderation": NO_POST_MODERATION}
+        notes = PageNotes(unavailable=unavailable, warnings=warnings)
         channels = self.parse(
             ChannelList, await self.http.get_json(f"guilds/{gid}/channels"), "channels"
         ).root
@@ -570,7 +579,7 @@ class DiscordConnector(CloudConnector):
             perms.everyone_in(c) & VIEW_CHANNEL for c in channels if c.type in CONTENT_CHANNELS
         )
         now = utcnow()
-        posts = await self._posts(guild, bot, channels, now, warnings, unavailable)
+        posts = await self._posts(guild, bot, channels, now, notes)
         invites = await self._invites(guild, bot, unavailable)
         moderation = await self._moderation(guild, bot, unavailable)
         return PageSnapshot(
@@ -594,6 +603,8 @@ class DiscordConnector(CloudConnector):
             posts=posts,
             moderation=moderation,
             unavailable=unavailable,
+            coverage=notes.coverage,
+            limits=notes.limits,
             warnings=warnings,
         )
 
@@ -740,12 +751,12 @@ class DiscordConnector(CloudConnector):
         bot: Bot,
         channels: list[Channel],
         now: datetime,
-        warnings: list[str],
-        unavailable: dict[str, str],
+        notes: PageNotes,
     ) -> list[Post] | None:
-        """Messages of every channel and thread the bot may read, within the window."""
+        """Messages of every channel and thread the bot may read, within the window; what
+        it may not read is a limit of ``posts``."""
         if not self.settings.read_messages:
-            unavailable["posts"] = "Reading messages is turned off (read_messages)."
+            notes.unavailable["posts"] = "Reading messages is turned off (read_messages)."
             return None
         cutoff = now - timedelta(days=self.settings.lookback_days)
         by_id = {c.id: c for c in channels}
@@ -757,7 +768,7 @@ class DiscordConnector(CloudConnector):
                     readable.append(channel)
                 else:
                     unreadable.append(channel.label())
-        threads, joined = await self._threads(guild, bot, channels, cutoff, warnings)
+        threads, joined = await self._threads(guild, bot, channels, cutoff, notes.limits)
         for thread in threads:
             parent = by_id.get(thread.parent_id or "")
             allowed = bot.in_channel(parent) if parent is not None else 0
@@ -772,33 +783,35 @@ class DiscordConnector(CloudConnector):
                 readable.append(thread)
             else:
                 unreadable.append(f"thread {thread.label()}")
-        if unreadable:
-            warnings.append(
-                f"the bot cannot read {len(unreadable)} channel(s) or thread(s) (needs View "
-                f"Channel and Read Message History there): {', '.join(unreadable)}"
-            )
         if not readable and unreadable:
-            unavailable["posts"] = (
+            notes.unavailable["posts"] = (
                 "The bot may read no channel of this server (it needs View Channel and Read "
                 "Message History)."
             )
             return None
+        if unreadable:
+            note_limit(
+                notes.limits,
+                "posts",
+                f"the bot cannot read {len(unreadable)} channel(s) or thread(s) (needs View "
+                f"Channel and Read Message History there): {', '.join(unreadable)}",
+            )
         messages: list[tuple[Channel, Message]] = []
         for channel in readable:
             if channel.last_message_id is None or snowflake_time(channel.last_message_id) < cutoff:
                 continue  # nothing posted in the window
-            messages.extend((channel, m) for m in await self._messages(channel, cutoff, warnings))
+            found = await self._messages(channel, cutoff, notes.limits)
+            messages.extend((channel, m) for m in found)
         candidates = [
             m
             for _, m in messages
             if m.type in POST_TYPES and m.author.id != bot.id and bot.id not in mentioned(m)
         ]
         if candidates and all(m.is_blank() for m in candidates):
-            unavailable["posts"] = NO_MESSAGE_CONTENT
+            notes.unavailable["posts"] = NO_MESSAGE_CONTENT
+            notes.limits.pop("posts", None)  # nothing was read: no part of it was cut
             return None
-        warnings.append(
-            f"posts: messages of the last {self.settings.lookback_days} day(s) only (lookback_days)"
-        )
+        notes.coverage["posts"] = f"posts of the last {self.settings.lookback_days} days"
         return to_posts(messages)
 
     async def _threads(
@@ -807,10 +820,11 @@ class DiscordConnector(CloudConnector):
         bot: Bot,
         channels: list[Channel],
         cutoff: datetime,
-        warnings: list[str],
+        limits: dict[str, str],
     ) -> tuple[list[Channel], set[str]]:
         """Active threads and threads archived within the window, with the ids of the
-        threads the bot has joined."""
+        threads the bot has joined; archived private threads it may not list are a limit
+        of ``posts``."""
         raw = await self.http.get_json(f"guilds/{guild.id}/threads/active")
         active = self.parse(ThreadList, raw, "active threads")
         joined = {m.id for m in active.members}  # the bot's own thread memberships
@@ -832,9 +846,11 @@ class DiscordConnector(CloudConnector):
             else:
                 no_private.append(parent.label())
         if no_private:
-            warnings.append(
+            note_limit(
+                limits,
+                "posts",
                 "archived private threads were not listed (needs Manage Threads) in: "
-                + ", ".join(no_private)
+                + ", ".join(no_private),
             )
         return list(threads.values()), joined
 
@@ -868,9 +884,10 @@ class DiscordConnector(CloudConnector):
         raise ConnectorError(f"{PLATFORM}: {safe_url(self.http.url(path))}: over {MAX_PAGES} pages")
 
     async def _messages(
-        self, channel: Channel, cutoff: datetime, warnings: list[str]
+        self, channel: Channel, cutoff: datetime, limits: dict[str, str]
     ) -> list[Message]:
-        """Messages of ``channel`` newer than ``cutoff``, newest first, up to the cap."""
+        """Messages of ``channel`` newer than ``cutoff``, newest first, up to the cap; a
+        cut or a refusal is a limit of ``posts``."""
         cap = self.settings.max_messages_per_channel
         found: list[Message] = []
         try:
@@ -886,15 +903,17 @@ class DiscordConnector(CloudConnector):
                         return found
                     found.append(message)
                     if len(found) >= cap:
-                        warnings.append(
-                            f"{channel.label()}: only the newest {cap} messages were read "
-                            "(max_messages_per_channel); older ones in the window were not"
+                        note_limit(
+                            limits,
+                            "posts",
+                            f"{channel.label()}: only the newest {cap} messages of the window "
+                            "were read (max_messages_per_channel)",
                         )
                         return found
         except HttpStatusError as exc:
             if exc.status not in (403, 404):
                 raise
-            warnings.append(f"{channel.label()}: messages not read (HTTP {exc.status})")
+            note_limit(limits, "posts", f"{channel.label()}: messages not read (HTTP {exc.status})")
         return found
 
     async def _moderation(

@@ -26,6 +26,8 @@ members                   ``[[members]]``: role Admin -> ``owner``, Moderator ->
                           Member request / Blocked -> active / invited / requested / banned
 posts                     ``[[posts]]`` within ``lookback_days`` before the attestation
                           date; none attested -> null with the reason
+coverage ``posts``        that window (and how many older attested posts were left out)
+limits ``members``        ``member_count`` higher than the members listed as joined
 moderation                ``last_moderator_action_at`` = the attestation date (the admin's
                           review); an attestation older than ``max_age_days`` is warned
 source                    "attestation by <name> <email> on <date>"
@@ -61,8 +63,10 @@ from auditor.connectors.base import (
     Connector,
     ConnectorError,
     ConnectorSettings,
+    PageNotes,
     PageRef,
     load_remediation,
+    note_limit,
 )
 from auditor.snapshot import Member, MemberRole, MemberState, Moderation, PageSnapshot, Post
 from auditor.snapshot import Settings as PageSettings
@@ -472,16 +476,16 @@ def to_snapshot(
     if attested.date > (now + timedelta(days=1)).date():  # a day's grace for time zones
         raise _Problem(("attestation", "date"), "is in the future")
     attested_at = datetime.combine(attested.date, time(), UTC)
-    warnings: list[str] = []
+    notes = PageNotes(unavailable={"invite_links": NO_INVITE_LINKS})
+    warnings = notes.warnings
     page_settings = map_settings(form.settings, warnings)
     members = map_members(form.members)
     _check_attestor(form, members, warnings)
-    _check_member_count(form, members, warnings)
+    _check_member_count(form, members, notes)
     when = f"{attested.date.isoformat()} by {attested.name} <{attested.email}>"
-    unavailable = {"invite_links": NO_INVITE_LINKS}
-    posts = map_posts(form, members, settings.lookback_days, warnings)
+    posts = map_posts(form, members, settings.lookback_days, notes)
     if posts is None:
-        unavailable["posts"] = NO_POSTS.format(when=when)
+        notes.unavailable["posts"] = NO_POSTS.format(when=when)
     age = (now.date() - attested.date).days
     if age > settings.max_age_days:
         warnings.append(
@@ -500,7 +504,9 @@ def to_snapshot(
         members=list(members.values()),
         posts=posts,
         moderation=Moderation(last_moderator_action_at=attested_at),
-        unavailable=unavailable,
+        unavailable=notes.unavailable,
+        coverage=notes.coverage,
+        limits=notes.limits,
         source=f"attestation by {attested.name} <{attested.email}> on {attested.date.isoformat()}",
         source_as_of=attested_at,
         source_renew_days=settings.max_age_days,
@@ -585,21 +591,29 @@ def _check_attestor(form: Attestation, members: dict[str, Member], warnings: lis
         )
 
 
-def _check_member_count(form: Attestation, members: dict[str, Member], warnings: list[str]) -> None:
-    """Warn when the listed members do not add up to the count Facebook shows."""
+def _check_member_count(form: Attestation, members: dict[str, Member], notes: PageNotes) -> None:
+    """When the listed members do not add up to the count Facebook shows: fewer listed is
+    a limit of ``members`` (the member rules see only those), more listed a warning."""
     count = form.group.member_count
     joined = sum(m.state == "active" for m in members.values())
-    if count is not None and count != joined:
-        warnings.append(
+    if count is not None and count > joined:
+        note_limit(
+            notes.limits,
+            "members",
+            f"the group shows {count} members but [[members]] lists {joined} who joined",
+        )
+    elif count is not None and count < joined:
+        notes.warnings.append(
             f"The group shows {count} members but [[members]] lists {joined} who joined: "
-            "the member rules see only those listed."
+            "check the attestation's member list."
         )
 
 
 def map_posts(
-    form: Attestation, members: dict[str, Member], lookback_days: int, warnings: list[str]
+    form: Attestation, members: dict[str, Member], lookback_days: int, notes: PageNotes
 ) -> list[Post] | None:
-    """``[[posts]]`` within the look-back window (None when no post was attested)."""
+    """``[[posts]]`` within the look-back window, which is their ``coverage`` (None when
+    no post was attested)."""
     if not form.posts:
         return None
     attested = form.attestation.date
@@ -623,7 +637,7 @@ def map_posts(
                 ("posts", i, "author"), "more than one member has that name: write their email"
             )
         if not found:
-            warnings.append(
+            notes.warnings.append(
                 f"posts[{i}]: the author is not in [[members]]; the post counts as by an "
                 "unknown author."
             )
@@ -635,11 +649,9 @@ def map_posts(
                 text=post.text.strip(),
             )
         )
-    if old:
-        warnings.append(
-            f"{old} attested post(s) older than lookback_days ({lookback_days} days before "
-            "the attestation) were not audited."
-        )
+    window = f"posts of the {lookback_days} days before the attestation of {attested.isoformat()}"
+    left_out = f" ({old} older attested post(s) left out)" if old else ""
+    notes.coverage["posts"] = window + left_out
     return posts
 
 

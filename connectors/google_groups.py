@@ -46,6 +46,10 @@ posts                          Gmail messages of the audit mailbox with the grou
                                replies and the Google Groups footer, links; a reply's
                                parent is the message its ``In-Reply-To`` names, else its
                                ``threadId``
+coverage ``posts``             the look-back window, as the audit mailbox received it
+limits ``posts``               ``max_posts`` reached; a body part stored as an attachment
+limits ``members``             a nested group that cannot be listed or is nested deeper
+                               than five levels (its people are not listed)
 =============================  ==========================================================
 """
 
@@ -69,7 +73,14 @@ from google.auth import crypt, jwt
 from pydantic import Field, PositiveInt, field_validator
 
 from auditor.config import Email, EnvName
-from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import (
+    ConnectorError,
+    DiscoveredGroup,
+    PageNotes,
+    PageRef,
+    load_remediation,
+    note_limit,
+)
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -376,6 +387,8 @@ class GoogleGroupsConnector(CloudConnector):
             requests_per_second=s.requests_per_second,
             max_attempts=s.max_attempts,
             max_retry_after_s=s.max_retry_after_s,
+            max_response_mb=s.max_response_mb,
+            request_deadline_s=s.request_deadline_s,
             auth=self._jwt_grant(s.audit_mailbox, GMAIL_SCOPES),
         )
 
@@ -396,10 +409,13 @@ class GoogleGroupsConnector(CloudConnector):
         )
         prefs = self.parse(GroupSettingsResource, raw, "group settings")
         warnings: list[str] = []
-        members, listed_in = await self._members(group.email, warnings)
+        limits: dict[str, str] = {}
+        coverage: dict[str, str] = {}
+        members, listed_in = await self._members(group.email, warnings, limits)
         settings = map_settings(prefs, warnings)
         unavailable = {"moderation": NO_MODERATION}
-        posts = await self._posts(group.email, members, listed_in, unavailable, warnings)
+        notes = PageNotes(unavailable, coverage, limits, warnings)
+        posts = await self._posts(group.email, members, listed_in, notes)
         if settings.visibility is None:
             unavailable["visibility"] = "Google Groups: the group's view settings are unknown."
         return PageSnapshot(
@@ -415,6 +431,8 @@ class GoogleGroupsConnector(CloudConnector):
             posts=posts,
             moderation=None,
             unavailable=unavailable,
+            coverage=coverage,
+            limits=limits,
             warnings=warnings,
         )
 
@@ -427,66 +445,68 @@ class GoogleGroupsConnector(CloudConnector):
         return found
 
     async def _members(
-        self, email: str, warnings: list[str]
+        self, email: str, warnings: list[str], limits: dict[str, str]
     ) -> tuple[list[Member], dict[str, str]]:
         """The group's members, with the members of nested groups expanded (breadth first),
         and for each listed address (lower case) the group whose listing named it.
 
         People reach a group through a nested group, so they are listed (role ``member``;
-        a direct membership wins). A nested group that cannot be listed stays one member.
+        a direct membership wins). A nested group that cannot be listed, or is nested too
+        deep, stays one member, and ``limits`` says that its people are not listed.
         """
         found: dict[str, Member] = {}
         listed_in: dict[str, str] = {}
-        pending: list[tuple[str, int, str]] = [(email, 0, email)]
+        # (group, depth, its id, its entry in the group that lists it and that group)
+        pending: list[tuple[str, int, str, tuple[DirectoryMember, str] | None]] = [
+            (email, 0, email, None)
+        ]
         seen = {email.lower()}
         while pending:
-            group, depth, group_id = pending.pop(0)
+            group, depth, group_id, entry = pending.pop(0)
             try:
                 listing = await self._directory_members(group)
             except HttpStatusError as exc:
-                if depth == 0 or exc.status not in (403, 404):
+                if entry is None or exc.status not in (403, 404):
                     raise
-                warnings.append(
+                note_limit(
+                    limits,
+                    "members",
                     f"{group} is a nested group whose members could not be listed (HTTP "
-                    f"{exc.status}); it is shown as one member"
+                    f"{exc.status}), so it is shown as one member{managing(entry[0])}",
                 )
                 found.setdefault(group_id, Member(id=group_id, email=group))
                 continue
+            if entry is not None:
+                warnings.append(nested_group_warning(*entry))
             for m in listing:
                 if m.email:
                     listed_in.setdefault(m.email.lower(), group)
                 if m.type == "GROUP" and m.email and depth < MAX_NESTING:
                     if m.email.lower() not in seen:
                         seen.add(m.email.lower())
-                        pending.append((m.email, depth + 1, m.id or m.email))
-                        warnings.append(nested_group_warning(m, group))
+                        pending.append((m.email, depth + 1, m.id or m.email, (m, group)))
                     continue
-                member = map_member(m, warnings, nested=depth > 0)
+                member = map_member(m, warnings, limits, nested=depth > 0)
                 if member is not None:
                     found.setdefault(member.id, member)
         return list(found.values()), listed_in
 
     async def _posts(
-        self,
-        group: str,
-        members: list[Member],
-        listed_in: dict[str, str],
-        unavailable: dict[str, str],
-        warnings: list[str],
+        self, group: str, members: list[Member], listed_in: dict[str, str], notes: PageNotes
     ) -> list[Post] | None:
         """The group's posts as the audit mailbox received them, or None with the reason
         in ``unavailable`` (no mailbox, not an active member, not receiving each message,
         Gmail refusing). Other Gmail failures are page errors naming the mailbox."""
         mailbox = self.settings.audit_mailbox
         if mailbox is None or self.gmail is None:
-            unavailable["posts"] = NO_MAILBOX
+            notes.unavailable["posts"] = NO_MAILBOX
             return None
         try:
-            reason = await self._mailbox_problem(mailbox, members, listed_in, warnings)
+            reason = await self._mailbox_problem(mailbox, members, listed_in, notes.warnings)
             if reason is not None:
-                unavailable["posts"] = reason
+                notes.unavailable["posts"] = reason
                 return None
-            return await self._mailbox_posts(group, mailbox, members, unavailable, warnings)
+            return await self._mailbox_posts(group, mailbox, members, notes)
         except ConnectorError as exc:
             detail = str(exc).removeprefix(f"{PLATFORM}: ")
             raise ConnectorError(
@@ -534,45 +554,42 @@ class GoogleGroupsConnector(CloudConnector):
         return None
 
     async def _mailbox_posts(
-        self,
-        group: str,
-        mailbox: str,
-        members: list[Member],
-        unavailable: dict[str, str],
-        warnings: list[str],
+        self, group: str, mailbox: str, members: list[Member], notes: PageNotes
     ) -> list[Post] | None:
         """Lists the group's messages in the mailbox (look-back window, cap) and reads each."""
         days = self.settings.lookback_days
         after = int((datetime.now(UTC) - timedelta(days=days)).timestamp())
+        warnings = notes.warnings
         try:
-            refs = await self._message_refs(mailbox, f"list:{group} after:{after}", warnings)
+            refs = await self._message_refs(mailbox, f"list:{group} after:{after}", notes.limits)
         except HttpStatusError as exc:
             if exc.status not in GMAIL_REFUSALS:
                 raise
-            unavailable["posts"] = (
+            notes.unavailable["posts"] = (
                 f"Google Groups: Gmail refused to list the audit mailbox {mailbox}'s messages "
                 f"(HTTP {exc.status}): check that the Gmail API is enabled, that domain-wide "
                 "delegation grants gmail.readonly, and that the mailbox has Gmail."
             )
             return None
-        found = await self._messages(mailbox, refs, warnings)
+        read = await self._messages(mailbox, refs, warnings)
         list_id = group.lower().replace("@", ".")
-        kept = [m for m in found if message_list_id(m) == list_id]
-        if len(kept) < len(found):
+        kept = [m for m in read if message_list_id(m) == list_id]
+        if len(kept) < len(read):
             warnings.append(
-                f"posts: {len(found) - len(kept)} message(s) found by list:{group} carry "
+                f"posts: {len(read) - len(kept)} message(s) found by list:{group} carry "
                 "another List-Id (sent to another list); left out"
             )
-        warnings.append(
-            f"posts: only the last {days} days (lookback_days) are read, as received by the "
-            f"audit mailbox {mailbox}"
+        notes.coverage["posts"] = (
+            f"posts of the last {days} days, as received by the audit mailbox {mailbox}"
         )
-        return to_posts(kept, {m.email.lower(): m.id for m in members if m.email}, warnings)
+        member_ids = {m.email.lower(): m.id for m in members if m.email}
+        return to_posts(kept, member_ids, notes.limits)
 
     async def _message_refs(
-        self, mailbox: str, query: str, warnings: list[str]
+        self, mailbox: str, query: str, limits: dict[str, str]
     ) -> list[GmailMessageRef]:
-        """Ids of the messages matching ``query``, all pages, up to ``max_posts``."""
+        """Ids of the messages matching ``query``, all pages, up to ``max_posts`` (a cut is
+        recorded in ``limits``)."""
         assert self.gmail is not None
         cap = self.settings.max_posts
         params: dict[str, str | int] = {"q": query, "maxResults": min(GMAIL_PAGE_SIZE, cap)}
@@ -585,9 +602,10 @@ class GoogleGroupsConnector(CloudConnector):
                 if len(refs) > cap or page.next_page_token:
                     estimate = page.result_size_estimate
                     about = f" of about {estimate}" if estimate and estimate > cap else ""
-                    warnings.append(
-                        f"posts: stopped after {cap}{about} messages (max_posts); "
-                        "the others were not read"
+                    note_limit(
+                        limits,
+                        "posts",
+                        f"only {cap}{about} messages were read (max_posts)",
                     )
                 return refs[:cap]
         return refs
@@ -677,8 +695,11 @@ def _post_moderation(prefs: GroupSettingsResource, warnings: list[str]) -> Any:
     return level
 
 
-def map_member(m: DirectoryMember, warnings: list[str], nested: bool = False) -> Member | None:
+def map_member(
+    m: DirectoryMember, warnings: list[str], limits: dict[str, str], nested: bool = False
+) -> Member | None:
     """One Directory member, or None when it cannot use the group (suspended, archived).
+    A group nested too deep to expand is recorded in ``limits``.
 
     ``nested``: reached through a nested group, so its role there gives no rights here.
     """
@@ -696,7 +717,9 @@ def map_member(m: DirectoryMember, warnings: list[str], nested: bool = False) ->
         map_enum(f"member {who} status", m.status, {}, warnings)
     role = map_enum(f"member {who} role", m.role, ROLES, warnings) or "member"
     if m.type == "GROUP":
-        warnings.append(f"member {who} is a group nested too deep: its members are not listed")
+        note_limit(
+            limits, "members", f"{who} is a group nested too deep: its members are not listed"
+        )
     elif m.type == "CUSTOMER":
         warnings.append("every user of the Workspace domain is a member of this group")
     elif m.type not in (None, "USER"):
@@ -706,10 +729,16 @@ def map_member(m: DirectoryMember, warnings: list[str], nested: bool = False) ->
 
 def nested_group_warning(m: DirectoryMember, parent: str) -> str:
     """Says that a nested group's members were listed, and flags a nested group that manages."""
-    text = f"{m.email} is a nested group in {parent}: its members are listed, as members"
+    return f"{m.email} is a nested group in {parent}: its members are listed, as members" + (
+        managing(m)
+    )
+
+
+def managing(m: DirectoryMember) -> str:
+    """For a nested group that is an owner or manager, words saying so (else nothing)."""
     if m.role in ("OWNER", "MANAGER"):
-        text += f" (the group itself has the role {m.role}: check who manages through it)"
-    return text
+        return f" (the group itself has the role {m.role}: check who manages through it)"
+    return ""
 
 
 def group_url(email: str) -> str | None:
@@ -729,27 +758,28 @@ def message_list_id(message: GmailMessage) -> str | None:
 
 
 def to_posts(
-    messages: list[GmailMessage], member_ids: dict[str, str], warnings: list[str]
+    messages: list[GmailMessage], member_ids: dict[str, str], limits: dict[str, str]
 ) -> list[Post]:
     """The messages as snapshot posts; a reply's parent is the message its ``In-Reply-To``
-    names when that was read, else its thread (Gmail's ``threadId``)."""
+    names when that was read, else its thread (Gmail's ``threadId``). Body parts left
+    unread are recorded in ``limits``."""
     by_message_id: dict[str, str] = {}
     for m in messages:
         ident = m.payload.header("Message-ID") if m.payload else None
         if ident:
             by_message_id.setdefault(ident.strip().lower(), m.id)
-    return [to_post(m, by_message_id, member_ids, warnings) for m in messages]
+    return [to_post(m, by_message_id, member_ids, limits) for m in messages]
 
 
 def to_post(
     message: GmailMessage,
     by_message_id: dict[str, str],
     member_ids: dict[str, str],
-    warnings: list[str],
+    limits: dict[str, str],
 ) -> Post:
     """One Gmail message as a snapshot post (author as the member's id where known)."""
     payload = message.payload or GmailPart()
-    text, links = message_text(payload, message.id, warnings)
+    text, links = message_text(payload, message.id, limits)
     sender = payload.header("X-Original-From") or payload.header("From") or ""
     address = parseaddr(sender)[1].lower() or None
     created = (
@@ -781,15 +811,18 @@ def parent_of(
     return None
 
 
-def message_text(payload: GmailPart, ident: str, warnings: list[str]) -> tuple[str, list[str]]:
+def message_text(payload: GmailPart, ident: str, limits: dict[str, str]) -> tuple[str, list[str]]:
     """A message's own words and links: its text/plain parts (else text/html reduced to
-    text), without quoted replies and the footer Google Groups appends."""
+    text), without quoted replies and the footer Google Groups appends. A part stored as
+    an attachment is not read, and ``limits`` says so."""
     for mime_type in ("text/plain", "text/html"):
         parts = text_parts(payload, mime_type)
         if not parts:
             continue
         if any(p.body and p.body.attachment_id and not p.body.data for p in parts):
-            warnings.append(f"post {ident}: a body part stored as an attachment was not read")
+            note_limit(
+                limits, "posts", f"post {ident}: a body part stored as an attachment was not read"
+            )
         bodies = [decode_body(p) for p in parts]
         if mime_type == "text/plain":
             text = strip_quoted(cut_footer("\n".join(bodies))).strip()

@@ -35,10 +35,12 @@ members                   ``members[]``: ``user_id`` as id, ``name`` (else ``nic
 posts                     messages in the look-back window, not system messages; a
                           ``reply`` attachment gives ``parent_id``; ``pinned_at`` ->
                           pinned; a location's name is added to the text
+coverage ``posts``        the look-back window
+limits                    ``posts``: messages cut by ``max_messages``; ``members``:
+                          pending join requests GroupMe would not show
 warnings                  ``type`` private (every member manages settings and roster),
                           ``message_deletion_mode`` without admin, ``autokicked``
-                          members, unexamined image/video/file attachments, messages cut
-                          by the look-back window or ``max_messages``
+                          members, unexamined image/video/file attachments
 ========================  ===============================================================
 """
 
@@ -52,7 +54,14 @@ import httpx
 from pydantic import AwareDatetime, Field, PositiveInt
 
 from auditor.config import EnvName
-from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import (
+    ConnectorError,
+    DiscoveredGroup,
+    PageNotes,
+    PageRef,
+    load_remediation,
+    note_limit,
+)
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -282,16 +291,16 @@ class GroupMeConnector(CloudConnector):
         if group is None:
             where = safe_url(self.http.url(path))
             raise ConnectorError(f"{PLATFORM}: GET {where}: the response holds no group")
-        warnings: list[str] = []
-        unavailable: dict[str, str] = {"moderation": NO_MODERATION}
+        notes = PageNotes(unavailable={"moderation": NO_MODERATION})
+        warnings, unavailable = notes.warnings, notes.unavailable
         settings = map_settings(group, warnings, unavailable)
         members: list[Member] | None = None
         if group.members is None:
             unavailable["members"] = "GroupMe returned the group without its member list."
         else:
             members = map_members(group, warnings)
-            members += await self._join_requests(gid, {m.id for m in members}, warnings)
-        posts = await self._posts(gid, warnings)
+            members += await self._join_requests(gid, {m.id for m in members}, notes.limits)
+        posts = await self._posts(gid, notes)
         return PageSnapshot(
             platform=PLATFORM,
             external_id=ref.external_id,
@@ -305,19 +314,26 @@ class GroupMeConnector(CloudConnector):
             posts=posts,
             moderation=None,
             unavailable=unavailable,
+            coverage=notes.coverage,
+            limits=notes.limits,
             warnings=warnings,
         )
 
-    async def _join_requests(self, gid: str, known: set[str], warnings: list[str]) -> list[Member]:
-        """Pending join requests as members in state ``requested`` (a warning if unreadable)."""
+    async def _join_requests(
+        self, gid: str, known: set[str], limits: dict[str, str]
+    ) -> list[Member]:
+        """Pending join requests as members in state ``requested`` (a limit of ``members``
+        if unreadable)."""
         try:
             raw = await self.http.get_json(f"groups/{gid}/pending_memberships")
         except HttpStatusError as exc:
             if exc.status not in (401, 403, 404):
                 raise
-            warnings.append(
+            note_limit(
+                limits,
+                "members",
                 f"pending join requests could not be read (HTTP {exc.status}): people waiting "
-                "to join are not listed"
+                "to join are not listed",
             )
             return []
         pending = self.parse(PendingEnvelope, raw, "pending memberships").response or []
@@ -347,8 +363,9 @@ class GroupMeConnector(CloudConnector):
         page = self.parse(MessagesEnvelope, raw, "messages").response
         return page.messages if page is not None else []
 
-    async def _posts(self, gid: str, warnings: list[str]) -> list[Post]:
-        """Messages of the look-back window, paged back with ``before_id``."""
+    async def _posts(self, gid: str, notes: PageNotes) -> list[Post]:
+        """Messages of the look-back window, paged back with ``before_id``; a cut at
+        ``max_messages`` is a limit of ``posts``."""
         days = self.settings.lookback_days
         cutoff = clock() - timedelta(days=days)
         limit = self.settings.max_messages
@@ -360,19 +377,15 @@ class GroupMeConnector(CloudConnector):
             in_window = [m for m in page if m.created_at >= cutoff and not is_system(m)]
             if len(kept) + len(in_window) > limit:
                 kept += in_window[: limit - len(kept)]
-                warnings.append(
+                note_limit(
+                    notes.limits,
+                    "posts",
                     f"only the newest {limit} messages of the last {days} days were read "
-                    "(max_messages): older ones were not checked"
+                    "(max_messages)",
                 )
                 break
             kept += in_window
-            if not page:
-                break
-            if any(m.created_at < cutoff for m in page):
-                warnings.append(
-                    f"messages older than {days} days (before {cutoff.date()}) were not read "
-                    "(lookback_days)"
-                )
+            if not page or any(m.created_at < cutoff for m in page):
                 break
             before_id = page[-1].id
             if before_id in seen:
@@ -380,9 +393,10 @@ class GroupMeConnector(CloudConnector):
             seen.add(before_id)
         else:
             raise ConnectorError(f"{self._where(gid)}: over {MAX_PAGES} pages")
+        notes.coverage["posts"] = f"posts of the last {days} days"
         unexamined = sum(a.type in UNEXAMINED_ATTACHMENTS for m in kept for a in m.attachments)
         if unexamined:
-            warnings.append(
+            notes.warnings.append(
                 f"{unexamined} image, video or file attachment(s) were not examined: only "
                 "message text is checked"
             )

@@ -8,6 +8,12 @@ caching with exactly one refresh on 401, pagination helpers that refuse to follo
 link to another host, and errors that name the platform and the URL path but never a
 query string, header or token.
 
+Every answer is bounded: its body is streamed and decompressed a piece at a time, and
+more than ``max_response_mb`` (after decompression) ends the request with an error, so a
+small gzip body that inflates to gigabytes never fills memory; and each attempt, from
+sending to the last byte of the answer, must finish within ``request_deadline_s``, so a
+server that sends a byte now and then (each within ``timeout_s``) cannot hold it for long.
+
 Platforms that differ are described through hooks rather than subclasses: fixed
 ``headers``, a ``request_auth`` (an :class:`httpx.Auth` that signs each request),
 ``error_detail`` (the platform's words for an error answer), ``rate_limit_wait`` (the
@@ -23,6 +29,7 @@ import ipaddress
 import logging
 import re
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +62,8 @@ RATE_LIMIT_REASONS = re.compile(
 RESET_AFTER_HEADERS = ("x-ratelimit-reset-after", "ratelimit-reset")
 REMAINING_HEADERS = ("x-ratelimit-remaining", "ratelimit-remaining", "x-rate-limit-remaining")
 Params = Mapping[str, str | int | float | bool | list[str]] | None
+ACCEPT_ENCODING = "gzip, deflate"
+"""The only encodings asked for: those :func:`_inflater` decompresses a piece at a time."""
 
 
 def is_loopback(host: str | None) -> bool:
@@ -202,7 +211,9 @@ class HttpClient:
     Authentication is one of: ``auth`` (an OAuth2 token endpoint; the token goes in
     ``Authorization: Bearer``), fixed ``headers`` (e.g. ``Authorization: Bot ...`` or
     ``X-Access-Token``), or ``request_auth``, an :class:`httpx.Auth` run on every attempt
-    (request signing such as OAuth 1.0a). Two optional hooks read a platform's answers:
+    (request signing such as OAuth 1.0a). Every answer is read up to ``max_response_mb``
+    (decompressed) and within ``request_deadline_s`` per attempt (see the module docstring).
+    Two optional hooks read a platform's answers:
 
     - ``error_detail(response)``: the words after ``HTTP <status>, `` in the error for a
       non-success answer (a hint for the status and the platform's own message from the
@@ -223,6 +234,8 @@ class HttpClient:
         requests_per_second: float | None = None,
         max_attempts: int = 5,
         max_retry_after_s: float = 300.0,
+        max_response_mb: float = 50.0,
+        request_deadline_s: float = 120.0,
         auth: OAuth2 | None = None,
         request_auth: httpx.Auth | None = None,
         extra_origins: tuple[str, ...] = (),
@@ -235,6 +248,8 @@ class HttpClient:
         self.base_url = check_api_url(base_url)
         self.max_attempts = max_attempts
         self.max_retry_after_s = max_retry_after_s
+        self.max_response_mb = max_response_mb
+        self.request_deadline_s = request_deadline_s
         self._auth = auth
         self._error_detail = error_detail
         self._rate_limit_wait = rate_limit_wait
@@ -248,7 +263,11 @@ class HttpClient:
         self._client = httpx.AsyncClient(
             auth=request_auth,
             timeout=httpx.Timeout(timeout_s),
-            headers={"Accept": "application/json", **(headers or {})},
+            headers={
+                "Accept": "application/json",
+                "Accept-Encoding": ACCEPT_ENCODING,
+                **(headers or {}),
+            },
             follow_redirects=False,
             verify=True,
         )
@@ -351,8 +370,6 @@ class HttpClient:
             raise ConnectorError(
                 f"{where}: network error after {self.max_attempts} attempts ({type(exc).__name__})"
             ) from None
-        except httpx.RequestError as exc:  # e.g. an undecodable body: not worth retrying
-            raise ConnectorError(f"{where}: request failed ({type(exc).__name__})") from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     async def _send_once(self, call: _Call) -> httpx.Response:
@@ -364,14 +381,70 @@ class HttpClient:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
-            response = await self._client.request(
-                call.method, call.url, params=call.params, data=call.data, headers=headers
-            )
-            await response.aread()
+            response = await self._exchange(call, headers)
         if is_rate_limited(response) or response.status_code >= 500:
             raise _Retryable(response, self._asked_wait(call, response))
         self._note_budget(response)
         return response
+
+    async def _exchange(self, call: _Call, headers: Mapping[str, str] | None) -> httpx.Response:
+        """``call`` sent and its whole answer read within ``request_deadline_s``; the answer
+        comes back with its body decompressed (and no ``Content-Encoding`` left)."""
+        request = self._client.build_request(
+            call.method, call.url, params=call.params, data=call.data, headers=headers
+        )
+        try:
+            async with asyncio.timeout(self.request_deadline_s):
+                streamed = await self._client.send(request, stream=True)
+                try:
+                    body = await self._read_body(call, streamed)
+                finally:
+                    await streamed.aclose()
+        except TimeoutError:
+            raise ConnectorError(
+                f"{self.platform}: {call.method} {safe_url(call.url)}: no complete answer within "
+                f"{self.request_deadline_s:g} s (request_deadline_s); stopped"
+            ) from None
+        kept = [
+            (name, value)
+            for name, value in streamed.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(
+            streamed.status_code,
+            headers=kept,
+            content=body,
+            request=streamed.request,
+            extensions=streamed.extensions,
+        )
+
+    async def _read_body(self, call: _Call, response: httpx.Response) -> bytes:
+        """The body of a streamed ``response``, decompressed a piece at a time so that no
+        more than ``max_response_mb`` (plus one network read) is ever held."""
+        where = f"{self.platform}: {call.method} {safe_url(call.url)}"
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        inflate = _inflater(encoding, where)
+        cap = int(self.max_response_mb * 1_000_000)
+        body = bytearray()
+        try:
+            async for chunk in response.aiter_raw():
+                while chunk:
+                    if inflate is None:
+                        body += chunk
+                        chunk = b""
+                    else:  # never more output than the room left, plus one byte to tell
+                        body += inflate.decompress(chunk, cap - len(body) + 1)
+                        chunk = inflate.unconsumed_tail
+                    if len(body) > cap:
+                        raise ConnectorError(
+                            f"{where}: the response is larger than {self.max_response_mb:g} MB "
+                            "(max_response_mb); stopped reading"
+                        )
+        except zlib.error:
+            raise ConnectorError(
+                f"{where}: the response body is not valid {encoding} data"
+            ) from None
+        return bytes(body)
 
     def _asked_wait(self, call: _Call, response: httpx.Response) -> float | None:
         """The wait the platform asks for, if any; more than ``max_retry_after_s`` gives up."""
@@ -590,6 +663,18 @@ class HttpClient:
             )
         seen.add(nxt)
         return nxt
+
+
+def _inflater(encoding: str, where: str) -> Any:
+    """A zlib decompressor for a ``Content-Encoding`` of gzip or deflate (its header tells
+    which: ``MAX_WBITS | 32``), ``None`` for an uncompressed body; any other encoding (never
+    asked for, see :data:`ACCEPT_ENCODING`) is an error."""
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return zlib.decompressobj(zlib.MAX_WBITS | 32)
+    shown = encoding[:40]
+    raise ConnectorError(f"{where}: the response has content encoding {shown!r}, not asked for")
 
 
 async def _pause(seconds: float) -> None:

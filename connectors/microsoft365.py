@@ -3,9 +3,9 @@ Graph, with an app's client-credentials token.
 
 Reads the group (visibility), its owners and members (``@odata.nextLink`` paging), the
 group's guest setting (falling back to the tenant's), the team's member, guest and
-messaging settings, and channel messages with replies when the tenant granted
-``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the reason). National
-clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
+messaging settings, and channel messages with replies of the last ``lookback_days`` when
+the tenant granted ``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the
+reason). National clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
 
 Mapping (also in docs/connectors/microsoft365.md):
 
@@ -23,10 +23,15 @@ external_members_allowed  ``false`` when the group's ``Group.Unified.Guest``
 invite_links              ``[]``: Graph exposes no join links or team codes
 members                   owners -> ``owner``, other members -> ``member``; email is
                           ``mail``, else a UPN that is not a guest's ``#EXT#`` alias;
-                          non-user members (groups, devices) warned
+                          other non-user members (devices, apps) warned
 posts                     channel messages and replies (``messageType`` message, not
-                          deleted; the replies under a deleted message are still read),
-                          text from the HTML body, links from hrefs and text
+                          deleted; the replies under a deleted message are still read)
+                          posted or changed within ``lookback_days``, the newest
+                          ``max_messages_per_channel`` threads of each channel; text from
+                          the HTML body, links from hrefs and text
+coverage, limits          ``posts``: the look-back window; a channel cut at
+                          ``max_messages_per_channel``. ``members``: member groups whose
+                          own members are not listed
 warnings                  memberSettings.allowCreatePrivateChannels, guestSettings
                           .allowCreateUpdateChannels, messagingSettings
                           .allowOwnerDeleteMessages false, isArchived
@@ -37,15 +42,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from pydantic import AwareDatetime, Field, PositiveInt, field_validator
 
 from auditor.config import EnvName
-from auditor.connectors.base import DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import (
+    ConnectorError,
+    DiscoveredGroup,
+    PageRef,
+    load_remediation,
+    note_limit,
+)
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -54,12 +66,13 @@ from auditor.connectors.cloud import (
     read_secret,
 )
 from auditor.connectors.html_text import html_text, with_urls
-from auditor.connectors.http import HttpStatusError, OAuth2
+from auditor.connectors.http import HttpStatusError, OAuth2, safe_url
 from auditor.snapshot import Member, PageSnapshot, Post, Settings
 
 PLATFORM = "microsoft365"
 USER_FIELDS = "id,displayName,mail,userPrincipalName,userType"
 USER_TYPE = "#microsoft.graph.user"
+GROUP_TYPE = "#microsoft.graph.group"
 MESSAGES_PAGE = 50
 VISIBILITY = {
     "public": ("public", "open"),
@@ -73,6 +86,9 @@ NO_MODERATION_SETTING = (
 )
 NO_MODERATION = "Microsoft Graph reports no moderator activity or reported messages."
 NO_INVITES = "Microsoft 365 groups have no join links readable through Graph."
+
+clock: Callable[[], datetime] = partial(datetime.now, UTC)
+"""The current time; tests fix it to keep the look-back window on their fixtures."""
 
 
 class Microsoft365Settings(CloudConnectorSettings):
@@ -96,8 +112,13 @@ class Microsoft365Settings(CloudConnectorSettings):
     read_messages: bool = Field(
         True, description="Read channel messages (needs ChannelMessage.Read.All)."
     )
+    lookback_days: PositiveInt = Field(
+        30, description="Read channel messages posted or changed in the last N days."
+    )
     max_messages_per_channel: PositiveInt = Field(
-        100, description="Most recent top-level messages read per channel."
+        100,
+        description="Most recent top-level messages read per channel within the look-back "
+        "window; a channel cut short is named in the snapshot's limits.",
     )
 
     @field_validator("tenant_id")
@@ -240,6 +261,7 @@ class ChatMessage(PlatformModel):
     reply_to_id: str | None = Field(None, alias="replyToId")
     message_type: str | None = Field(None, alias="messageType")
     created: AwareDatetime | None = Field(None, alias="createdDateTime")
+    modified: AwareDatetime | None = Field(None, alias="lastModifiedDateTime")
     deleted: AwareDatetime | None = Field(None, alias="deletedDateTime")
     sender: IdentitySet | None = Field(None, alias="from")
     body: ItemBody | None = None
@@ -292,12 +314,15 @@ class Microsoft365Connector(CloudConnector):
             },
         )
         group = self.parse(GraphGroup, raw, "group")
+        now = clock()
         warnings: list[str] = []
         unavailable: dict[str, str] = {
             "post_moderation": NO_MODERATION_SETTING,
             "moderation": NO_MODERATION,
             "invite_links": NO_INVITES,
         }
+        limits: dict[str, str] = {}
+        coverage: dict[str, str] = {}
         owners = await self._objects(f"groups/{gid}/owners", "group owners")
         members = await self._objects(f"groups/{gid}/members", "group members")
         team = await self._team(gid) if "Team" in group.provisioning else None
@@ -316,7 +341,10 @@ class Microsoft365Connector(CloudConnector):
         elif not self.settings.read_messages:
             unavailable["posts"] = "Reading channel messages is turned off (read_messages)."
         else:
-            posts = await self._posts(gid, unavailable)
+            days = self.settings.lookback_days
+            posts = await self._posts(gid, now - timedelta(days=days), unavailable, limits)
+            if posts is not None:
+                coverage["posts"] = f"posts of the last {days} days"
         return PageSnapshot(
             platform=PLATFORM,
             external_id=ref.external_id,
@@ -325,7 +353,7 @@ class Microsoft365Connector(CloudConnector):
             description=group.description or None,
             kind="group",
             created_at=group.created,
-            fetched_at=datetime.now(UTC),
+            fetched_at=now,
             settings=Settings(
                 visibility=mapped[0] if mapped else None,
                 join_policy=mapped[1] if mapped else None,
@@ -333,10 +361,12 @@ class Microsoft365Connector(CloudConnector):
                 invite_links=[],
                 external_members_allowed=await self._guests_allowed(gid, warnings),
             ),
-            members=merge_members(owners, members, warnings),
+            members=merge_members(owners, members, warnings, limits),
             posts=posts,
             moderation=None,
             unavailable=unavailable,
+            coverage=coverage,
+            limits=limits,
             warnings=warnings,
         )
 
@@ -347,13 +377,20 @@ class Microsoft365Connector(CloudConnector):
             found.extend(self.parse(DirectoryObjectsPage, raw, what).value)
         return found
 
-    async def _team(self, gid: str) -> Team | None:
+    async def _team(self, gid: str) -> Team:
+        """The team of a group that lists one (``resourceProvisioningOptions``); Graph not
+        finding it is the page's error, never a group "without a team"."""
         try:
             raw = await self.http.get_json(f"teams/{gid}")
         except HttpStatusError as exc:
-            if exc.status == 404:
-                return None
-            raise
+            if exc.status != 404:
+                raise
+            raise ConnectorError(
+                f"{PLATFORM}: GET {safe_url(self.http.url(f'teams/{gid}'))}: HTTP 404: the "
+                "group lists a team (resourceProvisioningOptions) but Microsoft Graph finds "
+                "none (deleted, or still being created?); the team's settings and channel "
+                "messages could not be read"
+            ) from None
         return self.parse(Team, raw, "team")
 
     async def _guests_allowed(self, gid: str, warnings: list[str]) -> bool | None:
@@ -394,14 +431,17 @@ class Microsoft365Connector(CloudConnector):
                     return False, notes
         return True, notes  # Microsoft's default when no setting object says otherwise
 
-    async def _posts(self, gid: str, unavailable: dict[str, str]) -> list[Post] | None:
+    async def _posts(
+        self, gid: str, cutoff: datetime, unavailable: dict[str, str], limits: dict[str, str]
+    ) -> list[Post] | None:
+        """Every channel's posts since ``cutoff``; None (with the reason) when refused."""
         try:
             channels: list[Channel] = []
             async for raw in self.http.pages_next_link(f"teams/{gid}/channels"):
                 channels.extend(self.parse(ChannelsPage, raw, "channels").value)
             posts: list[Post] = []
             for channel in channels:
-                posts.extend(await self._channel_posts(gid, quote(channel.id, safe="")))
+                posts.extend(await self._channel_posts(gid, channel, cutoff, limits))
         except HttpStatusError as exc:
             if exc.status != 403:
                 raise
@@ -413,24 +453,42 @@ class Microsoft365Connector(CloudConnector):
             return None
         return posts
 
-    async def _channel_posts(self, gid: str, cid: str) -> list[Post]:
-        base = f"teams/{gid}/channels/{cid}/messages"
-        limit = self.settings.max_messages_per_channel
-        tops: list[ChatMessage] = []
-        async for raw in self.http.pages_next_link(base, {"$top": min(MESSAGES_PAGE, limit)}):
-            tops.extend(self.parse(MessagesPage, raw, "channel messages").value)
-            if len(tops) >= limit:
+    async def _channel_posts(
+        self, gid: str, channel: Channel, cutoff: datetime, limits: dict[str, str]
+    ) -> list[Post]:
+        """The channel's threads posted or changed since ``cutoff``, the newest
+        ``max_messages_per_channel`` (a cut is recorded in ``limits``), with their replies
+        of the window. Graph lists the most recently changed first and cannot filter by
+        date, so paging stops at a page of older threads."""
+        base = f"teams/{gid}/channels/{quote(channel.id, safe='')}/messages"
+        cap = self.settings.max_messages_per_channel
+        threads: list[ChatMessage] = []
+        async for raw in self.http.pages_next_link(base, {"$top": min(MESSAGES_PAGE, cap)}):
+            page = self.parse(MessagesPage, raw, "channel messages").value
+            listed = [m for m in page if is_thread(m)]
+            recent = [m for m in listed if within(m, cutoff)]
+            if len(threads) + len(recent) > cap:
+                threads += recent[: cap - len(threads)]
+                note_limit(
+                    limits,
+                    "posts",
+                    f"channel {channel.display_name or channel.id}: only the newest {cap} of "
+                    "its messages were read (max_messages_per_channel)",
+                )
+                break
+            threads += recent
+            if listed and not recent:
                 break
         posts: list[Post] = []
-        for message in tops[:limit]:
-            if not is_thread(message):
-                continue
+        for message in threads:
             if is_post(message):  # a deleted root has no body, but its replies stay readable
                 posts.append(to_post(message, None))
             path = f"{base}/{quote(message.id, safe='')}/replies"
             async for raw in self.http.pages_next_link(path, {"$top": MESSAGES_PAGE}):
                 replies = self.parse(MessagesPage, raw, "message replies").value
-                posts.extend(to_post(r, message.id) for r in replies if is_post(r))
+                posts.extend(
+                    to_post(r, message.id) for r in replies if is_post(r) and within(r, cutoff)
+                )
         return posts
 
     async def discover(self) -> AsyncIterator[DiscoveredGroup]:
@@ -466,20 +524,26 @@ def team_warnings(team: Team) -> list[str]:
 
 
 def merge_members(
-    owners: list[DirectoryObject], members: list[DirectoryObject], warnings: list[str]
+    owners: list[DirectoryObject],
+    members: list[DirectoryObject],
+    warnings: list[str],
+    limits: dict[str, str],
 ) -> list[Member]:
-    """Owners (role owner) then the other members; non-user objects are warned about."""
+    """Owners (role owner) then the other members; a member group (whose people are not
+    listed) is a limit of ``members``, other non-user objects are warned about."""
     out: dict[str, Member] = {}
     for role, objects in (("owner", owners), ("member", members)):
         for obj in objects:
             if obj.id in out:
                 continue
-            if obj.odata_type not in (None, USER_TYPE):
-                kind = obj.odata_type.rsplit(".", 1)[-1]
-                warnings.append(
-                    f"{role} {obj.display_name or obj.id} is a {kind}, not a user: "
-                    "its own members are not listed"
+            who = obj.display_name or obj.id
+            if obj.odata_type == GROUP_TYPE:
+                note_limit(
+                    limits, "members", f"{role} {who} is a group whose members are not listed"
                 )
+            elif obj.odata_type not in (None, USER_TYPE):
+                kind = obj.odata_type.rsplit(".", 1)[-1]
+                warnings.append(f"{role} {who} is a {kind}, not a person")
             out[obj.id] = Member(
                 id=obj.id,
                 name=obj.display_name,
@@ -494,6 +558,13 @@ def usable_upn(upn: str | None) -> str | None:
     """A user principal name that is a real address: a guest's ``name_domain#EXT#@tenant``
     alias is not (it would look like an account of the district's own tenant)."""
     return None if upn is None or "#EXT#" in upn.upper() else upn
+
+
+def within(message: ChatMessage, cutoff: datetime) -> bool:
+    """Posted or last changed since ``cutoff`` (undated: yes, so nothing is left out
+    unseen)."""
+    dates = [d for d in (message.created, message.modified) if d is not None]
+    return not dates or max(dates) >= cutoff
 
 
 def is_thread(message: ChatMessage) -> bool:

@@ -33,6 +33,8 @@ posts                     updates (``created``/``last_updated`` within ``lookbac
                           HTML hrefs and link/video attachments
 links, url                ``website``; ``site_url``/group/{id}
 moderation                null: the API reports no moderator activity
+coverage ``posts``        the look-back window (updates and their comments)
+limits ``posts``          ``max_updates`` reached
 ========================  ===============================================================
 """
 
@@ -52,7 +54,13 @@ from oauthlib import oauth1
 from pydantic import BeforeValidator, Field, PositiveInt, field_validator
 
 from auditor.config import EnvName
-from auditor.connectors.base import ConnectorError, DiscoveredGroup, PageRef, load_remediation
+from auditor.connectors.base import (
+    ConnectorError,
+    DiscoveredGroup,
+    PageRef,
+    load_remediation,
+    note_limit,
+)
 from auditor.connectors.cloud import (
     CloudConnector,
     CloudConnectorSettings,
@@ -379,9 +387,16 @@ class SchoologyConnector(CloudConnector):
             "moderation": NO_MODERATION,
             "external_members_allowed": NO_EXTERNAL,
         }
+        limits: dict[str, str] = {}
+        coverage: dict[str, str] = {}
         settings = map_group(group, warnings, unavailable)
         members = await self._members(gid, warnings)
-        posts = await self._posts(gid, warnings, unavailable)
+        posts = await self._posts(gid, limits, unavailable)
+        if posts is not None:
+            coverage["posts"] = (
+                f"posts of the last {self.settings.lookback_days} days (group updates and "
+                "their comments)"
+            )
         website = (group.website or "").strip()
         return PageSnapshot(
             platform=PLATFORM,
@@ -397,6 +412,8 @@ class SchoologyConnector(CloudConnector):
             posts=posts,
             moderation=None,
             unavailable=unavailable,
+            coverage=coverage,
+            limits=limits,
             warnings=warnings,
         )
 
@@ -466,7 +483,7 @@ class SchoologyConnector(CloudConnector):
         return email or None
 
     async def _posts(
-        self, gid: str, warnings: list[str], unavailable: dict[str, str]
+        self, gid: str, limits: dict[str, str], unavailable: dict[str, str]
     ) -> list[Post] | None:
         """Recent updates, each followed by its comments; None (with the reason) when
         turned off or refused."""
@@ -474,7 +491,7 @@ class SchoologyConnector(CloudConnector):
             unavailable["posts"] = "Reading group updates is turned off (read_posts = false)."
             return None
         try:
-            updates = await self._recent_updates(gid, warnings)
+            updates = await self._recent_updates(gid, limits)
             threads = await asyncio.gather(*(self._comments(gid, u) for u in updates))
         except HttpStatusError as exc:
             if exc.status != 403:
@@ -490,15 +507,16 @@ class SchoologyConnector(CloudConnector):
             posts.extend(comments)
         return posts
 
-    async def _recent_updates(self, gid: str, warnings: list[str]) -> list[Update]:
-        """Updates created or edited within the look-back window, newest ``max_updates``.
+    async def _recent_updates(self, gid: str, limits: dict[str, str]) -> list[Update]:
+        """Updates created or edited within the look-back window, newest ``max_updates``
+        (a cut is recorded in ``limits``).
 
         Schoology lists updates newest first, so paging stops at the first page whose
         updates all fall before the window."""
         s = self.settings
         cutoff = clock() - timedelta(days=s.lookback_days)
         kept: list[Update] = []
-        skipped_old = capped = False
+        capped = False
         async for page in self._listing(
             f"groups/{gid}/updates", UpdatesPage, "updates", {"with_attachments": 1}
         ):
@@ -506,7 +524,6 @@ class SchoologyConnector(CloudConnector):
             for update in page.update:
                 when = update.changed_at()
                 if when is not None and when < cutoff:
-                    skipped_old = True
                     old_here += 1
                 elif len(kept) < s.max_updates:
                     kept.append(update)
@@ -514,15 +531,12 @@ class SchoologyConnector(CloudConnector):
                     capped = True
             if capped or (page.update and old_here == len(page.update)):
                 break
-        if skipped_old:
-            warnings.append(
-                f"updates last changed before {cutoff:%Y-%m-%d} were not read "
-                f"(lookback_days = {s.lookback_days})"
-            )
         if capped:
-            warnings.append(
-                f"only the {s.max_updates} most recent updates were read (max_updates); "
-                "older ones in the look-back window were not"
+            note_limit(
+                limits,
+                "posts",
+                f"only the {s.max_updates} most recent updates of the look-back window were "
+                "read (max_updates)",
             )
         return kept
 

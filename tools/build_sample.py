@@ -89,8 +89,8 @@ PLATFORMS: tuple[Platform, ...] = (
             folder / str(facebook_platform.SETTINGS["folder"])
         ),
     ),
-    # google-groups and microsoft365 read the real clock only for fetched_at (replaced
-    # by fetch()) and for the Gmail search's `after:` term, which the mock does not filter on.
+    # google-groups reads the real clock only for fetched_at (replaced by fetch()) and for
+    # the Gmail search's `after:` term, which the mock does not filter on.
     Platform(
         "google-groups",
         google_groups_platform,
@@ -101,7 +101,11 @@ PLATFORMS: tuple[Platform, ...] = (
         "groupme", groupme_platform, groupme_platform.mock_groupme, groupme_platform.NOW, "clock"
     ),
     Platform(
-        "microsoft365", microsoft365_platform, microsoft365_platform.mock_microsoft365, SAMPLE_AS_OF
+        "microsoft365",
+        microsoft365_platform,
+        microsoft365_platform.mock_microsoft365,
+        microsoft365_platform.NOW,
+        "clock",
     ),
     Platform(
         "schoology",

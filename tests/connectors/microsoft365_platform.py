@@ -6,6 +6,7 @@ Use it as::
     with respx.mock() as router:
         mock_microsoft365(router)
         os.environ.update(ENV)
+        auditor.connectors.microsoft365.clock = lambda: NOW  # the look-back is from NOW
         connector = Microsoft365Connector("m365", Microsoft365Settings(**SETTINGS))
         snapshot = await connector.fetch_page(PAGES[0])
 
@@ -18,6 +19,8 @@ shop: DS7, DS8) stays; another reply gives a student's cell number (DS6).
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import httpx
 import respx
@@ -39,6 +42,9 @@ SETTINGS: dict[str, str] = {
 
 PAGES: list[PageRef] = [PageRef("debate", TEAM, "DHS Debate Team")]
 """The pages the mock answers for."""
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+"""The moment the sample snapshot is taken: the fixtures' messages are dated before it."""
 
 OWNER = "owner@district.org"
 SUPERVISOR = "boss@district.org"

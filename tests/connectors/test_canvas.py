@@ -212,7 +212,8 @@ async def test_snapshot_maps_the_sample_group(monkeypatch: pytest.MonkeyPatch) -
     )
     assert "Omar Haddad" not in observers, "he observes a student outside the group"
     assert any(w.startswith("4 of 5 members have no observer") for w in snap.warnings)
-    assert "posts before 2026-10-21 were not read (lookback_days = 30)" in snap.warnings
+    assert snap.coverage == {"posts": "posts of the last 30 days"} and snap.limits == {}
+    assert not any("lookback_days" in w for w in snap.warnings)
     posts = {p.id: p for p in snap.posts or []}
     assert set(posts) == {
         "topic-701",
@@ -418,15 +419,18 @@ async def test_teacher_who_is_also_a_member_keeps_the_stronger_role(
     assert karen[0].joined_at is not None, "her membership's date is kept"
 
 
-async def test_unreadable_course_roster_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unreadable_course_roster_is_a_limit_of_members(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Without the course roster, members come from memberships only."""
     with respx.mock(assert_all_called=False) as router:
         mock_canvas(router)
         router.routes["course-users"].side_effect = error(403, "error-unauthorized")
         snap = await fetch(monkeypatch)
     assert {m.id for m in snap.members or []} == MEMBER_IDS - {"301", "302"}
-    warning = next(w for w in snap.warnings if w.startswith("course 1207 teachers"))
-    assert "not readable" in warning and "user not authorized" in warning
+    cut = snap.limits["members"]
+    assert cut.startswith("course 1207 teachers, TAs and observers not readable: ")
+    assert "user not authorized" in cut
     assert not any(w.startswith("observers") for w in snap.warnings)
 
 
@@ -502,7 +506,9 @@ async def test_unreadable_topics_make_posts_not_applicable(
     assert {m.id for m in snap.members or []} == MEMBER_IDS
 
 
-async def test_topic_needing_an_initial_post_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_topic_needing_an_initial_post_is_a_limit_of_posts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Canvas answers 403 with the JSON string "require_initial_post"."""
     with respx.mock(assert_all_called=False) as router:
         mock_canvas(router)
@@ -513,8 +519,9 @@ async def test_topic_needing_an_initial_post_is_warned(monkeypatch: pytest.Monke
     ids = {p.id for p in snap.posts or []}
     assert "topic-701" in ids and "entry-9006" not in ids
     assert "entry-9011" in ids, "other topics are still read"
-    warning = next(w for w in snap.warnings if w.startswith("entries of topic 701"))
-    assert warning.endswith(": require_initial_post")
+    cut = snap.limits["posts"]
+    assert cut.startswith("entries of topic 701 not readable: ")
+    assert cut.endswith(": require_initial_post")
 
 
 async def test_more_replies_are_paged_down_to_the_look_back(
@@ -579,7 +586,7 @@ async def test_longer_look_back_reads_older_topics(monkeypatch: pytest.MonkeyPat
     assert old_topic_read
     ids = {p.id for p in snap.posts or []}
     assert {"topic-702", "topic-704", "entry-9010", "entry-9020"} <= ids
-    assert "posts before 2026-08-22 were not read (lookback_days = 90)" in snap.warnings
+    assert snap.coverage == {"posts": "posts of the last 90 days"}
 
 
 async def test_deleted_entries_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -335,17 +335,6 @@ def test_tls_certificates_are_verified() -> None:
 
 
 @respx.mock
-async def test_undecodable_body_is_a_connector_error() -> None:
-    respx.get(f"{BASE}/x").mock(
-        side_effect=lambda r: httpx.Response(
-            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"plain")
-        )
-    )
-    with pytest.raises(ConnectorError, match=r"demo: GET https://api\.example\.test/v1/x: .*Decod"):
-        await client().get_json("x")
-
-
-@respx.mock
 async def test_access_token_never_reaches_errors_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     token = "eyJ0eXAi.access-token-value.sig"
     respx.post(TOKEN_URL).respond(json={"access_token": token, "expires_in": 3600})

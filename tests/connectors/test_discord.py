@@ -290,8 +290,12 @@ async def test_snapshot_maps_the_club_server(monkeypatch: pytest.MonkeyPatch) ->
         "for longer than 5 minutes); default_message_notifications 1 = ONLY_MENTIONS; "
         "explicit_content_filter 2 = ALL_MEMBERS"
     )
-    assert any("#staff-room" in w and "cannot read" in w for w in snap.warnings)
-    assert any("last 30 day(s)" in w for w in snap.warnings)
+    assert snap.limits == {
+        "posts": "the bot cannot read 1 channel(s) or thread(s) (needs View Channel and Read "
+        "Message History there): #staff-room"
+    }
+    assert snap.coverage == {"posts": "posts of the last 30 days"}
+    assert not any("cannot read" in w or "day(s)" in w for w in snap.warnings)
 
 
 async def test_posts_are_messages_of_channels_and_threads(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,7 +338,7 @@ async def test_lookback_window_limits_messages_and_archived_threads(
     assert f"/api/v10/channels/{THREADS['expo-carpool']}/messages" not in read, (
         "a thread archived before the window is not read"
     )
-    assert any("last 2 day(s)" in w for w in snap.warnings)
+    assert snap.coverage == {"posts": "posts of the last 2 days"}
 
 
 async def test_messages_are_paged_before_the_oldest_seen(
@@ -358,13 +362,16 @@ async def test_messages_are_paged_before_the_oldest_seen(
     assert all(p["limit"] == "2" for p in general)
 
 
-async def test_message_cap_per_channel_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_message_cap_per_channel_is_a_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     with respx.mock(assert_all_called=False) as router:
         mock_discord(router)
         snap = await fetch(monkeypatch, max_messages_per_channel=2)
     general = [p for p in snap.posts or [] if p.author_id in (NOAH, GLITCH, CLARKE)]
     assert "can someone explain for loops again?" not in {p.text for p in general}
-    assert any(w.startswith("#general: only the newest 2 messages") for w in snap.warnings)
+    assert (
+        "#general: only the newest 2 messages of the window were read (max_messages_per_channel)"
+        in snap.limits["posts"].split("; ")
+    )
 
 
 async def test_archived_threads_are_paged_until_the_window_ends(
@@ -408,6 +415,7 @@ async def test_without_message_content_intent_posts_are_not_applicable(
         snap = await fetch(monkeypatch)
     assert snap.posts is None
     assert "MESSAGE_CONTENT" in snap.unavailable["posts"]
+    assert "posts" not in snap.limits, "nothing was read (#staff-room's cut is moot)"
     assert snap.members is not None
 
 
@@ -426,7 +434,7 @@ async def test_one_message_with_content_proves_the_intent(
 
 
 @pytest.mark.parametrize(("status", "code"), [(403, 50001), (404, 10003)])
-async def test_a_channel_refusing_its_messages_is_warned(
+async def test_a_channel_refusing_its_messages_is_a_limit(
     monkeypatch: pytest.MonkeyPatch, status: int, code: int
 ) -> None:
     refusal = httpx.Response(status, json={"message": "refused", "code": code})
@@ -434,7 +442,7 @@ async def test_a_channel_refusing_its_messages_is_warned(
         mock_discord(router)
         serve_channel(router, CHANNELS["general"], refusal)
         snap = await fetch(monkeypatch)
-    assert f"#general: messages not read (HTTP {status})" in snap.warnings
+    assert f"#general: messages not read (HTTP {status})" in snap.limits["posts"].split("; ")
     assert snap.posts and not any(p.author_id == GLITCH for p in snap.posts)
     assert any(p.author_id == IVY for p in snap.posts), "the other channels are read"
 
@@ -448,7 +456,7 @@ async def test_reading_messages_can_be_turned_off(monkeypatch: pytest.MonkeyPatc
     assert not called
 
 
-async def test_channel_without_read_history_is_skipped_and_warned(
+async def test_channel_without_read_history_is_skipped_and_a_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     channels = load("channels")
@@ -466,7 +474,8 @@ async def test_channel_without_read_history_is_skipped_and_warned(
     assert f"/api/v10/channels/{CHANNELS['general']}/messages" not in read, (
         "Discord would answer an empty list, which would pass for a quiet channel"
     )
-    assert any("#general" in w and "cannot read" in w for w in snap.warnings)
+    assert "cannot read 2 channel(s)" in snap.limits["posts"]
+    assert "#general" in snap.limits["posts"]
     assert snap.posts and not any(p.author_id == GLITCH for p in snap.posts)
 
 
@@ -484,6 +493,7 @@ async def test_no_readable_channel_makes_posts_unavailable(
         snap = await fetch(monkeypatch)
         called = router.routes["messages"].called
     assert snap.posts is None and "no channel" in snap.unavailable["posts"]
+    assert "posts" not in snap.limits, "nothing was read, so nothing was cut"
     assert not called
 
 
@@ -508,8 +518,9 @@ async def test_private_threads_need_manage_threads_or_membership(
     assert "/api/v10/channels/1572900000000000001/messages" not in read
     assert "/api/v10/channels/1572900000000000002/messages" in read, "the bot joined it"
     assert not private_listed
-    assert any("private thread #secret" in w for w in snap.warnings)
-    assert any(w.startswith("archived private threads were not listed") for w in snap.warnings)
+    cuts = snap.limits["posts"].split("; ")
+    assert any("private thread #secret" in cut for cut in cuts)
+    assert any(cut.startswith("archived private threads were not listed") for cut in cuts)
 
 
 @pytest.mark.parametrize(

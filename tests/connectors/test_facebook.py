@@ -172,7 +172,8 @@ def test_example_maps_settings_members_posts_and_moderation() -> None:
     assert snap.unavailable == {
         "invite_links": "Facebook's invite links are not part of the attestation."
     }
-    assert snap.warnings == []
+    assert snap.warnings == [] and snap.limits == {}
+    assert snap.coverage == {"posts": "posts of the 30 days before the attestation of 2026-11-15"}
 
 
 def test_docs_example_maps_like_the_fixture() -> None:
@@ -272,15 +273,18 @@ def test_no_posts_attested_is_unavailable_with_the_reason() -> None:
     assert "lists no posts" in reason and ATTESTED_ON in reason and "Kate Morgan" in reason
 
 
-def test_posts_before_the_lookback_window_are_left_out_and_warned() -> None:
+def test_posts_before_the_lookback_window_are_left_out_and_said_in_the_coverage() -> None:
     old = '[[posts]]\ndate = 2026-09-01\nauthor = "Kate Morgan"\ntext = "Welcome back!"\n\n'
     text = replace(TEXT, FIRST_POST, f"\n{old}[[posts]]\n")
     snap = parse(text)
     assert len(snap.posts or []) == 7 and all(p.text != "Welcome back!" for p in snap.posts or [])
-    assert any("1 attested post(s) older than lookback_days (30" in w for w in snap.warnings)
+    assert snap.coverage == {
+        "posts": "posts of the 30 days before the attestation of 2026-11-15 (1 older attested "
+        "post(s) left out)"
+    }
     wider = parse(text, lookback_days=90)
     assert (wider.posts or [])[0].text == "Welcome back!"
-    assert not any("lookback_days" in w for w in wider.warnings)
+    assert wider.coverage == {"posts": "posts of the 90 days before the attestation of 2026-11-15"}
 
 
 def test_unknown_author_is_warned_and_left_unattributed() -> None:
@@ -306,9 +310,29 @@ def test_attestation_by_a_non_admin_is_warned() -> None:
     )
 
 
-def test_member_count_that_does_not_add_up_is_warned() -> None:
+def test_members_fewer_than_the_count_are_a_limit_and_more_a_warning() -> None:
     snap = parse(replace(TEXT, "member_count = 6", "member_count = 40"))
-    assert any("shows 40 members but [[members]] lists 6" in w for w in snap.warnings)
+    assert snap.limits == {
+        "members": "the group shows 40 members but [[members]] lists 6 who joined"
+    }
+    assert not any("shows 40" in w for w in snap.warnings)
+    district = DistrictConfig(staff_email_domains=["danbury.k12.ct.us"])
+    page = PageConfig(
+        id=REF.id,
+        connector="fb",
+        external_id=REF.external_id,
+        name="DHS Cross Country",
+        owner="kmorgan@danbury.k12.ct.us",
+        supervisor="dreyes@danbury.k12.ct.us",
+    )
+    context = RuleContext(page, district, RulesConfig(), People(district), NOW)
+    staff = catalog.get("DS2.staff-admins")
+    assert staff.check(snap, context).status == Status.PASS, "what was listed passes"
+    result = next(r for r in catalog.evaluate(snap, context) if r.rule == staff.id)
+    assert result.status == Status.WARN and "lists 6 who joined" in result.message
+    snap = parse(replace(TEXT, "member_count = 6", "member_count = 4"))
+    assert snap.limits == {}
+    assert any("shows 4 members but [[members]] lists 6 who joined" in w for w in snap.warnings)
 
 
 # --- staleness and DS2.monitoring ----------------------------------------------------------------

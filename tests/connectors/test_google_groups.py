@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -379,7 +380,26 @@ async def test_unlistable_nested_group_stays_one_member(
         {GOOGLE_GROUP: [member("g9", outside, type="GROUP")], outside: 404},
     )
     assert [(m.id, m.email, m.state) for m in snap.members or []] == [("g9", outside, "active")]
-    assert any(outside in w and "could not be listed (HTTP 404)" in w for w in snap.warnings)
+    assert snap.limits == {
+        "members": f"{outside} is a nested group whose members could not be listed (HTTP 404), "
+        "so it is shown as one member"
+    }
+    assert not any(outside in w for w in snap.warnings), "a limit, not a warning"
+
+
+async def test_a_group_nested_too_deep_is_a_limit_of_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chain = [GOOGLE_GROUP] + [f"level{n}@district.org" for n in range(1, 7)]
+    listings: dict[str, object] = {
+        outer: [member(f"g{n}", inner, type="GROUP")]
+        for n, (outer, inner) in enumerate(pairwise(chain), start=1)
+    }
+    snap, calls = await fetch_with_members(tmp_path, monkeypatch, listings)
+    assert snap.limits == {
+        "members": "level6@district.org is a group nested too deep: its members are not listed"
+    }
+    assert f"/admin/directory/v1/groups/{chain[-1]}/members" not in calls
 
 
 async def test_member_statuses_map_to_state(
@@ -497,7 +517,10 @@ async def test_posts_are_read_from_the_audit_mailbox(
     assert posts["19a6c1d2e3f40007"].text.startswith("Parts list for the new intake")
     assert "posts" not in snap.unavailable
     assert any("1 message(s) found by list:robotics@district.org" in w for w in snap.warnings)
-    assert any("last 30 days (lookback_days)" in w for w in snap.warnings)
+    assert snap.coverage == {
+        "posts": f"posts of the last 30 days, as received by the audit mailbox {AUDIT_MAILBOX}"
+    }
+    assert snap.limits == {} and not any("lookback_days" in w for w in snap.warnings)
 
     lists = [r.url.params for r in calls["gmail-list"]]
     assert len(lists) == 2 and lists[1]["pageToken"] == "09841176052473188391"
@@ -612,10 +635,10 @@ async def test_lookback_days_sets_the_window(
     snap, calls = await fetch_posts(tmp_path, monkeypatch, lookback_days=7)
     stamp = int(calls["gmail-list"][0].url.params["q"].split("after:")[1])
     assert abs(stamp - (time.time() - 7 * 86400)) < 60
-    assert any("last 7 days (lookback_days)" in w for w in snap.warnings)
+    assert snap.coverage["posts"].startswith("posts of the last 7 days, as received by")
 
 
-async def test_max_posts_caps_the_messages_read_with_a_warning(
+async def test_max_posts_caps_the_messages_read_and_records_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     snap, calls = await fetch_posts(tmp_path, monkeypatch, max_posts=3)
@@ -623,10 +646,7 @@ async def test_max_posts_caps_the_messages_read_with_a_warning(
     assert calls["gmail-list"][0].url.params["maxResults"] == "3"
     assert len(calls["gmail-get"]) == 3
     assert [p.id for p in snap.posts or []] == ["19a6c1d2e3f40007", "19a6c1d2e3f40006"]
-    assert (
-        "posts: stopped after 3 of about 8 messages (max_posts); the others were not read"
-        in snap.warnings
-    )
+    assert snap.limits == {"posts": "only 3 of about 8 messages were read (max_posts)"}
 
 
 @pytest.mark.parametrize(
@@ -760,18 +780,22 @@ def test_attachments_are_not_body_text() -> None:
             ],
         }
     )
-    warnings: list[str] = []
-    assert message_text(mixed, "m1", warnings) == ("See the notes.", [])
-    assert warnings == []
+    limits: dict[str, str] = {}
+    assert message_text(mixed, "m1", limits) == ("See the notes.", [])
+    assert limits == {}
 
 
-def test_a_body_stored_as_attachment_is_warned() -> None:
+def test_a_body_stored_as_attachment_is_a_limit_of_posts() -> None:
     big = GmailPart.model_validate(
         {"mimeType": "text/plain", "body": {"attachmentId": "ANGjdJ8", "size": 900000}}
     )
-    warnings: list[str] = []
-    assert message_text(big, "m9", warnings) == ("", [])
-    assert warnings == ["post m9: a body part stored as an attachment was not read"]
+    limits: dict[str, str] = {}
+    assert message_text(big, "m9", limits) == ("", [])
+    assert message_text(big, "m10", limits) == ("", [])
+    assert limits == {
+        "posts": "post m9: a body part stored as an attachment was not read; "
+        "post m10: a body part stored as an attachment was not read"
+    }
 
 
 def test_quoted_reply_and_wrapped_attribution_are_stripped() -> None:
@@ -811,3 +835,19 @@ async def test_platform_module_serves_the_sample_page(monkeypatch: pytest.Monkey
     assert len(posts) == 7
     assert any("instagram.com/coach.olivia.builds" in link for p in posts for link in p.links)
     assert any("203-555-0148" in p.text for p in posts)
+
+
+async def test_the_gmail_client_has_the_same_size_cap_and_deadline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = google_connector(
+        tmp_path,
+        monkeypatch,
+        audit_mailbox=AUDIT_MAILBOX,
+        max_response_mb=7,
+        request_deadline_s=9,
+    )
+    async with conn:
+        assert conn.gmail is not None
+        clients = (conn.http, conn.gmail)
+        assert {(c.max_response_mb, c.request_deadline_s) for c in clients} == {(7, 9)}

@@ -173,7 +173,7 @@ async def test_snapshot_maps_the_volleyball_group(monkeypatch: pytest.MonkeyPatc
     assert posts["179296020001000105"].links == ["https://www.instagram.com/jaketolland.photo"]
     assert posts["179349480001000110"].author_id == "43001007"
     assert "203-555-0147" in posts["179349480001000110"].text
-    assert any("older than 30 days (before 2026-10-21)" in w for w in snap.warnings)
+    assert snap.coverage == {"posts": "posts of the last 30 days"} and snap.limits == {}
     assert any(w.startswith("1 image, video or file attachment") for w in snap.warnings)
 
 
@@ -190,7 +190,7 @@ async def test_the_whole_history_within_a_long_lookback(monkeypatch: pytest.Monk
     ]
     assert last.response.status_code == 304, "paging ends on GroupMe's 304"
     assert last.request.url.params["before_id"] == OLDER_POSTS[-1]
-    assert not any("lookback_days" in w for w in snap.warnings)
+    assert snap.coverage == {"posts": "posts of the last 3650 days"} and snap.limits == {}
 
 
 async def test_messages_are_paged_back_with_before_id(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,8 +211,9 @@ async def test_a_group_without_messages(monkeypatch: pytest.MonkeyPatch) -> None
         mock_groupme(router)
         router.routes["messages"].side_effect = authorized(lambda r: httpx.Response(304))
         snap = await fetch(monkeypatch, lookback_days=30)
-    assert snap.posts == []
-    assert not any("lookback_days" in w or "attachment" in w for w in snap.warnings)
+    assert snap.posts == [] and snap.limits == {}
+    assert snap.coverage == {"posts": "posts of the last 30 days"}
+    assert not any("attachment" in w for w in snap.warnings)
 
 
 async def test_paging_that_repeats_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,17 +226,18 @@ async def test_paging_that_repeats_is_an_error(monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize(
-    ("limit", "expected", "warned"),
+    ("limit", "expected", "cut"),
     [(3, WINDOW_POSTS[:3], True), (8, WINDOW_POSTS, False), (20, WINDOW_POSTS, False)],
 )
-async def test_max_messages_caps_and_says_so(
-    monkeypatch: pytest.MonkeyPatch, limit: int, expected: list[str], warned: bool
+async def test_max_messages_caps_and_says_so_in_limits(
+    monkeypatch: pytest.MonkeyPatch, limit: int, expected: list[str], cut: bool
 ) -> None:
     with respx.mock(assert_all_called=False) as router:
         mock_groupme(router)
         snap = await fetch(monkeypatch, lookback_days=30, max_messages=limit)
     assert [p.id for p in snap.posts or []] == expected
-    assert any("(max_messages)" in w for w in snap.warnings) is warned
+    said = f"only the newest {limit} messages of the last 30 days were read (max_messages)"
+    assert snap.limits == ({"posts": said} if cut else {})
 
 
 @pytest.mark.parametrize(
@@ -399,7 +401,7 @@ async def test_a_join_request_of_a_member_is_not_listed_twice(
 
 
 @pytest.mark.parametrize("status", [401, 403, 404])
-async def test_unreadable_join_requests_are_warned(
+async def test_unreadable_join_requests_are_a_limit_of_members(
     monkeypatch: pytest.MonkeyPatch, status: int
 ) -> None:
     body = {"meta": {"code": status, "errors": ["unauthorized"]}, "response": None}
@@ -408,7 +410,10 @@ async def test_unreadable_join_requests_are_warned(
         router.routes["pending"].side_effect = lambda r: httpx.Response(status, json=body)
         snap = await fetch(monkeypatch)
     assert {m.id for m in snap.members or []} == ACTIVE_MEMBER_IDS
-    assert f"pending join requests could not be read (HTTP {status})" in " ".join(snap.warnings)
+    assert snap.limits == {
+        "members": f"pending join requests could not be read (HTTP {status}): people "
+        "waiting to join are not listed"
+    }
 
 
 async def test_rate_limiting_420_is_waited_out(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -21,14 +22,21 @@ from mock_platforms import (
     mock_microsoft,
 )
 
-from auditor.connectors.base import PageRef
+import auditor.connectors.microsoft365
+from auditor.connectors.base import ConnectorError, PageRef
 from auditor.connectors.microsoft365 import Microsoft365Connector, Microsoft365Settings
+from auditor.results import Status
+from auditor.rules import catalog
 from auditor.testkit.connectors import HttpConnectorContract
+from tests.rules.helpers import ctx
 
 SECRET = "s3cr3t-client-value~Q8"
+NOW = microsoft365_platform.NOW
 
 
 def graph_connector(monkeypatch: pytest.MonkeyPatch, **settings: object) -> Microsoft365Connector:
+    """A connector of the mocked tenant, its clock at the fixtures' :data:`NOW`."""
+    monkeypatch.setattr(auditor.connectors.microsoft365, "clock", lambda: NOW)
     monkeypatch.setenv("M365_SECRET", SECRET)
     conf = Microsoft365Settings.model_validate(
         {
@@ -363,6 +371,7 @@ async def test_replies_under_a_deleted_root_are_read(monkeypatch: pytest.MonkeyP
 
 
 async def test_platform_module_serves_the_sample_page(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auditor.connectors.microsoft365, "clock", lambda: NOW)
     for name, value in microsoft365_platform.ENV.items():
         monkeypatch.setenv(name, value)
     settings = Microsoft365Settings.model_validate(microsoft365_platform.SETTINGS)
@@ -381,3 +390,161 @@ async def test_platform_module_serves_the_sample_page(monkeypatch: pytest.Monkey
     assert under_deleted.links == ["https://www.etsy.com/shop/PatsTeeShop"]
     assert "Venmo @Pat-Parent-22" in under_deleted.text
     assert "203-555-0171" in posts["1773601200006"].text
+    assert snap.coverage == {"posts": "posts of the last 30 days"} and snap.limits == {}
+
+
+# --- what was read, and where it was cut (defect 5 of the hardening issue) ---------------
+
+PHONE_POST = "Ana's cell is 203-555-0147: text her about Tuesday's IEP meeting."
+CUT = "channel General: only the newest 100 of its messages were read (max_messages_per_channel)"
+
+
+def graph_time(when: datetime) -> str:
+    """A timestamp as Graph writes it (``2026-11-18T15:02:11.395Z``)."""
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def channel_messages(count: int, now: datetime, texts: dict[int, str]) -> list[dict]:
+    """``count`` top-level messages of the General channel, newest first, one a minute
+    back from ``now``; message ``n`` (1 = the newest) says ``texts[n]`` if given."""
+    template = load("microsoft365", "messages")["value"][0]
+    out = []
+    for n in range(1, count + 1):
+        when = graph_time(now - timedelta(minutes=n))
+        text = texts.get(n, f"Practice note {n}.")
+        out.append(
+            {
+                **template,
+                "id": str(1775000000000 + count - n),
+                "etag": str(1775000000000 + count - n),
+                "createdDateTime": when,
+                "lastModifiedDateTime": when,
+                "body": {"contentType": "html", "content": f"<p>{text}</p>"},
+            }
+        )
+    return out
+
+
+def graph_pages(messages: list[dict]) -> object:
+    """A respx side effect listing ``messages`` as Graph does: ``$top`` a page, the rest
+    behind an ``@odata.nextLink`` carrying a ``$skiptoken``."""
+    path = f"teams/{TEAM}/channels/{CHANNEL}/messages"
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        start = int(params.get("$skiptoken", "0"))
+        top = int(params.get("$top", "20"))
+        body: dict = {"value": messages[start : start + top]}
+        if start + top < len(messages):
+            body["@odata.nextLink"] = f"{next_link(path, str(start + top))}&$top={top}"
+        return httpx.Response(200, json=body)
+
+    return respond
+
+
+async def fetch_channel(
+    monkeypatch: pytest.MonkeyPatch, messages: list[dict], **settings: object
+) -> object:
+    """The team's snapshot with ``messages`` in its General channel and no replies."""
+    monkeypatch.setenv("M365_SECRET", SECRET)
+    conf = Microsoft365Settings.model_validate(
+        {
+            "tenant_id": TENANT,
+            "client_id": "6731de76-14a6-49ae-97bc-6eba6914391e",
+            "client_secret_env": "M365_SECRET",
+            **settings,
+        }
+    )
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["messages"].side_effect = graph_pages(messages)
+        router.get(path__regex=r"/messages/[0-9]+/replies$").respond(json={"value": []})
+        async with Microsoft365Connector("m365", conf) as conn:
+            return await conn.fetch_page(PageRef("debate", TEAM))
+
+
+async def test_a_channel_cut_at_the_cap_makes_ds6_warn_not_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue's case: 150 messages, the cap at 100, the 141st gives a student's phone
+    number and IEP. Before, DS6 said "PASS: None of the 100 post(s) discloses..."."""
+    now = datetime.now(UTC)
+    messages = channel_messages(150, now, {141: PHONE_POST})
+    snap = await fetch_channel(monkeypatch, messages, max_messages_per_channel=100)
+    assert len(snap.posts or []) == 100
+    assert snap.limits == {"posts": CUT}
+    ds6 = {r.rule: r for r in catalog.evaluate(snap, ctx())}["DS6.confidentiality"]
+    assert ds6.status == Status.WARN, ds6.message
+    assert CUT in ds6.message
+
+    whole = await fetch_channel(monkeypatch, messages, max_messages_per_channel=200)
+    assert whole.limits == {}
+    ds6 = {r.rule: r for r in catalog.evaluate(whole, ctx())}["DS6.confidentiality"]
+    assert ds6.status == Status.FAIL, "read whole, the phone number is found"
+
+
+async def test_a_channel_exactly_at_the_cap_is_not_cut(monkeypatch: pytest.MonkeyPatch) -> None:
+    snap = await fetch_channel(
+        monkeypatch, channel_messages(100, datetime.now(UTC), {}), max_messages_per_channel=100
+    )
+    assert len(snap.posts or []) == 100 and snap.limits == {}
+
+
+async def test_the_lookback_window_bounds_the_messages_and_is_the_posts_coverage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = datetime.now(UTC)
+    recent = channel_messages(3, now, {})
+    old = channel_messages(60, now - timedelta(days=40), {})
+    snap = await fetch_channel(monkeypatch, recent + old, max_messages_per_channel=2)
+    assert [p.text for p in snap.posts or []] == ["Practice note 1.", "Practice note 2."]
+    assert snap.limits == {"posts": CUT.replace("100", "2")}
+    assert snap.coverage == {"posts": "posts of the last 30 days"}
+
+    snap = await fetch_channel(monkeypatch, recent + old, lookback_days=7)
+    assert len(snap.posts or []) == 3 and snap.limits == {}
+    assert snap.coverage == {"posts": "posts of the last 7 days"}
+
+    snap = await fetch_channel(monkeypatch, recent + old, lookback_days=60)
+    assert len(snap.posts or []) == 63
+
+
+async def test_a_team_graph_cannot_find_is_a_page_error_not_a_group_without_team(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 404 on /teams/{id} for a group that lists a team once read as "has no team"."""
+    missing = {"error": {"code": "NotFound", "message": "No team found with Group Id"}}
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["team"].side_effect = lambda r: httpx.Response(404, json=missing)
+        async with graph_connector(monkeypatch) as conn:
+            with pytest.raises(ConnectorError) as caught:
+                await conn.fetch_page(PageRef("debate", TEAM))
+    message = str(caught.value)
+    assert message.startswith(f"microsoft365: GET {GRAPH}/teams/{TEAM}: HTTP 404: the group ")
+    assert "lists a team" in message and "no team" not in message
+
+
+async def test_a_member_group_is_a_limit_of_members_and_a_device_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    members = load("microsoft365", "members-2")
+    members["value"] += [
+        {
+            "@odata.type": "#microsoft.graph.group",
+            "id": "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            "displayName": "Debate Parents",
+            "mail": "debate-parents@district.org",
+        },
+        {"@odata.type": "#microsoft.graph.device", "id": "d0e1f2a3-b4c5-4d6e-8f7a-9b0c1d2e3f4a"},
+    ]
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["members"].side_effect = two_pages(load("microsoft365", "members-1"), members)
+        snap = await fetch(monkeypatch, router)
+    assert snap.limits == {
+        "members": "member Debate Parents is a group whose members are not listed"
+    }
+    assert "member d0e1f2a3-b4c5-4d6e-8f7a-9b0c1d2e3f4a is a device, not a person" in snap.warnings
+    staff = {r.rule: r for r in catalog.evaluate(snap, ctx())}["DS2.staff-admins"]
+    assert staff.status == Status.WARN and "Debate Parents" in staff.message

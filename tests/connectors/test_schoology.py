@@ -250,8 +250,11 @@ async def test_snapshot_maps_the_documented_group(
     assert snap.warnings == [
         "members may comment on updates without approval (options.member_post_comment = 1)",
         "1 expired enrollment(s) left out: they are no longer members",
-        "updates last changed before 2026-10-21 were not read (lookback_days = 30)",
     ]
+    assert snap.coverage == {
+        "posts": "posts of the last 30 days (group updates and their comments)"
+    }
+    assert snap.limits == {}
     enrollments = platform.routes["enrollments"].calls[0].request.url.params
     assert enrollments["enrollment_status"] == "1,2,3,4,5"
     assert platform.routes["updates"].calls[0].request.url.params["with_attachments"] == "1"
@@ -301,9 +304,7 @@ async def test_look_back_window_and_edited_updates(
     ids = [p.id for p in snap.posts or [] if p.parent_id is None]
     assert ids == ["81500107", "81500106", "81500105", "81500104", "81500103"]
     assert platform.routes["updates"].call_count == 2
-    assert "updates last changed before 2026-11-10 were not read (lookback_days = 10)" in (
-        snap.warnings
-    )
+    assert snap.coverage["posts"].startswith("posts of the last 10 days")
 
 
 async def test_paging_stops_at_a_page_older_than_the_window(
@@ -314,18 +315,19 @@ async def test_paging_stops_at_a_page_older_than_the_window(
     assert platform.routes["updates"].call_count == 1, "page 2 can only hold older updates"
     assert snap.posts == []
     assert not platform.routes["comments"].called
-    assert "updates last changed before 2026-12-20 were not read (lookback_days = 30)" in (
-        snap.warnings
-    )
+    assert snap.coverage["posts"].startswith("posts of the last 30 days")
+    assert snap.limits == {}
 
 
-async def test_max_updates_cap_is_warned(
+async def test_max_updates_cap_is_a_limit_of_posts(
     monkeypatch: pytest.MonkeyPatch, platform: respx.MockRouter
 ) -> None:
     snap = await fetch(monkeypatch, max_updates=2)
     assert [p.id for p in snap.posts or [] if p.parent_id is None] == ["81500107", "81500106"]
     assert platform.routes["updates"].call_count == 1
-    assert any("only the 2 most recent updates were read (max_updates)" in w for w in snap.warnings)
+    assert snap.limits == {
+        "posts": "only the 2 most recent updates of the look-back window were read (max_updates)"
+    }
 
 
 async def test_posts_off_or_refused_say_why(
