@@ -15,8 +15,10 @@ from auditor.connectors.base import (
     ConnectorError,
     ConnectorSettings,
     DiscoveredGroup,
+    PageNotes,
     PageRef,
     load_remediation,
+    note_limit,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -78,6 +80,7 @@ __all__ = [
     "MemberState",
     "Moderation",
     "OAuth2",
+    "PageNotes",
     "PageRef",
     "PageSnapshot",
     "PlatformModel",
@@ -94,6 +97,7 @@ __all__ = [
     "load_remediation",
     "map_enum",
     "member_evidence",
+    "note_limit",
     "parse",
     "read_secret",
     "setting",
