@@ -241,12 +241,16 @@ def _print_summary(summary: RunSummary) -> None:
     table.add_column("Audited", justify="right")
     table.add_column("With failures", justify="right")
     table.add_column("Could not be audited", justify="right")
+    table.add_column("API requests", justify="right")
     audited = len(summary.outcomes) - len(summary.errors)
+    requests = sum(o.requests for o in summary.outcomes)
+    per_page = f" ({requests / len(summary.outcomes):.1f} a page)" if summary.outcomes else ""
     table.add_row(
         str(len(summary.outcomes)),
         str(audited),
         str(len(summary.failing)),
         str(len(summary.errors)),
+        f"{requests}{per_page}",
     )
     out.print(table)
     counts: dict[str, int] = {}

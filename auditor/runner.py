@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
 from auditor.connectors.base import Connector, ConnectorError, PageRef
+from auditor.connectors.http import RequestCount, count_requests
 from auditor.connectors.registry import available_connectors
 from auditor.db import store
 from auditor.db.lock import LeaseKeeper, RunLock
@@ -50,6 +51,7 @@ class PageOutcome:
     page: PageConfig
     results: list[RuleResult] = field(default_factory=list)
     error: str | None = None
+    requests: int = 0  # HTTP requests its fetch sent (retries and tokens included)
 
     @property
     def failed(self) -> bool:
@@ -198,8 +200,12 @@ class Runner:
         started = store.now()
         snapshot: PageSnapshot | None = None
         outcome = PageOutcome(page)
+        counted = RequestCount()
         try:
-            snapshot = await conn.fetch_page_in_time(PageRef(page.id, page.external_id, page.name))
+            with count_requests() as counted:
+                snapshot = await conn.fetch_page_in_time(
+                    PageRef(page.id, page.external_id, page.name)
+                )
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
             if not self._lease_lost:  # (never written once another audit holds the lock)
                 store.record_page(
@@ -211,6 +217,7 @@ class Runner:
                 log.debug("page %s: unexpected error", page.id, exc_info=True)
             outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
             log.warning("page %s could not be audited: %s", page.id, outcome.error)
+        outcome.requests = counted.sent
         if snapshot is not None:
             try:  # CPU work, in the one evaluation thread: fetches in flight go on meanwhile
                 loop = asyncio.get_running_loop()
@@ -242,7 +249,7 @@ class Runner:
             await asyncio.to_thread(
                 store.record_page,
                 *(self.engine, run_id, page.id, page.name, started),
-                *(snap, results, outcome.error),
+                *(snap, results, outcome.error, outcome.requests),
             )
 
         try:

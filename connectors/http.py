@@ -30,7 +30,9 @@ import logging
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -203,6 +205,28 @@ def is_rate_limited(response: httpx.Response) -> bool:
     if response.status_code == 403:
         return bool(RATE_LIMIT_REASONS.search(response.text[:2000]))
     return False
+
+
+@dataclass
+class RequestCount:
+    """How many HTTP requests (retries and token requests included) a block of work sent."""
+
+    sent: int = 0
+
+
+_REQUESTS: ContextVar[RequestCount | None] = ContextVar("page_requests", default=None)
+
+
+@contextmanager
+def count_requests() -> Iterator[RequestCount]:
+    """Count the requests sent by the current task (and the tasks it starts) in the block:
+    the runner counts each page's, for the run's statistics."""
+    counter = RequestCount()
+    token = _REQUESTS.set(counter)
+    try:
+        yield counter
+    finally:
+        _REQUESTS.reset(token)
 
 
 class HttpClient:
@@ -390,6 +414,9 @@ class HttpClient:
     async def _exchange(self, call: _Call, headers: Mapping[str, str] | None) -> httpx.Response:
         """``call`` sent and its whole answer read within ``request_deadline_s``; the answer
         comes back with its body decompressed (and no ``Content-Encoding`` left)."""
+        counter = _REQUESTS.get()
+        if counter is not None:
+            counter.sent += 1
         request = self._client.build_request(
             call.method, call.url, params=call.params, data=call.data, headers=headers
         )

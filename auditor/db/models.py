@@ -106,6 +106,7 @@ class PageAudit(Base):
     source: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
+    requests: Mapped[int | None] = mapped_column(Integer)  # HTTP requests its fetch sent
 
     run: Mapped[Run] = relationship(back_populates="audits")
     page: Mapped[Page] = relationship()

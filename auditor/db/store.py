@@ -110,8 +110,10 @@ def record_page(
     snapshot: PageSnapshot | None,
     results: list[RuleResult],
     error: str | None,
+    requests: int | None = None,
 ) -> None:
-    """Commit one page's outcome (audited with results, or error) in its own transaction."""
+    """Commit one page's outcome (audited with results, or error) in its own transaction,
+    with the number of HTTP requests its fetch sent."""
     with Session(engine) as session:
         audit = PageAudit(
             run_id=run_id,
@@ -124,6 +126,7 @@ def record_page(
             source=snapshot.source if snapshot else None,
             started_at=started_at,
             finished_at=now(),
+            requests=requests,
         )
         audit.results = [
             Result(

@@ -578,3 +578,28 @@ def test_html_text_can_leave_out_quotes_and_a_footer() -> None:
     text, links = html_text(html)
     assert "old" in text and "Sent by the list" in text
     assert links == ["https://district.org/y", "https://old.example", "https://list.example"]
+
+
+async def test_requests_are_counted_per_block_of_work_tokens_and_retries_included() -> None:
+    from auditor.connectors.http import count_requests
+
+    client = HttpClient(
+        "demo",
+        "https://api.example.org/v1",
+        auth=OAuth2("https://login.example.org/token", lambda: {"grant_type": "x"}),
+    )
+    with respx.mock() as router:
+        router.post("https://login.example.org/token").respond(
+            json={"access_token": "t", "expires_in": 3600}
+        )
+        router.get("https://api.example.org/v1/a").mock(
+            side_effect=[httpx.Response(503), httpx.Response(200, json={})]
+        )
+        router.get("https://api.example.org/v1/b").respond(json={})
+        with count_requests() as first:
+            await client.get_json("a")  # token + 503 + 200
+        with count_requests() as second:
+            await asyncio.gather(client.get_json("b"), client.get_json("b"))
+        await client.get_json("b")  # outside any block: counted nowhere
+    await client.aclose()
+    assert (first.sent, second.sent) == (3, 2)

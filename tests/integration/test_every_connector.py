@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import respx
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from auditor.cli import app
@@ -180,6 +181,15 @@ def test_a_config_of_every_connector_runs_end_to_end(env: None, tmp_path: Path) 
         ]
         assert found, f"{page_id}: no content rule failed on a post"
         assert set(found) <= posts, f"{page_id}: evidence names posts its connector did not fetch"
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    with engine.connect() as conn:
+        sent = dict(conn.execute(text("SELECT page_id, requests FROM page_audits")).all())
+    engine.dispose()
+    for page_id, (kind, _) in pages_of.items():  # each page's fetch counted its own requests
+        api = kind not in ("file", "facebook")
+        assert (sent[page_id] > 0) if api else (sent[page_id] == 0), (page_id, sent[page_id])
+    assert "API requests" in result.output
 
     outputs = [p for p in out.rglob("*") if p.is_file()]
     outputs += list(tmp_path.glob("audit.db*"))
