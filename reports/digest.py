@@ -11,7 +11,14 @@ from typing import Any
 import css_inline
 
 from auditor.config import Config
-from auditor.reports.environment import day, environment, join_url, plural, text_environment
+from auditor.reports.environment import (
+    day,
+    environment,
+    join_url,
+    plural,
+    strip_bidi,
+    text_environment,
+)
 from auditor.reports.view import PageView, ResultView, RunView
 from auditor.results import Severity
 
@@ -68,7 +75,7 @@ def headline(pages: list[PageView]) -> str:
 
 def subject_line(view: RunView, config: Config, pages: list[PageView]) -> str:
     """The email subject: counts first, then date and district (one line, no controls)."""
-    district = " ".join(view.district.split())
+    district = " ".join(strip_bidi(view.district).split())
     when = day(view.started_at, config.district.timezone)
     return f"{headline(pages)} — page audit {when}, {district}"
 

@@ -1,8 +1,10 @@
-"""The jinja2 environment shared by every report: autoescaping on, safe links only, and
-the small formatting filters the templates use."""
+"""The jinja2 environment shared by every report: autoescaping on, safe links only, no
+bidi control in any output (platform text is isolated in ``<bdi>`` instead), and the small
+formatting filters the templates use."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 from functools import cache
@@ -10,11 +12,38 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from auditor.reports.theme import DARK, LIGHT
 
 SAFE_SCHEMES = ("http", "https")
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9@._+-]+")
+# The characters with the Unicode Bidi_Control property: an override (U+202E) or embedding
+# in platform text would reorder the text after it, e.g. the addresses beside a page name.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+
+
+def strip_bidi(value: str) -> str:
+    """``value`` without bidi controls, for outputs that cannot isolate text (plain text,
+    CSV, email subjects, HTML titles)."""
+    return value.translate(_NO_BIDI)
+
+
+def _no_bidi(value: object) -> object:
+    """``finalize`` of both environments: no ``{{ }}`` value puts a bidi control in a
+    document, whatever the template does with it."""
+    if isinstance(value, Markup):
+        return Markup(strip_bidi(str(value)))
+    if isinstance(value, str):
+        return strip_bidi(value)
+    return value
+
+
+def bdi(value: object) -> Markup:
+    """Text from a platform or the register as ``<bdi>``: right-to-left text in it cannot
+    move the text beside it (the owner's and supervisor's addresses next to a page name)."""
+    return Markup("<bdi>%s</bdi>") % (value,)
 
 
 def safe_url(value: str | None) -> str | None:
@@ -50,10 +79,22 @@ def plural(n: int, singular: str, plural_form: str | None = None) -> str:
     return f"{n} {singular if n == 1 else (plural_form or singular + 's')}"
 
 
-def file_stem(value: str) -> str:
-    """A string made safe as a file name (supervisor emails, school names)."""
+def readable_stem(value: str) -> str:
+    """``value`` made safe as part of a file name (school names in numbered files); two
+    values may share one."""
     stem = _UNSAFE_FILE_CHARS.sub("_", value.strip()).strip("._") or "unnamed"
     return stem[:120]
+
+
+def file_stem(value: str) -> str:
+    """A file name for ``value`` that no other value gets (a supervisor's digest and action
+    plan): ``value`` itself when it is lower case and safe as it is, else its readable stem,
+    ``~`` (never in such a value) and a hash of it, so ``o'brien@`` and ``o_brien@``, or
+    ``Ada@`` and ``ada@`` on a case-blind disk, never overwrite each other's files."""
+    stem = readable_stem(value)
+    if stem == value == value.lower():
+        return value
+    return f"{stem}~{hashlib.sha256(value.encode()).hexdigest()[:10]}"
 
 
 def join_url(base: str | None, href: str) -> str | None:
@@ -72,11 +113,13 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_no_bidi,
     )
     env.filters["safe_url"] = safe_url
     env.filters["when"] = when
     env.filters["day"] = day
     env.filters["plural"] = plural
+    env.filters["bdi"] = bdi
     env.globals["light"] = LIGHT
     env.globals["dark"] = DARK
     return env
@@ -92,6 +135,7 @@ def text_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_no_bidi,
     )
     env.filters["safe_url"] = safe_url
     env.filters["when"] = when

@@ -1,6 +1,8 @@
 """Machine-readable outputs of a run: ``findings.json``, ``findings.csv``, the unregistered
 groups as CSV, and one action-plan CSV per supervisor. They carry the same facts as the
-HTML report, including first-seen dates and trends."""
+HTML report, including first-seen dates and trends. Each is a new private file (see
+``reports.files``); no bidi control reaches a CSV cell, and findings.json keeps them as
+``\\uXXXX`` escapes (the exact text, and nothing that reorders a line in an editor)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.reports.environment import BIDI_CONTROLS, strip_bidi
+from auditor.reports.files import create_text, write_text
 from auditor.reports.view import PageView, ResultView, RunView, Trend
 
 CSV_COLUMNS = [
@@ -60,6 +64,7 @@ ACTION_PLAN_COLUMNS = [
 COMPACT_JSON_ABOVE = 150  # pages; larger runs get findings.json without indentation
 
 DISCOVERED_COLUMNS = ["run_id", "platform", "connector", "external_id", "name", "url", "found_at"]
+_ESCAPED_BIDI = {ord(c): f"\\u{ord(c):04x}" for c in BIDI_CONTROLS}  # JSON escapes
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -144,7 +149,8 @@ def findings(view: RunView) -> dict[str, Any]:
 def write_json(view: RunView, path: Path) -> None:
     """Write ``findings.json``."""
     indent = 2 if len(view.pages) <= COMPACT_JSON_ABOVE else None  # whitespace: 40% at 5,000
-    path.write_text(json.dumps(findings(view), indent=indent, ensure_ascii=False) + "\n", "utf-8")
+    text = json.dumps(findings(view), indent=indent, ensure_ascii=False)
+    write_text(path, text.translate(_ESCAPED_BIDI) + "\n")  # controls occur only in strings
 
 
 def evidence_text(evidence: list[dict[str, Any]]) -> str:
@@ -162,14 +168,17 @@ def evidence_text(evidence: list[dict[str, Any]]) -> str:
 
 
 def spreadsheet_safe(value: object) -> object:
-    """Neutralise cells a spreadsheet would run as a formula (platform text is untrusted)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Neutralise cells a spreadsheet would run as a formula (platform text is untrusted),
+    after removing bidi controls (which could also hide a leading ``=``)."""
+    if not isinstance(value, str):
+        return value
+    text = strip_bidi(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    """Write a CSV file of ``rows`` (formula-safe cells) to a new private file."""
+    with create_text(path) as handle:
         writer = csv.DictWriter(handle, columns)
         writer.writeheader()
         for row in rows:

@@ -1,6 +1,9 @@
 """Writes a run's report folder: ``index.html`` (plus ``details/*.html`` for large runs),
 ``findings.json``, ``findings.csv``, ``digests/<supervisor>.html|.txt`` and
-``action-plans/<supervisor>.csv`` (and ``discovered-groups.csv`` when discovery found any)."""
+``action-plans/<supervisor>.csv`` (and ``discovered-groups.csv`` when discovery found any).
+
+The folder is written whole beside its target and switched in with a rename, so a crash or
+SIGKILL mid-render leaves the previous report as it was; files are 0600, folders 0700."""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ from pathlib import Path
 
 from auditor.config import Config
 from auditor.reports.digest import build_digests
-from auditor.reports.environment import environment, file_stem
+from auditor.reports.environment import environment, file_stem, readable_stem
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
+from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
 from auditor.reports.view import PageView, RunView
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
@@ -20,11 +24,20 @@ from auditor.reports.view import PageView, RunView
 INLINE_LIMIT = 150
 PAGES_PER_FILE = 150
 DETAILS_DIR = "details"
-GENERATED = (
-    (DETAILS_DIR, "*.html"),
-    ("digests", "*.html"),
-    ("digests", "*.txt"),
-    ("action-plans", "*.csv"),
+DIGESTS_DIR = "digests"
+PLANS_DIR = "action-plans"
+DISCOVERED_CSV = "discovered-groups.csv"
+# Everything a report folder holds; a folder holding anything else is not replaced.
+OUTPUTS = frozenset(
+    (
+        "index.html",
+        "findings.json",
+        "findings.csv",
+        DISCOVERED_CSV,
+        DETAILS_DIR,
+        DIGESTS_DIR,
+        PLANS_DIR,
+    )
 )
 
 
@@ -55,7 +68,7 @@ def plan_parts(view: RunView) -> list[DetailPart]:
         for k, chunk in enumerate(chunks, start=1):
             name = school or "No school"
             title = name if len(chunks) == 1 else f"{name} (part {k} of {len(chunks)})"
-            path = f"{DETAILS_DIR}/{len(parts) + 1:03d}-{file_stem(name.lower())}.html"
+            path = f"{DETAILS_DIR}/{len(parts) + 1:03d}-{readable_stem(name.lower())}.html"
             for page in chunk:
                 page.detail_file = path
             parts.append(DetailPart(path, title, chunk))
@@ -74,42 +87,37 @@ def render_part(view: RunView, part: DetailPart) -> str:
     return environment().get_template("details.html.j2").render(run=view, part=part, root="../")
 
 
-def _clear_generated(out_dir: Path) -> None:
-    """Remove files an earlier render wrote into the sub-folders this module owns."""
-    for folder, pattern in GENERATED:
-        for old in (out_dir / folder).glob(pattern):
-            old.unlink()
-
-
 def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> Path:
-    """Write every output of the run into ``out_dir``; return the path of ``index.html``.
-    ``config`` supplies the time zone and ``reports.base_url`` (defaults when omitted)."""
+    """Write every output of the run into ``out_dir`` (replacing the report there); return
+    the path of ``index.html``. ``config`` supplies the time zone and ``reports.base_url``
+    (defaults when omitted)."""
     config = config or Config()
     view.timezone = config.district.timezone
-    out_dir.mkdir(parents=True, exist_ok=True)
-    _clear_generated(out_dir)
+    try:
+        with replaced_folder(out_dir, OUTPUTS) as staging:
+            _write_outputs(view, config, staging)
+    except OSError as exc:
+        raise ReportFolderError(f"{out_dir}: the report could not be written: {exc}") from exc
+    return out_dir / "index.html"
+
+
+def _write_outputs(view: RunView, config: Config, out: Path) -> None:
+    """Render every output of the run into the new, empty folder ``out``."""
     parts = plan_parts(view)
+    if parts:
+        make_folder(out / DETAILS_DIR)
     for part in parts:
-        target = out_dir / part.path
-        target.parent.mkdir(exist_ok=True)
-        target.write_text(render_part(view, part), encoding="utf-8")
-    index = out_dir / "index.html"
-    index.write_text(render_html(view, parts), encoding="utf-8")
-    write_json(view, out_dir / "findings.json")
-    write_csv(view, out_dir / "findings.csv")
-    discovered = out_dir / "discovered-groups.csv"
+        write_text(out / part.path, render_part(view, part))
+    write_text(out / "index.html", render_html(view, parts))
+    write_json(view, out / "findings.json")
+    write_csv(view, out / "findings.csv")
     if view.discovered:
-        write_discovered_csv(view, discovered)
-    else:
-        discovered.unlink(missing_ok=True)
-    digests_dir = out_dir / "digests"
-    plans_dir = out_dir / "action-plans"
-    digests_dir.mkdir(exist_ok=True)
-    plans_dir.mkdir(exist_ok=True)
+        write_discovered_csv(view, out / DISCOVERED_CSV)
+    digests_dir = make_folder(out / DIGESTS_DIR)
+    plans_dir = make_folder(out / PLANS_DIR)
     for digest in build_digests(view, config):
         stem = file_stem(digest.recipient)
-        (digests_dir / f"{stem}.html").write_text(digest.html, encoding="utf-8")
-        (digests_dir / f"{stem}.txt").write_text(digest.text, encoding="utf-8")
+        write_text(digests_dir / f"{stem}.html", digest.html)
+        write_text(digests_dir / f"{stem}.txt", digest.text)
         wanted = set(digest.page_ids)
         write_action_plan((p for p in view.pages if p.id in wanted), plans_dir / f"{stem}.csv")
-    return index

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -15,24 +16,47 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 import auditor.migrations
 from auditor.errors import AuditorError
 
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+
 
 class DatabaseError(AuditorError):
     """The database cannot be reached or has an unexpected schema."""
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets a lock timeout and foreign keys on."""
+    """An engine for ``url``; SQLite gets a lock timeout and foreign keys on, and a new
+    database file is created readable by its owner only."""
     try:
         parsed = make_url(url)
     except ArgumentError:
         raise DatabaseError(f"database.url is not a database URL: {_safe(url)}") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if parsed.database and parsed.database != ":memory:" and "uri" not in parsed.query:
+            _create_private(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(parsed, pool_pre_ping=True)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file 0600 (and each missing folder above it 0700) before SQLite
+    opens it, whatever the umask: it holds student data. SQLite gives its -wal and -shm
+    files the database's mode. An existing file or folder keeps its mode."""
+    missing = [p for p in path.parents if not p.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:
+            continue
+        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
+    except FileExistsError:
+        return
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
 
 
 def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:

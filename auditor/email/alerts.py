@@ -58,7 +58,7 @@ def _render(view: RunView, config: Config, person: str, items: list[Finding]) ->
     pages = list({page.id: page for page, _ in items}.values())
     if len(items) == 1:
         page, result = items[0]
-        subject = f"Urgent: {page.name} — {result.title or result.rule}"
+        subject = one_line(f"Urgent: {page.name} — {result.title or result.rule}")
     else:
         subject = f"Urgent: {len(items)} new serious problems on {len(pages)} page(s)"
     context = {
@@ -66,7 +66,7 @@ def _render(view: RunView, config: Config, person: str, items: list[Finding]) ->
         "items": items,
         "pages": pages,
         "recipient": person,
-        "subject": one_line(subject),
+        "subject": subject,
         "tz": config.district.timezone,
         "report_url": join_url(config.reports.base_url, "index.html"),
     }

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from auditor.reports.environment import strip_bidi
+
 _SPACE = re.compile(r"\s+")
 
 
@@ -25,8 +27,9 @@ class Outgoing:
 
 
 def one_line(value: str, limit: int = 200) -> str:
-    """``value`` on one line (header-safe: page names are untrusted), shortened to ``limit``."""
-    text = _SPACE.sub(" ", value).strip()
+    """``value`` on one line without bidi controls (header-safe: page names are untrusted),
+    shortened to ``limit``."""
+    text = _SPACE.sub(" ", strip_bidi(value)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

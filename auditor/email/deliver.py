@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 from tenacity import (
@@ -109,9 +110,19 @@ class _Batch:
 
     def send(self, session: SmtpSession, mail: Outgoing, force: bool) -> DeliveryOutcome:
         """Claim, compose, send with retries and record one email."""
-        claimed = ledger.claim(self.engine, self.run_id, mail.kind, mail.recipient, force)
-        if isinstance(claimed, str):
-            return _skipped(mail, claimed)
+        claim = ledger.claim(self.engine, self.run_id, mail.kind, mail.recipient, force)
+        if claim.delivery_id is None:
+            return _skipped(mail, claim)
+        claimed = claim.delivery_id
+        if claim.abandoned:
+            log.warning(
+                "run %s: %s to %s was left 'sending' %s by a send that did not finish; "
+                "it may have been delivered; sending it again",
+                self.run_id,
+                mail.kind,
+                mail.recipient,
+                f"since {_utc_minute(claim.since)}" if claim.since else "(since an unknown time)",
+            )
         if self.unavailable is not None:
             return self._failed(claimed, mail, None, 0, self.unavailable)
         msg = compose(mail, self.from_addr)
@@ -171,11 +182,21 @@ def _retrying(policy: RetryPolicy, mail: Outgoing) -> Retrying:
     )
 
 
-def _skipped(mail: Outgoing, status: str) -> DeliveryOutcome:
-    """The outcome of an email the delivery log says not to send now."""
-    reason = (
-        "already sent (use --force to send again)"
-        if status == ledger.SENT
-        else "another process is sending it, or one died while sending (use --force)"
-    )
+def _skipped(mail: Outgoing, claim: ledger.Claim) -> DeliveryOutcome:
+    """The outcome of an email the delivery log says not to send now, and why."""
+    if claim.status == ledger.SENT:
+        reason = "already sent (use --force to send again)"
+    elif claim.since is None:
+        reason = "being sent by another process"
+    else:
+        retry_at = claim.since + ledger.STALE_AFTER
+        reason = (
+            f"being sent by another process since {_utc_minute(claim.since)}; if that "
+            f"process stopped, a send after {_utc_minute(retry_at)} sends it again"
+        )
     return DeliveryOutcome(mail.kind, mail.recipient, SKIPPED, error=reason)
+
+
+def _utc_minute(value: datetime) -> str:
+    """A time in log lines and outcomes: ``2026-11-20 14:05 UTC``."""
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"

@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 
 from auditor.config import Config
 from auditor.db.models import Run
-from auditor.email.compose import Outgoing, compose
+from auditor.email.compose import Outgoing, compose, one_line
 from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.errors import AuditorError
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import environment, file_stem, join_url, text_environment
+from auditor.reports.files import make_folder, replace_file
 from auditor.reports.view import RunNotFoundError, RunView, load_run
 
 DIGEST = "digest"
@@ -65,7 +66,7 @@ def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine])
     """The IT summary, one email per ``[email] it_recipients`` address."""
     if not config.email.it_recipients:
         return []
-    subject = (
+    subject = one_line(
         f"[Page audit] {view.district}: run {view.id} {view.status} — "
         f"{len(view.failing_pages)} page(s) failing, {len(view.errored)} not audited"
     )
@@ -105,12 +106,14 @@ def send_digests(
 
 
 def write_preview(mails: Sequence[Outgoing], config: Config, out_dir: Path) -> list[Path]:
-    """Write each email ``digest`` would send as an ``.eml`` file (opens in any mail app)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write each email ``digest`` would send as an ``.eml`` file (opens in any mail app):
+    private files, each replacing (never writing through) what has its name, in a folder
+    created 0700 when missing."""
+    make_folder(out_dir)
     sender = config.email.from_ or "auditor@localhost"
     paths = []
     for mail in mails:
         path = out_dir / f"{mail.kind}-{file_stem(mail.recipient)}.eml"
-        path.write_bytes(bytes(compose(mail, sender)))
+        replace_file(path, bytes(compose(mail, sender)))
         paths.append(path)
     return paths

@@ -1,5 +1,5 @@
 """Fixtures of the report tests: the sample district audited once into a temporary
-SQLite database, its report folder, and a seeded database for history tests."""
+SQLite database, its report folder, a seeded database for history tests, and Chromium."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -19,6 +20,17 @@ from auditor.reports.run_report import write_report
 from auditor.reports.view import RunView, load_run
 from auditor.runner import Runner
 from auditor.sample import SAMPLE_AS_OF, SAMPLE_CONFIG
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @dataclass
@@ -66,6 +78,22 @@ def skip_or_fail(request: pytest.FixtureRequest) -> Callable[[str], None]:
         if Path(getattr(plugin, "__file__", None) or "/").resolve() == root:
             return plugin.skip_or_fail
     raise RuntimeError(f"{root} is not loaded")
+
+
+@pytest.fixture(scope="module")
+def browser(skip_or_fail: Callable[[str], None]) -> Iterator[Any]:
+    """Playwright driving Debian's Chromium (never a downloaded browser)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("Playwright is not installed")
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM}")
+    with sync_playwright() as pw:
+        # launch() gives Chromium a fresh temporary profile (user-data-dir) and removes it.
+        instance = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield instance
+        instance.close()
 
 
 @pytest.fixture

@@ -82,13 +82,14 @@ def test_trends_compare_with_each_pages_previous_audit(engine: Engine) -> None:
 
 def test_a_past_run_renders_as_it_was(engine: Engine, tmp_path: Path) -> None:
     ids = five_runs(engine)
-    write_report(load_run(engine, ids[2]), tmp_path)
-    data = json.loads((tmp_path / "findings.json").read_text())
+    out = tmp_path / "report"  # beside the SQLite file, not around it
+    write_report(load_run(engine, ids[2]), out)
+    data = json.loads((out / "findings.json").read_text())
     assert data["run"]["id"] == ids[2]
     a = next(p for p in data["pages"] if p["id"] == "a")["results"][0]
     assert a["status"] == "pass" and a["trend"] == "resolved"
     assert data["summary"]["changes"] == {"new": 0, "resolved": 1, "still_failing": 1}
-    html = (tmp_path / "index.html").read_text()
+    html = (out / "index.html").read_text()
     assert (
         "<strong>0</strong> new, <strong>1</strong> resolved, <strong>1</strong> still failing"
         in html

@@ -39,13 +39,14 @@ def test_large_runs_put_details_in_linked_per_school_files(
     add_pages(engine, pages, datetime(2026, 1, 1, tzinfo=UTC))
     fail = RuleResult(rule="DS2.closed", status=Status.FAIL, severity=Severity.HIGH, message="x")
     run_id = add_run(engine, datetime(2026, 1, 2, tzinfo=UTC), {p.id: [fail] for p in pages})
-    write_report(load_run(engine, run_id), tmp_path)
-    files = sorted(p.name for p in (tmp_path / "details").glob("*.html"))
+    out = tmp_path / "report"  # beside the SQLite file, not around it
+    write_report(load_run(engine, run_id), out)
+    files = sorted(p.name for p in (out / "details").glob("*.html"))
     assert files == ["001-north.html", "002-north.html", "003-south.html"]
-    index = (tmp_path / "index.html").read_text()
+    index = (out / "index.html").read_text()
     assert 'class="page"' not in index  # no page section on the front page
     for href in re.findall(r'href="(details/[^"#]+)#(page-[^"]+)"', index):
-        target = (tmp_path / href[0]).read_text()
+        target = (out / href[0]).read_text()
         assert f'id="{href[1]}"' in target
     linked = set(re.findall(r'href="details/[^"#]+#page-([^"]+)"', index))
     assert linked == {p.id for p in pages}
