@@ -29,6 +29,7 @@ from auditor.errors import AuditorError, ConfigError, ExitCode
 from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
+from auditor.reports.environment import strip_bidi
 from auditor.results import RuleInfo
 from auditor.rulebook import prepare_database
 from auditor.runner import PageOutcome, ProgressFn, RunSummary
@@ -63,8 +64,15 @@ def _guard(action: Callable[[], T]) -> T:
         return action()
     except AuditorError as exc:
         for line in str(exc).splitlines():
-            err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
+            err.print(f"[bold red]error:[/] {_text(line)}", highlight=False, markup=True)
         raise typer.Exit(exc.exit_code) from None
+    except OSError as exc:  # a file or folder the command could not write or read
+        where = f"{exc.filename}: " if exc.filename else ""
+        err.print(
+            f"[bold red]error:[/] {_text(where)}{_text(exc.strerror or str(exc))}",
+            highlight=False,
+        )
+        raise typer.Exit(ExitCode.USAGE) from None
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
@@ -77,6 +85,12 @@ def _setup(level: str, fmt: str) -> None:
         raise typer.BadParameter("use plain or json", param_hint="--log-format")
     fmt_checked: LogFormat = "json" if fmt == "json" else "plain"
     setup_logging(level, fmt_checked)
+
+
+def _text(value: str) -> str:
+    """Text from a platform, server or config, printed as written: rich markup escaped and
+    bidirectional controls removed (they would reorder what is printed beside them)."""
+    return escape(strip_bidi(value))
 
 
 def _raise(exc: Exception) -> None:
@@ -120,14 +134,14 @@ def check_config(
     if unset and strict:
         _guard(lambda: _raise(ConfigError(unset)))
     for line in unset:
-        err.print(f"[yellow]warning:[/] {escape(line)}", highlight=False)
+        err.print(f"[yellow]warning:[/] {_text(line)}", highlight=False)
     if connect:
         from auditor.connections import check_connections
 
         failed = 0
         for check in check_connections(cfg):
             mark = "ok" if check.ok else "[red]FAILED[/]"
-            out.print(f"{escape(check.what)}: {mark}: {escape(check.detail)}", highlight=False)
+            out.print(f"{_text(check.what)}: {mark}: {_text(check.detail)}", highlight=False)
             failed += not check.ok
         if failed:
             raise typer.Exit(ExitCode.INCOMPLETE)
@@ -206,7 +220,7 @@ def _run_and_report(
     _print_summary(done.summary)
     if done.report is None:
         raise AuditorError(f"the report could not be written to {output}: {done.report_error}")
-    out.print(f"Report: {escape(str(done.report.resolve()))}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {_text(str(done.report.resolve()))}", highlight=False, soft_wrap=True)
     if done.summary.errors:
         return ExitCode.INCOMPLETE
     return ExitCode.FAILURES if done.summary.failing else ExitCode.OK
@@ -265,7 +279,7 @@ def _print_summary(summary: RunSummary) -> None:
         out.print(rules)
     for o in summary.errors:
         out.print(
-            f"[red]not audited[/] {escape(o.page.id)}: {escape(o.error or '')}", highlight=False
+            f"[red]not audited[/] {_text(o.page.id)}: {_text(o.error or '')}", highlight=False
         )
 
 
@@ -299,7 +313,7 @@ def report(
         return write_report(view, output or cfg.reports.output_dir, cfg)
 
     index = _guard(action)
-    out.print(f"Report: {escape(str(index.resolve()))}", highlight=False, soft_wrap=True)
+    out.print(f"Report: {_text(str(index.resolve()))}", highlight=False, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -351,10 +365,10 @@ def digest(
             mails = preview(view, cfg)
             table = Table("Kind", "To", "Subject", title=f"Run {view.id}: would send")
             for mail in mails:
-                table.add_row(Text(mail.kind), Text(mail.recipient), Text(mail.subject))
+                table.add_row(Text(mail.kind), Text(mail.recipient), Text(strip_bidi(mail.subject)))
             out.print(table)
             for path in write_preview(mails, cfg, output) if output else []:
-                out.print(f"wrote {escape(str(path))}", highlight=False)
+                out.print(f"wrote {_text(str(path))}", highlight=False)
             return ExitCode.OK
         outcomes = send_digests(engine, cfg, view, force=force)
         table = Table("Kind", "To", "Outcome", "Detail", title=f"Run {view.id}: delivery")
@@ -419,7 +433,7 @@ def discover(
         for i in found.unregistered
     ]
     for cells in rows:
-        table.add_row(*(Text(c) for c in cells))  # platform text is never rich markup
+        table.add_row(*(Text(strip_bidi(c)) for c in cells))  # platform text is never rich markup
     if not found.searched:
         out.print("No configured connector can list its groups.")
     elif rows and not out.is_terminal:  # piped: one tab-separated line per group
@@ -430,7 +444,7 @@ def discover(
     else:
         out.print(f"Every group visible to {', '.join(found.searched)} is registered.")
     for line in found.errors:
-        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False, markup=True)
+        err.print(f"[bold red]error:[/] {_text(line)}", highlight=False, markup=True)
     raise typer.Exit(ExitCode.INCOMPLETE if found.errors else ExitCode.OK)
 
 
@@ -443,10 +457,10 @@ def init(
 
     written = _guard(lambda: write_starter(folder))
     for path in written:
-        out.print(f"wrote {escape(str(path))}", highlight=False)
+        out.print(f"wrote {_text(str(path))}", highlight=False)
     out.print(
-        f"Next: register your pages in {escape(str(written[1]))}, then "
-        f"auditor check-config --config {escape(str(written[0]))}",
+        f"Next: register your pages in {_text(str(written[1]))}, then "
+        f"auditor check-config --config {_text(str(written[0]))}",
         highlight=False,
     )
 
@@ -494,16 +508,16 @@ def check_snapshot(
         try:
             snapshot = parse_snapshot_file(path, path.read_bytes())
         except OSError as exc:
-            err.print(f"{escape(str(path))}: cannot read: {escape(exc.strerror or str(exc))}")
+            err.print(f"{_text(str(path))}: cannot read: {_text(exc.strerror or str(exc))}")
         except ConnectorError as exc:
-            err.print(f"{escape(str(path.parent / str(exc)))}")
+            err.print(f"{_text(str(path.parent / str(exc)))}")
         else:
             members, posts = snapshot.members, snapshot.posts
             found = f"{len(members)} member(s)" if members is not None else "no member list"
             found += f", {len(posts)} post(s)" if posts is not None else ", no posts"
             out.print(
-                f"{escape(str(path))}: ok ({escape(snapshot.platform)} "
-                f"{escape(snapshot.external_id)}, {found})",
+                f"{_text(str(path))}: ok ({_text(snapshot.platform)} "
+                f"{_text(snapshot.external_id)}, {found})",
                 highlight=False,
             )
             continue
@@ -529,7 +543,7 @@ def rules(
     infos = rule_metadata(_load(config).rules if config else RulesConfig())
     if rule_id is not None:
         if rule_id not in infos:
-            err.print(f"error: no rule {escape(rule_id)!s} (`auditor rules` lists them)")
+            err.print(f"error: no rule {_text(rule_id)!s} (`auditor rules` lists them)")
             raise typer.Exit(ExitCode.USAGE)
         _print_rule(infos[rule_id])
         return
@@ -540,19 +554,19 @@ def rules(
         return
     table = Table("Id", "Severity", "Clause", "Title", title="Rules (Policy 4-303)")
     for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(_text(cell) for cell in row))
     out.print(table)
 
 
 def _print_rule(info: RuleInfo) -> None:
     """One rule in full, as plain text (every value escaped: nothing in brackets is lost)."""
-    out.print(f"[bold]{escape(info.id)}[/]: {escape(info.title)}", highlight=False)
+    out.print(f"[bold]{_text(info.id)}[/]: {_text(info.title)}", highlight=False)
     out.print(f"Severity: {info.severity.value}", highlight=False)
-    out.print(f"Clause ({escape(info.clause)}): “{escape(info.clause_text)}”", highlight=False)
-    out.print(f"Why: {escape(info.rationale)}", highlight=False)
-    out.print(f"How to fix: {escape(info.remediation)}", highlight=False)
+    out.print(f"Clause ({_text(info.clause)}): “{_text(info.clause_text)}”", highlight=False)
+    out.print(f"Why: {_text(info.rationale)}", highlight=False)
+    out.print(f"How to fix: {_text(info.remediation)}", highlight=False)
     for platform, steps in sorted(info.steps.items()):
-        out.print(f"  on {escape(platform)}: {escape(steps)}", highlight=False)
+        out.print(f"  on {_text(platform)}: {_text(steps)}", highlight=False)
 
 
 @app.command("connectors")
@@ -575,29 +589,29 @@ def connectors(
         for type_name, cls in installed.items():
             if cls.platform is None:
                 out.print(
-                    f"{escape(type_name)}: reads snapshots of any platform; the steps come "
+                    f"{_text(type_name)}: reads snapshots of any platform; the steps come "
                     "from that platform's connector"
                 )
                 continue
             unknown = sorted(set(cls.remediation) - set(ids))
             general = [rule_id for rule_id in ids if rule_id not in cls.remediation]
-            line = f"{escape(type_name)}: {len(ids) - len(general)} of {len(ids)} rules have "
-            line += f"{escape(cls.platform)} steps"
+            line = f"{_text(type_name)}: {len(ids) - len(general)} of {len(ids)} rules have "
+            line += f"{_text(cls.platform)} steps"
             if general:
                 line += "; general steps for " + ", ".join(general)
             out.print(line, highlight=False, soft_wrap=True)
             if unknown:
-                err.print(f"error: {escape(type_name)}: steps for unknown rules: {unknown}")
+                err.print(f"error: {_text(type_name)}: steps for unknown rules: {unknown}")
                 raise typer.Exit(ExitCode.USAGE)
         return
     for type_name, cls in installed.items():
-        out.print(f"[bold]{escape(type_name)}[/] — {escape(cls.summary)}", highlight=False)
+        out.print(f"[bold]{_text(type_name)}[/] — {_text(cls.summary)}", highlight=False)
         table = Table("Setting", "Type", "Default", "Description", show_edge=False)
         for name, field in cls.Settings.model_fields.items():
             default = "(required)" if field.is_required() else repr(field.default)
             annotation = getattr(field.annotation, "__name__", str(field.annotation))
             table.add_row(
-                escape(name), escape(annotation), escape(default), escape(field.description or "")
+                _text(name), _text(annotation), _text(default), _text(field.description or "")
             )
         out.print(table)
 
@@ -642,7 +656,7 @@ def attest_new(
         return path
 
     path = _guard(write)
-    out.print(f"Wrote {escape(str(path))}: the group's admin fills in every blank.")
+    out.print(f"Wrote {_text(str(path))}: the group's admin fills in every blank.")
 
 
 def main() -> None:

@@ -143,7 +143,11 @@ def test_google_posts_read_through_the_audit_mailbox_reach_the_content_rules(
 ) -> None:
     with respx.mock(assert_all_called=False) as router:
         both_platforms(router)
-        CliRunner().invoke(app, ["run", "--config", str(cloud_config), "--output", str(tmp_path)])
+        out = tmp_path / "report"
+        result = CliRunner().invoke(
+            app, ["run", "--config", str(cloud_config), "--output", str(out)]
+        )
+    assert result.exit_code == 1, result.output  # rules failed; every page was audited
     engine = make_engine(load_config(cloud_config).database.url)
     with Session(engine) as session:
         audit = session.scalars(select(PageAudit).where(PageAudit.page_id == "robotics")).one()

@@ -35,3 +35,12 @@ def test_init_never_replaces_a_config(tmp_path: Path) -> None:
 def test_the_example_config_ships_with_the_package() -> None:
     root = Path(__file__).resolve().parents[2]
     assert example_config() == (root / "config.example.toml").read_text()
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = CliRunner().invoke(app, ["init", str(blocker / "district")])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
