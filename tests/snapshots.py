@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
@@ -10,10 +11,13 @@ def passing_snapshot(
     name: str,
     owner: str = "owner@district.org",
     supervisor: str = "boss@district.org",
-    moderated_at: str = "2026-11-19T10:00:00+00:00",
+    moderated_at: str | None = None,
     **overrides: Any,
 ) -> dict[str, Any]:
-    """Snapshot data (as JSON would hold it) that passes DS 1-2 unless ``overrides`` break one."""
+    """Snapshot data (as JSON would hold it) that passes DS 1-2 unless ``overrides`` break one.
+    The moderator was last active a day before now, so it passes on any day it runs."""
+    if moderated_at is None:
+        moderated_at = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     data: dict[str, Any] = {
         "format": "page-snapshot/1",
         "platform": "file",
