@@ -265,6 +265,9 @@ class ChatMessage(PlatformModel):
     deleted: AwareDatetime | None = Field(None, alias="deletedDateTime")
     sender: IdentitySet | None = Field(None, alias="from")
     body: ItemBody | None = None
+    # With $expand=replies: up to 1,000 replies inline, and a link to the rest.
+    replies: list[ChatMessage] | None = None
+    replies_next: str | None = Field(None, alias="replies@odata.nextLink")
 
 
 class MessagesPage(PlatformModel):
@@ -463,7 +466,8 @@ class Microsoft365Connector(CloudConnector):
         base = f"teams/{gid}/channels/{quote(channel.id, safe='')}/messages"
         cap = self.settings.max_messages_per_channel
         threads: list[ChatMessage] = []
-        async for raw in self.http.pages_next_link(base, {"$top": min(MESSAGES_PAGE, cap)}):
+        listing = {"$top": min(MESSAGES_PAGE, cap), "$expand": "replies"}
+        async for raw in self.http.pages_next_link(base, listing):
             page = self.parse(MessagesPage, raw, "channel messages").value
             listed = [m for m in page if is_thread(m)]
             recent = [m for m in listed if within(m, cutoff)]
@@ -483,13 +487,25 @@ class Microsoft365Connector(CloudConnector):
         for message in threads:
             if is_post(message):  # a deleted root has no body, but its replies stay readable
                 posts.append(to_post(message, None))
-            path = f"{base}/{quote(message.id, safe='')}/replies"
-            async for raw in self.http.pages_next_link(path, {"$top": MESSAGES_PAGE}):
-                replies = self.parse(MessagesPage, raw, "message replies").value
+            async for replies in self._replies(base, message):
                 posts.extend(
                     to_post(r, message.id) for r in replies if is_post(r) and within(r, cutoff)
                 )
         return posts
+
+    async def _replies(self, base: str, message: ChatMessage) -> AsyncIterator[list[ChatMessage]]:
+        """A thread's replies: those Graph put inline ($expand=replies) and, past its
+        1,000, the rest from ``replies@odata.nextLink``; where Graph did not expand them,
+        from the thread's replies listing."""
+        if message.replies is not None:
+            yield message.replies
+            if message.replies_next is None:
+                return
+            path, params = message.replies_next, None
+        else:
+            path, params = f"{base}/{quote(message.id, safe='')}/replies", {"$top": MESSAGES_PAGE}
+        async for raw in self.http.pages_next_link(path, params):
+            yield self.parse(MessagesPage, raw, "message replies").value
 
     async def discover(self) -> AsyncIterator[DiscoveredGroup]:
         params = {

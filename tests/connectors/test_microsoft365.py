@@ -548,3 +548,41 @@ async def test_a_member_group_is_a_limit_of_members_and_a_device_a_warning(
     assert "member d0e1f2a3-b4c5-4d6e-8f7a-9b0c1d2e3f4a is a device, not a person" in snap.warnings
     staff = {r.rule: r for r in catalog.evaluate(snap, ctx())}["DS2.staff-admins"]
     assert staff.status == Status.WARN and "Debate Parents" in staff.message
+
+
+async def test_replies_expanded_inline_cost_no_request_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Channel messages are listed with ``$expand=replies``: Graph returns up to 1,000
+    replies inline, so a thread costs a replies request only past that, through its
+    ``replies@odata.nextLink``."""
+    now = datetime.now(UTC)
+    threads = channel_messages(3, now, {})
+    reply = {**threads[0], "replyToId": threads[0]["id"]}
+    replies_path = f"teams/{TEAM}/channels/{CHANNEL}/messages/{threads[0]['id']}/replies"
+    threads[0] = {
+        **threads[0],
+        "replies": [{**reply, "id": "r1", "body": {"contentType": "text", "content": "One"}}],
+        "replies@odata.nextLink": next_link(replies_path, "2"),
+    }
+    threads[1] = {**threads[1], "replies": []}
+    threads[2] = {**threads[2], "replies": []}
+    monkeypatch.setenv("M365_SECRET", SECRET)
+    conf = Microsoft365Settings.model_validate(
+        {"tenant_id": TENANT, "client_id": "c", "client_secret_env": "M365_SECRET"}
+    )
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        router.routes["messages"].side_effect = graph_pages(threads)
+        later = router.get(path__regex=r"/replies$").respond(
+            json={
+                "value": [{**reply, "id": "r2", "body": {"contentType": "text", "content": "Two"}}]
+            }
+        )
+        async with Microsoft365Connector("m365", conf) as conn:
+            snap = await conn.fetch_page(PageRef("debate", TEAM))
+        listed = [c.request for c in router.routes["messages"].calls]
+    assert all(r.url.params.get("$expand") == "replies" for r in listed)
+    assert later.call_count == 1  # only the rest of the one thread past its inline replies
+    assert later.calls[0].request.url.params.get("$skiptoken") == "2"
+    assert [p.text for p in snap.posts or [] if p.parent_id] == ["One", "Two"]
