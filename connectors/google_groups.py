@@ -61,6 +61,7 @@ import binascii
 import json
 import re
 import time
+import typing
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -405,7 +406,8 @@ class GoogleGroupsConnector(CloudConnector):
         key = quote(ref.external_id, safe="@")
         group = self.parse(DirectoryGroup, await self.http.get_json(f"groups/{key}"), "group")
         raw = await self.http.get_json(
-            f"{self.settings.settings_url}/{quote(group.email, safe='@')}", {"alt": "json"}
+            f"{self.settings.settings_url}/{quote(group.email, safe='@')}",
+            {"alt": "json", "fields": partial(GroupSettingsResource)},
         )
         prefs = self.parse(GroupSettingsResource, raw, "group settings")
         warnings: list[str] = []
@@ -440,7 +442,8 @@ class GoogleGroupsConnector(CloudConnector):
         """Every direct member of the group ``email``, all pages."""
         path = f"groups/{quote(email, safe='@')}/members"
         found: list[DirectoryMember] = []
-        async for raw in self.http.pages_token(path, {"maxResults": PAGE_SIZE}):
+        params = {"maxResults": PAGE_SIZE, "fields": partial(MembersPage)}
+        async for raw in self.http.pages_token(path, params):
             found.extend(self.parse(MembersPage, raw, "group members").members)
         return found
 
@@ -592,7 +595,11 @@ class GoogleGroupsConnector(CloudConnector):
         recorded in ``limits``)."""
         assert self.gmail is not None
         cap = self.settings.max_posts
-        params: dict[str, str | int] = {"q": query, "maxResults": min(GMAIL_PAGE_SIZE, cap)}
+        params: dict[str, str | int] = {
+            "q": query,
+            "maxResults": min(GMAIL_PAGE_SIZE, cap),
+            "fields": partial(GmailMessageList),
+        }
         path = f"users/{quote(mailbox, safe='@')}/messages"
         refs: list[GmailMessageRef] = []
         async for raw in self.gmail.pages_token(path, params):
@@ -641,7 +648,7 @@ class GoogleGroupsConnector(CloudConnector):
         return self.parse(GmailMessage, raw, "Gmail message")
 
     async def discover(self) -> AsyncIterator[DiscoveredGroup]:
-        params: dict[str, str | int] = {"maxResults": PAGE_SIZE}
+        params: dict[str, str | int] = {"maxResults": PAGE_SIZE, "fields": partial(GroupsPage)}
         if self.settings.domain:
             params["domain"] = self.settings.domain
         else:
@@ -654,6 +661,28 @@ class GoogleGroupsConnector(CloudConnector):
                     url=group_url(g.email),
                     extra={"id": g.id},
                 )
+
+
+def partial(model: type[PlatformModel]) -> str:
+    """Google's ``fields`` selector asking for exactly what ``model`` reads (a partial
+    response: less to send, parse and hold), nested models as ``key(sub,fields)``."""
+    parts = []
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        sub = _model_in(field.annotation)
+        parts.append(f"{key}({partial(sub)})" if sub is not None else key)
+    return ",".join(parts)
+
+
+def _model_in(annotation: object) -> type[PlatformModel] | None:
+    """The platform model an annotation holds (``list[Member] | None`` -> ``Member``)."""
+    if isinstance(annotation, type) and issubclass(annotation, PlatformModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 def map_settings(prefs: GroupSettingsResource, warnings: list[str]) -> Settings:

@@ -851,3 +851,28 @@ async def test_the_gmail_client_has_the_same_size_cap_and_deadline(
         assert conn.gmail is not None
         clients = (conn.http, conn.gmail)
         assert {(c.max_response_mb, c.request_deadline_s) for c in clients} == {(7, 9)}
+
+
+async def test_listings_ask_for_partial_responses_of_exactly_the_fields_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Google's ``fields`` parameter: members, groups and settings ask for what the models
+    read (and every field they read), and nothing more."""
+    from auditor.connectors.google_groups import MembersPage, partial
+
+    assert partial(MembersPage) == (
+        "members(id,email,role,type,status,delivery_settings),nextPageToken"
+    )
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        mock_google(router)
+        async with google_connector(tmp_path, monkeypatch) as conn:
+            await conn.fetch_page(PageRef("robotics", GOOGLE_GROUP))
+            [g async for g in conn.discover()]
+        asked = {
+            call.request.url.path.rsplit("/", 1)[-1]: call.request.url.params.get("fields")
+            for call in router.calls
+            if "googleapis.com" in call.request.url.host and "token" not in call.request.url.path
+        }
+    assert asked["members"] == partial(MembersPage)
+    assert asked["groups"].startswith("groups(id,email,name,description)")
+    assert "whoCanJoin" in asked[GOOGLE_GROUP] and "messageModerationLevel" in asked[GOOGLE_GROUP]
