@@ -20,9 +20,19 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo
 
 from auditor.snapshot import PageSnapshot
+
+
+def existing_folder(value: Path, info: ValidationInfo) -> Path:
+    """A folder setting, relative to the config file's folder (the validation context's
+    ``base_dir``); it must exist."""
+    base = (info.context or {}).get("base_dir")
+    folder = value if value.is_absolute() or base is None else Path(base) / value
+    if not folder.is_dir():
+        raise ValueError(f"folder not found: {folder}")
+    return folder.resolve()
 
 
 class ConnectorSettings(BaseModel):

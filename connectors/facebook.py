@@ -65,6 +65,7 @@ from auditor.connectors.base import (
     ConnectorSettings,
     PageNotes,
     PageRef,
+    existing_folder,
     load_remediation,
     note_limit,
 )
@@ -123,11 +124,7 @@ class FacebookSettings(ConnectorSettings):
     @classmethod
     def _existing_folder(cls, value: Path, info: ValidationInfo) -> Path:
         """The folder, relative to the config file's folder, must exist."""
-        base = (info.context or {}).get("base_dir")
-        folder = value if value.is_absolute() or base is None else Path(base) / value
-        if not folder.is_dir():
-            raise ValueError(f"folder not found: {folder}")
-        return folder.resolve()
+        return existing_folder(value, info)
 
 
 # --- the attestation form ---------------------------------------------------------------

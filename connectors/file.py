@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
-from auditor.connectors.base import Connector, ConnectorError, ConnectorSettings, PageRef
+from auditor.connectors.base import (
+    Connector,
+    ConnectorError,
+    ConnectorSettings,
+    PageRef,
+    existing_folder,
+)
 from auditor.snapshot import PageSnapshot
 from auditor.validation import describe_validation_error
 
@@ -28,11 +34,7 @@ class FileSettings(ConnectorSettings):
     @field_validator("path")
     @classmethod
     def _existing_folder(cls, value: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        folder = value if value.is_absolute() or base is None else Path(base) / value
-        if not folder.is_dir():
-            raise ValueError(f"folder not found: {folder}")
-        return folder.resolve()
+        return existing_folder(value, info)
 
 
 class FileConnector(Connector):
