@@ -214,6 +214,11 @@ class RunView:
         return [p for p in self.pages if not p.carried]
 
     @property
+    def errored_now(self) -> list[PageView]:
+        """Pages this run tried and could not audit (not older errors of pages it skipped)."""
+        return [p for p in self.in_run if p.status == "error"]
+
+    @property
     def carried(self) -> list[PageView]:
         """Pages this run did not audit, shown with their newest earlier results."""
         return [p for p in self.pages if p.carried]
