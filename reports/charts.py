@@ -79,7 +79,7 @@ def stacked_columns(
     line of a second measure drawn over them (e.g. failing pages per run)."""
     width, height, left, bottom, top_pad = 640, 220, 44, 36, 12
     plot_h = height - bottom - top_pad
-    slot = (width - left - 8) / max(len(bars), 1)
+    slot = min((width - left - 8) / max(len(bars), 1), 52)  # a lone run is no wall of colour
     top = _scale_top([b.total for b in bars] + list(line or []))
 
     def y(v: float) -> float:
@@ -133,7 +133,7 @@ def stacked_rows(
     ident: str, title: str, bars: Sequence[Bar], series: Sequence[str] = SEVERITIES
 ) -> Markup:
     """Horizontal stacked bars, one row per bar (labels on the left, totals on the right)."""
-    row_h, label_w, width, top_pad = 22, 160, 480, 4
+    row_h, label_w, width, top_pad = 22, 170, 480, 4
     height = top_pad + row_h * max(len(bars), 1) + 24
     top = _scale_top([b.total for b in bars])
     plot_w = width - label_w - 48
@@ -143,7 +143,7 @@ def stacked_rows(
         body.append(f"<g><title>{escape(_describe(bar, series))}</title>")
         body.append(
             f'<text class="label" x="{label_w - 6}" y="{y0 + 15}" text-anchor="end">'
-            f"{escape(_shorten(bar.label))}</text>"
+            f"{escape(_shorten(bar.label, 26))}</text>"
         )
         x = float(label_w)
         for s in series:
@@ -204,6 +204,6 @@ def _legend(series: Sequence[str], line_label: str, y: float, x: float) -> str:
     return "".join(out)
 
 
-def _shorten(text: str, limit: int = 30) -> str:
+def _shorten(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis (the tooltip has it whole)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -231,7 +231,8 @@ def recent_runs(session: Session, run_id: int, limit: int = HISTORY_RUNS) -> lis
 
 
 def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
-    """Totals of each of ``runs`` for the trend chart (two grouped queries)."""
+    """Totals of each of ``runs`` for the trend chart (four grouped queries, whatever the
+    number of pages)."""
     ids = [r.id for r in runs]
     pages = dict(
         session.execute(

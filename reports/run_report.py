@@ -20,6 +20,7 @@ from auditor.reports.digest import build_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
 from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
+from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
@@ -30,7 +31,6 @@ PAGES_PER_FILE = 150
 DETAILS_DIR = "details"
 DIGESTS_DIR = "digests"
 PLANS_DIR = "action-plans"
-OPEN_STATUSES = frozenset(("fail", "warn", "error"))  # what a history strip row is shown for
 DISCOVERED_CSV = "discovered-groups.csv"
 # Everything a report folder holds; a folder holding anything else is not replaced.
 OUTPUTS = frozenset(
@@ -119,7 +119,7 @@ def history_chart(view: RunView, page: PageView) -> Markup | None:
     rows = []
     for r in page.results:
         statuses = page.history.get(r.rule) or [None] * len(runs)
-        if OPEN_STATUSES.intersection(statuses):
+        if set(OPEN_STATUSES).intersection(statuses):
             label = r.title or r.rule
             cells = [
                 Cell(status, f"{label} — {run}: {status or 'no result'}")

@@ -48,6 +48,9 @@ def test_run_report_filters_and_sorts(sample: SampleRun, browser: Any) -> None:
     page = open_page(browser, sample.out / "index.html", DESKTOP)
     assert len(visible_rows(page)) == len(data["pages"])
     page.screenshot(path=str(ARTIFACTS / "run-report-desktop.png"))
+    page.locator("section[aria-labelledby=charts-h]").screenshot(
+        path=str(ARTIFACTS / "run-report-sample-charts-desktop.png")
+    )
 
     page.select_option("select[name=status]", "error")
     errored = sorted(p["name"] for p in data["pages"] if p["status"] == "error")
