@@ -102,7 +102,7 @@ def test_carried_pages_keep_their_history(engine: Engine) -> None:
     assert urgent_findings(engine, view, Severity.LOW) == []
 
 
-def test_only_settled_runs_stand_for_a_page(engine: Engine) -> None:
+def test_only_settled_runs_stand_for_a_page(engine: Engine, tmp_path: Path) -> None:
     """An interrupted run's audit is not a page's latest state; a partial run's is."""
     add_pages(engine, [PageSpec("a", "A"), PageSpec("b", "B"), PageSpec("c", "C")], DAY0)
     passing = [result("DS2.closed", Status.PASS)]
@@ -117,11 +117,16 @@ def test_only_settled_runs_stand_for_a_page(engine: Engine) -> None:
         session.execute(update(Run).where(Run.id == cut).values(status="interrupted"))
         session.commit()
     shown = add_run(engine, DAY0 + timedelta(days=3), {"a": passing})
-    pages = {p.id: p for p in load_run(engine, shown).pages}
+    view = load_run(engine, shown)
+    pages = {p.id: p for p in view.pages}
     assert pages["b"].from_run is not None and pages["b"].from_run.id == partial
     assert pages["b"].worst == "fail"
     assert pages["c"].from_run is not None and pages["c"].from_run.id == partial
     assert pages["c"].status == "error" and pages["c"].error == "connector timed out"
+    assert view.errored_now == []  # c's error is old news, listed with its run
+    write_report(view, tmp_path / "r")
+    html = (tmp_path / "r" / "index.html").read_text()
+    assert f", in run {partial} of 2026-10-02): <bdi>connector timed out</bdi>" in html
 
 
 def test_report_of_a_page_run_names_where_each_page_comes_from(
