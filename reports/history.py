@@ -4,10 +4,10 @@ one per result, so re-rendering a 5,000-page run stays fast."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Subquery, and_, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from auditor.db.models import PageAudit, Result, Run
@@ -15,6 +15,9 @@ from auditor.results import Status
 
 # Results whose "open since" date is tracked: those that need someone to act.
 OPEN_STATUSES = (Status.FAIL.value, Status.WARN.value, Status.ERROR.value)
+# Runs whose results stand as a page's latest state ("partial": some pages errored).
+SETTLED_RUNS = ("complete", "incomplete")
+HISTORY_RUNS = 12  # how many runs the trend chart and the rule history strips show
 
 PairKey = tuple[str, str]  # (page id, rule id)
 
@@ -45,15 +48,72 @@ class RunRef:
     started_at: datetime
 
 
-def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
-    """For each open result of ``run_id``: the earliest run since which that page+rule has
-    had that status in every audit of the page (runs where the page was not audited, or the
-    rule gave no result, do not break the streak)."""
+@dataclass(frozen=True)
+class TrendPoint:
+    """One run's totals for the trend chart: pages audited, pages with a failing result,
+    and open results (fail, warn, error) by severity."""
+
+    run: RunRef
+    status: str
+    pages: int
+    failing_pages: int
+    open_by_severity: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def open_items(self) -> int:
+        """Open results of every severity."""
+        return sum(self.open_by_severity.values())
+
+
+@dataclass(frozen=True)
+class RuleHistory:
+    """The last runs (oldest first) and, per page+rule, its status in each of them."""
+
+    runs: list[RunRef]
+    statuses: dict[PairKey, dict[int, str]]
+
+
+def shown_audits(run_id: int, whole: bool = True) -> Subquery:
+    """(page id, run id) of each page's audit that a report of ``run_id`` shows: the run's
+    own audits and, when ``whole``, every other registered page's newest audit from an
+    earlier complete or partial run (the whole picture)."""
+    own = select(PageAudit.page_id, PageAudit.run_id).where(PageAudit.run_id == run_id)
+    if not whole:
+        return own.subquery("shown")
+    in_run = select(PageAudit.page_id).where(PageAudit.run_id == run_id)
+    newest = (
+        select(PageAudit.page_id, func.max(PageAudit.run_id).label("run_id"))
+        .join(Run, Run.id == PageAudit.run_id)
+        .where(
+            PageAudit.run_id < run_id,
+            Run.status.in_(SETTLED_RUNS),
+            PageAudit.page_id.not_in(in_run),
+        )
+        .group_by(PageAudit.page_id)
+    )
+    return union_all(own, newest).subquery("shown")
+
+
+def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKey, FirstSeen]:
+    """For each open result that a report of ``run_id`` shows (see :func:`shown_audits`):
+    the earliest run since which that page+rule has had that status in every audit of the
+    page up to the one shown (runs where the page was not audited, or the rule gave no
+    result, do not break the streak)."""
+    shown = shown_audits(run_id, whole)
     cur_audit, cur_result = aliased(PageAudit), aliased(Result)
     current = (
-        select(cur_audit.page_id, cur_result.rule_id, cur_result.status)
+        select(
+            cur_audit.page_id,
+            cur_audit.run_id.label("at_run"),
+            cur_result.rule_id,
+            cur_result.status,
+        )
+        .join(
+            shown,
+            and_(shown.c.page_id == cur_audit.page_id, shown.c.run_id == cur_audit.run_id),
+        )
         .join(cur_result, cur_result.page_audit_id == cur_audit.id)
-        .where(cur_audit.run_id == run_id, cur_result.status.in_(OPEN_STATUSES))
+        .where(cur_result.status.in_(OPEN_STATUSES))
         .cte("current_open")
     )
     brk_audit, brk_result = aliased(PageAudit), aliased(Result)
@@ -63,7 +123,10 @@ def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
             current.c.rule_id,
             func.max(brk_audit.run_id).label("last_break"),
         )
-        .join(brk_audit, and_(brk_audit.page_id == current.c.page_id, brk_audit.run_id < run_id))
+        .join(
+            brk_audit,
+            and_(brk_audit.page_id == current.c.page_id, brk_audit.run_id < current.c.at_run),
+        )
         .join(
             brk_result,
             and_(
@@ -82,7 +145,10 @@ def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
             current.c.rule_id,
             func.min(run_audit.run_id).label("first_run"),
         )
-        .join(run_audit, and_(run_audit.page_id == current.c.page_id, run_audit.run_id <= run_id))
+        .join(
+            run_audit,
+            and_(run_audit.page_id == current.c.page_id, run_audit.run_id <= current.c.at_run),
+        )
         .join(
             run_result,
             and_(
@@ -107,17 +173,17 @@ def first_seen(session: Session, run_id: int) -> dict[PairKey, FirstSeen]:
     return {(page, rule): FirstSeen(first, started) for page, rule, first, started in rows}
 
 
-def previous_results(session: Session, run_id: int) -> dict[str, dict[str, EarlierResult]]:
-    """For each page of ``run_id`` that was audited before: its previous audit's results
-    by rule. Pages never audited before are absent."""
-    in_run = select(PageAudit.page_id).where(PageAudit.run_id == run_id)
+def previous_results(
+    session: Session, run_id: int, whole: bool = False
+) -> dict[str, dict[str, EarlierResult]]:
+    """For each page of ``run_id`` (with ``whole``: each page a report of it shows, see
+    :func:`shown_audits`) that was audited before: the results of its audit before the one
+    shown, by rule. Pages never audited before are absent."""
+    shown = shown_audits(run_id, whole)
     previous = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("prev_run"))
-        .where(
-            PageAudit.run_id < run_id,
-            PageAudit.status == "audited",
-            PageAudit.page_id.in_(in_run),
-        )
+        .join(shown, shown.c.page_id == PageAudit.page_id)
+        .where(PageAudit.run_id < shown.c.run_id, PageAudit.status == "audited")
         .group_by(PageAudit.page_id)
         .subquery("previous")
     )
@@ -151,3 +217,64 @@ def previous_run(session: Session, run_id: int) -> RunRef | None:
         .limit(1)
     ).first()
     return RunRef(row[0], row[1]) if row else None
+
+
+def recent_runs(session: Session, run_id: int, limit: int = HISTORY_RUNS) -> list[RunRef]:
+    """``run_id`` and the finished runs before it, at most ``limit``, oldest first."""
+    rows = session.execute(
+        select(Run.id, Run.started_at)
+        .where(Run.id <= run_id, (Run.status != "running") | (Run.id == run_id))
+        .order_by(Run.id.desc())
+        .limit(limit)
+    ).all()
+    return [RunRef(i, started) for i, started in reversed(rows)]
+
+
+def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
+    """Totals of each of ``runs`` for the trend chart (four grouped queries, whatever the
+    number of pages)."""
+    ids = [r.id for r in runs]
+    pages = dict(
+        session.execute(
+            select(PageAudit.run_id, func.count(PageAudit.id))
+            .where(PageAudit.run_id.in_(ids))
+            .group_by(PageAudit.run_id)
+        ).all()
+    )
+    failing = dict(
+        session.execute(
+            select(PageAudit.run_id, func.count(func.distinct(PageAudit.page_id)))
+            .join(Result, Result.page_audit_id == PageAudit.id)
+            .where(PageAudit.run_id.in_(ids), Result.status == Status.FAIL.value)
+            .group_by(PageAudit.run_id)
+        ).all()
+    )
+    severities: dict[int, dict[str, int]] = {}
+    for run, severity, n in session.execute(
+        select(PageAudit.run_id, Result.severity, func.count(Result.id))
+        .join(Result, Result.page_audit_id == PageAudit.id)
+        .where(PageAudit.run_id.in_(ids), Result.status.in_(OPEN_STATUSES))
+        .group_by(PageAudit.run_id, Result.severity)
+    ):
+        severities.setdefault(run, {})[severity] = n
+    statuses = dict(session.execute(select(Run.id, Run.status).where(Run.id.in_(ids))).all())
+    return [
+        TrendPoint(
+            r, statuses[r.id], pages.get(r.id, 0), failing.get(r.id, 0), severities.get(r.id, {})
+        )
+        for r in runs
+    ]
+
+
+def rule_history(session: Session, runs: list[RunRef]) -> RuleHistory:
+    """Each page+rule's status in each of ``runs`` (one query; absent where the page was
+    not audited or the rule gave no result)."""
+    statuses: dict[PairKey, dict[int, str]] = {}
+    rows = session.execute(
+        select(PageAudit.page_id, PageAudit.run_id, Result.rule_id, Result.status)
+        .join(Result, Result.page_audit_id == PageAudit.id)
+        .where(PageAudit.run_id.in_([r.id for r in runs]))
+    )
+    for page, run, rule, status in rows:
+        statuses.setdefault((page, rule), {})[run] = status
+    return RuleHistory(runs, statuses)

@@ -7,15 +7,20 @@ SIGKILL mid-render leaves the previous report as it was; files are 0600, folders
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 
+from markupsafe import Markup
+
 from auditor.config import Config
+from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, stacked_rows
 from auditor.reports.digest import build_digests
-from auditor.reports.environment import environment, file_stem, readable_stem
+from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
 from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
+from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
@@ -75,16 +80,76 @@ def plan_parts(view: RunView) -> list[DetailPart]:
     return parts
 
 
+def trend_chart(view: RunView) -> Markup:
+    """Open items by severity (columns) and failing pages (line) over the last runs."""
+    bars = [
+        Bar(
+            str(point.run.id),
+            point.open_by_severity,
+            f"run {point.run.id} of {day(point.run.started_at, view.timezone)}, "
+            f"{point.status}, {point.pages} pages audited, {point.failing_pages} failing",
+        )
+        for point in view.trend
+    ]
+    return stacked_columns(
+        "trend",
+        f"Open items by severity and failing pages, last {len(bars)} runs",
+        bars,
+        line=[point.failing_pages for point in view.trend],
+        line_label="failing pages",
+    )
+
+
+def school_chart(view: RunView) -> Markup:
+    """Open items by school and severity, most first."""
+    bars = [Bar(school, counts) for school, counts in view.open_by_school()]
+    return stacked_rows("by-school", "Open items by school and severity", bars)
+
+
+def age_chart(view: RunView) -> Markup:
+    """Open items by how long they have been open, by severity."""
+    bars = [Bar(label, counts) for label, counts in view.open_by_age()]
+    return stacked_rows("by-age", "Open items by time since first found", bars)
+
+
+def history_chart(view: RunView, page: PageView) -> Markup | None:
+    """The page's rules that were open in any of the last runs, as a strip of one cell per
+    run; None when every rule passed (or did not apply) in every run shown."""
+    runs = [f"run {ref.id}, {day(ref.started_at, view.timezone)}" for ref in view.history_runs]
+    rows = []
+    for r in page.results:
+        statuses = page.history.get(r.rule) or [None] * len(runs)
+        if set(OPEN_STATUSES).intersection(statuses):
+            label = r.title or r.rule
+            cells = [
+                Cell(status, f"{label} — {run}: {status or 'no result'}")
+                for run, status in zip(runs, statuses, strict=True)
+            ]
+            rows.append((label, cells))
+    if not rows:
+        return None
+    return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
+
+
+def _context(view: RunView) -> dict[str, Callable[[PageView], Markup | None]]:
+    """What every template with page sections needs besides the run."""
+    return {"strip": lambda page: history_chart(view, page)}
+
+
 def render_html(view: RunView, parts: list[DetailPart] | None = None) -> str:
-    """The run report's front page (inline CSS and script, no remote content)."""
+    """The run report's front page (inline CSS, SVG and script, no remote content)."""
     parts = plan_parts(view) if parts is None else parts
+    charts = {"trend": trend_chart(view), "school": school_chart(view), "age": age_chart(view)}
     template = environment().get_template("run_report.html.j2")
-    return template.render(run=view, parts=parts, root="", limit=100)
+    return template.render(
+        run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
+    )
 
 
 def render_part(view: RunView, part: DetailPart) -> str:
     """One file of page sections for a large run."""
-    return environment().get_template("details.html.j2").render(run=view, part=part, root="../")
+    template = environment().get_template("details.html.j2")
+    return template.render(run=view, part=part, root="../", **_context(view))
 
 
 def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> Path:

@@ -8,17 +8,36 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from auditor.db.models import DiscoveredGroup, PageAudit, Run
 from auditor.policy import POLICY_NAME
-from auditor.reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
+from auditor.reports.history import (
+    EarlierResult,
+    FirstSeen,
+    RuleHistory,
+    RunRef,
+    TrendPoint,
+    first_seen,
+    previous_results,
+    recent_runs,
+    rule_history,
+    run_trend,
+    shown_audits,
+)
 from auditor.reports.history import previous_run as find_previous_run
 from auditor.results import STATUS_ORDER, RuleInfo, Severity, Status
 
 ATTENTION = (Status.FAIL.value, Status.ERROR.value, Status.WARN.value)
 SEVERITIES = ("high", "medium", "low")
+# How long open items have been open: (label, fewest days), oldest bucket last.
+AGE_BUCKETS = (
+    ("under a week", 0),
+    ("1–4 weeks", 7),
+    ("1–3 months", 28),
+    ("3 months or more", 90),
+)
 
 
 class RunNotFoundError(LookupError):
@@ -75,6 +94,10 @@ class PageView:
     results: list[ResultView] = field(default_factory=list)
     platform_name: str | None = None  # what the platform calls it, when not the registered name
     detail_file: str = "index.html"  # the report file holding its section
+    # The earlier run this page's results come from, when the run shown did not audit it.
+    from_run: RunRef | None = None
+    # Per rule: its status in each of the run's history runs (None: no result that run).
+    history: dict[str, list[str | None]] = field(default_factory=dict)
 
     @property
     def href(self) -> str:
@@ -127,6 +150,11 @@ class PageView:
         return STATUS_ORDER[Status(self.worst)]
 
     @property
+    def carried(self) -> bool:
+        """The run shown did not audit this page: its results are from ``from_run``."""
+        return self.from_run is not None
+
+    @property
     def finding_keys(self) -> list[str]:
         """``rule|severity`` of each result needing attention (the table's filter data)."""
         return [f"{r.rule}|{r.severity}" for r in self.attention]
@@ -173,10 +201,56 @@ class RunView:
     rules: dict[str, RuleInfo] = field(default_factory=dict)  # as this run used them
     timezone: str = "UTC"
     policy: str = POLICY_NAME
+    trend: list[TrendPoint] = field(default_factory=list)  # this run and those before it
+    history_runs: list[RunRef] = field(default_factory=list)  # the columns of page.history
 
     @property
     def audited(self) -> list[PageView]:
         return [p for p in self.pages if p.status == "audited"]
+
+    @property
+    def in_run(self) -> list[PageView]:
+        """Pages this run audited (or tried to)."""
+        return [p for p in self.pages if not p.carried]
+
+    @property
+    def errored_now(self) -> list[PageView]:
+        """Pages this run tried and could not audit (not older errors of pages it skipped)."""
+        return [p for p in self.in_run if p.status == "error"]
+
+    @property
+    def carried(self) -> list[PageView]:
+        """Pages this run did not audit, shown with their newest earlier results."""
+        return [p for p in self.pages if p.carried]
+
+    def open_items(self) -> list[ResultView]:
+        """Every result that needs attention, on every page."""
+        return [r for p in self.pages for r in p.attention]
+
+    def open_by_school(self) -> list[tuple[str, Counter[str]]]:
+        """Open items per school by severity, most first (schools with none left out)."""
+        by_school: dict[str, Counter[str]] = {}
+        for p in self.pages:
+            for r in p.attention:
+                by_school.setdefault(p.school or "No school", Counter())[r.severity] += 1
+        return sorted(by_school.items(), key=lambda kv: (-kv[1].total(), kv[0].lower()))
+
+    def open_by_age(self) -> list[tuple[str, Counter[str]]]:
+        """Open items per age bucket (days since first seen) by severity, youngest first."""
+        buckets: list[tuple[str, Counter[str]]] = [(label, Counter()) for label, _ in AGE_BUCKETS]
+        for r in self.open_items():
+            days = r.days_open or 0
+            index = max(i for i, (_, least) in enumerate(AGE_BUCKETS) if days >= least)
+            buckets[index][1][r.severity] += 1
+        return buckets
+
+    def manual_checks(self) -> list[tuple[ResultView, list[PageView]]]:
+        """Each manual check once (by rule and message), with the pages it applies to."""
+        checks: dict[tuple[str, str], tuple[ResultView, list[PageView]]] = {}
+        for p in self.pages:
+            for r in p.manual:
+                checks.setdefault((r.rule, r.message), (r, []))[1].append(p)
+        return list(checks.values())
 
     @property
     def errored(self) -> list[PageView]:
@@ -217,8 +291,9 @@ class RunView:
         return sorted(rows.values(), key=lambda row: (-row["fail"], -row["warn"], row["rule"]))
 
     def changes(self, trend: str) -> list[tuple[PageView, ResultView]]:
-        """(page, result) pairs with this trend, in page order."""
-        return [(p, r) for p in self.pages for r in p.results if r.trend == trend]
+        """(page, result) pairs with this trend, in page order, among the pages this run
+        audited (a page shown from an earlier run did not change in this one)."""
+        return [(p, r) for p in self.in_run for r in p.results if r.trend == trend]
 
     @property
     def status_counts(self) -> Counter[str]:
@@ -237,26 +312,45 @@ class RunView:
 
 
 def load_run(engine: Engine, run_id: int | None = None) -> RunView:
-    """The run ``run_id`` (default: the newest) with its pages, results and history."""
+    """The run ``run_id`` (default: the newest) with its pages, results and history, plus
+    every other registered page with its newest result from an earlier complete or partial
+    run (the whole picture: a ``--page`` run hides nothing)."""
     with Session(engine) as session:
         if run_id is None:
             run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
             if run_id is None:
                 raise RunNotFoundError("the database holds no runs yet")
-        run = session.get(
-            Run,
-            run_id,
-            options=[
-                selectinload(Run.audits).selectinload(PageAudit.results),
-                selectinload(Run.audits).selectinload(PageAudit.page),
-            ],
-        )
+        run = session.get(Run, run_id)
         if run is None:
             raise RunNotFoundError(f"no run with id {run_id}")
-        seen = first_seen(session, run_id)
-        before = previous_results(session, run_id)
         rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
-        pages = [_page_view(audit, run.started_at, seen, before, rules) for audit in run.audits]
+        shown = shown_audits(run_id)
+        audits = session.scalars(
+            select(PageAudit)
+            .join(
+                shown,
+                and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id),
+            )
+            .options(selectinload(PageAudit.results), selectinload(PageAudit.page))
+        ).all()
+        seen = first_seen(session, run_id)
+        before = previous_results(session, run_id, whole=True)
+        sources = {
+            i: RunRef(i, started)
+            for i, started in session.execute(
+                select(Run.id, Run.started_at).where(
+                    Run.id.in_({a.run_id for a in audits} - {run_id})
+                )
+            )
+        }
+        pages = []
+        for audit in audits:
+            view = _page_view(audit, run.started_at, seen, before, rules)
+            view.from_run = sources.get(audit.run_id)
+            pages.append(view)
+        runs = recent_runs(session, run_id)
+        _add_history(pages, rule_history(session, runs))
+        trend = run_trend(session, runs)
         discovered = [
             DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
             for g in session.scalars(
@@ -277,7 +371,17 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         previous_run=previous,
         discovered=discovered,
         rules=rules,
+        trend=trend,
+        history_runs=runs,
     )
+
+
+def _add_history(pages: list[PageView], history: RuleHistory) -> None:
+    """Fill each page's rule history: one status (or None) per run of ``history``."""
+    for page in pages:
+        for r in page.results:
+            runs = history.statuses.get((page.id, r.rule), {})
+            page.history[r.rule] = [runs.get(ref.id) for ref in history.runs]
 
 
 def _page_view(

@@ -68,7 +68,7 @@ def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine])
         return []
     subject = one_line(
         f"[Page audit] {view.district}: run {view.id} {view.status} — "
-        f"{len(view.failing_pages)} page(s) failing, {len(view.errored)} not audited"
+        f"{len(view.failing_pages)} page(s) failing, {len(view.errored_now)} not audited"
     )
     context = {
         "run": view,

@@ -1,7 +1,8 @@
-"""Benchmark: render the report of a 5,000-page run (with one earlier run for history) from
-a temporary SQLite database and print load/render times and output sizes.
+"""Benchmark: render the report of a 5,000-page run (with earlier runs for history: one by
+default, eleven for full trend charts and rule history strips) from a temporary SQLite
+database and print load/render times and output sizes.
 
-Run: ``python tests/bench/bench_report.py [--pages 5000] [--schools 60]``
+Run: ``python tests/bench/bench_report.py [--pages 5000] [--schools 60] [--runs 2]``
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=5000)
     parser.add_argument("--schools", type=int, default=60)
+    parser.add_argument("--runs", type=int, default=2, help="runs in the database (12: full)")
     args = parser.parse_args()
     rng = random.Random(42)
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
@@ -81,7 +83,7 @@ def main() -> None:
         platforms = {p.id: PLATFORMS[i % len(PLATFORMS)] for i, p in enumerate(pages)}
         names = {p.id: p.name for p in pages}
         t0 = time.perf_counter()
-        for day in range(2):
+        for day in range(args.runs):
             outcomes = {
                 p.id: "connector timed out" if rng.random() < 0.01 else results_for(rng, 0.08)
                 for p in pages
@@ -100,7 +102,7 @@ def main() -> None:
         details = list((out / "details").glob("*.html"))
         biggest = max(details, key=lambda f: f.stat().st_size)
         results = sum(len(p.results) for p in view.pages)
-        print(f"pages: {len(view.pages)}, results: {results}, runs in database: 2")
+        print(f"pages: {len(view.pages)}, results: {results}, runs in database: {args.runs}")
         print(f"seed database: {seeded:.1f} s")
         print(f"load run with history (first-seen, trends): {loaded:.2f} s")
         print(f"render and write every output: {rendered:.2f} s")

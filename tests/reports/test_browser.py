@@ -1,6 +1,7 @@
 """The sample district's run report and a supervisor digest in headless Chromium: no console
 errors, the filters and sorting work, the page works without scripts, the digest fits a
-phone, and screenshots at desktop and phone widths go to ``test-artifacts/``."""
+phone, the pictures of a 14-run history read at desktop and phone widths and in dark mode,
+and screenshots go to ``test-artifacts/``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from typing import Any
 
 import pytest
 from conftest import SampleRun
+from test_charts import fourteen_runs
+
+from auditor.db.engine import make_engine, upgrade
+from auditor.reports.run_report import write_report
+from auditor.reports.view import load_run
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 DESKTOP = {"width": 1280, "height": 900}
@@ -42,6 +48,9 @@ def test_run_report_filters_and_sorts(sample: SampleRun, browser: Any) -> None:
     page = open_page(browser, sample.out / "index.html", DESKTOP)
     assert len(visible_rows(page)) == len(data["pages"])
     page.screenshot(path=str(ARTIFACTS / "run-report-desktop.png"))
+    page.locator("section[aria-labelledby=charts-h]").screenshot(
+        path=str(ARTIFACTS / "run-report-sample-charts-desktop.png")
+    )
 
     page.select_option("select[name=status]", "error")
     errored = sorted(p["name"] for p in data["pages"] if p["status"] == "error")
@@ -123,3 +132,37 @@ def test_digest_reads_on_desktop_and_phone(sample: SampleRun, browser: Any) -> N
     assert headline.group(0) in text  # the plain-text part carries the same counts
     failing = sum(len(p.failing) for p in mine)
     assert f"fail {failing} rule checks" in shown and f"fail {failing} rule checks" in text
+
+
+def test_pictures_read_on_desktop_phone_and_dark(tmp_path: Path, browser: Any) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'history.db'}")
+    upgrade(engine)
+    run_id = fourteen_runs(engine)[-1]
+    index = write_report(load_run(engine, run_id), tmp_path / "report")
+    engine.dispose()
+    ARTIFACTS.mkdir(exist_ok=True)
+    for name, viewport, scheme in (
+        ("desktop", DESKTOP, "light"),
+        ("phone", PHONE, "light"),
+        ("dark", DESKTOP, "dark"),
+    ):
+        page = open_page(browser, index, viewport, color_scheme=scheme)
+        assert page.errors == []
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= viewport["width"], f"{name}: content is {overflow}px wide"
+        charts = page.locator("svg.chart.columns, svg.chart.rows")
+        assert charts.count() == 3
+        for i in range(3):  # drawn, and no wider than the screen
+            box = charts.nth(i).bounding_box()
+            assert box and 0 < box["width"] <= viewport["width"] and box["height"] > 0
+        page.locator("section[aria-labelledby=charts-h]").screenshot(
+            path=str(ARTIFACTS / f"run-report-charts-{name}.png")
+        )
+        page.locator("#page-b").screenshot(path=str(ARTIFACTS / f"run-report-history-{name}.png"))
+        # passing rules stay folded until asked for
+        assert page.locator("#page-c details.settled ul").is_hidden()
+        page.click("#page-c details.settled summary")
+        assert page.locator("#page-c details.settled ul").is_visible()
+        if scheme == "dark":  # the bars take the dark palette, not the light one
+            fill = page.eval_on_selector("svg.chart .sev-high", "e => getComputedStyle(e).fill")
+            assert fill == "rgb(255, 179, 173)"
