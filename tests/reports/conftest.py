@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,11 @@ def audit_sample(tmp: Path, base_url: str | None = None) -> SampleRun:
     config.reports.base_url = base_url
     engine = make_engine(config.database.url)
     upgrade(engine)
-    summary = asyncio.run(Runner(config, engine, now=SAMPLE_AS_OF).run(config.pages))
+    audit = Runner(config, engine, now=SAMPLE_AS_OF).run(config.pages)
+    # In a thread of its own: the browser fixture's Playwright keeps an event loop running
+    # in this one for the module, and asyncio.run refuses to start beside it.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        summary = worker.submit(asyncio.run, audit).result()
     out = tmp / "report"
     write_report(load_run(engine, summary.run_id), out, config)
     return SampleRun(config, engine, summary.run_id, out)
