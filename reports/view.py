@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -51,6 +51,8 @@ class ResultView:
     first_seen_run: int | None = None
     days_open: int | None = None
     trend: str | None = None
+    due: date | None = None  # a failing result's fix-by day (reports.deadlines)
+    overdue: bool = False  # the run started after the end of that day
 
     @property
     def needs_attention(self) -> bool:
