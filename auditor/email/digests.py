@@ -16,6 +16,7 @@ from auditor.db.models import Run
 from auditor.email.compose import Outgoing, compose, one_line
 from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.errors import AuditorError
+from auditor.reports.deadlines import apply_deadlines, overdue_items
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import environment, file_stem, join_url, text_environment
 from auditor.reports.files import make_folder, replace_file
@@ -70,8 +71,10 @@ def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine])
         f"[Page audit] {view.district}: run {view.id} {view.status} — "
         f"{len(view.failing_pages)} page(s) failing, {len(view.errored)} not audited"
     )
+    apply_deadlines(view, config.remediation, config.district.timezone)
     context = {
         "run": view,
+        "overdue": overdue_items(view),
         "digests": list(lines),
         "subject": subject,
         "tz": config.district.timezone,
