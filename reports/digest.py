@@ -154,6 +154,19 @@ def due_text(result: ResultView) -> str:
     return f"Fix by {result.due.isoformat()}."
 
 
+def plan_text(result: ResultView) -> str:
+    """The supervisor's imported plan in one sentence, or "" when there is none."""
+    parts = []
+    if result.plan_fix_on:
+        parts.append(f"to be fixed by {result.plan_fix_on.isoformat()}")
+    if result.plan_by:
+        parts.append(f"by {result.plan_by}")
+    if not parts and not result.plan_note:
+        return ""
+    text = "Planned: " + (", ".join(parts) if parts else "no date set")
+    return text + (f" — {result.plan_note}" if result.plan_note else "") + "."
+
+
 def passing_line(page: PageView) -> str:
     """The page's passing rules on one line: how many, and their titles."""
     passed = [r for r in page.results if r.status == Status.PASS]
@@ -212,6 +225,7 @@ def digest_context(
         "overdue": sum(r.overdue for p in pages for r in p.attention),
         "evidence": evidence_lines,
         "due": due_text,
+        "plan": plan_text,
         "steps": lambda r: plain_steps(r.remediation, config.rules),
         "passing_line": passing_line,
     }

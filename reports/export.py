@@ -238,8 +238,8 @@ def write_csv(view: RunView, path: Path) -> None:
 
 
 def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
-    """One action-plan row per fail/warn result of ``pages``, its due date filled in and
-    empty columns for the reason, the planned fix date and who fixes it."""
+    """One action-plan row per fail/warn result of ``pages``, its due date filled in, and
+    the reason, planned fix date and who fixes it as last imported (empty when unplanned)."""
     return (
         {
             "page_id": p.id,
@@ -249,9 +249,9 @@ def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
             "owner": p.owner,
             "how_to_fix": r.remediation,
             "due_by": r.due.isoformat() if r.due else "",
-            "reason": "",
-            "planned_fix_date": "",
-            "fixed_by": "",
+            "reason": r.plan_note or "",
+            "planned_fix_date": r.plan_fix_on.isoformat() if r.plan_fix_on else "",
+            "fixed_by": r.plan_by or "",
         }
         | _result_columns(r)
         for p in pages

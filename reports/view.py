@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, selectinload
 
 from auditor.db.models import DiscoveredGroup, PageAudit, Run
+from auditor.plans import attach_plans
 from auditor.policy import POLICY_NAME
 from auditor.reports.history import EarlierResult, FirstSeen, RunRef, first_seen, previous_results
 from auditor.reports.history import previous_run as find_previous_run
@@ -53,6 +54,9 @@ class ResultView:
     trend: str | None = None
     due: date | None = None  # a failing result's fix-by day (reports.deadlines)
     overdue: bool = False  # the run started after the end of that day
+    plan_fix_on: date | None = None  # the supervisor's imported action plan (auditor.plans)
+    plan_by: str | None = None
+    plan_note: str | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -259,6 +263,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         before = previous_results(session, run_id)
         rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
         pages = [_page_view(audit, run.started_at, seen, before, rules) for audit in run.audits]
+        attach_plans(session, pages)
         discovered = [
             DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
             for g in session.scalars(

@@ -55,8 +55,9 @@ class Monitoring(Rule):
                 else "no moderator activity is recorded"
             )
         elif last < cutoff:
+            days = (ctx.now - last).days
             problems.append(
-                f"the last moderator activity was on {last.date()}, more than {max_days} days ago"
+                f"the last moderator activity was on {last.date()}, more than {days} days ago"
             )
         stale = [m for m in requests if m.joined_at is not None and m.joined_at < cutoff]
         for m in stale:
