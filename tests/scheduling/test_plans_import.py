@@ -10,10 +10,11 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
-from auditor.db.engine import make_engine
+from auditor.db.engine import alembic_config, make_engine, upgrade
 from auditor.db.models import ActionPlan
 from auditor.errors import ExitCode
 
@@ -151,3 +152,16 @@ def test_missing_columns_and_repeated_rows_are_named(
     assert code == ExitCode.USAGE
     assert "twice.csv:3:2: column rule: this page and rule were already planned on line 2" in err
     assert not (tmp_path / "auditor.db").exists()  # a bad file never reaches the database
+
+
+def test_migration_0005_adds_and_removes_the_plans_table(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    assert "action_plans" in inspect(engine).get_table_names()
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    assert "action_plans" not in inspect(engine).get_table_names()
+    assert upgrade(engine) == ("0004", "0005")
+    engine.dispose()
