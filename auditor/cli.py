@@ -47,6 +47,11 @@ attest_app = typer.Typer(
     help="Attestations: pages on platforms with no API (Facebook groups).", no_args_is_help=True
 )
 app.add_typer(attest_app, name="attest")
+plan_app = typer.Typer(
+    help="Action plans: supervisors' planned fixes, read back from their CSV.",
+    no_args_is_help=True,
+)
+app.add_typer(plan_app, name="plan")
 
 out = Console(soft_wrap=True)  # one-line messages stay one line when piped
 err = Console(stderr=True, soft_wrap=True)
@@ -657,6 +662,33 @@ def attest_new(
 
     path = _guard(write)
     out.print(f"Wrote {_text(str(path))}: the group's admin fills in every blank.")
+
+
+@plan_app.command("import")
+def plan_import(
+    file: Annotated[Path, typer.Argument(help="An action-plan CSV filled in by a supervisor.")],
+    config: ConfigOpt,
+    log_level: LogLevelOpt = "warning",
+    log_format: LogFormatOpt = "plain",
+) -> None:
+    """Store the planned fix date, person responsible (fixed_by) and note (reason) of each
+    filled-in row; the next report and digest show them."""
+    from auditor.db.store import save_plans, sync_registry
+    from auditor.plans import read_plans
+    from auditor.rules.catalog import rule_ids
+
+    _setup(log_level, log_format)
+    cfg = _load(config)
+
+    def action() -> int:
+        plans = read_plans(file, {p.id for p in cfg.pages}, set(rule_ids()))
+        engine = make_engine(cfg.database.url)
+        prepare_database(engine, cfg.rules)
+        sync_registry(engine, cfg)  # plans may name pages registered since the last run
+        return save_plans(engine, plans, file.name)
+
+    count = _guard(action)
+    out.print(f"Imported {count} plan(s) from {_text(str(file))}", highlight=False)
 
 
 def main() -> None:

@@ -229,6 +229,21 @@ class RetentionConfig(_Section):
     keep_runs_days: PositiveInt = 400
 
 
+class DueDays(_Section):
+    """``[remediation] due_days``: days a failing result of each severity has to be fixed."""
+
+    high: PositiveInt = 2
+    medium: PositiveInt = 7
+    low: PositiveInt = 30
+
+
+class RemediationConfig(_Section):
+    """``[remediation]``: deadlines for fixing failing results, counted from the day each
+    result was first seen failing; past it, digests and the report mark the item overdue."""
+
+    due_days: DueDays = DueDays()
+
+
 class RegistryConfig(_Section):
     """``[registry]``: pages kept as a spreadsheet (CSV) beside or instead of ``[[pages]]``."""
 
@@ -296,6 +311,7 @@ class Config(_Section):
     roster: RosterConfig = RosterConfig()
     registry: RegistryConfig = RegistryConfig()
     retention: RetentionConfig = RetentionConfig()
+    remediation: RemediationConfig = RemediationConfig()
     connectors: list[ConnectorConfig] = []
     pages: list[PageConfig] = []
     waivers: list[WaiverConfig] = []

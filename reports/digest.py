@@ -4,23 +4,26 @@ and a plain-text alternative carrying the same facts."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import css_inline
 
-from auditor.config import Config
+from auditor.config import Config, RulesConfig
+from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.environment import (
     day,
     environment,
     join_url,
     plural,
+    safe_url,
     strip_bidi,
     text_environment,
 )
 from auditor.reports.view import PageView, ResultView, RunView
-from auditor.results import Severity
+from auditor.results import Severity, Status
 
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
@@ -38,6 +41,7 @@ class Digest:
 
 def build_digests(view: RunView, config: Config) -> list[Digest]:
     """One digest per supervisor in the run, in recipient order."""
+    apply_deadlines(view, config.remediation, config.district.timezone)
     by_supervisor: dict[str, list[PageView]] = defaultdict(list)
     for page in view.pages:
         by_supervisor[page.supervisor].append(page)
@@ -96,10 +100,97 @@ def since_text(view: RunView, tz: str) -> Any:
     return since
 
 
-def _urgency(page: PageView) -> tuple[int, int, int, str]:
-    """Sort key: most urgent status, then highest severity, then most open results."""
+# Evidence kinds as the digest names them; a setting is named by the setting itself.
+EVIDENCE_LABELS = {
+    "member": "Member",
+    "post": "Post",
+    "link": "Link",
+    "approval": "Approval",
+    "waiver": "Waiver",
+    "page": "Page",
+    "more": "More",
+}
+# The page's state in the digest's overview table, by its worst result.
+PAGE_STATES = {
+    Status.ERROR.value: "Could not be audited",
+    Status.FAIL.value: "Failing",
+    Status.WARN.value: "Needs a look",
+    Status.PASS.value: "Meets the checked rules",
+}
+
+
+@dataclass(frozen=True)
+class EvidenceLine:
+    """One piece of evidence in words: what it is, what was found, and a safe link."""
+
+    label: str
+    value: str
+    note: str | None
+    href: str | None
+
+
+def evidence_lines(result: ResultView) -> list[EvidenceLine]:
+    """The result's evidence for a supervisor: members by name and email, masked post
+    excerpts, links, and settings by their name in words (no internal ids)."""
+    lines = []
+    for e in result.evidence:
+        kind, value = e.get("kind", ""), str(e.get("value", ""))
+        if kind == "setting":
+            label = str(e.get("ref") or "setting").replace("_", " ").capitalize()
+            value = {"True": "yes", "False": "no", "None": "not known"}.get(value, value)
+        else:
+            label = EVIDENCE_LABELS.get(kind, kind.capitalize())
+        href = safe_url(value) if kind == "link" else None
+        lines.append(EvidenceLine(label, value, e.get("note"), href))
+    return lines
+
+
+def due_text(result: ResultView) -> str:
+    """``"Fix by 2026-12-05."`` or, past it, ``"Overdue: it was due by 2026-12-05."``."""
+    if result.due is None:
+        return ""
+    if result.overdue:
+        return f"Overdue: it was due by {result.due.isoformat()}."
+    return f"Fix by {result.due.isoformat()}."
+
+
+def plan_text(result: ResultView) -> str:
+    """The supervisor's imported plan in one sentence, or "" when there is none."""
+    parts = []
+    if result.plan_fix_on:
+        parts.append(f"to be fixed by {result.plan_fix_on.isoformat()}")
+    if result.plan_by:
+        parts.append(f"by {result.plan_by}")
+    if not parts and not result.plan_note:
+        return ""
+    text = "Planned: " + (", ".join(parts) if parts else "no date set")
+    return text + (f" — {result.plan_note}" if result.plan_note else "") + "."
+
+
+def passing_line(page: PageView) -> str:
+    """The page's passing rules on one line: how many, and their titles."""
+    passed = [r for r in page.results if r.status == Status.PASS]
+    if not passed:
+        return ""
+    titles = "; ".join(r.title or r.rule for r in passed)
+    return f"{plural(len(passed), 'other rule')} pass: {titles}."
+
+
+def plain_steps(steps: str, rules: RulesConfig) -> str:
+    """Fix steps with each ``[rules]`` number they name by key (a platform's steps may say
+    "every monitoring_max_days days") replaced by its value: "every 14 days"."""
+    for key, value in rules.model_dump().items():
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            steps = re.sub(rf"\b{key}\b", f"{value:g}", steps)
+    return steps
+
+
+def _urgency(page: PageView) -> tuple[int, int, int, int, str]:
+    """Sort key: most urgent status, then most overdue items, highest severity, most open
+    results."""
     severity = Severity(page.worst_severity).rank if page.worst_severity else 0
-    return (page.worst_rank, -severity, -len(page.attention), page.name.lower())
+    overdue = sum(r.overdue for r in page.attention)
+    return (page.worst_rank, -overdue, -severity, -len(page.attention), page.name.lower())
 
 
 def digest_context(
@@ -122,4 +213,19 @@ def digest_context(
         "report_url": join_url(base, "index.html"),
         "links": {p.id: join_url(base, p.href) for p in pages},
         "failing_results": sum(len(p.failing) for p in pages),
+        "overview": [
+            {
+                "page": p,
+                "state": PAGE_STATES[p.worst],
+                "open": len(p.attention),
+                "overdue": sum(r.overdue for r in p.attention),
+            }
+            for p in sorted(pages, key=_urgency)
+        ],
+        "overdue": sum(r.overdue for p in pages for r in p.attention),
+        "evidence": evidence_lines,
+        "due": due_text,
+        "plan": plan_text,
+        "steps": lambda r: plain_steps(r.remediation, config.rules),
+        "passing_line": passing_line,
     }

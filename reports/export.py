@@ -7,11 +7,12 @@ HTML report, including first-seen dates and trends. Each is a new private file (
 from __future__ import annotations
 
 import csv
+import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from auditor.reports.environment import BIDI_CONTROLS, strip_bidi
 from auditor.reports.files import create_text, write_text
@@ -56,6 +57,7 @@ ACTION_PLAN_COLUMNS = [
     "days_open",
     "trend",
     "how_to_fix",
+    "due_by",
     "reason",
     "planned_fix_date",
     "fixed_by",
@@ -179,10 +181,15 @@ def spreadsheet_safe(value: object) -> object:
 def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
     """Write a CSV file of ``rows`` (formula-safe cells) to a new private file."""
     with create_text(path) as handle:
-        writer = csv.DictWriter(handle, columns)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+        _csv_rows(handle, columns, rows)
+
+
+def _csv_rows(handle: TextIO, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:
+    """Write the header and ``rows`` (formula-safe cells) as CSV to ``handle``."""
+    writer = csv.DictWriter(handle, columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
 
 
 def _result_columns(r: ResultView) -> dict[str, Any]:
@@ -230,10 +237,10 @@ def write_csv(view: RunView, path: Path) -> None:
     _write_rows(path, CSV_COLUMNS, rows())
 
 
-def write_action_plan(pages: Iterable[PageView], path: Path) -> None:
-    """A supervisor's action plan: every fail/warn result of their pages, with empty columns
-    for the reason, the planned fix date and who fixes it."""
-    rows = (
+def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
+    """One action-plan row per fail/warn result of ``pages``, its due date filled in, and
+    the reason, planned fix date and who fixes it as last imported (empty when unplanned)."""
+    return (
         {
             "page_id": p.id,
             "page_name": p.name,
@@ -241,16 +248,28 @@ def write_action_plan(pages: Iterable[PageView], path: Path) -> None:
             "platform": p.platform,
             "owner": p.owner,
             "how_to_fix": r.remediation,
-            "reason": "",
-            "planned_fix_date": "",
-            "fixed_by": "",
+            "due_by": r.due.isoformat() if r.due else "",
+            "reason": r.plan_note or "",
+            "planned_fix_date": r.plan_fix_on.isoformat() if r.plan_fix_on else "",
+            "fixed_by": r.plan_by or "",
         }
         | _result_columns(r)
         for p in pages
         for r in p.attention
         if r.status != "error"
     )
-    _write_rows(path, ACTION_PLAN_COLUMNS, rows)
+
+
+def write_action_plan(pages: Iterable[PageView], path: Path) -> None:
+    """Write a supervisor's action plan (see :func:`action_plan_csv`) to a private file."""
+    _write_rows(path, ACTION_PLAN_COLUMNS, _action_plan_rows(pages))
+
+
+def action_plan_csv(pages: Iterable[PageView]) -> str:
+    """A supervisor's action plan as CSV text (the digest email's attachment)."""
+    handle = io.StringIO(newline="")
+    _csv_rows(handle, ACTION_PLAN_COLUMNS, _action_plan_rows(pages))
+    return handle.getvalue()
 
 
 def write_discovered_csv(view: RunView, path: Path) -> None:

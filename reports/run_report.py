@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from auditor.config import Config
 from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, stacked_rows
+from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
@@ -158,6 +159,7 @@ def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> 
     (defaults when omitted)."""
     config = config or Config()
     view.timezone = config.district.timezone
+    apply_deadlines(view, config.remediation, view.timezone)
     try:
         with replaced_folder(out_dir, OUTPUTS) as staging:
             _write_outputs(view, config, staging)

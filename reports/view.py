@@ -4,14 +4,16 @@ results with rule metadata, first-seen dates and trends, and unregistered groups
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, and_, select
 from sqlalchemy.orm import Session, selectinload
 
 from auditor.db.models import DiscoveredGroup, PageAudit, Run
+from auditor.db.store import plans_of
 from auditor.policy import POLICY_NAME
 from auditor.reports.history import (
     EarlierResult,
@@ -70,6 +72,11 @@ class ResultView:
     first_seen_run: int | None = None
     days_open: int | None = None
     trend: str | None = None
+    due: date | None = None  # a failing result's fix-by day (reports.deadlines)
+    overdue: bool = False  # the run started after the end of that day
+    plan_fix_on: date | None = None  # the supervisor's imported action plan (auditor.plans)
+    plan_by: str | None = None
+    plan_note: str | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -351,6 +358,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         runs = recent_runs(session, run_id)
         _add_history(pages, rule_history(session, runs))
         trend = run_trend(session, runs)
+        attach_plans(session, pages)
         discovered = [
             DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
             for g in session.scalars(
@@ -443,3 +451,16 @@ def _result_view(row: Any, platform: str, rule: RuleInfo | None) -> ResultView:
     view.rationale = rule.rationale
     view.remediation = rule.remediation_for(platform)
     return view
+
+
+def attach_plans(session: Session, pages: Iterable[PageView]) -> None:
+    """Fill each result's plan fields from the stored plans of its page and rule."""
+    pages = list(pages)
+    stored = plans_of(session, [p.id for p in pages])
+    for page in pages:
+        for result in page.results:
+            plan = stored.get((page.id, result.rule))
+            if plan is not None:
+                result.plan_fix_on = plan.planned_fix_on
+                result.plan_by = plan.responsible
+                result.plan_note = plan.note

@@ -149,6 +149,23 @@ class Waiver(Base):
     expires: Mapped[date | None] = mapped_column(Date)
 
 
+class ActionPlan(Base):
+    """A supervisor's plan for fixing one rule on one page, imported from their action-plan
+    CSV (``auditor plan import``); a newer import replaces it."""
+
+    __tablename__ = "action_plans"
+    __table_args__ = (UniqueConstraint("page_id", "rule_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_id: Mapped[str] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    planned_fix_on: Mapped[date | None] = mapped_column(Date)
+    responsible: Mapped[str | None] = mapped_column(String(320))
+    note: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(500))  # the imported file's name
+    imported_at: Mapped[datetime]
+
+
 class Delivery(Base):
     """One email sent (or attempted) for a run: digest, IT summary or urgent alert."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +10,15 @@ from sqlalchemy import Engine, case, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
-from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, Waiver
+from auditor.db.models import (
+    ActionPlan,
+    DiscoveredGroup,
+    Page,
+    PageAudit,
+    Result,
+    Run,
+    Waiver,
+)
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
@@ -198,3 +206,27 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
         session.commit()
     return len(runs), count
+
+
+def save_plans(engine: Engine, plans: Iterable[Mapping[str, Any]], source: str) -> int:
+    """Store imported action plans (``page_id``, ``rule_id``, ``planned_fix_on``,
+    ``responsible``, ``note``), each replacing the plan its page and rule had; return how
+    many were stored. One transaction: a failed import changes nothing."""
+    stamp = now()
+    count = 0
+    with Session(engine) as session, session.begin():
+        for plan in plans:
+            session.execute(
+                delete(ActionPlan).where(
+                    ActionPlan.page_id == plan["page_id"], ActionPlan.rule_id == plan["rule_id"]
+                )
+            )
+            session.add(ActionPlan(**plan, source=source, imported_at=stamp))
+            count += 1
+    return count
+
+
+def plans_of(session: Session, page_ids: Iterable[str]) -> dict[tuple[str, str], ActionPlan]:
+    """The stored plan of each (page, rule) among ``page_ids``, in one query."""
+    rows = session.scalars(select(ActionPlan).where(ActionPlan.page_id.in_(list(page_ids))))
+    return {(p.page_id, p.rule_id): p for p in rows}

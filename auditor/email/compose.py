@@ -1,5 +1,6 @@
 """Turns an outgoing email (recipient, subject, text, HTML) into a MIME message with
-Message-ID and Date headers, as multipart/alternative (plain text first, then HTML)."""
+Message-ID and Date headers, as multipart/alternative (plain text first, then HTML), inside
+multipart/mixed when files are attached."""
 
 from __future__ import annotations
 
@@ -24,6 +25,16 @@ class Outgoing:
     subject: str
     text: str
     html: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A text file sent with an email (a supervisor's action plan as CSV)."""
+
+    filename: str
+    text: str
+    subtype: str = "csv"
 
 
 def one_line(value: str, limit: int = 200) -> str:
@@ -44,4 +55,6 @@ def compose(mail: Outgoing, sender: str, now: datetime | None = None) -> EmailMe
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     msg.set_content(mail.text)
     msg.add_alternative(mail.html, subtype="html")
+    for item in mail.attachments:
+        msg.add_attachment(item.text, subtype=item.subtype, filename=item.filename)
     return msg

@@ -13,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from auditor.config import Config
 from auditor.db.models import Run
-from auditor.email.compose import Outgoing, compose, one_line
+from auditor.email.compose import Attachment, Outgoing, compose, one_line
 from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.errors import AuditorError
-from auditor.reports.digest import build_digests
+from auditor.reports.deadlines import apply_deadlines, overdue_items
+from auditor.reports.digest import Digest, build_digests
 from auditor.reports.environment import environment, file_stem, join_url, text_environment
+from auditor.reports.export import action_plan_csv
 from auditor.reports.files import make_folder, replace_file
 from auditor.reports.view import RunNotFoundError, RunView, load_run
 
@@ -58,8 +60,21 @@ def digest_run(engine: Engine, run_id: int | None) -> RunView:
 def digest_mails(view: RunView, config: Config) -> tuple[list[Outgoing], dict[str, int]]:
     """Each supervisor's digest as an email, and how many pages each one covers."""
     digests = build_digests(view, config)
-    mails = [Outgoing(DIGEST, d.recipient, d.subject, d.text, d.html) for d in digests]
+    mails = [
+        Outgoing(DIGEST, d.recipient, d.subject, d.text, d.html, plan_attachment(view, d))
+        for d in digests
+    ]
     return mails, {d.recipient: len(d.page_ids) for d in digests}
+
+
+def plan_attachment(view: RunView, digest: Digest) -> tuple[Attachment, ...]:
+    """The supervisor's action plan as a CSV attachment, when they have items to plan."""
+    wanted = set(digest.page_ids)
+    pages = [p for p in view.pages if p.id in wanted]
+    if not any(r.status != "error" for p in pages for r in p.attention):
+        return ()
+    name = f"action-plan-{file_stem(digest.recipient)}.csv"
+    return (Attachment(name, action_plan_csv(pages)),)
 
 
 def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine]) -> list[Outgoing]:
@@ -70,8 +85,10 @@ def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine])
         f"[Page audit] {view.district}: run {view.id} {view.status} — "
         f"{len(view.failing_pages)} page(s) failing, {len(view.errored_now)} not audited"
     )
+    apply_deadlines(view, config.remediation, config.district.timezone)
     context = {
         "run": view,
+        "overdue": overdue_items(view),
         "digests": list(lines),
         "subject": subject,
         "tz": config.district.timezone,

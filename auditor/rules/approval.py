@@ -14,19 +14,22 @@ class Approval(Rule):
     severity = Severity.HIGH
     rationale = "Pages set up without approval are invisible to the district and unmanaged."
     remediation = (
-        "The supervisor reviews the page and records approval (approved_by, approved_on) "
-        "in the page register; a page set up before approval is re-approved after review "
+        "The supervisor reviews the page and records in the page register who approved it "
+        "and when; a page set up before approval is re-approved after review "
         "of its settings and members."
     )
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         page = ctx.page
         if not page.approved_by or not page.approved_on:
-            missing = [k for k in ("approved_by", "approved_on") if not getattr(page, k)]
+            missing = [
+                words
+                for k, words in (("approved_by", "who approved it"), ("approved_on", "when"))
+                if not getattr(page, k)
+            ]
             return self.failed(
-                "No supervisor approval is recorded for this page (missing "
-                + " and ".join(missing)
-                + ").",
+                "No supervisor approval is recorded for this page (the page register does not "
+                "say " + " or ".join(missing) + ").",
                 [Evidence(kind="approval", ref="register", value="no approval recorded")],
             )
         evidence = [

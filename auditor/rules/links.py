@@ -24,7 +24,7 @@ class NoPersonalLinks(Rule):
         "are the most serious."
     )
     remediation = (
-        "Remove the link, or ask IT to add the site to rules.allowed_domains if the "
+        "Remove the link, or ask IT to add the site to the district's allowed sites if the "
         "district sponsors it."
     )
 

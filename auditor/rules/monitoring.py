@@ -17,7 +17,7 @@ class Monitoring(Rule):
     severity = Severity.MEDIUM
     rationale = "Reports and join requests left for weeks mean nobody is watching the group."
     remediation = (
-        "The employee reviews the group at least every monitoring_max_days days: answers "
+        "The employee reviews the group within the district's monitoring limit: answers "
         "join requests, handles reported posts, and posts or moderates."
     )
 
@@ -56,7 +56,9 @@ class Monitoring(Rule):
             )
         elif last < cutoff:
             days = (ctx.now - last).days
-            problems.append(f"the last moderator activity was {days} days ago")
+            problems.append(
+                f"the last moderator activity was on {last.date()}, more than {days} days ago"
+            )
         stale = [m for m in requests if m.joined_at is not None and m.joined_at < cutoff]
         for m in stale:
             days = (ctx.now - m.joined_at).days if m.joined_at else 0
@@ -67,7 +69,7 @@ class Monitoring(Rule):
             evidence.append(setting("pending_reports", pending_reports))
         if problems:
             return self.failed(
-                "Not monitored: " + "; ".join(problems) + f" (limit: {max_days} days).",
+                "Not monitored: " + "; ".join(problems) + ".",
                 evidence,
             )
         if pending_reports:

@@ -8,9 +8,7 @@ from auditor.rules.base import Rule, RuleContext, member_evidence, setting
 from auditor.rules.members import NO_MEMBERS, label
 from auditor.snapshot import Member, PageSnapshot
 
-NO_ROSTER = (
-    "No roster is configured ([roster] oneroster_dir), so students' guardians are not known."
-)
+NO_ROSTER = "No student roster is set up in the auditor, so students' guardians are not known."
 SEEKING = ("active", "invited")
 
 

@@ -11,7 +11,7 @@ from auditor.rules.members import NO_MEMBERS, label
 from auditor.snapshot import Member, PageSnapshot
 
 NO_STUDENTS = (
-    "The page has no roster_class or students in the registry, so who belongs cannot be told."
+    "The page register names no class or students for this page, so who belongs cannot be told."
 )
 
 

@@ -76,8 +76,12 @@ def test_each_supervisor_gets_one_digest_with_only_their_pages_and_it_a_summary(
     assert "Drama Club (drama" in summary and "not valid JSON" in summary
     assert "ada@district.org (2 pages): sent" in summary
     for msg in smtp.messages:
-        assert msg.get_content_type() == "multipart/alternative"
-        assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        # a digest with items to plan is multipart/mixed: the alternative, then the CSV plan
+        alternative = next(m for m in msg.walk() if m.get_content_type() == "multipart/alternative")
+        assert [p.get_content_type() for p in alternative.iter_parts()] == [
+            "text/plain",
+            "text/html",
+        ]
         assert msg["Date"] and msg["Message-ID"].endswith("@district.org>")
         assert msg["From"] == "auditor@district.org"
     rows = deliveries(district)
