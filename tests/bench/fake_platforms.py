@@ -508,8 +508,8 @@ class FakeGraph(Fake):
         (the connector awaits each in turn), so the chain is all of them: the group;
         owners and members (999 a page); the team; its channels; per channel, its top
         messages (50 a page, at most 100 read; General also holds the system message that
-        the team was created) and, for each user message among them, its replies (50 a
-        page); the group's settings. The tenant's settings are read once per run."""
+        the team was created) with their replies inline (``$expand=replies``: no thread here
+        has over 1,000); the group's settings. The tenant's settings are read once per run."""
         g = self.district.group(index)
         count = (
             1 + pages_of(1, GRAPH_DIRECTORY_PAGE) + pages_of(len(g.members), GRAPH_DIRECTORY_PAGE)
@@ -518,8 +518,6 @@ class FakeGraph(Fake):
         for n, (_, _, threads) in enumerate(self.channels(g)):
             tops = len(threads) + (n == 0)  # newest first; the system message is the oldest
             count += pages_of(min(tops, MESSAGES_LIMIT), GRAPH_MESSAGES_PAGE)
-            for thread in threads[::-1][:MESSAGES_LIMIT]:
-                count += pages_of(len(thread) - 1, GRAPH_MESSAGES_PAGE)
         count += 1  # groups/{id}/settings
         return PageCost(count, count)
 
@@ -639,8 +637,15 @@ class FakeGraph(Fake):
             return graph_error("unknown", request, g.index)
         number, (cid, _, threads) = found[0]
         if len(rest) == 2:
+            expand = request.query.get("$expand") == "replies"  # replies inline, as Graph does
             tops: list[dict[str, Any]] = [
-                graph_message(g, cid, t[0], None) for t in reversed(threads)
+                graph_message(g, cid, t[0], None)
+                | (
+                    {"replies": [graph_message(g, cid, m, t[0].graph_id) for m in reversed(t[1:])]}
+                    if expand
+                    else {}
+                )
+                for t in reversed(threads)
             ]
             if number == 0:
                 tops.append(system_message(g, cid))
