@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from auditor.errors import AuditorError
+from auditor.private import FILE_MODE, FOLDER_MODE, make_folder
 
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
 PARTIAL = ".partial"  # suffix of staging folders and files beside their target
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2  # renameat2(2): swap two existing paths atomically (Linux 3.15+)
@@ -46,19 +45,6 @@ def write_text(path: Path, text: str) -> None:
     """Write ``text`` to a new private file at ``path``."""
     with create_text(path) as handle:
         handle.write(text)
-
-
-def make_folder(path: Path) -> Path:
-    """``path`` as a folder, each missing folder on the way created 0700 (an existing one
-    keeps its mode: it is not the auditor's)."""
-    missing = [p for p in (path, *path.parents) if not p.exists()]
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=FOLDER_MODE)
-        except FileExistsError:
-            continue
-        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
-    return path
 
 
 def replace_file(path: Path, data: bytes) -> None:

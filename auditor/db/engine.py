@@ -15,9 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 import auditor.migrations
 from auditor.errors import AuditorError
-
-FILE_MODE = 0o600
-FOLDER_MODE = 0o700
+from auditor.private import FILE_MODE, make_folder
 
 
 class DatabaseError(AuditorError):
@@ -44,13 +42,7 @@ def _create_private(path: Path) -> None:
     """Create the SQLite file 0600 (and each missing folder above it 0700) before SQLite
     opens it, whatever the umask: it holds student data. SQLite gives its -wal and -shm
     files the database's mode. An existing file or folder keeps its mode."""
-    missing = [p for p in path.parents if not p.exists()]
-    for folder in reversed(missing):
-        try:
-            folder.mkdir(mode=FOLDER_MODE)
-        except FileExistsError:
-            continue
-        os.chmod(folder, FOLDER_MODE)  # mkdir's mode is cut by the umask
+    make_folder(path.parent)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, FILE_MODE)
     except FileExistsError:
