@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -54,6 +56,14 @@ class Evidence(BaseModel):
     ref: str | None = None  # member id / post id / setting name
     value: str  # what was found (masked when it is student data)
     note: str | None = None
+    # For a post: when it was written, its author's role (staff, student, parent, member),
+    # a link to it where the platform gives one, and what decided the finding (a precise
+    # pattern, or the classifier with its score between 0 and 1).
+    at: datetime | None = None
+    role: str | None = None
+    url: str | None = None
+    decided_by: Literal["pattern", "classifier"] | None = None
+    score: float | None = None
 
 
 class RuleResult(BaseModel):
