@@ -18,10 +18,10 @@ from auditor.reports.environment import (
     environment,
     join_url,
     plural,
-    safe_url,
     strip_bidi,
     text_environment,
 )
+from auditor.reports.evidence import evidence_lines
 from auditor.reports.view import PageView, ResultView, RunView
 from auditor.results import Severity, Status
 
@@ -100,16 +100,6 @@ def since_text(view: RunView, tz: str) -> Any:
     return since
 
 
-# Evidence kinds as the digest names them; a setting is named by the setting itself.
-EVIDENCE_LABELS = {
-    "member": "Member",
-    "post": "Post",
-    "link": "Link",
-    "approval": "Approval",
-    "waiver": "Waiver",
-    "page": "Page",
-    "more": "More",
-}
 # The page's state in the digest's overview table, by its worst result.
 PAGE_STATES = {
     Status.ERROR.value: "Could not be audited",
@@ -117,32 +107,6 @@ PAGE_STATES = {
     Status.WARN.value: "Needs a look",
     Status.PASS.value: "Meets the checked rules",
 }
-
-
-@dataclass(frozen=True)
-class EvidenceLine:
-    """One piece of evidence in words: what it is, what was found, and a safe link."""
-
-    label: str
-    value: str
-    note: str | None
-    href: str | None
-
-
-def evidence_lines(result: ResultView) -> list[EvidenceLine]:
-    """The result's evidence for a supervisor: members by name and email, masked post
-    excerpts, links, and settings by their name in words (no internal ids)."""
-    lines = []
-    for e in result.evidence:
-        kind, value = e.get("kind", ""), str(e.get("value", ""))
-        if kind == "setting":
-            label = str(e.get("ref") or "setting").replace("_", " ").capitalize()
-            value = {"True": "yes", "False": "no", "None": "not known"}.get(value, value)
-        else:
-            label = EVIDENCE_LABELS.get(kind, kind.capitalize())
-        href = safe_url(value) if kind == "link" else None
-        lines.append(EvidenceLine(label, value, e.get("note"), href))
-    return lines
 
 
 def due_text(result: ResultView) -> str:
@@ -223,7 +187,7 @@ def digest_context(
             for p in sorted(pages, key=_urgency)
         ],
         "overdue": sum(r.overdue for p in pages for r in p.attention),
-        "evidence": evidence_lines,
+        "evidence": lambda r: evidence_lines(r.evidence, config.district.timezone),
         "due": due_text,
         "plan": plan_text,
         "steps": lambda r: plain_steps(r.remediation, config.rules),

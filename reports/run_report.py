@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
+from typing import Any
 
 from markupsafe import Markup
 
@@ -19,6 +20,7 @@ from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, st
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
+from auditor.reports.evidence import evidence_lines
 from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
 from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
 from auditor.reports.history import OPEN_STATUSES
@@ -132,9 +134,14 @@ def history_chart(view: RunView, page: PageView) -> Markup | None:
     return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
 
 
-def _context(view: RunView) -> dict[str, Callable[[PageView], Markup | None]]:
+def _context(view: RunView) -> dict[str, Callable[..., Any]]:
     """What every template with page sections needs besides the run."""
-    return {"strip": lambda page: history_chart(view, page)}
+    return {
+        "strip": lambda page: history_chart(view, page),
+        "evidence": lambda result: list(
+            zip(evidence_lines(result.evidence, view.timezone), result.evidence, strict=True)
+        ),
+    }
 
 
 def render_html(view: RunView, parts: list[DetailPart] | None = None) -> str:

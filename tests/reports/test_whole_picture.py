@@ -19,6 +19,8 @@ from auditor.cli import app
 from auditor.db.engine import make_engine
 from auditor.db.models import Run
 from auditor.email.alerts import urgent_findings
+from auditor.loading import load_config
+from auditor.reports.digest import build_digests
 from auditor.reports.environment import day
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
@@ -79,6 +81,21 @@ def test_a_page_run_hides_no_page(
     assert any(r["rule"] == "DS2.closed" and r["status"] == "fail" for r in b["results"])
     rows = list(csv.DictReader((tmp_path / "r2" / "findings.csv").open()))
     assert {row["page_id"] for row in rows} == {"a", "b", "c"}
+
+    # the digests show every page too, a carried one saying it was not checked this time
+    digests = build_digests(view, load_config(config))
+    text = "\n".join(d.text for d in digests)
+    html = "\n".join(d.html for d in digests)
+    for name in ("a", "b"):  # failing: a section each
+        assert f"== {pages[name].name} ==" in text
+    assert f"  - {pages['c'].name} (" in text  # passing: one line, dated by its run
+    c_line = text.split(f"  - {pages['c'].name} (", 1)[1].split("\n", 1)[0]
+    assert f"as of the audit of {day(pages['c'].from_run.started_at, 'America/New_York')}" in c_line
+    b_text = text.split(f"== {pages['b'].name} ==", 1)[1].split("\n== ", 1)[0]
+    assert "Not checked in this audit: these are its results from the audit of" in b_text
+    a_text = text.split(f"== {pages['a'].name} ==", 1)[1].split("\n== ", 1)[0]
+    assert "Not checked in this audit" not in a_text
+    assert html.count("Not checked in this audit:") == 1  # b, not a
 
 
 def test_carried_pages_keep_their_history(engine: Engine) -> None:
