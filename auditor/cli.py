@@ -350,12 +350,21 @@ def digest(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also write each email as DIR/*.eml.")
     ] = None,
+    overdue: Annotated[
+        bool,
+        typer.Option(
+            "--overdue",
+            help="Instead: each school's list of overdue items, for the addresses in its "
+            "[schools] escalate_to (the scheduler sends it weekly).",
+        ),
+    ] = False,
     log_level: LogLevelOpt = "info",
     log_format: LogFormatOpt = "plain",
 ) -> None:
     """Build each supervisor's digest and the IT summary of a run; with --send, email them
     (each once per run: the delivery log skips what was sent; exit 5 if any failed)."""
     from auditor.email.digests import digest_run, preview, send_digests, write_preview
+    from auditor.email.escalation import escalation_mails, send_escalations
 
     _setup(log_level, log_format)
     if force and not send:
@@ -367,7 +376,7 @@ def digest(
         prepare_database(engine, cfg.rules)
         view = digest_run(engine, run_id)
         if not send:
-            mails = preview(view, cfg)
+            mails = escalation_mails(view, cfg) if overdue else preview(view, cfg)
             table = Table("Kind", "To", "Subject", title=f"Run {view.id}: would send")
             for mail in mails:
                 table.add_row(Text(mail.kind), Text(mail.recipient), Text(strip_bidi(mail.subject)))
@@ -375,7 +384,8 @@ def digest(
             for path in write_preview(mails, cfg, output) if output else []:
                 out.print(f"wrote {_text(str(path))}", highlight=False)
             return ExitCode.OK
-        outcomes = send_digests(engine, cfg, view, force=force)
+        deliver_all = send_escalations if overdue else send_digests
+        outcomes = deliver_all(engine, cfg, view, force=force)
         table = Table("Kind", "To", "Outcome", "Detail", title=f"Run {view.id}: delivery")
         for o in outcomes:
             detail = o.error or o.message_id or ""  # an SMTP server's words: never markup

@@ -157,16 +157,18 @@ class ScheduleConfig(_Section):
 
     audit: str | None = "0 2 * * *"
     digest: str | None = "0 6 * * *"
+    # The weekly overdue list sent to each school's ``escalate_to`` ([schools]): Mondays.
+    escalation: str | None = "0 7 * * mon"
 
-    @field_validator("audit", "digest")
+    @field_validator("audit", "digest", "escalation")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from apscheduler.triggers.cron import CronTrigger
+        from auditor import crontab  # apscheduler, imported only when a schedule is read
 
         try:
-            CronTrigger.from_crontab(value)
+            crontab.trigger(value, "UTC")
         except ValueError as exc:
             raise ValueError(f"not a cron expression ({exc})") from None
         return value
@@ -244,6 +246,13 @@ class RemediationConfig(_Section):
     due_days: DueDays = DueDays()
 
 
+class SchoolConfig(_Section):
+    """``[schools."NAME"]``: who hears of a school's overdue items. ``escalate_to`` (say, the
+    principal) receives a weekly list of the school's items past their due date."""
+
+    escalate_to: list[Email] = []
+
+
 class RegistryConfig(_Section):
     """``[registry]``: pages kept as a spreadsheet (CSV) beside or instead of ``[[pages]]``."""
 
@@ -312,6 +321,7 @@ class Config(_Section):
     registry: RegistryConfig = RegistryConfig()
     retention: RetentionConfig = RetentionConfig()
     remediation: RemediationConfig = RemediationConfig()
+    schools: dict[str, SchoolConfig] = {}  # by the school name pages give
     connectors: list[ConnectorConfig] = []
     pages: list[PageConfig] = []
     waivers: list[WaiverConfig] = []

@@ -121,6 +121,13 @@ def _cross_check(config: Config, name: str) -> list[str]:
             errors.append(f"{name}: waivers[{i}].page: no page with id {waiver.page!r}")
         if waiver.rule not in rule_ids:
             errors.append(f"{name}: waivers[{i}].rule: unknown rule id {waiver.rule!r}")
+    schools = {page.school for page in config.pages}
+    for school in config.schools:
+        if school not in schools:
+            errors.append(
+                f"{name}: schools.{school!r}: no registered page has this school "
+                "(a page's school must match it exactly)"
+            )
     return errors
 
 

@@ -24,6 +24,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from auditor import crontab
 from auditor.config import Config
 from auditor.db.models import Delivery, Run
 from auditor.errors import AuditorError, ConfigError, RunLockedError
@@ -39,7 +40,7 @@ _TICK = timedelta(microseconds=1)
 
 def cron(expression: str, config: Config) -> CronTrigger:
     """A cron trigger in the district's time zone."""
-    return CronTrigger.from_crontab(expression, timezone=config.district.tz)
+    return crontab.trigger(expression, config.district.tz)
 
 
 def last_missed(
@@ -122,6 +123,13 @@ class AuditScheduler:
         if self.digest_trigger is not None and config.email.from_ is None:
             log.warning("digest job disabled: [email] from is not set in %s", config.source)
             self.digest_trigger = None
+        self.escalation_trigger = (
+            cron(sched.escalation, config)
+            if sched.escalation
+            and config.email.from_ is not None
+            and any(school.escalate_to for school in config.schools.values())
+            else None
+        )
         if self.audit_trigger is None and self.digest_trigger is None:
             raise ConfigError(f"{config.source}: schedule: neither audit nor digest is scheduled")
         self.misfire_grace = misfire_grace
@@ -153,6 +161,10 @@ class AuditScheduler:
             self.scheduler.add_job(self.audit_job, self.audit_trigger, id="audit", name="audit")
         if self.digest_trigger is not None:
             self.scheduler.add_job(self.digest_job, self.digest_trigger, id="digest", name="digest")
+        if self.escalation_trigger is not None:
+            self.scheduler.add_job(
+                self.escalation_job, self.escalation_trigger, id="escalation", name="escalation"
+            )
         if catch_up.audit or catch_up.digest:
             due = [
                 name for name, on in (("audit", catch_up.audit), ("digest", catch_up.digest)) if on
@@ -243,31 +255,44 @@ class AuditScheduler:
 
     async def digest_job(self) -> None:
         """Send the digests of the newest finished run (the delivery log prevents repeats)."""
+        await self._mail_job("digests")
+
+    async def escalation_job(self) -> None:
+        """Send each school's weekly overdue list ([schools] escalate_to) of the newest
+        finished run."""
+        await self._mail_job("overdue lists")
+
+    async def _mail_job(self, what: str) -> None:
+        """Run one mail job in a worker thread, tracked so that a stop waits for it."""
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)
         try:
-            await asyncio.to_thread(self._digest)
+            await asyncio.to_thread(self._send, what)
         finally:
             self._jobs.discard(task)
 
-    def _digest(self) -> None:
-        """Send the newest finished run's digests and log the counts (in a worker thread)."""
+    def _send(self, what: str) -> None:
+        """Send the newest finished run's ``what`` (digests or overdue lists) and log the
+        counts (in a worker thread)."""
         from auditor.email.digests import digest_run, send_digests
+        from auditor.email.escalation import send_escalations
 
+        send = send_escalations if what == "overdue lists" else send_digests
         try:
             view = digest_run(self.engine, None)
-            outcomes = send_digests(self.engine, self.config, view)
+            outcomes = send(self.engine, self.config, view)
         except AuditorError as exc:
-            log.warning("scheduled digest skipped: %s", exc)
+            log.warning("scheduled %s skipped: %s", what, exc)
             return
         except Exception:
-            log.exception("scheduled digest failed")
+            log.exception("scheduled %s failed", what)
             return
         counts = {s: sum(o.status == s for o in outcomes) for s in ("sent", "skipped", "failed")}
         report = log.error if counts["failed"] else log.info
         report(
-            "digests for run %s: %d sent, %d already sent, %d failed",
+            "%s for run %s: %d sent, %d already sent, %d failed",
+            what,
             view.id,
             counts["sent"],
             counts["skipped"],

@@ -22,6 +22,7 @@ _STARTER: tuple[tuple[str, str | None], ...] = (
     (r'(?m)^pages_csv = "auditor/sample/pages.csv"$', 'pages_csv = "pages.csv"'),
     (r'(?m)^path = "auditor/sample/pages"$', 'path = "exports"'),
     (r"(?m)^\[\[waivers\]\]\n((?:[a-z_]+ = .*\n?)+)", None),
+    (r'(?m)^\[schools\."[^"]*"\]\n((?:[a-z_]+ = .*\n?)+)', None),
 )
 
 

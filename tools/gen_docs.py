@@ -94,8 +94,8 @@ def config_reference() -> str:
         if field.exclude:
             continue
         model = _model_of(field)
-        array = typing.get_origin(field.annotation) is list
-        header = f"[[{name}]]" if array else f"[{name}]"
+        origin = typing.get_origin(field.annotation)
+        header = {list: f"[[{name}]]", dict: f'[{name}."NAME"]'}.get(origin, f"[{name}]")
         lines += [
             "",
             f"## `{header}`",
@@ -112,8 +112,8 @@ def config_reference() -> str:
 
 def _model_of(field: FieldInfo) -> type[BaseModel]:
     annotation = field.annotation
-    if typing.get_origin(annotation) is list:
-        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (list, dict):  # [[pages]] rows, [schools."NAME"]
+        annotation = typing.get_args(annotation)[-1]
     assert isinstance(annotation, type) and issubclass(annotation, BaseModel)
     return annotation
 
