@@ -203,6 +203,15 @@ class RulesConfig(_Section):
     speech_terms: list[Phrase] = []
     speech_allowed: list[Phrase] = []
 
+    def fill_in(self, text: str) -> str:
+        """``text`` with each number of this section it names by key replaced by its value:
+        fix steps written once for every district ("every monitoring_max_days days") read
+        "every 14 days" for people."""
+        for key, value in self.model_dump().items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                text = re.sub(rf"\b{key}\b", f"{value:g}", text)
+        return text
+
     @field_validator("student_id_pattern")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:

@@ -26,8 +26,12 @@ def rule_metadata(rules: RulesConfig) -> dict[str, RuleInfo]:
             clause_text=rule.clause_text,
             severity=(override.severity if override and override.severity else rule.severity),
             rationale=rule.rationale,
-            remediation=rule.remediation,
-            steps={p: by_rule[rule.id] for p, by_rule in steps.items() if rule.id in by_rule},
+            remediation=rules.fill_in(rule.remediation),
+            steps={
+                platform: rules.fill_in(by_rule[rule.id])
+                for platform, by_rule in steps.items()
+                if rule.id in by_rule
+            },
         )
     return infos
 

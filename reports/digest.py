@@ -4,14 +4,13 @@ and a plain-text alternative carrying the same facts."""
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import css_inline
 
-from auditor.config import Config, RulesConfig
+from auditor.config import Config
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.environment import (
     day,
@@ -140,15 +139,6 @@ def passing_line(page: PageView) -> str:
     return f"{plural(len(passed), 'other rule')} pass: {titles}."
 
 
-def plain_steps(steps: str, rules: RulesConfig) -> str:
-    """Fix steps with each ``[rules]`` number they name by key (a platform's steps may say
-    "every monitoring_max_days days") replaced by its value: "every 14 days"."""
-    for key, value in rules.model_dump().items():
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            steps = re.sub(rf"\b{key}\b", f"{value:g}", steps)
-    return steps
-
-
 def _urgency(page: PageView) -> tuple[int, int, int, int, str]:
     """Sort key: most urgent status, then most overdue items, highest severity, most open
     results."""
@@ -190,6 +180,6 @@ def digest_context(
         "evidence": lambda r: evidence_lines(r.evidence, config.district.timezone),
         "due": due_text,
         "plan": plan_text,
-        "steps": lambda r: plain_steps(r.remediation, config.rules),
+        "steps": lambda r: config.rules.fill_in(r.remediation),
         "passing_line": passing_line,
     }

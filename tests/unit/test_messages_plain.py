@@ -21,6 +21,7 @@ from auditor.db.models import Result
 from auditor.loading import load_config
 from auditor.people import People
 from auditor.results import Status
+from auditor.rulebook import rule_metadata
 from auditor.rules.base import RuleContext
 from auditor.rules.catalog import all_rules, evaluate, get
 from auditor.runner import Runner
@@ -46,6 +47,8 @@ KEYS = config_keys(Config) | config_keys(PageConfig)
 KEY_PATTERN = re.compile(r"\b(" + "|".join(sorted(map(re.escape, KEYS))) + r")\b")
 TUPLE_PATTERN = re.compile(r"\(\s*[a-z]+_[a-z_]+\s*,")  # "(approved_by, approved_on)"
 RULE_ID_PATTERN = re.compile(r"\bDS\d+\.[a-z-]+")
+# Connector settings ("max_age_days") and API values ("visibility: hidden") in fix steps.
+CONNECTOR_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b(?! ?[(=])|\b[a-z_]+: [a-z_]+\)")
 
 
 def plain_language_problems(text: str) -> list[str]:
@@ -112,6 +115,20 @@ def test_no_message_shows_config_keys_or_rule_ids(
 @pytest.mark.parametrize("rule", all_rules(), ids=lambda r: r.id)
 def test_fix_steps_show_no_config_keys(rule: object) -> None:
     assert plain_language_problems(rule.remediation) == []  # type: ignore[attr-defined]
+
+
+def test_every_platforms_fix_steps_as_a_run_stores_them_show_no_config_keys() -> None:
+    config = load_config(SAMPLE_CONFIG)
+    infos = rule_metadata(config.rules)
+    found = {
+        (rule_id, platform): problems
+        for rule_id, info in infos.items()
+        for platform, steps in info.steps.items()
+        if (problems := plain_language_problems(steps) + CONNECTOR_KEY.findall(steps))
+    }
+    assert found == {}
+    canvas = infos["DS2.monitoring"].steps["canvas"]
+    assert f"every {config.rules.monitoring_max_days} days" in canvas  # the number, filled in
 
 
 @pytest.mark.parametrize("late_hours", [1, 23])
