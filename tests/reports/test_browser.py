@@ -14,7 +14,10 @@ import pytest
 from conftest import SampleRun
 from test_charts import fourteen_runs
 
+from auditor.config import Config, SchoolConfig
 from auditor.db.engine import make_engine, upgrade
+from auditor.email.digests import it_summary_mails
+from auditor.email.escalation import escalation_mails
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
 
@@ -166,3 +169,34 @@ def test_pictures_read_on_desktop_phone_and_dark(tmp_path: Path, browser: Any) -
         if scheme == "dark":  # the bars take the dark palette, not the light one
             fill = page.eval_on_selector("svg.chart .sev-high", "e => getComputedStyle(e).fill")
             assert fill == "rgb(255, 179, 173)"
+
+
+def test_it_summary_and_overdue_list_read_on_desktop_and_phone(
+    tmp_path: Path, browser: Any
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'history.db'}")
+    upgrade(engine)
+    run_id = fourteen_runs(engine)[-1]
+    view = load_run(engine, run_id)
+    engine.dispose()
+    config = Config()
+    config.email.it_recipients = ["it@district.org"]
+    config.reports.base_url = "https://audit.district.org/report/"
+    school = view.pages[0].school
+    config.schools = {school: SchoolConfig(escalate_to=["principal@district.org"])}
+    [summary] = it_summary_mails(view, config, [])
+    overdue = escalation_mails(view, config)
+    assert overdue, "the history has items past their due date"
+    mails = {"it-summary": summary.html, "overdue-list": overdue[0].html}
+    ARTIFACTS.mkdir(exist_ok=True)
+    for kind, html in mails.items():
+        path = tmp_path / f"{kind}.html"
+        path.write_text(html)
+        for name, viewport in (("desktop", {"width": 800, "height": 900}), ("phone", PHONE)):
+            page = open_page(browser, path, viewport)
+            assert page.errors == []
+            page.screenshot(path=str(ARTIFACTS / f"{kind}-{name}.png"), full_page=True)
+            overflow = page.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= viewport["width"], f"{kind} {name}: content is {overflow}px wide"
+    shown = page.inner_text("body")
+    assert "Overdue items at" in shown and "Due by" in shown

@@ -104,8 +104,9 @@ def test_trend_is_drawn_to_scale(engine: Engine) -> None:
     marks = [len(re.search(r": (#+) ", line).group(1)) for line in lines]
     assert marks == [20, 30, 10]
     assert lines[1].endswith("3 open (high 2, medium 1, low 0); 2 of 3 pages failing")
-    widths = re.findall(r"background: #[0-9a-f]{6}; height: 12px; width: (\d+)px", html)
-    assert [int(w) for w in widths] == [160, 160, 80, 80]
+    widths = re.findall(r"background: #[0-9a-f]{6}; height: 10px; width: (\d+)px", html)
+    assert [int(w) for w in widths] == [100, 100, 50, 50]  # 150 px for the busiest run
+    assert "3 open items: high 2, medium 1 · 2 of 3 pages failing" in html
     assert "Run report:" not in text and "Open the run report" not in html
 
 
