@@ -64,8 +64,8 @@ def apply_dismissals(result: RuleResult, dismissals: Sequence[Dismissal]) -> Rul
     who = _who(dropped)
     if kept:
         message = (
-            f"{result.message.rstrip()} {len(dropped)} of them {_were(dropped)} dismissed as "
-            f"not a violation by {who}, and {_are(dropped)} not listed."
+            f"{result.message.rstrip()} Of these, {len(dropped)} {_were(dropped)} dismissed "
+            f"as not a violation by {who} and {_are(dropped)} not listed."
         )
         return result.model_copy(update={"message": message, "evidence": kept})
     message = f"{len(dropped)} post(s) dismissed as not a violation by {who}; nothing else found."
