@@ -810,14 +810,13 @@ def dismissals(
     if not found:
         out.print("Nothing recorded.")
         return
-    table = Table("Page", "Rule", "Post", "Decision", "By", "On", "Run", "Reason", "Evidence")
-    for row in found:
-        table.add_row(
-            *(_text(row.page_id), row.rule_id, _text(row.post_id), row.decision),
-            *(_text(row.decided_by), row.decided_at.date().isoformat(), str(row.run_id)),
-            *(_text(row.reason), _text(row.excerpt)),
+    for row in found:  # one line each: IT greps and pipes them
+        out.print(
+            f"{_text(row.page_id)} {row.rule_id} post {_text(row.post_id)}: {row.decision} by "
+            f"{_text(row.decided_by)} on {row.decided_at.date().isoformat()} (run {row.run_id}, "
+            f"{_text(row.source)}): {_text(row.reason)} — {_text(row.excerpt)}",
+            highlight=False,
         )
-    out.print(table)
 
 
 @corpus_app.command("export")
