@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,8 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.config import RulesConfig
-from auditor.db.engine import make_engine
+from auditor.db import judged
+from auditor.db.engine import make_engine, upgrade
 from auditor.db.models import JudgedPost
 from auditor.rules import catalog
 from auditor.text import verdict as verdict_module
@@ -156,3 +158,18 @@ def test_a_second_run_judges_no_stored_post_again(
     assert {e["ref"] for e in speech["evidence"]} == {"p0", "p1"}
     versions = {r.version for r in stored_rows(db_url)}
     assert len(versions) == 1 and versions != {r.version for r in rows}  # old one pruned
+
+
+def test_rows_seen_again_are_kept_and_unseen_ones_purged(db_url: str) -> None:
+    engine = make_engine(db_url)
+    upgrade(engine)
+    now = datetime(2026, 12, 3, tzinfo=UTC)
+    view = TextMatcher(RulesConfig(), DISTRICT).page([TEXTS[0], TEXTS[4]])
+    [seen, unseen] = view.computed
+    judged.save_verdicts(engine, view.computed, "v1", now - timedelta(days=500))
+    judged.save_verdicts(engine, view.computed, "v1", now)  # already stored: kept as it was
+    assert judged.load_verdicts(engine, [seen], "v1", now) == {seen: view.computed[seen]}
+    assert judged.load_verdicts(engine, [seen], "v2", now) == {}
+    assert judged.purge_unseen(engine, now - timedelta(days=400)) == 1  # read: now seen
+    assert {r.text_hash for r in stored_rows(db_url)} == {seen} and unseen != seen
+    assert judged.prune_versions(engine, "v2") == 1 and stored_rows(db_url) == []
