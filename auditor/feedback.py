@@ -66,15 +66,17 @@ def judge_plan(
     engine: Engine, file_name: str, decisions: Sequence[PlanDecision], by: str, at: datetime
 ) -> int:
     """Store the decisions of an action-plan CSV (every post of each row's finding); raise
-    ConfigError with one ``file:line:column`` line per row whose finding is not stored."""
+    ConfigError with one ``file:line:column`` line per dismissed row whose finding is not
+    stored or names no post. A planned row confirms its finding's posts where it has any."""
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
     for d in decisions:
         said = Judgement(d.run_id, d.page_id, d.rule_id, None, d.dismissed, d.reason, by, file_name)
         try:
             rows.extend(_rows(engine, said, at))
-        except NotFound as exc:
-            errors.append(f"{file_name}:{d.line}:{d.run_column}: column run_id: {exc}")
+        except NotFound as exc:  # a plan confirms what it can; a dismissal must find its posts
+            if d.dismissed:
+                errors.append(f"{file_name}:{d.line}:{d.run_column}: column run_id: {exc}")
     if errors:
         raise ConfigError(errors)
     return store.record(engine, rows)

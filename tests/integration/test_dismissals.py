@@ -34,13 +34,15 @@ def post(post_id: str, text: str) -> dict[str, Any]:
 
 
 def page(first_post: str = "this practice was shit") -> dict[str, Any]:
-    """The club page: two profane posts (p1, p2) and one naming a phone number (p3)."""
+    """The club page: two profane posts (p1, p2), one naming a phone number (p3), and one
+    linking outside the district (p4)."""
     data = passing_snapshot("ext-club", "Page club")
     data["members"].append({"id": "m1", "name": "Sam", "role": "member"})
     data["posts"] = [
         post("p1", first_post),
         post("p2", "you are a fucking idiot"),
         post("p3", f"Call Mia's mom at {PHONE} tonight."),
+        post("p4", "Our sponsor: https://example.com/deals"),  # DS7 names the link, not a post
     ]
     return data
 
@@ -201,8 +203,32 @@ def test_action_plan_csv_bad_dismiss_cells_are_file_line_column_errors(
     assert f"filled.csv:{speech + 2}:{header.index('dismiss') + 1}: column dismiss:" in err
 
     rows[speech].update(dismiss="", reason="")
+    closed = next(i for i, r in enumerate(rows) if r["rule"] == "DS7.no-personal-links")
+    rows[closed].update(dismiss="yes", reason="a link, not a post")
     write_rows(filled, rows)
     code, out, err = invoke("plan", "import", str(filled), "--config", str(config))
     assert code == ExitCode.USAGE, out + err
-    where = f"filled.csv:{privacy + 2}:{header.index('run_id') + 1}: column run_id: "
-    assert where + "no run 77 is stored" in err
+    column = header.index("run_id") + 1
+    assert f"filled.csv:{privacy + 2}:{column}: column run_id: no run 77 is stored" in err
+    assert f"filled.csv:{closed + 2}:{column}: column run_id: run 1's result of DS7" in err
+    assert err.count("error:") == 2
+
+
+def test_a_planned_row_confirms_its_posts_and_skips_findings_without_posts(
+    make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = make_config({"club": page()})
+    audit(config, tmp_path / "r1")
+    rows = plan_rows(tmp_path / "r1" / "action-plans" / "boss@district.org.csv")
+    for row in rows:  # DS7 names links, not posts: its plan is stored, nothing confirmed
+        row.update(planned_fix_date="2026-12-20", fixed_by="Sam", reason="on it")
+    filled = write_rows(tmp_path / "filled.csv", rows)
+    code, out, err = invoke("plan", "import", str(filled), "--config", str(config))
+    assert code == 0, out + err
+    assert f"Imported {len(rows)} plan(s)" in out
+    code, out, _ = invoke("dismissals", "--all", "--config", str(config))
+    assert sorted(line.split(":")[0] for line in out.splitlines()) == [
+        f"club {SPEECH} post p1",
+        f"club {SPEECH} post p2",
+        f"club {PRIVACY} post p3",
+    ]
