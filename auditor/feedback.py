@@ -133,9 +133,12 @@ def _rows(engine: Engine, said: Judgement, at: datetime) -> list[dict[str, Any]]
 
 class RunFeedback:
     """For one run: each page's dismissals (read once), and page evaluation through the
-    judged-post cache (verdicts read per page in one query, new ones written per page).
-    Without a database (``engine`` None) it only evaluates. A cache the database fails to
-    read or write is logged and passed by: the page is judged in full."""
+    judged-post cache (verdicts read per page in one query; new ones written in batches
+    of ``FLUSH_AT``, the last by :meth:`flush` when the run's pages are done). Without a
+    database (``engine`` None) it only evaluates. A cache the database fails to read or
+    write is logged and passed by: the page is judged in full."""
+
+    FLUSH_AT = 2000  # verdicts: one statement a batch, not one transaction a page
 
     def __init__(
         self, engine: Engine | None, matcher: TextMatcher, seen: datetime, domains: Iterable[str]
@@ -145,6 +148,7 @@ class RunFeedback:
         self.seen = seen
         self._domains = frozenset(domains)
         self._dismissals: dict[str, list[Dismissal]] = defaultdict(list)
+        self._pending: dict[str, TextVerdict] = {}  # judged, not yet written
         if engine is None:
             return
         for row in store.all_feedback(engine, store.DISMISSED):
@@ -167,18 +171,27 @@ class RunFeedback:
         if self.engine is None:
             return catalog.evaluate(snapshot, ctx)
         hashes = [text_hash(post.text) for post in snapshot.posts or []]
+        known = {h: self._pending[h] for h in hashes if h in self._pending}
         try:
-            known = judged.load_verdicts(self.engine, hashes, self.version, self.seen)
+            wanted = [h for h in hashes if h not in known]
+            known |= judged.load_verdicts(self.engine, wanted, self.version, self.seen)
         except Exception as exc:
             log.warning("page %s: judged-post cache not read: %s", ctx.page.id, exc)
-            known = {}
         results, computed = catalog.evaluate_page(snapshot, replace(ctx, known=known))
-        storable = {h: v for h, v in computed.items() if self.storable(v)}
-        try:
-            judged.save_verdicts(self.engine, storable, self.version, self.seen)
-        except Exception as exc:
-            log.warning("page %s: judged-post cache not written: %s", ctx.page.id, exc)
+        self._pending |= {h: v for h, v in computed.items() if self.storable(v)}
+        if len(self._pending) >= self.FLUSH_AT:
+            self.flush()
         return results
+
+    def flush(self) -> None:
+        """Write the verdicts judged since the last batch."""
+        if self.engine is None or not self._pending:
+            return
+        try:
+            judged.save_verdicts(self.engine, self._pending, self.version, self.seen)
+        except Exception as exc:
+            log.warning("judged-post cache: %d verdict(s) not written: %s", len(self._pending), exc)
+        self._pending = {}
 
     def storable(self, verdict: TextVerdict) -> bool:
         """Whether ``verdict`` may be kept in the database: it names no student information

@@ -127,6 +127,7 @@ class Runner:
             finally:
                 keeper.stop()
                 self._evaluator.shutdown(wait=True)
+                self._flush_judged()
                 store.finish_run(self.engine, run_id, status)
                 log.info("run %s finished: %s", run_id, status)
         finally:
@@ -269,6 +270,11 @@ class Runner:
     def text(self) -> TextMatcher:
         """The content rules' detectors, made once per run (on its first page)."""
         return TextMatcher(self.config.rules, self.config.district)
+
+    def _flush_judged(self) -> None:
+        """Store the last batch of the judged-post cache's new verdicts."""
+        if "feedback" in self.__dict__:  # made when the run's first page was evaluated
+            self.feedback.flush()
 
     @cached_property
     def feedback(self) -> RunFeedback:

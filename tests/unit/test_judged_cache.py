@@ -23,6 +23,7 @@ from auditor.config import RulesConfig
 from auditor.db import judged
 from auditor.db.engine import make_engine, upgrade
 from auditor.db.models import JudgedPost
+from auditor.feedback import RunFeedback
 from auditor.rules import catalog
 from auditor.text import verdict as verdict_module
 from auditor.text.commercial import CommercialDetector
@@ -173,3 +174,19 @@ def test_rows_seen_again_are_kept_and_unseen_ones_purged(db_url: str) -> None:
     assert judged.purge_unseen(engine, now - timedelta(days=400)) == 1  # read: now seen
     assert {r.text_hash for r in stored_rows(db_url)} == {seen} and unseen != seen
     assert judged.prune_versions(engine, "v2") == 1 and stored_rows(db_url) == []
+
+
+@pytest.mark.parametrize("batch", [1, 2000])  # written after each page / at the run's end
+def test_a_text_is_judged_once_a_run_however_many_pages_hold_it(
+    batch: int, make_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(RunFeedback, "FLUSH_AT", batch)
+    data = passing_snapshot("ext-a", "Page a")
+    data["posts"] = [{"id": f"p{i}", "author_id": "o", "text": t} for i, t in enumerate(TEXTS)]
+    config = make_config({"a": data, "b": data | {"external_id": "ext-b"}})
+    read = spy(monkeypatch)
+    result = CliRunner().invoke(app, ["run", "-c", str(config), "--output", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    assert read.count(TEXTS[0]) == 4  # four detectors, one page
+    assert read.count(TEXTS[2]) == 8  # not stored: judged on both pages
+    assert len(stored_rows(f"sqlite:///{tmp_path / 'auditor.db'}")) == 3
