@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -829,6 +830,7 @@ def corpus_export(
     """Write dismissals (negatives) and confirmed findings (positives) as labelled
     examples in the corpus format of tests/corpus/README.md, student data masked."""
     from auditor.corpus_export import ExportCount, export
+    from auditor.private import FILE_MODE
 
     cfg = _load(config)
     domains = cfg.district.student_email_domains
@@ -838,7 +840,9 @@ def corpus_export(
         prepare_database(engine, cfg.rules)
         if out_file is None:
             return export(engine, sys.stdout, domains)
-        with out_file.open("w", encoding="utf-8") as handle:
+        out_file.unlink(missing_ok=True)  # created anew, readable by its owner only
+        fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with open(fd, "w", encoding="utf-8") as handle:
             return export(engine, handle, domains)
 
     count = _guard(action)

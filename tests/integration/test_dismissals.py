@@ -96,6 +96,7 @@ def test_dismiss_rerun_edit_export(
     code, out, err = invoke("corpus", "export", "--config", str(config), "--out", str(export))
     assert code == 0, out + err
     examples = [json.loads(line) for line in export.read_text().splitlines()]
+    assert export.stat().st_mode & 0o777 == 0o600
     assert len(examples) == len({e["id"] for e in examples}) == 3
     negatives = [e for e in examples if e["labels"] == {"DS3": False}]
     assert len(negatives) == 2
