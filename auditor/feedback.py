@@ -79,7 +79,7 @@ def judge_plan(
                 errors.append(f"{file_name}:{d.line}:{d.run_column}: column run_id: {exc}")
     if errors:
         raise ConfigError(errors)
-    return store.record(engine, rows)
+    return store.record(engine, rows, keep_dismissals=True)
 
 
 def _rows(engine: Engine, said: Judgement, at: datetime) -> list[dict[str, Any]]:

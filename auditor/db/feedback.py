@@ -39,19 +39,24 @@ def finding_evidence(
     return (row[0], list(row[1] or [])) if row else None
 
 
-def record(engine: Engine, rows: Iterable[Mapping[str, Any]]) -> int:
+def record(engine: Engine, rows: Iterable[Mapping[str, Any]], keep_dismissals: bool = False) -> int:
     """Store feedback rows (the columns of :class:`PostFeedback` but ``id``), each replacing
-    what was said before about its page, rule and post; how many. One transaction."""
+    what was said before about its page, rule and post (with ``keep_dismissals``, a
+    confirmation never replaces a dismissal: an old action plan imported again does not
+    undo IT's word); how many were stored. One transaction."""
     count = 0
     with Session(engine) as session, session.begin():
         for row in rows:
-            session.execute(
-                delete(PostFeedback).where(
-                    PostFeedback.page_id == row["page_id"],
-                    PostFeedback.rule_id == row["rule_id"],
-                    PostFeedback.post_id == row["post_id"],
-                )
+            same = (
+                PostFeedback.page_id == row["page_id"],
+                PostFeedback.rule_id == row["rule_id"],
+                PostFeedback.post_id == row["post_id"],
             )
+            if keep_dismissals and row["decision"] == CONFIRMED:
+                before = session.scalar(select(PostFeedback.decision).where(*same))
+                if before == DISMISSED:
+                    continue
+            session.execute(delete(PostFeedback).where(*same))
             session.flush()
             session.add(PostFeedback(**row))
             count += 1

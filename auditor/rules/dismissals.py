@@ -79,8 +79,10 @@ def _who(dropped: Sequence[Dismissal]) -> str:
 
 
 def _were(dropped: Sequence[Dismissal]) -> str:
+    """The verb agreeing with how many were dropped."""
     return "was" if len(dropped) == 1 else "were"
 
 
 def _are(dropped: Sequence[Dismissal]) -> str:
+    """The verb agreeing with how many were dropped."""
     return "is" if len(dropped) == 1 else "are"

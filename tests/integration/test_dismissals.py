@@ -219,7 +219,10 @@ def test_a_planned_row_confirms_its_posts_and_skips_findings_without_posts(
     make_config: Callable[..., Path], tmp_path: Path
 ) -> None:
     config = make_config({"club": page()})
-    audit(config, tmp_path / "r1")
+    run1, _ = audit(config, tmp_path / "r1")
+    assert (
+        dismiss(config, str(run1), "club", SPEECH, "p2", "--reason", "a song", "--by", "it")[0] == 0
+    )
     rows = plan_rows(tmp_path / "r1" / "action-plans" / "boss@district.org.csv")
     for row in rows:  # DS7 names links, not posts: its plan is stored, nothing confirmed
         row.update(planned_fix_date="2026-12-20", fixed_by="Sam", reason="on it")
@@ -233,3 +236,4 @@ def test_a_planned_row_confirms_its_posts_and_skips_findings_without_posts(
         f"club {SPEECH} post p2",
         f"club {PRIVACY} post p3",
     ]
+    assert f"club {SPEECH} post p2: dismissed by it" in out  # a plan does not undo IT's word
