@@ -46,21 +46,27 @@ def with_text_hashes(result: RuleResult, hashes: Mapping[str, str]) -> RuleResul
 
 def apply_dismissals(result: RuleResult, dismissals: Sequence[Dismissal]) -> RuleResult:
     """The result without the post evidence people dismissed for its rule (while the post's
-    text is unchanged). A failure or warning left with no evidence passes, saying who
-    dismissed what and when; one with evidence left says how many were dismissed."""
+    text is unchanged; an edited post's evidence says it was dismissed before). A failure
+    or warning left with no evidence passes, saying who dismissed what and when; one with
+    evidence left says how many were dismissed."""
     mine = {d.post_id: d for d in dismissals if d.rule == result.rule}
     if not mine or result.status not in (Status.FAIL, Status.WARN):
         return result
     kept: list[Evidence] = []
-    dropped: list[Dismissal] = []
+    by_post: dict[str, Dismissal] = {}  # a post may carry several items (DS 6, DS 8)
     for item in result.evidence:
         said = mine.get(item.ref or "") if item.kind == POST else None
-        if said is not None and item.text_hash == said.text_hash:
-            dropped.append(said)
-        else:
+        if said is None:
             kept.append(item)
-    if not dropped:
-        return result
+        elif item.text_hash == said.text_hash:
+            by_post[said.post_id] = said
+        else:  # edited since: judged afresh, and the reader told why it is back
+            edited = f"dismissed by {_who([said])}, but the post was edited since"
+            note = f"{item.note}; {edited}" if item.note else edited
+            kept.append(item.model_copy(update={"note": note}))
+    if not by_post:
+        return result if kept == result.evidence else result.model_copy(update={"evidence": kept})
+    dropped = list(by_post.values())
     who = _who(dropped)
     if kept:
         message = (

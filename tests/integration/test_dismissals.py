@@ -89,6 +89,8 @@ def test_dismiss_rerun_edit_export(
     _, results = audit(config, tmp_path / "r4")
     speech = results[SPEECH]
     assert speech["status"] == "fail" and [e["ref"] for e in speech["evidence"]] == ["p1"]
+    assert "dismissed by ana on 20" in speech["evidence"][0]["note"]
+    assert speech["evidence"][0]["note"].endswith("but the post was edited since")
 
     code, out, err = invoke("confirm", str(run1), "club", PRIVACY, "p3", "--config", str(config))
     assert code == 0, out + err
