@@ -7,11 +7,13 @@ tracebacks are for bugs only (and shown with ``--log-level debug``).
 from __future__ import annotations
 
 import asyncio
+import getpass
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -52,6 +54,10 @@ plan_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(plan_app, name="plan")
+corpus_app = typer.Typer(
+    help="The labelled corpus: people's word on findings, for retraining.", no_args_is_help=True
+)
+app.add_typer(corpus_app, name="corpus")
 
 out = Console(soft_wrap=True)  # one-line messages stay one line when piped
 err = Console(stderr=True, soft_wrap=True)
@@ -61,6 +67,10 @@ T = TypeVar("T")
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="The district's config.toml.")]
 LogLevelOpt = Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")]
 LogFormatOpt = Annotated[str, typer.Option("--log-format", help="plain or json (log collectors).")]
+ByOpt = Annotated[
+    str | None,
+    typer.Option("--by", help="Who decided (default: the OS user), when IT acts for someone."),
+]
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -678,27 +688,183 @@ def attest_new(
 def plan_import(
     file: Annotated[Path, typer.Argument(help="An action-plan CSV filled in by a supervisor.")],
     config: ConfigOpt,
+    by: ByOpt = None,
     log_level: LogLevelOpt = "warning",
     log_format: LogFormatOpt = "plain",
 ) -> None:
     """Store the planned fix date, person responsible (fixed_by) and note (reason) of each
     filled-in row; the next report and digest show them."""
     from auditor.db.store import save_plans, sync_registry
+    from auditor.feedback import judge_plan
     from auditor.plans import read_plans
     from auditor.rules.catalog import rule_ids
 
     _setup(log_level, log_format)
     cfg = _load(config)
 
-    def action() -> int:
-        plans = read_plans(file, {p.id for p in cfg.pages}, set(rule_ids()))
+    def action() -> tuple[int, int]:
+        read = read_plans(file, {p.id for p in cfg.pages}, set(rule_ids()))
         engine = make_engine(cfg.database.url)
         prepare_database(engine, cfg.rules)
         sync_registry(engine, cfg)  # plans may name pages registered since the last run
-        return save_plans(engine, plans, file.name)
+        who = by or _os_user()
+        judged = judge_plan(engine, file.name, read.decisions, who, datetime.now(UTC))
+        return save_plans(engine, read.plans, file.name), judged
+
+    count, judged = _guard(action)
+    out.print(f"Imported {count} plan(s) from {_text(str(file))}", highlight=False)
+    if judged:
+        out.print(f"Recorded the word of the file's rows on {judged} post finding(s)")
+
+
+def _os_user() -> str:
+    """Who runs this command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _judge(
+    config: Path, run: int, page: str, rule: str, post: str, dismissed: bool, reason: str, by: str
+) -> None:
+    """Record one person's word on a run's finding on one post, or print why not."""
+    from auditor.feedback import Judgement, judge
+    from auditor.rules.catalog import rule_ids
+
+    cfg = _load(config)
+
+    def action() -> int:
+        if rule not in rule_ids():
+            raise AuditorError(f"no rule has id {rule!r} (auditor rules lists them)")
+        engine = make_engine(cfg.database.url)
+        prepare_database(engine, cfg.rules)
+        said = Judgement(run, page, rule, post, dismissed, reason, by)
+        return judge(engine, said, datetime.now(UTC))
+
+    _guard(action)
+    what = "dismissed as not a violation" if dismissed else "confirmed as a violation"
+    out.print(
+        f"Post {_text(post)} on page {_text(page)}: {rule} {what} by {_text(by)}", highlight=False
+    )
+
+
+@app.command("dismiss")
+def dismiss(
+    run: Annotated[int, typer.Argument(help="The run whose finding is dismissed.")],
+    page: Annotated[str, typer.Argument(help="The registered page's id.")],
+    rule: Annotated[str, typer.Argument(help="The rule's id, e.g. DS3.respectful-speech.")],
+    post: Annotated[str, typer.Argument(help="The post's id, as the finding's evidence names it.")],
+    config: ConfigOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why the post is not a violation.")] = "",
+    by: ByOpt = None,
+    undo: Annotated[
+        bool, typer.Option("--undo", help="Forget what was said about this post and rule.")
+    ] = False,
+) -> None:
+    """Record that a post is not a violation of a rule: it is not reported for that rule
+    again until its text changes."""
+    if undo:
+        from auditor.db.feedback import remove
+
+        cfg = _load(config)
+
+        def forget() -> bool:
+            engine = make_engine(cfg.database.url)
+            prepare_database(engine, cfg.rules)
+            return remove(engine, page, rule, post)
+
+        if not _guard(forget):
+            err.print(f"error: nothing was recorded for post {_text(post)} and {_text(rule)}")
+            raise typer.Exit(ExitCode.USAGE)
+        out.print(f"Post {_text(post)} on page {_text(page)}: {rule} judged again from now on")
+        return
+    if not reason.strip():
+        raise typer.BadParameter("say why the post is not a violation", param_hint="--reason")
+    _judge(config, run, page, rule, post, True, reason.strip(), by or _os_user())
+
+
+@app.command("confirm")
+def confirm(
+    run: Annotated[int, typer.Argument(help="The run whose finding is confirmed.")],
+    page: Annotated[str, typer.Argument(help="The registered page's id.")],
+    rule: Annotated[str, typer.Argument(help="The rule's id, e.g. DS3.respectful-speech.")],
+    post: Annotated[str, typer.Argument(help="The post's id, as the finding's evidence names it.")],
+    config: ConfigOpt,
+    reason: Annotated[str, typer.Option("--reason", help="A note (optional).")] = "",
+    by: ByOpt = None,
+) -> None:
+    """Record that a post's finding is a true violation (a positive example for
+    auditor corpus export); it is reported as before."""
+    _judge(config, run, page, rule, post, False, reason.strip(), by or _os_user())
+
+
+@app.command("dismissals")
+def dismissals(
+    config: ConfigOpt,
+    every: Annotated[
+        bool, typer.Option("--all", help="Confirmed findings too, not only dismissals.")
+    ] = False,
+) -> None:
+    """List the posts dismissed as not a violation: who, when, why, and for which text."""
+    from auditor.db.feedback import DISMISSED, all_feedback
+    from auditor.db.models import PostFeedback
+
+    cfg = _load(config)
+
+    def rows() -> list[PostFeedback]:
+        engine = make_engine(cfg.database.url)
+        prepare_database(engine, cfg.rules)
+        return all_feedback(engine, None if every else DISMISSED)
+
+    found = _guard(rows)
+    if not found:
+        out.print("Nothing recorded.")
+        return
+    for row in found:  # one line each: IT greps and pipes them
+        out.print(
+            f"{_text(row.page_id)} {row.rule_id} post {_text(row.post_id)}: {row.decision} by "
+            f"{_text(row.decided_by)} on {row.decided_at.date().isoformat()} (run {row.run_id}, "
+            f"{_text(row.source)}): {_text(row.reason)} — {_text(row.excerpt)}",
+            highlight=False,
+        )
+
+
+@corpus_app.command("export")
+def corpus_export(
+    config: ConfigOpt,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", "-o", help="The JSON Lines file (default: stdout).")
+    ] = None,
+) -> None:
+    """Write dismissals (negatives) and confirmed findings (positives) as labelled
+    examples in the corpus format of tests/corpus/README.md, student data masked."""
+    from auditor.corpus_export import ExportCount, export
+    from auditor.private import FILE_MODE
+
+    cfg = _load(config)
+    domains = cfg.district.student_email_domains
+
+    def action() -> ExportCount:
+        engine = make_engine(cfg.database.url)
+        prepare_database(engine, cfg.rules)
+        if out_file is None:
+            return export(engine, sys.stdout, domains)
+        out_file.unlink(missing_ok=True)  # created anew, readable by its owner only
+        fd = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with open(fd, "w", encoding="utf-8") as handle:
+            return export(engine, handle, domains)
 
     count = _guard(action)
-    out.print(f"Imported {count} plan(s) from {_text(str(file))}", highlight=False)
+    err.print(
+        f"{count.negatives} negative and {count.positives} positive example(s) written"
+        + (
+            f"; {count.left_out} confirmed finding(s) left out: their evidence names no category"
+            if count.left_out
+            else ""
+        ),
+        highlight=False,
+    )
 
 
 def main() -> None:

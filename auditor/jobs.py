@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
-from auditor.db import store
+from auditor.db import judged, store
 from auditor.email.alerts import alert_after_run
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
@@ -68,6 +68,8 @@ def purge_old_runs(
     ``dry_run``, would be) removed."""
     before = (now or datetime.now(UTC)) - timedelta(days=config.retention.keep_runs_days)
     runs, results = store.purge(engine, before, dry_run=dry_run)
+    if not dry_run:  # the judged-post cache: verdicts on texts not seen within the window
+        judged.purge_unseen(engine, before)
     if runs and not dry_run:
         log.info("retention: evidence of %d run(s) (%d results) removed", runs, results)
     return runs, results

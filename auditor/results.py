@@ -64,6 +64,9 @@ class Evidence(BaseModel):
     url: str | None = None
     decided_by: Literal["pattern", "classifier"] | None = None
     score: float | None = None
+    # For a post: the digest of its text as judged (auditor.text.digest.text_hash), so that a
+    # dismissal of this finding lapses when the post is edited.
+    text_hash: str | None = None
 
 
 class RuleResult(BaseModel):

@@ -27,11 +27,11 @@ from auditor.db import store
 from auditor.db.lock import LeaseKeeper, RunLock
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
+from auditor.feedback import RunFeedback
 from auditor.loading import connector_settings
 from auditor.people import People
 from auditor.results import RuleResult, Status
 from auditor.rulebook import prepare_database, rule_metadata
-from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.snapshot import PageSnapshot
 from auditor.text.matcher import TextMatcher
@@ -127,6 +127,7 @@ class Runner:
             finally:
                 keeper.stop()
                 self._evaluator.shutdown(wait=True)
+                self._flush_judged()
                 store.finish_run(self.engine, run_id, status)
                 log.info("run %s finished: %s", run_id, status)
         finally:
@@ -270,6 +271,17 @@ class Runner:
         """The content rules' detectors, made once per run (on its first page)."""
         return TextMatcher(self.config.rules, self.config.district)
 
+    def _flush_judged(self) -> None:
+        """Store the last batch of the judged-post cache's new verdicts."""
+        if "feedback" in self.__dict__:  # made when the run's first page was evaluated
+            self.feedback.flush()
+
+    @cached_property
+    def feedback(self) -> RunFeedback:
+        """People's dismissals and the judged-post cache, read once per run."""
+        domains = self.config.district.student_email_domains
+        return RunFeedback(self.engine, self.text, store.now(), domains)
+
     def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
         """All enabled rules on one snapshot, with waivers applied."""
         now = self.now or datetime.now(UTC)
@@ -281,7 +293,7 @@ class Runner:
             now=now,
             text=self.text,
         )
-        results = catalog.evaluate(snapshot, ctx)
+        results = self.feedback.evaluate(snapshot, ctx)  # dismissals, judged-post cache
         today = now.astimezone(self.config.district.tz).date()
         return apply_waivers(page.id, results, self.config.waivers, today)
 

@@ -42,6 +42,7 @@ CSV_COLUMNS = [
 ]
 
 ACTION_PLAN_COLUMNS = [
+    "run_id",
     "page_id",
     "page_name",
     "school",
@@ -61,6 +62,7 @@ ACTION_PLAN_COLUMNS = [
     "reason",
     "planned_fix_date",
     "fixed_by",
+    "dismiss",  # "yes": not a violation (the why in reason); read back by auditor plan import
 ]
 
 COMPACT_JSON_ABOVE = 150  # pages; larger runs get findings.json without indentation
@@ -237,11 +239,13 @@ def write_csv(view: RunView, path: Path) -> None:
     _write_rows(path, CSV_COLUMNS, rows())
 
 
-def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
+def _action_plan_rows(pages: Iterable[PageView], run_id: int | None) -> Iterator[dict[str, Any]]:
     """One action-plan row per fail/warn result of ``pages``, its due date filled in, and
-    the reason, planned fix date and who fixes it as last imported (empty when unplanned)."""
+    the reason, planned fix date and who fixes it as last imported (empty when unplanned);
+    ``run_id``: the run shown (a page carried over from an earlier run names that one)."""
     return (
         {
+            "run_id": p.from_run.id if p.from_run else run_id or "",
             "page_id": p.id,
             "page_name": p.name,
             "school": p.school,
@@ -252,6 +256,7 @@ def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
             "reason": r.plan_note or "",
             "planned_fix_date": r.plan_fix_on.isoformat() if r.plan_fix_on else "",
             "fixed_by": r.plan_by or "",
+            "dismiss": "",
         }
         | _result_columns(r)
         for p in pages
@@ -260,15 +265,15 @@ def _action_plan_rows(pages: Iterable[PageView]) -> Iterator[dict[str, Any]]:
     )
 
 
-def write_action_plan(pages: Iterable[PageView], path: Path) -> None:
+def write_action_plan(pages: Iterable[PageView], path: Path, run_id: int | None = None) -> None:
     """Write a supervisor's action plan (see :func:`action_plan_csv`) to a private file."""
-    _write_rows(path, ACTION_PLAN_COLUMNS, _action_plan_rows(pages))
+    _write_rows(path, ACTION_PLAN_COLUMNS, _action_plan_rows(pages, run_id))
 
 
-def action_plan_csv(pages: Iterable[PageView]) -> str:
+def action_plan_csv(pages: Iterable[PageView], run_id: int | None = None) -> str:
     """A supervisor's action plan as CSV text (the digest email's attachment)."""
     handle = io.StringIO(newline="")
-    _csv_rows(handle, ACTION_PLAN_COLUMNS, _action_plan_rows(pages))
+    _csv_rows(handle, ACTION_PLAN_COLUMNS, _action_plan_rows(pages, run_id))
     return handle.getvalue()
 
 

@@ -194,4 +194,5 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)
         wanted = set(digest.page_ids)
-        write_action_plan((p for p in view.pages if p.id in wanted), plans_dir / f"{stem}.csv")
+        pages = (p for p in view.pages if p.id in wanted)
+        write_action_plan(pages, plans_dir / f"{stem}.csv", view.id)

@@ -210,3 +210,39 @@ class DiscoveredGroup(Base):
     name: Mapped[str] = mapped_column(String(500))
     url: Mapped[str | None] = mapped_column(Text)
     found_at: Mapped[datetime]
+
+
+class PostFeedback(Base):
+    """A person's word on one post's finding of one rule (``auditor dismiss``, ``auditor
+    confirm``, or the action-plan CSV): ``dismissed`` as not a violation, or ``confirmed``.
+    A dismissal holds while the post's text hash is unchanged. ``excerpt`` is the finding's
+    evidence as stored (masked), the text ``auditor corpus export`` writes."""
+
+    __tablename__ = "post_feedback"
+    __table_args__ = (UniqueConstraint("page_id", "rule_id", "post_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    page_id: Mapped[str] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
+    rule_id: Mapped[str] = mapped_column(String(64))
+    post_id: Mapped[str] = mapped_column(String(500))
+    decision: Mapped[str] = mapped_column(String(20))  # dismissed | confirmed
+    text_hash: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[int] = mapped_column(Integer)  # the run whose finding was judged
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(320))
+    decided_at: Mapped[datetime]
+    excerpt: Mapped[str] = mapped_column(Text)
+    author_role: Mapped[str | None] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(String(500))  # "command line" or the CSV's name
+
+
+class JudgedPost(Base):
+    """The content detectors' verdict on one text (by hash) under one rules version: the
+    judged-post cache. Texts whose verdict holds student information are never stored."""
+
+    __tablename__ = "judged_posts"
+
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    last_seen: Mapped[datetime] = mapped_column(index=True)

@@ -74,7 +74,7 @@ def plan_attachment(view: RunView, digest: Digest) -> tuple[Attachment, ...]:
     if not any(r.status != "error" for p in pages for r in p.attention):
         return ()
     name = f"action-plan-{file_stem(digest.recipient)}.csv"
-    return (Attachment(name, action_plan_csv(pages)),)
+    return (Attachment(name, action_plan_csv(pages, view.id)),)
 
 
 def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine]) -> list[Outgoing]:

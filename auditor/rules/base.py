@@ -8,7 +8,7 @@ own steps are declared by its connector), and yields exactly one result per page
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
@@ -17,10 +17,12 @@ from auditor.config import DistrictConfig, PageConfig, RulesConfig
 from auditor.people import People
 from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Severity, Status
+from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
 
 if TYPE_CHECKING:
     from auditor.text.matcher import TextMatcher
+    from auditor.text.verdict import TextVerdict
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,12 @@ class RuleContext:
     # The content detectors, made once per run (None: made from ``rules`` and ``district``
     # where a rule needs them); the page's view of them while the catalog evaluates a page.
     text: TextMatcher | None = None
+    # The page's posts IT dismissed as not a violation of a rule (auditor dismiss); the
+    # catalog drops their evidence while their text is unchanged.
+    dismissals: tuple[Dismissal, ...] = ()
+    # Verdicts on the page's texts judged in earlier runs (the judged-post cache), by text
+    # hash, under ``text.version``: the catalog does not judge those texts again.
+    known: Mapping[str, TextVerdict] | None = None
 
 
 class Rule(ABC):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
 from importlib.metadata import entry_points
@@ -18,9 +19,12 @@ from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
 from auditor.rules.dates import trusted
+from auditor.rules.dismissals import POST, apply_dismissals, with_text_hashes
 from auditor.rules.evidence import mask_result
 from auditor.rules.posts import text_matcher
 from auditor.snapshot import PageSnapshot
+from auditor.text.digest import text_hash
+from auditor.text.verdict import TextVerdict
 
 ENTRY_POINT_GROUP = "page_auditor.rules"
 log = logging.getLogger(__name__)
@@ -77,6 +81,14 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     """One result per enabled rule; a rule that crashes yields ``error``, not a lost page.
     The work one page may cost is bounded: its text (PageTooLarge) and its time (rules not
     reached by ``max_evaluation_s`` are errors saying so)."""
+    return evaluate_page(snapshot, ctx)[0]
+
+
+def evaluate_page(
+    snapshot: PageSnapshot, ctx: RuleContext
+) -> tuple[list[RuleResult], Mapping[str, TextVerdict]]:
+    """:func:`evaluate`, and the verdicts on the page's texts judged now (not found in
+    ``ctx.known``), by text hash, for the judged-post cache."""
     limits = ctx.rules
     size = sum(len(post.text) for post in snapshot.posts or [])
     if size > limits.max_page_text_mb * 1_000_000:
@@ -86,7 +98,7 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
         )
     deadline = time.monotonic() + limits.max_evaluation_s
     snapshot = trusted(snapshot, ctx.now)
-    page = text_matcher(ctx).page(post.text for post in snapshot.posts or [])
+    page = text_matcher(ctx).page((post.text for post in snapshot.posts or []), ctx.known)
     ctx = replace(ctx, text=page)  # the rules share one scan of each post
     results = []
     for rule in enabled_rules(limits):
@@ -94,13 +106,22 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
             results.append(_timed_out(rule, limits.max_evaluation_s))
         else:
             results.append(_evaluate_rule(rule, snapshot, ctx))
+    hashes = _post_hashes(snapshot, results)
+    results = [with_text_hashes(result, hashes) for result in results]
+    results = [apply_dismissals(result, ctx.dismissals) for result in results]
     results = [_capped(result, limits.max_evidence) for result in results]
     if snapshot.limits or snapshot.coverage:
         by_id = {rule.id: rule for rule in all_rules()}
         results = [_within(result, by_id[result.rule], snapshot) for result in results]
     if snapshot.source:  # not read from the platform: every result says what it rests on
         results = [_sourced(result, snapshot.source) for result in results]
-    return results
+    return results, page.computed
+
+
+def _post_hashes(snapshot: PageSnapshot, results: list[RuleResult]) -> dict[str, str]:
+    """The text hash of each post that post evidence of ``results`` names, by post id."""
+    named = {e.ref for r in results for e in r.evidence if e.kind == POST}
+    return {p.id: text_hash(p.text) for p in snapshot.posts or [] if p.id in named}
 
 
 def _within(result: RuleResult, rule: Rule, snapshot: PageSnapshot) -> RuleResult:

@@ -7,19 +7,33 @@ text's candidates, and so every answer, are the same on a run's first page as on
 Rules read it from ``RuleContext.text``; :meth:`TextMatcher.page` gives the view of it that
 :func:`auditor.rules.catalog.evaluate` hands them, which scans each post of a page once
 for all of them.
+
+Each text's four answers together make a :class:`~auditor.text.verdict.TextVerdict`; a page
+view can be given verdicts already known (the judged-post cache, keyed by the text's hash
+under the matcher's :attr:`TextMatcher.version`) and then reads no detector for those texts.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping
+from functools import cached_property
+from importlib import metadata, resources
 
+from auditor import __version__
 from auditor.config import DistrictConfig, RulesConfig
 from auditor.text.commercial import CommercialDetector, CommercialFinding
 from auditor.text.confidential import ConfidentialityDetector, Disclosure
+from auditor.text.digest import text_hash
 from auditor.text.links import Domains, LinkFinder
 from auditor.text.scan import PatternIndex, Scan
 from auditor.text.speech import SpeechDetector, SpeechFinding
+from auditor.text.verdict import TextVerdict
+
+# Installed packages whose code or data a verdict depends on (the profanity model, RE2,
+# phone number metadata, the public suffix list).
+VERDICT_PACKAGES = ("alt-profanity-check", "google-re2", "phonenumbers", "publicsuffixlist")
 
 
 class TextMatcher:
@@ -40,34 +54,97 @@ class TextMatcher:
         index.compile()  # frozen: nothing registers after this
         self._index = index
         self._page: Scan | None = None
+        self._config = (rules, district)
+        self._verdicts: dict[str, TextVerdict] = {}  # a page's texts, by text
+        self.computed: dict[str, TextVerdict] = {}
+        """A page view's verdicts judged now (not known before), by text hash."""
 
     @property
     def domains(self) -> Domains:
         """The public suffix list the link detector reads registered domains with."""
         return self._domains
 
-    def page(self, texts: Iterable[str]) -> TextMatcher:
-        """This matcher for one page whose posts are ``texts``: they are scanned now, one
-        after another while RE2's automaton is in the processor's cache, and every detector
-        reading them shares that scan (the page's other texts are scanned once too)."""
+    @cached_property
+    def version(self) -> str:
+        """The version of every verdict this matcher gives: a digest of what can change one
+        (this package's version and its text detectors' code, the versions of the packages
+        they use, the ``[rules]`` and ``[district]`` settings, and the data files in
+        ``auditor/data``). Verdicts judged under another version are not reused."""
+        digest = hashlib.sha256(f"page-auditor {__version__}\n".encode())
+        for name in VERDICT_PACKAGES:
+            try:
+                digest.update(f"{name} {metadata.version(name)}\n".encode())
+            except metadata.PackageNotFoundError:
+                digest.update(f"{name} absent\n".encode())
+        rules, district = self._config
+        digest.update(rules.model_dump_json().encode())
+        digest.update(district.model_dump_json(exclude={"as_of"}).encode())
+        for folder in (resources.files("auditor") / "data", resources.files("auditor.text")):
+            for item in sorted(folder.iterdir(), key=lambda f: f.name):
+                if item.is_file() and not item.name.endswith(".pyc"):
+                    digest.update(f"{folder.name}/{item.name}\n".encode())
+                    digest.update(item.read_bytes())
+        return digest.hexdigest()[:32]
+
+    def page(
+        self, texts: Iterable[str], known: Mapping[str, TextVerdict] | None = None
+    ) -> TextMatcher:
+        """This matcher for one page whose posts are ``texts``. Texts whose hash is in
+        ``known`` are answered from there, unread; the others are scanned now, one after
+        another while RE2's automaton is in the processor's cache, and judged by every
+        detector once: their verdicts are in the view's :attr:`computed`, by hash."""
+        known = known or {}
         view = copy.copy(self)
-        view._page = Scan(self._index, texts)
+        view._verdicts = {}
+        view.computed = {}
+        fresh: dict[str, str] = {}  # text -> hash, in page order
+        for text in texts:
+            if text in view._verdicts or text in fresh:
+                continue
+            digest = text_hash(text)
+            if digest in known:
+                view._verdicts[text] = known[digest]
+            else:
+                fresh[text] = digest
+        view._page = Scan(self._index, fresh)
+        for text, digest in fresh.items():
+            view._verdicts[text] = view.computed[digest] = view.verdict(text)
         return view
+
+    def verdict(self, text: str) -> TextVerdict:
+        """All four detectors' answers for ``text``."""
+        if text in self._verdicts:
+            return self._verdicts[text]
+        scan = self._scan()
+        return TextVerdict(
+            speech=self._speech.check(text, scan),
+            disclosures=tuple(self._confidential.find(text, scan)),
+            commercial=tuple(self._commercial.find(text, scan)),
+            urls=tuple(self._links.find(text, scan)),
+        )
 
     def speech(self, text: str) -> SpeechFinding | None:
         """DS 3: the first problem of ``text``, or None when it reads as respectful."""
+        if text in self._verdicts:
+            return self._verdicts[text].speech
         return self._speech.check(text, self._scan())
 
     def disclosures(self, text: str) -> list[Disclosure]:
         """DS 6: the student information in ``text``."""
+        if text in self._verdicts:
+            return list(self._verdicts[text].disclosures)
         return self._confidential.find(text, self._scan())
 
     def commercial(self, text: str) -> list[CommercialFinding]:
         """DS 8: one finding per commercial, political or religious purpose of ``text``."""
+        if text in self._verdicts:
+            return list(self._verdicts[text].commercial)
         return self._commercial.find(text, self._scan())
 
     def urls(self, text: str | None) -> Iterator[str]:
         """DS 7: the URLs and payment handles written in ``text``."""
+        if text is not None and text in self._verdicts:
+            return iter(self._verdicts[text].urls)
         return self._links.find(text, self._scan())
 
     def _scan(self) -> Scan:

@@ -17,6 +17,7 @@ import re2
 from auditor import runner as runner_module
 from auditor.loading import load_config
 from auditor.rules import catalog
+from auditor.rules.dismissals import with_text_hashes
 from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import (
     _DATE,
@@ -25,6 +26,7 @@ from auditor.text.confidential import (
     ConfidentialityDetector,
     _dates_before_birthdays,
 )
+from auditor.text.digest import text_hash
 from auditor.text.links import Domains, LinkPolicy
 from auditor.text.mask import mask
 from auditor.text.matcher import TextMatcher
@@ -317,7 +319,11 @@ def test_rules_judge_alike_on_a_page_alone_and_without_the_runs_matcher() -> Non
     )
     context = ctx()
     on_page = [r.model_dump() for r in catalog.evaluate(page, context)]
-    alone = [r.model_dump() for r in (rule.check(page, context) for rule in catalog.all_rules())]
+    hashes = {p.id: text_hash(p.text) for p in page.posts or []}  # the catalog adds them
+    alone = [
+        with_text_hashes(rule.check(page, context), hashes).model_dump()
+        for rule in catalog.all_rules()
+    ]
     made_here = [r.model_dump() for r in catalog.evaluate(page, replace(context, text=None))]
     assert on_page == alone == made_here
     failing = {r["rule"] for r in on_page if r["status"] == "fail"}
