@@ -689,9 +689,11 @@ class Microsoft365Connector(CloudConnector):
             )
             changes, link = await self._delta_round(f"{messages}/delta", first)
         for message in changes:
-            if message.removed is not None:
-                threads.pop(message.id, None)
-            elif message.reply_to_id is None:  # delta lists reply chains by their root
+            if message.reply_to_id is not None:
+                continue  # delta lists reply chains by their root
+            if message.removed is not None or not (is_thread(message) and within(message, cutoff)):
+                threads.pop(message.id, None)  # gone, a system event, or older than the window
+            else:
                 replies = [r async for page in self._replies(messages, message) for r in page]
                 threads[message.id] = message.model_copy(
                     update={"replies": replies, "replies_next": None}
@@ -743,7 +745,7 @@ class Microsoft365Connector(CloudConnector):
             if listed and not recent:
                 break
         posts: list[Post] = []
-        for message in threads:
+        for message in sorted(threads, key=activity_order, reverse=True):  # as delta's are
             if is_post(message):  # a deleted root has no body, but its replies stay readable
                 posts.append(to_post(message, None))
             async for replies in self._replies(base, message):
@@ -878,6 +880,12 @@ def last_activity(message: ChatMessage) -> datetime:
     return max(dates) if dates else datetime.max.replace(tzinfo=UTC)
 
 
+def activity_order(message: ChatMessage) -> tuple[datetime, str]:
+    """The order reply chains are given in, newest first when reversed: the same whether
+    they were listed or merged from delta links, so that results do not depend on it."""
+    return last_activity(message), message.id
+
+
 def newest_threads(
     threads: list[ChatMessage],
     channel: Channel,
@@ -891,7 +899,7 @@ def newest_threads(
     cap = settings.max_messages_per_channel
     recent = sorted(
         (m for m in threads if is_thread(m) and within(m, cutoff)),
-        key=lambda m: (last_activity(m), m.id),
+        key=activity_order,
         reverse=True,
     )
     if len(recent) > cap:
