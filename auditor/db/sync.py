@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, delete, select, type_coerce
+from sqlalchemy import Engine, Text, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from auditor.db.models import SyncState
@@ -78,26 +78,23 @@ def save(
         log.warning("page %s: its sync state holds a secret; not stored", page_id)
         state = None
     with Session(engine) as session, session.begin():
-        row = session.get(SyncState, page_id)
+        # Core statements, never the ORM row: its state may be unreadable JSON.
+        where = SyncState.page_id == page_id
         if state is None:
-            if row is not None:
-                session.delete(row)
+            session.execute(delete(SyncState).where(where))
             return text is None
-        first = full_fetch_at or (row.full_fetch_at if row is not None else now)
-        if row is None:
-            session.add(
-                SyncState(
-                    page_id=page_id,
-                    connector=connector,
-                    external_id=external_id,
-                    state=state,
-                    full_fetch_at=first,
-                    updated_at=now,
-                )
-            )
+        last = session.scalar(select(SyncState.full_fetch_at).where(where))
+        values = {
+            "connector": connector,
+            "external_id": external_id,
+            "state": state,
+            "full_fetch_at": full_fetch_at or last or now,
+            "updated_at": now,
+        }
+        if last is None:
+            session.execute(insert(SyncState).values(page_id=page_id, **values))
         else:
-            row.connector, row.external_id, row.state = connector, external_id, state
-            row.full_fetch_at, row.updated_at = first, now
+            session.execute(update(SyncState).where(where).values(**values))
     return True
 
 
