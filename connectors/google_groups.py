@@ -640,7 +640,8 @@ class GoogleGroupsConnector(CloudConnector):
         read = await self._messages(mailbox, refs, warnings, cache)
         list_id = group.lower().replace("@", ".")
         kept = [m for m in read if message_list_id(m) == list_id]
-        cache.read = {m.id: m for m in kept}
+        ours = {m.id for m in kept}
+        cache.read = {m.id: m if m.id in ours else list_id_only(m) for m in read}
         if len(kept) < len(read):
             warnings.append(
                 f"posts: {len(read) - len(kept)} message(s) found by list:{group} carry "
@@ -847,6 +848,14 @@ def group_url(email: str) -> str | None:
     """The group's web address in Google Groups for Workspace."""
     local, _, domain = email.partition("@")
     return f"https://groups.google.com/a/{domain}/g/{local}" if domain else None
+
+
+def list_id_only(message: GmailMessage) -> GmailMessage:
+    """What is kept of a message sent to another list: its id and ``List-Id``, so that it
+    is left out again without being read, and nothing of its content."""
+    list_id = message.payload.header("List-Id") if message.payload else None
+    headers = [GmailHeader(name="List-Id", value=list_id)] if list_id is not None else []
+    return GmailMessage(id=message.id, payload=GmailPart(headers=headers))
 
 
 def message_list_id(message: GmailMessage) -> str | None:
