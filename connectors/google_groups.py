@@ -641,7 +641,7 @@ class GoogleGroupsConnector(CloudConnector):
         list_id = group.lower().replace("@", ".")
         kept = [m for m in read if message_list_id(m) == list_id]
         ours = {m.id for m in kept}
-        cache.read = {m.id: m if m.id in ours else list_id_only(m) for m in read}
+        cache.read = {m.id: kept_mail(m) if m.id in ours else list_id_only(m) for m in read}
         if len(kept) < len(read):
             warnings.append(
                 f"posts: {len(read) - len(kept)} message(s) found by list:{group} carry "
@@ -848,6 +848,46 @@ def group_url(email: str) -> str | None:
     """The group's web address in Google Groups for Workspace."""
     local, _, domain = email.partition("@")
     return f"https://groups.google.com/a/{domain}/g/{local}" if domain else None
+
+
+KEPT_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "List-Id",
+        "Message-ID",
+        "X-Original-From",
+        "From",
+        "In-Reply-To",
+        "References",
+        "Content-Type",
+        "Content-Disposition",
+    )
+)
+"""The headers posts are made from: all a kept message keeps."""
+
+
+def kept_mail(message: GmailMessage) -> GmailMessage:
+    """What is kept of a group's message between runs: only what its post is made from
+    (the headers above; the text/plain parts, or the text/html ones when it has none),
+    so that it gives the same post without keeping attachments or other headers."""
+    if message.payload is None:
+        return message
+    plain = bool(text_parts(message.payload, "text/plain"))
+    return message.model_copy(update={"payload": _kept_part(message.payload, plain)})
+
+
+def _kept_part(part: GmailPart, plain: bool) -> GmailPart:
+    """``part`` with only the kept headers and the text parts its post is read from."""
+    headers = [h for h in part.headers if h.name.lower() in KEPT_HEADERS]
+    if part.parts:
+        wanted = ("text/plain",) if plain else ("text/html",)
+        children = [
+            _kept_part(child, plain)
+            for child in part.parts
+            if child.parts or child.mime_type.lower() in wanted
+        ]
+        return part.model_copy(update={"headers": headers, "parts": children})
+    return part.model_copy(update={"headers": headers})
 
 
 def list_id_only(message: GmailMessage) -> GmailMessage:
