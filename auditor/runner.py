@@ -250,8 +250,9 @@ class Runner:
 
     async def _keep_state(self, page: PageConfig, conn: Connector, fetched: SyncedFetch) -> None:
         """Store the page's new sync state after its results (never once the run lock is
-        lost); a failure is logged, and the next run reads from the older state."""
-        if self._lease_lost:
+        lost, nor when it did not change); a failure is logged, and the next run reads from
+        the older state."""
+        if self._lease_lost or fetched.unchanged:
             return
         stamp = store.now()
         try:

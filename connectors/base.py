@@ -134,11 +134,13 @@ class SyncState:
 @dataclass(frozen=True)
 class SyncedFetch:
     """A page fetched through :meth:`Connector.fetch_page_synced`: the snapshot, the state
-    to keep (``None``: keep nothing) and whether it was a full fetch."""
+    to keep (``None``: keep nothing), whether it was a full fetch and whether the state is
+    the one it started from (then there is nothing to write)."""
 
     snapshot: PageSnapshot
     state: dict[str, Any] | None
     full: bool
+    unchanged: bool = False
 
 
 class Connector(ABC):
@@ -202,7 +204,7 @@ class Connector(ABC):
         if previous is not None and previous.problem is not None:
             note = f"stored sync state unusable ({previous.problem}): fetched in full"
             snapshot = snapshot.model_copy(update={"warnings": [*snapshot.warnings, note]})
-        return SyncedFetch(snapshot, kept, state is None)
+        return SyncedFetch(snapshot, kept, state is None, state is not None and kept == state)
 
     @asynccontextmanager
     async def _deadline(self) -> AsyncIterator[None]:

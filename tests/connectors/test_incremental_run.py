@@ -100,6 +100,9 @@ async def test_second_run_reads_only_changes_and_finds_the_same(
     assert set(rows) == {"debate"}, "the file connector keeps no state"
     assert rows["debate"].connector == "m365" and rows["debate"].external_id == TEAM
     second = await audit(config, engine)
+    with Session(engine) as session:
+        after = session.scalars(select(SyncState.updated_at)).one()
+    assert after == rows["debate"].updated_at, "an unchanged state is not written again"
     assert verdicts(second["debate"]) == verdicts(first["debate"])
     assert verdicts(second["club"]) == verdicts(first["club"])
     assert second["debate"].requests <= 4 < first["debate"].requests
