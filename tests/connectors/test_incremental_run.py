@@ -15,9 +15,11 @@ from mock_platforms import TEAM, TENANT, mock_microsoft
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from test_microsoft365 import NOW
+from typer.testing import CliRunner
 
 import auditor.connectors.http
 import auditor.connectors.microsoft365
+from auditor.cli import app
 from auditor.config import Config
 from auditor.db import store, sync
 from auditor.db.engine import make_engine
@@ -118,6 +120,19 @@ async def test_full_flag_ignores_the_stored_state(
     assert delta_asks(router) == [False, False]
     assert again["debate"].requests == first["debate"].requests
     assert verdicts(again["debate"]) == verdicts(first["debate"])
+
+
+def test_run_full_option_reaches_the_runner(
+    district: tuple[Config, Engine], router: respx.MockRouter, tmp_path: Path
+) -> None:
+    config, _ = district
+    for extra in ([], ["--full"]):
+        result = CliRunner().invoke(
+            app,
+            ["run", "--config", str(config.source), "--output", str(tmp_path / "out"), *extra],
+        )
+        assert result.exit_code in (0, 1), result.output
+    assert delta_asks(router) == [False, False]
 
 
 async def test_a_week_after_the_last_full_fetch_the_page_is_read_in_full(

@@ -23,6 +23,7 @@ from auditor.connectors.microsoft365 import Microsoft365Connector, state_link
 from auditor.results import RuleResult
 from auditor.rules import catalog
 from auditor.snapshot import PageSnapshot
+from auditor.testkit.connectors import FaultInjector
 from tests.rules.helpers import ctx
 
 REF = PageRef("debate", TEAM, "DHS Debate Team")
@@ -49,11 +50,23 @@ class TestMicrosoft365IncrementalContract(TestMicrosoft365Contract):
             snapshot, _ = await connector.fetch_page_incremental(self.ref, None)
             return snapshot
 
-    @pytest.mark.skip(reason="Graph refuses a token on the $batch request, not on its items")
-    async def test_401_refreshes_token_once(self) -> None: ...
+    async def test_401_refreshes_token_once(
+        self, connector: Connector, faults: FaultInjector, router: respx.MockRouter
+    ) -> None:
+        """Graph refuses a token on the ``$batch`` request itself, not on its items."""
+        faults.add("batch", lambda r: httpx.Response(401))
+        await self.fetch(connector)
+        assert len(faults.hits) == 1
+        assert router.routes["token"].call_count == 2
 
-    @pytest.mark.skip(reason="Graph refuses a token on the $batch request, not on its items")
-    async def test_second_401_is_an_error(self) -> None: ...
+    async def test_second_401_is_an_error(
+        self, connector: Connector, faults: FaultInjector, router: respx.MockRouter
+    ) -> None:
+        faults.add("batch", lambda r: httpx.Response(401), times=5)
+        with pytest.raises(ConnectorError, match="401"):
+            await self.fetch(connector)
+        assert router.routes["token"].call_count == 2
+        assert len(faults.hits) == 2
 
 
 @pytest.fixture(autouse=True)
