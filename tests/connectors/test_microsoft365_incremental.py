@@ -339,3 +339,27 @@ async def test_full_fetch_weekly_and_when_forced(
     asked = router.routes["delta"].calls.last.request.url.params
     assert synced.full is full
     assert ("$deltatoken" in asked) is not full
+
+
+async def test_without_message_permission_posts_are_not_applicable(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    denied = {"error": {"code": "Forbidden", "message": "Missing role permissions"}}
+    router.routes["delta"].side_effect = lambda r: httpx.Response(403, json=denied)
+    async with graph_connector(monkeypatch) as conn:
+        snapshot, state, _ = await incremental(conn, None)
+    assert snapshot.posts is None
+    assert "ChannelMessage.Read.All" in snapshot.unavailable["posts"]
+    assert state is not None and "channels" not in state, "nothing kept: read anew next time"
+
+
+async def test_a_chain_removed_from_the_channel_is_dropped(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    async with graph_connector(monkeypatch) as conn:
+        _, state, _ = await incremental(conn, None)
+        removed = {"id": "1773400000001", "@removed": {"reason": "deleted"}}
+        router.routes["delta"].side_effect = lambda r: delta_answer(removed)
+        second, kept, _ = await incremental(conn, state)
+    assert second.posts == []
+    assert kept is not None and kept["channels"][CHANNEL]["threads"] == []
