@@ -7,7 +7,9 @@ after:<look-back>`` finds them, ``format=full`` reads each, and only messages wh
 ``List-Id`` names the group are kept. Without such a mailbox (or when it is not an
 active member receiving each message) ``posts`` stays ``null`` with the reason in
 ``unavailable`` and the content rules say ``not-applicable``. Google has no API for join
-requests or moderator activity: ``moderation`` stays ``null`` the same way.
+requests or moderator activity: ``moderation`` stays ``null`` the same way. ``auditor run``
+fetches incrementally: the group's Gmail messages read on the last run are kept and not
+read again (docs/connectors/google-groups.md, *Incremental runs*).
 
 Authentication: a service-account key; google-auth signs the JWT assertions and the
 shared HTTP client exchanges them for access tokens at ``token_url``: one for the Admin
