@@ -314,6 +314,19 @@ class StoredPage(PlatformModel):
     channels: dict[str, StoredChannel] = {}
 
 
+@dataclass(frozen=True)
+class DeltaRound:
+    """Where a channel's delta round starts: ``path`` (relative to the API base, query
+    included), ``anew`` (the first request of a new round, if Graph refuses ``path``),
+    the channel's ``name``, its ``messages`` path and the chains kept of it (``stored``)."""
+
+    name: str
+    messages: str
+    path: str
+    anew: str
+    stored: StoredChannel | None
+
+
 @dataclass
 class GroupReads:
     """The group's own reads: the group, its owners and members, team and guest setting."""
@@ -631,7 +644,8 @@ class Microsoft365Connector(CloudConnector):
     ) -> list[Post] | None:
         """Every channel's posts since the cutoff, from its delta link and the threads kept
         of it (see :meth:`fetch_page_incremental`); None (with the reason) when refused.
-        What to keep of each channel goes in ``found.state``."""
+        Each channel's first delta request goes in one ``$batch``; what to keep of each
+        channel goes in ``found.state``."""
         cutoff = found.cutoff(self.settings)
         assert channels is not None  # asked for whenever messages are read
         keep: dict[str, Any] = {}
@@ -642,9 +656,12 @@ class Microsoft365Connector(CloudConnector):
                 async for raw in self._pages_from(channels)
                 for c in self.parse(ChannelsPage, raw, "channels").value
             ]
+            rounds = {c.id: self._delta_start(gid, c, kept, cutoff, found) for c in listed}
+            firsts = await batch_get(self.http, {cid: r.path for cid, r in rounds.items()})
             for channel in listed:
-                stored = kept.channels.get(channel.id) if kept else None
-                threads, link = await self._channel_delta(gid, channel, cutoff, stored, found)
+                threads, link = await self._channel_delta(
+                    rounds[channel.id], firsts[channel.id], cutoff, found
+                )
                 threads = newest_threads(threads, channel, cutoff, self.settings, found.limits)
                 posts.extend(thread_posts(threads, cutoff))
                 keep[channel.id] = {
@@ -659,66 +676,83 @@ class Microsoft365Connector(CloudConnector):
         found.state["channels"] = keep
         return posts
 
-    async def _channel_delta(
+    def _delta_start(
         self,
         gid: str,
         channel: Channel,
+        kept: StoredPage | None,
         cutoff: datetime,
-        stored: StoredChannel | None,
         found: Found,
-    ) -> tuple[list[ChatMessage], str]:
-        """The channel's reply chains: those kept, updated with what its stored delta link
-        returns; without one (or when Graph no longer honours it: 410 Gone, or an expired
-        sync state) every chain changed since ``cutoff``. Also the new delta link."""
+    ) -> DeltaRound:
+        """Where the channel's delta round starts: its kept delta link, or (none kept, or
+        one not on the API host: a warning) a new round of the look-back window."""
         messages = f"teams/{gid}/channels/{quote(channel.id, safe='')}/messages"
         since = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        first = {
+        query = {
             "$filter": f"lastModifiedDateTime gt {since}",
             "$expand": "replies",
             "$top": MESSAGES_PAGE,
         }
+        anew = f"{messages}/delta?{urlencode(query, safe='$,:', quote_via=quote)}"
+        name = channel.display_name or channel.id
+        stored = kept.channels.get(channel.id) if kept else None
+        if stored is None:
+            return DeltaRound(name, messages, anew, anew, None)
+        base = self.http.base_url + "/"
+        if not stored.delta.startswith(base):
+            found.warnings.append(
+                f"channel {name}: the stored delta link is not on the API host; its "
+                "messages were read in full"
+            )
+            return DeltaRound(name, messages, anew, anew, None)
+        return DeltaRound(name, messages, stored.delta.removeprefix(base), anew, stored)
+
+    async def _channel_delta(
+        self, start: DeltaRound, first: BatchItem, cutoff: datetime, found: Found
+    ) -> tuple[list[ChatMessage], str]:
+        """The channel's reply chains: those kept, updated with what its delta round
+        returns (``first``: the answer to its first request); without kept ones, or when
+        Graph no longer honours the kept link (410 Gone, or an expired sync state), every
+        chain changed since ``cutoff``. Also the new delta link."""
         threads: dict[str, ChatMessage] = {}
         try:
-            if stored is None:
-                changes, link = await self._delta_round(f"{messages}/delta", first)
-            else:
-                changes, link = await self._delta_round(stored.delta, None)
-                threads = {m.id: m for m in stored.threads}
+            changes, link = await self._delta_round(first)
+            if start.stored is not None:
+                threads = {m.id: m for m in start.stored.threads}
         except HttpStatusError as exc:
-            if stored is None or not delta_expired(exc):
+            if start.stored is None or not delta_expired(exc):
                 raise
             found.warnings.append(
-                f"channel {channel.display_name or channel.id}: Microsoft Graph no longer "
-                f"honours the stored delta link (HTTP {exc.status}); its messages were read "
-                "in full"
+                f"channel {start.name}: Microsoft Graph no longer honours the stored delta "
+                f"link (HTTP {exc.status}); its messages were read in full"
             )
-            changes, link = await self._delta_round(f"{messages}/delta", first)
+            response = await self.http.request("GET", start.anew)
+            changes, link = await self._delta_round(response)
         for message in changes:
             if message.reply_to_id is not None:
                 continue  # delta lists reply chains by their root
             if message.removed is not None or not (is_thread(message) and within(message, cutoff)):
                 threads.pop(message.id, None)  # gone, a system event, or older than the window
             else:
-                replies = [r async for page in self._replies(messages, message) for r in page]
+                replies = [r async for page in self._replies(start.messages, message) for r in page]
                 threads[message.id] = message.model_copy(
                     update={"replies": replies, "replies_next": None}
                 )
         return list(threads.values()), link
 
-    async def _delta_round(
-        self, path: str, params: dict[str, Any] | None
-    ) -> tuple[list[ChatMessage], str]:
-        """One round of a delta query: every page's messages, then the ``deltaLink`` its
-        last page gives for the next round."""
+    async def _delta_round(self, first: BatchItem) -> tuple[list[ChatMessage], str]:
+        """One round of a delta query from the answer to its first request: every page's
+        messages, then the ``deltaLink`` its last page gives for the next round."""
         changes: list[ChatMessage] = []
         link: Any = None
-        async for raw in self.http.pages_next_link(path, params):
+        async for raw in self._pages_from(first):
             changes.extend(self.parse(MessagesPage, raw, "channel messages delta").value)
             link = raw.get("@odata.deltaLink") if isinstance(raw, dict) else None
         if not isinstance(link, str) or not link:
+            where = first.request.url if isinstance(first, httpx.Response) else "delta"
             raise ConnectorError(
-                f"{PLATFORM}: GET {safe_url(self.http.url(path))}: the delta round ended "
-                "without an @odata.deltaLink"
+                f"{PLATFORM}: GET {safe_url(str(where))}: the delta round ended without an "
+                "@odata.deltaLink"
             )
         return changes, link
 

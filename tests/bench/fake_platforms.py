@@ -515,24 +515,25 @@ class FakeGraph(Fake):
         """Requests of a first ``fetch_page_incremental`` (no sync state), in its order;
         every one waits for the one before (the connector awaits each in turn), so the
         chain is all of them: one ``$batch`` (the group, owners and members (999 a page:
-        one page here), the group's settings, the team, its channels); then per channel,
-        one delta round (50 a page) of its threads changed in the look-back window, with
-        their replies inline (``$expand=replies``: no thread here has over 1,000; the
-        system message that the team was created is older than the window). The tenant's
-        settings are read once per run."""
+        one page here), the group's settings, the team, its channels); one ``$batch`` of
+        each channel's first delta request (the threads changed in the look-back window,
+        50 a page, with their replies inline: ``$expand=replies``, no thread here has over
+        1,000; the system message that the team was created is older than the window);
+        then each channel's further delta pages. The tenant's settings are read once per
+        run."""
         g = self.district.group(index)
-        count = 1
+        count = 2
         for _, _, threads in self.channels(g):
-            count += pages_of(len(threads), GRAPH_MESSAGES_PAGE)
+            count += pages_of(len(threads), GRAPH_MESSAGES_PAGE) - 1
         return PageCost(count, count)
 
     def cost(self, index: int, run: int) -> PageCost:
-        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: one ``$batch`` and,
-        per channel, one delta request that finds nothing changed."""
+        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: one ``$batch`` for
+        the group's reads and one for the channels' delta requests, which find nothing
+        changed."""
         if run == 1:
             return self.page_cost(index)
-        count = 1 + len(self.channels(self.district.group(index)))
-        return PageCost(count, count)
+        return PageCost(2, 2)
 
     def run_requests(self) -> int:
         """The token, the tenant's group settings, and discovery's listing of the groups."""

@@ -7,6 +7,7 @@ import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import microsoft365_platform
@@ -135,10 +136,15 @@ async def test_first_run_equals_a_full_fetch_and_keeps_state(
     channel = state["channels"][CHANNEL]
     assert channel["delta"] == LINK
     assert [t["id"] for t in channel["threads"]] == ["1773400000001"], "no system events"
-    assert router.routes["batch"].call_count == 1
-    sent = json.loads(router.routes["batch"].calls.last.request.content)["requests"]
-    assert len(sent) <= 20
-    assert {r["url"].split("?")[0] for r in sent} >= {f"/groups/{TEAM}", f"/teams/{TEAM}"}
+    assert router.routes["batch"].call_count == 2, "the group's reads, then the channels' deltas"
+    reads, deltas = (
+        json.loads(c.request.content)["requests"] for c in router.routes["batch"].calls
+    )
+    assert len(reads) <= 20
+    assert {r["url"].split("?")[0] for r in reads} >= {f"/groups/{TEAM}", f"/teams/{TEAM}"}
+    assert [r["url"].split("?")[0] for r in deltas] == [
+        f"/teams/{TEAM}/channels/{quote(CHANNEL, safe='')}/messages/delta"
+    ]
 
 
 async def test_unchanged_second_run_costs_two_requests_and_finds_the_same(
@@ -147,7 +153,7 @@ async def test_unchanged_second_run_costs_two_requests_and_finds_the_same(
     async with graph_connector(monkeypatch) as conn:
         first, state, _ = await incremental(conn, None)
         second, again, sent = await incremental(conn, state)
-    assert sent == 3, "one $batch, the members' second page, one delta request (one channel)"
+    assert sent == 3, "the group's reads, the members' second page, the channels' deltas"
     assert second == first
     assert findings(second) == findings(first)
     assert again == state
@@ -171,7 +177,7 @@ async def test_sample_page_unchanged_is_identical_across_runs(
     assert first == full and second == full
     assert findings(second) == findings(full)
     assert any(r.status == "fail" and r.rule.startswith("DS6") for r in findings(second))
-    assert sent == 3, "one $batch, the members' second page, one delta request"
+    assert sent == 3, "the group's reads, the members' second page, the channels' deltas"
 
 
 async def test_a_changed_message_appears_on_the_next_run(
@@ -277,9 +283,9 @@ async def test_batch_item_throttled_is_sent_again(
     router.routes["team"].side_effect = lambda r: next(answers, None) or team(r)
     async with graph_connector(monkeypatch) as conn:
         snapshot, _, _ = await incremental(conn, None)
-    assert router.routes["batch"].call_count == 2
+    assert router.routes["batch"].call_count == 3, "reads, the throttled one again, deltas"
     assert no_waits == [3.0]
-    retried = json.loads(router.routes["batch"].calls.last.request.content)["requests"]
+    retried = json.loads(router.routes["batch"].calls[1].request.content)["requests"]
     assert [r["url"] for r in retried] == [f"/teams/{TEAM}"], "only the throttled item"
     assert snapshot.url is not None
 
@@ -363,3 +369,16 @@ async def test_a_chain_removed_from_the_channel_is_dropped(
         second, kept, _ = await incremental(conn, state)
     assert second.posts == []
     assert kept is not None and kept["channels"][CHANNEL]["threads"] == []
+
+
+async def test_a_stored_link_off_the_api_host_is_not_followed(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    async with graph_connector(monkeypatch) as conn:
+        first, state, _ = await incremental(conn, None)
+        assert state is not None
+        state["channels"][CHANNEL]["delta"] = "https://evil.example/delta?$deltatoken=x"
+        second, kept, _ = await incremental(conn, state)
+    assert second.posts == first.posts
+    assert any("not on the API host" in w for w in second.warnings)
+    assert kept is not None and kept["channels"][CHANNEL]["delta"] == LINK
