@@ -69,6 +69,12 @@ async def _send_chunk(http: HttpClient, paths: Mapping[str, str]) -> dict[str, B
             break
         wait = max(waits) or min(30.0, 0.5 * 2**attempt * random.random())
         if wait > http.max_retry_after_s:
+            for key, path in retry.items():
+                answers[key] = ConnectorError(
+                    f"{http.platform}: GET {safe_url(http.url(path))}: the platform asks to "
+                    f"wait {wait:.0f} s, more than the {http.max_retry_after_s:.0f} s this "
+                    "connector waits"
+                )
             break
         await http_module.sleep(wait)
         pending = retry

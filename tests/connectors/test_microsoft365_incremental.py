@@ -382,3 +382,16 @@ async def test_a_stored_link_off_the_api_host_is_not_followed(
     assert second.posts == first.posts
     assert any("not on the API host" in w for w in second.warnings)
     assert kept is not None and kept["channels"][CHANNEL]["delta"] == LINK
+
+
+async def test_batch_item_asking_too_long_a_wait_is_a_page_error(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    router.routes["team"].side_effect = lambda r: httpx.Response(
+        429, headers={"Retry-After": "9999"}
+    )
+    async with graph_connector(monkeypatch) as conn:
+        with pytest.raises(
+            ConnectorError, match=r"teams/.*asks to wait 9999 s, more than the 300 s"
+        ):
+            await conn.fetch_page_incremental(REF, None)
