@@ -177,13 +177,22 @@ def run(
     page: Annotated[
         list[str] | None, typer.Option("--page", "-p", help="Audit only this page id (repeatable).")
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Fetch every page in full, ignoring what incremental connectors kept of "
+            "the last run (they also do so every full_refresh_days).",
+        ),
+    ] = False,
     log_level: LogLevelOpt = "info",
     log_format: LogFormatOpt = "plain",
 ) -> None:
     """Audit the registered pages, store the results and write the run report."""
     _setup(log_level, log_format)
     cfg = _load(config)
-    code = _guard(lambda: _run_and_report(cfg, output or cfg.reports.output_dir, page or []))
+    folder = output or cfg.reports.output_dir
+    code = _guard(lambda: _run_and_report(cfg, folder, page or [], full=full))
     raise typer.Exit(code)
 
 
@@ -219,6 +228,7 @@ def _run_and_report(
     page_ids: list[str],
     now: datetime | None = None,
     trigger: str = "cli",
+    full: bool = False,
 ) -> int:
     from auditor.jobs import audit_report_alert
 
@@ -229,7 +239,9 @@ def _run_and_report(
         raise AuditorError(f"--page {exc.args[0]}: no page with that id in {cfg.source}") from None
 
     def job(on_page: ProgressFn | None) -> AuditJob:
-        return asyncio.run(audit_report_alert(cfg, engine, pages, output, trigger, now, on_page))
+        return asyncio.run(
+            audit_report_alert(cfg, engine, pages, output, trigger, now, on_page, full)
+        )
 
     done = _with_progress(job, len(pages))
     _print_summary(done.summary)

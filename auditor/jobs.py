@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
-from auditor.db import judged, store
+from auditor.db import judged, store, sync
 from auditor.email.alerts import alert_after_run
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
@@ -39,10 +39,13 @@ async def audit_report_alert(
     trigger: str,
     now: datetime | None = None,
     on_page: ProgressFn | None = None,
+    full: bool = False,
 ) -> AuditJob:
-    """Audit ``pages`` under the run lock, then report and alert (off the event loop). A
-    report that cannot be written is logged and said in the result; alerts still go."""
-    summary = await Runner(config, engine, now=now).run(pages, trigger=trigger, on_page=on_page)
+    """Audit ``pages`` under the run lock (``full``: fetching every page in full), then
+    report and alert (off the event loop). A report that cannot be written is logged and
+    said in the result; alerts still go."""
+    runner = Runner(config, engine, now=now, full=full)
+    summary = await runner.run(pages, trigger=trigger, on_page=on_page)
     return await asyncio.to_thread(_report_and_alert, config, engine, summary, output)
 
 
@@ -72,4 +75,7 @@ def purge_old_runs(
         judged.purge_unseen(engine, before)
     if runs and not dry_run:
         log.info("retention: evidence of %d run(s) (%d results) removed", runs, results)
+    dropped = sync.drop_unregistered(engine, (p.id for p in config.pages), dry_run=dry_run)
+    if dropped and not dry_run:
+        log.info("retention: sync state of %d page(s) no longer registered removed", dropped)
     return runs, results

@@ -20,10 +20,10 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
-from auditor.connectors.base import Connector, ConnectorError, PageRef
+from auditor.connectors.base import Connector, ConnectorError, PageRef, SyncedFetch, SyncState
 from auditor.connectors.http import RequestCount, count_requests
 from auditor.connectors.registry import available_connectors
-from auditor.db import store
+from auditor.db import store, sync
 from auditor.db.lock import LeaseKeeper, RunLock
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
@@ -81,10 +81,13 @@ ProgressFn = Callable[[PageOutcome], None]
 class Runner:
     """Audits the configured pages against one database."""
 
-    def __init__(self, config: Config, engine: Engine, now: datetime | None = None) -> None:
+    def __init__(
+        self, config: Config, engine: Engine, now: datetime | None = None, full: bool = False
+    ) -> None:
         self.config = config
         self.engine = engine
         self.now = now or config.district.as_of
+        self.full = full  # fetch every page in full, ignoring stored sync state
         self.people = People.from_config(config)  # reads the roster once per run
         self._lock: RunLock | None = None
         self._lease_lost = False
@@ -202,11 +205,11 @@ class Runner:
         snapshot: PageSnapshot | None = None
         outcome = PageOutcome(page)
         counted = RequestCount()
+        fetched: SyncedFetch | None = None
         try:
             with count_requests() as counted:
-                snapshot = await conn.fetch_page_in_time(
-                    PageRef(page.id, page.external_id, page.name)
-                )
+                fetched = await self._fetch(page, conn)
+                snapshot = fetched.snapshot
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
             if not self._lease_lost:  # (never written once another audit holds the lock)
                 store.record_page(
@@ -230,7 +233,37 @@ class Runner:
                 outcome.error = f"the rules could not run: {_describe(exc)}"
                 log.warning("page %s could not be audited: %s", page.id, outcome.error)
         await self._record(run_id, page, started, snapshot, outcome)
+        if fetched is not None and conn.incremental:
+            await self._keep_state(page, conn, fetched)
         return outcome
+
+    async def _fetch(self, page: PageConfig, conn: Connector) -> SyncedFetch:
+        """The page fetched within its deadline: incrementally from its stored sync state
+        where the connector can (see :meth:`Connector.fetch_page_synced`), else in full."""
+        ref = PageRef(page.id, page.external_id, page.name)
+        if not conn.incremental:
+            return SyncedFetch(await conn.fetch_page_in_time(ref), None, True)
+        stored = await asyncio.to_thread(
+            sync.load, self.engine, page.id, conn.name, page.external_id
+        )
+        previous = SyncState(stored.data, stored.full_fetch_at, stored.problem) if stored else None
+        return await conn.fetch_page_synced(ref, previous, store.now(), self.full)
+
+    async def _keep_state(self, page: PageConfig, conn: Connector, fetched: SyncedFetch) -> None:
+        """Store the page's new sync state after its results (never once the run lock is
+        lost, nor when it did not change); a failure is logged, and the next run reads from
+        the older state."""
+        if self._lease_lost or fetched.unchanged:
+            return
+        stamp = store.now()
+        try:
+            await asyncio.to_thread(
+                sync.save,
+                *(self.engine, page.id, conn.name, page.external_id, fetched.state),
+                *(stamp if fetched.full else None, stamp),
+            )
+        except Exception as exc:
+            log.warning("page %s: its sync state could not be stored: %s", page.id, _describe(exc))
 
     async def _record(
         self,

@@ -5,7 +5,13 @@ with a ``type`` name, a pydantic ``Settings`` model validated from its ``[[conne
 block, ``async fetch_page(ref) -> PageSnapshot`` and, optionally, ``async discover()``. It
 also declares how to fix each rule's failure on its platform (``remediation``, data kept
 next to it and read with :func:`load_remediation`). The runner fetches each page through
-:meth:`Connector.fetch_page_in_time`, which ends it at ``page_deadline_s``.
+:meth:`Connector.fetch_page_synced`, which ends it at ``page_deadline_s``.
+
+A connector may also fetch incrementally: it overrides ``fetch_page_incremental(ref, state)``,
+taking what it kept of the page's last fetch (an opaque JSON object it owns, stored in the
+database by the runner) and returning the snapshot with the state to keep for next time.
+The default calls ``fetch_page`` and keeps nothing, so connectors that do not override it
+work as before.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ import asyncio
 import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType, TracebackType
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationInfo
 
@@ -51,6 +59,12 @@ class ConnectorSettings(BaseModel):
         900.0,
         description="Longest the fetch of one page may take, every request and wait "
         "included, seconds; past it the page is an error.",
+    )
+    full_refresh_days: PositiveInt = Field(
+        7,
+        description="For connectors that fetch incrementally (reading only what changed "
+        "since the last run): fetch every page in full at least this often, days "
+        "(`auditor run --full` forces it).",
     )
 
 
@@ -106,6 +120,29 @@ class PageNotes:
     warnings: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class SyncState:
+    """What a connector kept of a page's last fetch: its own opaque JSON ``data``, when
+    the page was last fetched in full, and ``problem``: why a stored state could not be
+    read (then ``data`` is empty and the page is fetched in full, saying so)."""
+
+    data: Mapping[str, Any]
+    full_fetch_at: datetime | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SyncedFetch:
+    """A page fetched through :meth:`Connector.fetch_page_synced`: the snapshot, the state
+    to keep (``None``: keep nothing), whether it was a full fetch and whether the state is
+    the one it started from (then there is nothing to write)."""
+
+    snapshot: PageSnapshot
+    state: dict[str, Any] | None
+    full: bool
+    unchanged: bool = False
+
+
 class Connector(ABC):
     """Base class of all connectors: one instance per ``[[connectors]]`` block."""
 
@@ -126,13 +163,57 @@ class Connector(ABC):
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         """Fetch settings, members and posts of one page; raise ConnectorError on failure."""
 
+    async def fetch_page_incremental(
+        self, ref: PageRef, state: Mapping[str, Any] | None
+    ) -> tuple[PageSnapshot, dict[str, Any] | None]:
+        """The page and the state to keep for the next fetch, given the ``state`` this
+        connector returned last time (``None``: fetch in full). A state it cannot use
+        (unreadable, expired on the platform) must fall back to a full fetch with a
+        warning in the snapshot, never an error. By default: :meth:`fetch_page`, keeping
+        nothing."""
+        return await self.fetch_page(ref), None
+
+    @property
+    def incremental(self) -> bool:
+        """Whether this connector overrides :meth:`fetch_page_incremental`."""
+        return type(self).fetch_page_incremental is not Connector.fetch_page_incremental
+
     async def fetch_page_in_time(self, ref: PageRef) -> PageSnapshot:
         """:meth:`fetch_page` stopped at the settings' ``page_deadline_s``: running out of
         time is a ConnectorError naming the deadline (the page's error; the run goes on)."""
+        async with self._deadline():
+            return await self.fetch_page(ref)
+
+    async def fetch_page_synced(
+        self, ref: PageRef, previous: SyncState | None, now: datetime, full: bool = False
+    ) -> SyncedFetch:
+        """:meth:`fetch_page_incremental` from ``previous``, within ``page_deadline_s``; in
+        full when ``full`` is asked, when there is no usable state, or when the last full
+        fetch is ``full_refresh_days`` old. A state that could not be read is said in the
+        snapshot's warnings."""
+        due = timedelta(days=self.settings.full_refresh_days)
+        usable = (
+            previous is not None
+            and previous.problem is None
+            and previous.full_fetch_at is not None
+            and now - previous.full_fetch_at < due
+        )
+        state = previous.data if previous is not None and usable and not full else None
+        async with self._deadline():
+            snapshot, kept = await self.fetch_page_incremental(ref, state)
+        if previous is not None and previous.problem is not None:
+            note = f"stored sync state unusable ({previous.problem}): fetched in full"
+            snapshot = snapshot.model_copy(update={"warnings": [*snapshot.warnings, note]})
+        return SyncedFetch(snapshot, kept, state is None, state is not None and kept == state)
+
+    @asynccontextmanager
+    async def _deadline(self) -> AsyncIterator[None]:
+        """End the block at ``page_deadline_s`` with a ConnectorError naming the deadline
+        (the page's error; the run goes on)."""
         seconds = self.settings.page_deadline_s
         try:
             async with asyncio.timeout(seconds):
-                return await self.fetch_page(ref)
+                yield
         except TimeoutError:
             raise ConnectorError(
                 f"{self.type}: the page was not fetched within {seconds:g} s "

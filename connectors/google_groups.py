@@ -7,7 +7,9 @@ after:<look-back>`` finds them, ``format=full`` reads each, and only messages wh
 ``List-Id`` names the group are kept. Without such a mailbox (or when it is not an
 active member receiving each message) ``posts`` stays ``null`` with the reason in
 ``unavailable`` and the content rules say ``not-applicable``. Google has no API for join
-requests or moderator activity: ``moderation`` stays ``null`` the same way.
+requests or moderator activity: ``moderation`` stays ``null`` the same way. ``auditor run``
+fetches incrementally: the group's Gmail messages read on the last run are kept and not
+read again (docs/connectors/google-groups.md, *Incremental runs*).
 
 Authentication: a service-account key; google-auth signs the JWT assertions and the
 shared HTTP client exchanges them for access tokens at ``token_url``: one for the Admin
@@ -58,20 +60,22 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import re
 import time
 import typing
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 from google.auth import crypt, jwt
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, ValidationError, field_validator
 
 from auditor.config import Email, EnvName
 from auditor.connectors.base import (
@@ -303,6 +307,24 @@ class GmailMessage(PlatformModel):
     payload: GmailPart | None = None
 
 
+class KeptMail(PlatformModel):
+    """The sync state this connector keeps of a page: the group's Gmail messages read on
+    the last run (inside the look-back window) and the settings they were read with."""
+
+    v: Literal[1]
+    settings: dict[str, Any]
+    messages: dict[str, GmailMessage] = {}
+
+
+@dataclass
+class MailCache:
+    """Gmail messages kept from the last run (``kept``, by id) and those of the group
+    read on this one (``read``: what to keep next)."""
+
+    kept: dict[str, GmailMessage] = dataclasses.field(default_factory=dict)
+    read: dict[str, GmailMessage] = dataclasses.field(default_factory=dict)
+
+
 class ServiceAccountKey:
     """A service-account key file, loaded once; signs JWT assertions with google-auth."""
 
@@ -403,6 +425,44 @@ class GoogleGroupsConnector(CloudConnector):
             await self.gmail.aclose()
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
+        return await self._fetch(ref, MailCache())
+
+    async def fetch_page_incremental(
+        self, ref: PageRef, state: Mapping[str, Any] | None
+    ) -> tuple[PageSnapshot, dict[str, Any] | None]:
+        """The page, reading in full only the Gmail messages not kept from the last run
+        (the Gmail API changes a message's labels, never its content: a message id always
+        reads the same); group, settings and members are read every time (Google documents
+        no conditional reads for them). An unreadable ``state`` is ignored with a warning."""
+        cache = MailCache()
+        problem = None
+        if state is not None:
+            try:
+                kept = KeptMail.model_validate(state)
+            except ValidationError as exc:
+                where = ".".join(str(p) for p in exc.errors(include_url=False)[0]["loc"])
+                problem = (
+                    f"stored sync state unusable (field {where or 'state'}): posts read in full"
+                )
+            else:
+                if kept.settings == self._fingerprint():
+                    cache.kept = kept.messages
+        snapshot = await self._fetch(ref, cache)
+        if problem is not None:
+            snapshot = snapshot.model_copy(update={"warnings": [*snapshot.warnings, problem]})
+        messages = {
+            ident: m.model_dump(mode="json", by_alias=True, exclude_none=True)
+            for ident, m in cache.read.items()
+        }
+        return snapshot, {"v": 1, "settings": self._fingerprint(), "messages": messages}
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The settings kept messages depend on: other values make them unusable."""
+        s = self.settings
+        return {"audit_mailbox": s.audit_mailbox, "lookback_days": s.lookback_days}
+
+    async def _fetch(self, ref: PageRef, cache: MailCache) -> PageSnapshot:
+        """The page, its Gmail messages read through ``cache``."""
         key = quote(ref.external_id, safe="@")
         group = self.parse(DirectoryGroup, await self.http.get_json(f"groups/{key}"), "group")
         raw = await self.http.get_json(
@@ -417,7 +477,7 @@ class GoogleGroupsConnector(CloudConnector):
         settings = map_settings(prefs, warnings)
         unavailable = {"moderation": NO_MODERATION}
         notes = PageNotes(unavailable, coverage, limits, warnings)
-        posts = await self._posts(group.email, members, listed_in, notes)
+        posts = await self._posts(group.email, members, listed_in, notes, cache)
         if settings.visibility is None:
             unavailable["visibility"] = "Google Groups: the group's view settings are unknown."
         return PageSnapshot(
@@ -495,7 +555,12 @@ class GoogleGroupsConnector(CloudConnector):
         return list(found.values()), listed_in
 
     async def _posts(
-        self, group: str, members: list[Member], listed_in: dict[str, str], notes: PageNotes
+        self,
+        group: str,
+        members: list[Member],
+        listed_in: dict[str, str],
+        notes: PageNotes,
+        cache: MailCache,
     ) -> list[Post] | None:
         """The group's posts as the audit mailbox received them, or None with the reason
         in ``unavailable`` (no mailbox, not an active member, not receiving each message,
@@ -509,7 +574,7 @@ class GoogleGroupsConnector(CloudConnector):
             if reason is not None:
                 notes.unavailable["posts"] = reason
                 return None
-            return await self._mailbox_posts(group, mailbox, members, notes)
+            return await self._mailbox_posts(group, mailbox, members, notes, cache)
         except ConnectorError as exc:
             detail = str(exc).removeprefix(f"{PLATFORM}: ")
             raise ConnectorError(
@@ -557,7 +622,7 @@ class GoogleGroupsConnector(CloudConnector):
         return None
 
     async def _mailbox_posts(
-        self, group: str, mailbox: str, members: list[Member], notes: PageNotes
+        self, group: str, mailbox: str, members: list[Member], notes: PageNotes, cache: MailCache
     ) -> list[Post] | None:
         """Lists the group's messages in the mailbox (look-back window, cap) and reads each."""
         days = self.settings.lookback_days
@@ -574,9 +639,11 @@ class GoogleGroupsConnector(CloudConnector):
                 "delegation grants gmail.readonly, and that the mailbox has Gmail."
             )
             return None
-        read = await self._messages(mailbox, refs, warnings)
+        read = await self._messages(mailbox, refs, warnings, cache)
         list_id = group.lower().replace("@", ".")
         kept = [m for m in read if message_list_id(m) == list_id]
+        ours = {m.id for m in kept}
+        cache.read = {m.id: kept_mail(m) if m.id in ours else list_id_only(m) for m in read}
         if len(kept) < len(read):
             warnings.append(
                 f"posts: {len(read) - len(kept)} message(s) found by list:{group} carry "
@@ -618,11 +685,15 @@ class GoogleGroupsConnector(CloudConnector):
         return refs
 
     async def _messages(
-        self, mailbox: str, refs: list[GmailMessageRef], warnings: list[str]
+        self, mailbox: str, refs: list[GmailMessageRef], warnings: list[str], cache: MailCache
     ) -> list[GmailMessage]:
-        """Each listed message in full, read concurrently (the client caps concurrency);
-        a message deleted meanwhile (404) is skipped with a warning."""
-        tasks = [asyncio.ensure_future(self._message(mailbox, ref.id)) for ref in refs]
+        """Each listed message in full, read concurrently (the client caps concurrency)
+        unless ``cache`` kept it; a message deleted meanwhile (404) is skipped with a
+        warning."""
+        tasks = [
+            asyncio.ensure_future(self._message(mailbox, ref.id, cache.kept.get(ref.id)))
+            for ref in refs
+        ]
         try:
             found = await asyncio.gather(*tasks)
         except BaseException:
@@ -635,8 +706,13 @@ class GoogleGroupsConnector(CloudConnector):
             warnings.append(f"posts: {gone} message(s) left the audit mailbox while being read")
         return [m for m in found if m is not None]
 
-    async def _message(self, mailbox: str, ident: str) -> GmailMessage | None:
-        """One message with ``format=full``; None when it no longer exists."""
+    async def _message(
+        self, mailbox: str, ident: str, kept: GmailMessage | None = None
+    ) -> GmailMessage | None:
+        """One message with ``format=full`` (``kept``, when read on an earlier run); None
+        when it no longer exists."""
+        if kept is not None:
+            return kept
         assert self.gmail is not None
         path = f"users/{quote(mailbox, safe='@')}/messages/{quote(ident, safe='')}"
         try:
@@ -774,6 +850,54 @@ def group_url(email: str) -> str | None:
     """The group's web address in Google Groups for Workspace."""
     local, _, domain = email.partition("@")
     return f"https://groups.google.com/a/{domain}/g/{local}" if domain else None
+
+
+KEPT_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "List-Id",
+        "Message-ID",
+        "X-Original-From",
+        "From",
+        "In-Reply-To",
+        "References",
+        "Content-Type",
+        "Content-Disposition",
+    )
+)
+"""The headers posts are made from: all a kept message keeps."""
+
+
+def kept_mail(message: GmailMessage) -> GmailMessage:
+    """What is kept of a group's message between runs: only what its post is made from
+    (the headers above; the text/plain parts, or the text/html ones when it has none),
+    so that it gives the same post without keeping attachments or other headers."""
+    if message.payload is None:
+        return message
+    plain = bool(text_parts(message.payload, "text/plain"))
+    return message.model_copy(update={"payload": _kept_part(message.payload, plain)})
+
+
+def _kept_part(part: GmailPart, plain: bool) -> GmailPart:
+    """``part`` with only the kept headers and the text parts its post is read from."""
+    headers = [h for h in part.headers if h.name.lower() in KEPT_HEADERS]
+    if part.parts:
+        wanted = ("text/plain",) if plain else ("text/html",)
+        children = [
+            _kept_part(child, plain)
+            for child in part.parts
+            if child.parts or child.mime_type.lower() in wanted
+        ]
+        return part.model_copy(update={"headers": headers, "parts": children})
+    return part.model_copy(update={"headers": headers})
+
+
+def list_id_only(message: GmailMessage) -> GmailMessage:
+    """What is kept of a message sent to another list: its id and ``List-Id``, so that it
+    is left out again without being read, and nothing of its content."""
+    list_id = message.payload.header("List-Id") if message.payload else None
+    headers = [GmailHeader(name="List-Id", value=list_id)] if list_id is not None else []
+    return GmailMessage(id=message.id, payload=GmailPart(headers=headers))
 
 
 def message_list_id(message: GmailMessage) -> str | None:

@@ -117,6 +117,7 @@ class _Call:
     params: Params = None
     data: Mapping[str, str] | None = None
     token: str | None = None
+    json: Any = None  # a JSON body (Graph's $batch)
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,7 @@ class HttpClient:
         params: Params = None,
         data: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        json: Any = None,
     ) -> httpx.Response:
         """Send one request with retries; 2xx return, others raise HttpStatusError.
 
@@ -360,7 +362,8 @@ class HttpClient:
         refreshed = False
         while True:
             token = await self._access_token() if use_auth else None
-            response = await self._send_with_retries(_Call(method, url, params, data, token))
+            call = _Call(method, url, params, data, token, json)
+            response = await self._send_with_retries(call)
             if response.status_code == 401 and use_auth and not refreshed:
                 refreshed = True
                 log.info("%s: access token refused (401); fetching a new one", self.platform)
@@ -418,7 +421,12 @@ class HttpClient:
         if counter is not None:
             counter.sent += 1
         request = self._client.build_request(
-            call.method, call.url, params=call.params, data=call.data, headers=headers
+            call.method,
+            call.url,
+            params=call.params,
+            data=call.data,
+            json=call.json,
+            headers=headers,
         )
         try:
             async with asyncio.timeout(self.request_deadline_s):
@@ -529,6 +537,11 @@ class HttpClient:
             )
 
         return before_sleep
+
+    def status_error(self, method: str, url: str, response: httpx.Response) -> HttpStatusError:
+        """The error for a non-success ``response`` to ``method url`` that came back some
+        other way than :meth:`request` (inside a Graph ``$batch``), worded as if it had."""
+        return self._status_error(method, url, response, False)
 
     def _status_error(
         self, method: str, url: str, response: httpx.Response, refreshed: bool

@@ -7,6 +7,11 @@ messaging settings, and channel messages with replies of the last ``lookback_day
 the tenant granted ``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the
 reason). National clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
 
+``auditor run`` fetches incrementally (:meth:`Microsoft365Connector.fetch_page_incremental`):
+the group's reads in one ``$batch``, channel messages through Graph delta links, merged
+into the reply chains kept from the last run (docs/connectors/microsoft365.md, *Requests
+and incremental runs*).
+
 Mapping (also in docs/connectors/microsoft365.md):
 
 ========================  ===============================================================
@@ -42,13 +47,16 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-from pydantic import AwareDatetime, Field, PositiveInt, field_validator
+import httpx
+from pydantic import AwareDatetime, Field, PositiveInt, ValidationError, field_validator
 
 from auditor.config import EnvName
 from auditor.connectors.base import (
@@ -65,12 +73,16 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
+from auditor.connectors.graph_batch import BatchItem, answer_json, batch_get
 from auditor.connectors.html_text import html_text, with_urls
 from auditor.connectors.http import HttpStatusError, OAuth2, safe_url
 from auditor.snapshot import Member, PageSnapshot, Post, Settings
 
 PLATFORM = "microsoft365"
 USER_FIELDS = "id,displayName,mail,userPrincipalName,userType"
+GROUP_FIELDS = (
+    "id,displayName,description,visibility,mail,createdDateTime,resourceProvisioningOptions"
+)
 USER_TYPE = "#microsoft.graph.user"
 GROUP_TYPE = "#microsoft.graph.group"
 MESSAGES_PAGE = 50
@@ -86,6 +98,14 @@ NO_MODERATION_SETTING = (
 )
 NO_MODERATION = "Microsoft Graph reports no moderator activity or reported messages."
 NO_INVITES = "Microsoft 365 groups have no join links readable through Graph."
+REFUSED = (
+    "Microsoft Graph refused to list the team's channels or read their messages "
+    "(HTTP 403): grant the app Channel.ReadBasic.All and ChannelMessage.Read.All "
+    "(or resource-specific consent)."
+)
+STATE_VERSION = 1
+EXPIRED_STATE = re.compile(r"syncStateNotFound|resyncRequired|sync state|delta ?token", re.I)
+LINK_SECRETS = re.compile(r"access_token|sig|code|client_secret|(?<!\$delta)(?<!\$skip)token", re.I)
 
 clock: Callable[[], datetime] = partial(datetime.now, UTC)
 """The current time; tests fix it to keep the look-back window on their fixtures."""
@@ -268,12 +288,78 @@ class ChatMessage(PlatformModel):
     # With $expand=replies: up to 1,000 replies inline, and a link to the rest.
     replies: list[ChatMessage] | None = None
     replies_next: str | None = Field(None, alias="replies@odata.nextLink")
+    # In a delta answer: the message left the collection (its reply chain is dropped).
+    removed: dict[str, Any] | None = Field(None, alias="@removed")
 
 
 class MessagesPage(PlatformModel):
     """A page of channel messages or replies."""
 
     value: list[ChatMessage]
+
+
+class StoredChannel(PlatformModel):
+    """What is kept of a channel between runs: its delta link and its reply chains
+    inside the look-back window (see :func:`kept_message`)."""
+
+    delta: str
+    threads: list[ChatMessage] = []
+
+
+class StoredPage(PlatformModel):
+    """The sync state this connector keeps of a page (opaque to the rest of the tool)."""
+
+    v: Literal[1]
+    settings: dict[str, Any]
+    channels: dict[str, StoredChannel] = {}
+
+
+@dataclass(frozen=True)
+class DeltaRound:
+    """Where a channel's delta round starts: ``path`` (relative to the API base, query
+    included), ``anew`` (the first request of a new round, if Graph refuses ``path``),
+    the channel's ``name``, its ``messages`` path and the chains kept of it (``stored``)."""
+
+    name: str
+    messages: str
+    path: str
+    anew: str
+    stored: StoredChannel | None
+
+
+@dataclass
+class GroupReads:
+    """The group's own reads: the group, its owners and members, team and guest setting."""
+
+    group: GraphGroup
+    owners: list[DirectoryObject]
+    members: list[DirectoryObject]
+    team: Team | None
+    settings: GroupSettingsPage
+
+
+@dataclass
+class Found:
+    """What a page's fetch found besides its reads: posts and notes for the snapshot, and
+    the sync state to keep (``state``)."""
+
+    now: datetime
+    posts: list[Post] | None = None
+    unavailable: dict[str, str] = field(
+        default_factory=lambda: {
+            "post_moderation": NO_MODERATION_SETTING,
+            "moderation": NO_MODERATION,
+            "invite_links": NO_INVITES,
+        }
+    )
+    coverage: dict[str, str] = field(default_factory=dict)
+    limits: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+
+    def cutoff(self, settings: Microsoft365Settings) -> datetime:
+        """The start of the look-back window."""
+        return self.now - timedelta(days=settings.lookback_days)
 
 
 class Microsoft365Connector(CloudConnector):
@@ -309,26 +395,132 @@ class Microsoft365Connector(CloudConnector):
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         gid = quote(ref.external_id, safe="")
-        raw = await self.http.get_json(
-            f"groups/{gid}",
-            {
-                "$select": "id,displayName,description,visibility,mail,createdDateTime,"
-                "resourceProvisioningOptions"
-            },
-        )
+        raw = await self.http.get_json(f"groups/{gid}", {"$select": GROUP_FIELDS})
         group = self.parse(GraphGroup, raw, "group")
+        reads = GroupReads(
+            group=group,
+            owners=await self._objects(f"groups/{gid}/owners", "group owners"),
+            members=await self._objects(f"groups/{gid}/members", "group members"),
+            team=await self._team(gid) if "Team" in group.provisioning else None,
+            settings=self.parse(
+                GroupSettingsPage,
+                await self.http.get_json(f"groups/{gid}/settings"),
+                "group settings",
+            ),
+        )
         now = clock()
-        warnings: list[str] = []
-        unavailable: dict[str, str] = {
-            "post_moderation": NO_MODERATION_SETTING,
-            "moderation": NO_MODERATION,
-            "invite_links": NO_INVITES,
+        found = Found(now)
+        if self._reads_posts(reads.team, found):
+            found.posts = await self._posts(gid, found.cutoff(self.settings), found)
+        return await self._snapshot(ref, reads, found)
+
+    async def fetch_page_incremental(
+        self, ref: PageRef, state: Mapping[str, Any] | None
+    ) -> tuple[PageSnapshot, dict[str, Any] | None]:
+        """The page with the fewest requests: the group, its owners, members, guest
+        setting, team and channels in one ``$batch``, then each channel's messages through
+        its Graph delta link (only what changed since the last run: new, edited or deleted
+        reply chains), merged into the threads kept in ``state``. No ``state``, or one
+        that cannot be used, reads every channel's window anew (``state`` unreadable or
+        a delta link Graph no longer honours is said in the snapshot's warnings)."""
+        gid = quote(ref.external_id, safe="")
+        found = Found(clock())
+        kept = self._stored(state, found.warnings)
+        reads, channels = await self._batched_reads(gid)
+        if self._reads_posts(reads.team, found):
+            found.posts = await self._posts_delta(gid, channels, kept, found)
+        snapshot = await self._snapshot(ref, reads, found)
+        return snapshot, {"v": STATE_VERSION, "settings": self._fingerprint(), **found.state}
+
+    def _fingerprint(self) -> dict[str, Any]:
+        """The settings a stored state depends on: another value makes it unusable."""
+        s = self.settings
+        return {
+            "read_messages": s.read_messages,
+            "lookback_days": s.lookback_days,
+            "max_messages_per_channel": s.max_messages_per_channel,
         }
-        limits: dict[str, str] = {}
-        coverage: dict[str, str] = {}
-        owners = await self._objects(f"groups/{gid}/owners", "group owners")
-        members = await self._objects(f"groups/{gid}/members", "group members")
-        team = await self._team(gid) if "Team" in group.provisioning else None
+
+    def _stored(self, state: Mapping[str, Any] | None, warnings: list[str]) -> StoredPage | None:
+        """``state`` read back; one from other settings is ignored, one that cannot be read
+        is ignored with a warning (the page is then fetched in full)."""
+        if state is None:
+            return None
+        try:
+            kept = StoredPage.model_validate(state)
+        except ValidationError as exc:
+            where = ".".join(str(part) for part in exc.errors(include_url=False)[0]["loc"])
+            warnings.append(
+                f"stored sync state unusable (field {where or 'state'}): channels read in full"
+            )
+            return None
+        return kept if kept.settings == self._fingerprint() else None
+
+    async def _batched_reads(self, gid: str) -> tuple[GroupReads, BatchItem | None]:
+        """Group, owners, members, guest setting and team in one ``$batch`` (and the
+        team's channels, when messages are read); owners and members past their first
+        page are read with the next links. The channels' answer is returned unread."""
+        people = urlencode({"$select": USER_FIELDS, "$top": 999}, safe="$,")
+        paths = {
+            "group": f"groups/{gid}?{urlencode({'$select': GROUP_FIELDS}, safe='$,')}",
+            "owners": f"groups/{gid}/owners?{people}",
+            "members": f"groups/{gid}/members?{people}",
+            "settings": f"groups/{gid}/settings",
+            "team": f"teams/{gid}",
+        }
+        if self.settings.read_messages:
+            paths["channels"] = f"teams/{gid}/channels"
+        answers = await batch_get(self.http, paths)
+        group = self.parse(GraphGroup, answer_json(self.http, answers["group"]), "group")
+        team: Team | None = None
+        if "Team" in group.provisioning:
+            item = answers["team"]
+            if isinstance(item, httpx.Response) and item.status_code == 404:
+                raise self._no_team(gid)
+            team = self.parse(Team, answer_json(self.http, item), "team")
+        reads = GroupReads(
+            group=group,
+            owners=[
+                o
+                async for raw in self._pages_from(answers["owners"])
+                for o in self.parse(DirectoryObjectsPage, raw, "group owners").value
+            ],
+            members=[
+                m
+                async for raw in self._pages_from(answers["members"])
+                for m in self.parse(DirectoryObjectsPage, raw, "group members").value
+            ],
+            team=team,
+            settings=self.parse(
+                GroupSettingsPage, answer_json(self.http, answers["settings"]), "group settings"
+            ),
+        )
+        return reads, answers.get("channels")
+
+    async def _pages_from(self, item: BatchItem) -> AsyncIterator[Any]:
+        """A batched first page of a listing, then the pages its next link leads to."""
+        raw = answer_json(self.http, item)
+        yield raw
+        link = raw.get("@odata.nextLink") if isinstance(raw, dict) else None
+        if isinstance(link, str) and link:
+            async for more in self.http.pages_next_link(link):
+                yield more
+
+    def _reads_posts(self, team: Team | None, found: Found) -> bool:
+        """Whether channel messages are read; if not, why ``posts`` is unavailable."""
+        if team is None:
+            found.unavailable["posts"] = (
+                "This Microsoft 365 group has no team, so no channel messages."
+            )
+        elif not self.settings.read_messages:
+            found.unavailable["posts"] = "Reading channel messages is turned off (read_messages)."
+        else:
+            return True
+        return False
+
+    async def _snapshot(self, ref: PageRef, reads: GroupReads, found: Found) -> PageSnapshot:
+        """The page's snapshot from what was read, however it was read."""
+        group, team, warnings = reads.group, reads.team, found.warnings
         visibility_raw = (team.visibility if team else None) or group.visibility
         mapped = map_enum(
             "visibility",
@@ -338,16 +530,8 @@ class Microsoft365Connector(CloudConnector):
         )
         if team is not None:
             warnings.extend(team_warnings(team))
-        posts: list[Post] | None = None
-        if team is None:
-            unavailable["posts"] = "This Microsoft 365 group has no team, so no channel messages."
-        elif not self.settings.read_messages:
-            unavailable["posts"] = "Reading channel messages is turned off (read_messages)."
-        else:
-            days = self.settings.lookback_days
-            posts = await self._posts(gid, now - timedelta(days=days), unavailable, limits)
-            if posts is not None:
-                coverage["posts"] = f"posts of the last {days} days"
+        if found.posts is not None:
+            found.coverage["posts"] = f"posts of the last {self.settings.lookback_days} days"
         return PageSnapshot(
             platform=PLATFORM,
             external_id=ref.external_id,
@@ -356,20 +540,20 @@ class Microsoft365Connector(CloudConnector):
             description=group.description or None,
             kind="group",
             created_at=group.created,
-            fetched_at=now,
+            fetched_at=found.now,
             settings=Settings(
                 visibility=mapped[0] if mapped else None,
                 join_policy=mapped[1] if mapped else None,
                 post_moderation=None,
                 invite_links=[],
-                external_members_allowed=await self._guests_allowed(gid, warnings),
+                external_members_allowed=await self._guests_allowed(reads.settings, warnings),
             ),
-            members=merge_members(owners, members, warnings, limits),
-            posts=posts,
+            members=merge_members(reads.owners, reads.members, warnings, found.limits),
+            posts=found.posts,
             moderation=None,
-            unavailable=unavailable,
-            coverage=coverage,
-            limits=limits,
+            unavailable=found.unavailable,
+            coverage=found.coverage,
+            limits=found.limits,
             warnings=warnings,
         )
 
@@ -388,18 +572,23 @@ class Microsoft365Connector(CloudConnector):
         except HttpStatusError as exc:
             if exc.status != 404:
                 raise
-            raise ConnectorError(
-                f"{PLATFORM}: GET {safe_url(self.http.url(f'teams/{gid}'))}: HTTP 404: the "
-                "group lists a team (resourceProvisioningOptions) but Microsoft Graph finds "
-                "none (deleted, or still being created?); the team's settings and channel "
-                "messages could not be read"
-            ) from None
+            raise self._no_team(gid) from None
         return self.parse(Team, raw, "team")
 
-    async def _guests_allowed(self, gid: str, warnings: list[str]) -> bool | None:
+    def _no_team(self, gid: str) -> ConnectorError:
+        """The page's error when the group lists a team Graph does not find."""
+        return ConnectorError(
+            f"{PLATFORM}: GET {safe_url(self.http.url(f'teams/{gid}'))}: HTTP 404: the "
+            "group lists a team (resourceProvisioningOptions) but Microsoft Graph finds "
+            "none (deleted, or still being created?); the team's settings and channel "
+            "messages could not be read"
+        )
+
+    async def _guests_allowed(
+        self, settings: GroupSettingsPage, warnings: list[str]
+    ) -> bool | None:
         """Whether guests can be added: the group's own setting, then the tenant's."""
-        raw = await self.http.get_json(f"groups/{gid}/settings")
-        for setting in self.parse(GroupSettingsPage, raw, "group settings").value:
+        for setting in settings.value:
             value = setting.get("AllowToAddGuests")
             if value is not None:
                 allowed = map_enum("AllowToAddGuests", value.lower(), BOOL, warnings)
@@ -434,9 +623,7 @@ class Microsoft365Connector(CloudConnector):
                     return False, notes
         return True, notes  # Microsoft's default when no setting object says otherwise
 
-    async def _posts(
-        self, gid: str, cutoff: datetime, unavailable: dict[str, str], limits: dict[str, str]
-    ) -> list[Post] | None:
+    async def _posts(self, gid: str, cutoff: datetime, found: Found) -> list[Post] | None:
         """Every channel's posts since ``cutoff``; None (with the reason) when refused."""
         try:
             channels: list[Channel] = []
@@ -444,17 +631,130 @@ class Microsoft365Connector(CloudConnector):
                 channels.extend(self.parse(ChannelsPage, raw, "channels").value)
             posts: list[Post] = []
             for channel in channels:
-                posts.extend(await self._channel_posts(gid, channel, cutoff, limits))
+                posts.extend(await self._channel_posts(gid, channel, cutoff, found.limits))
         except HttpStatusError as exc:
             if exc.status != 403:
                 raise
-            unavailable["posts"] = (
-                "Microsoft Graph refused to list the team's channels or read their messages "
-                "(HTTP 403): grant the app Channel.ReadBasic.All and ChannelMessage.Read.All "
-                "(or resource-specific consent)."
-            )
+            found.unavailable["posts"] = REFUSED
             return None
         return posts
+
+    async def _posts_delta(
+        self, gid: str, channels: BatchItem | None, kept: StoredPage | None, found: Found
+    ) -> list[Post] | None:
+        """Every channel's posts since the cutoff, from its delta link and the threads kept
+        of it (see :meth:`fetch_page_incremental`); None (with the reason) when refused.
+        Each channel's first delta request goes in one ``$batch``; what to keep of each
+        channel goes in ``found.state``."""
+        cutoff = found.cutoff(self.settings)
+        assert channels is not None  # asked for whenever messages are read
+        keep: dict[str, Any] = {}
+        posts: list[Post] = []
+        try:
+            listed = [
+                c
+                async for raw in self._pages_from(channels)
+                for c in self.parse(ChannelsPage, raw, "channels").value
+            ]
+            rounds = {c.id: self._delta_start(gid, c, kept, cutoff, found) for c in listed}
+            firsts = await batch_get(self.http, {cid: r.path for cid, r in rounds.items()})
+            for channel in listed:
+                threads, link = await self._channel_delta(
+                    rounds[channel.id], firsts[channel.id], cutoff, found
+                )
+                threads = newest_threads(threads, channel, cutoff, self.settings, found.limits)
+                posts.extend(thread_posts(threads, cutoff))
+                keep[channel.id] = {
+                    "delta": state_link(link),
+                    "threads": [kept_message(m, cutoff) for m in threads],
+                }
+        except HttpStatusError as exc:
+            if exc.status != 403:
+                raise
+            found.unavailable["posts"] = REFUSED
+            return None
+        found.state["channels"] = keep
+        return posts
+
+    def _delta_start(
+        self,
+        gid: str,
+        channel: Channel,
+        kept: StoredPage | None,
+        cutoff: datetime,
+        found: Found,
+    ) -> DeltaRound:
+        """Where the channel's delta round starts: its kept delta link, or (none kept, or
+        one not on the API host: a warning) a new round of the look-back window."""
+        messages = f"teams/{gid}/channels/{quote(channel.id, safe='')}/messages"
+        since = cutoff.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = {
+            "$filter": f"lastModifiedDateTime gt {since}",
+            "$expand": "replies",
+            "$top": MESSAGES_PAGE,
+        }
+        anew = f"{messages}/delta?{urlencode(query, safe='$,:', quote_via=quote)}"
+        name = channel.display_name or channel.id
+        stored = kept.channels.get(channel.id) if kept else None
+        if stored is None:
+            return DeltaRound(name, messages, anew, anew, None)
+        base = self.http.base_url + "/"
+        if not stored.delta.startswith(base):
+            found.warnings.append(
+                f"channel {name}: the stored delta link is not on the API host; its "
+                "messages were read in full"
+            )
+            return DeltaRound(name, messages, anew, anew, None)
+        return DeltaRound(name, messages, stored.delta.removeprefix(base), anew, stored)
+
+    async def _channel_delta(
+        self, start: DeltaRound, first: BatchItem, cutoff: datetime, found: Found
+    ) -> tuple[list[ChatMessage], str]:
+        """The channel's reply chains: those kept, updated with what its delta round
+        returns (``first``: the answer to its first request); without kept ones, or when
+        Graph no longer honours the kept link (410 Gone, or an expired sync state), every
+        chain changed since ``cutoff``. Also the new delta link."""
+        threads: dict[str, ChatMessage] = {}
+        try:
+            changes, link = await self._delta_round(first)
+            if start.stored is not None:
+                threads = {m.id: m for m in start.stored.threads}
+        except HttpStatusError as exc:
+            if start.stored is None or not delta_expired(exc):
+                raise
+            found.warnings.append(
+                f"channel {start.name}: Microsoft Graph no longer honours the stored delta "
+                f"link (HTTP {exc.status}); its messages were read in full"
+            )
+            response = await self.http.request("GET", start.anew)
+            changes, link = await self._delta_round(response)
+        for message in changes:
+            if message.reply_to_id is not None:
+                continue  # delta lists reply chains by their root
+            if message.removed is not None or not (is_thread(message) and within(message, cutoff)):
+                threads.pop(message.id, None)  # gone, a system event, or older than the window
+            else:
+                replies = [r async for page in self._replies(start.messages, message) for r in page]
+                threads[message.id] = message.model_copy(
+                    update={"replies": replies, "replies_next": None}
+                )
+        return list(threads.values()), link
+
+    async def _delta_round(self, first: BatchItem) -> tuple[list[ChatMessage], str]:
+        """One round of a delta query from the answer to its first request: every page's
+        messages, then the ``deltaLink`` its last page gives for the next round."""
+        changes: list[ChatMessage] = []
+        link: Any = None
+        async for raw in self._pages_from(first):
+            changes.extend(self.parse(MessagesPage, raw, "channel messages delta").value)
+            link = raw.get("@odata.deltaLink") if isinstance(raw, dict) else None
+        if not isinstance(link, str) or not link:
+            where = first.request.url if isinstance(first, httpx.Response) else "delta"
+            raise ConnectorError(
+                f"{PLATFORM}: GET {safe_url(str(where))}: the delta round ended without an "
+                "@odata.deltaLink"
+            )
+        return changes, link
 
     async def _channel_posts(
         self, gid: str, channel: Channel, cutoff: datetime, limits: dict[str, str]
@@ -484,7 +784,7 @@ class Microsoft365Connector(CloudConnector):
             if listed and not recent:
                 break
         posts: list[Post] = []
-        for message in threads:
+        for message in sorted(threads, key=activity_order, reverse=True):  # as delta's are
             if is_post(message):  # a deleted root has no body, but its replies stay readable
                 posts.append(to_post(message, None))
             async for replies in self._replies(base, message):
@@ -611,3 +911,101 @@ def to_post(message: ChatMessage, parent_id: str | None) -> Post:
         links=links,
         parent_id=parent_id or message.reply_to_id,
     )
+
+
+def last_activity(message: ChatMessage) -> datetime:
+    """When a reply chain last changed (undated: now, so that it is never cut unseen)."""
+    dates = [d for d in (message.created, message.modified) if d is not None]
+    return max(dates) if dates else datetime.max.replace(tzinfo=UTC)
+
+
+def activity_order(message: ChatMessage) -> tuple[datetime, str]:
+    """The order reply chains are given in, newest first when reversed: the same whether
+    they were listed or merged from delta links, so that results do not depend on it."""
+    return last_activity(message), message.id
+
+
+def newest_threads(
+    threads: list[ChatMessage],
+    channel: Channel,
+    cutoff: datetime,
+    settings: Microsoft365Settings,
+    limits: dict[str, str],
+) -> list[ChatMessage]:
+    """The channel's reply chains changed since ``cutoff``, the most recently changed
+    first (as Graph lists them), at most ``max_messages_per_channel`` (a cut is recorded
+    in ``limits`` as the listing records it)."""
+    cap = settings.max_messages_per_channel
+    recent = sorted(
+        (m for m in threads if is_thread(m) and within(m, cutoff)),
+        key=activity_order,
+        reverse=True,
+    )
+    if len(recent) > cap:
+        note_limit(
+            limits,
+            "posts",
+            f"channel {channel.display_name or channel.id}: only the newest {cap} of "
+            "its messages were read (max_messages_per_channel)",
+        )
+    return recent[:cap]
+
+
+def thread_posts(threads: list[ChatMessage], cutoff: datetime) -> list[Post]:
+    """The posts of reply chains read whole: each root (unless deleted) and its replies
+    of the window."""
+    posts: list[Post] = []
+    for message in threads:
+        if is_post(message):
+            posts.append(to_post(message, None))
+        posts.extend(
+            to_post(r, message.id)
+            for r in message.replies or []
+            if is_post(r) and within(r, cutoff)
+        )
+    return posts
+
+
+def kept_message(message: ChatMessage, cutoff: datetime) -> dict[str, Any]:
+    """What is kept of a reply chain between runs: only the fields posts are made from
+    (the author's id, not their name) and the replies of the window that are posts."""
+    kept: dict[str, Any] = {"id": message.id}
+    for key, value in (
+        ("replyToId", message.reply_to_id),
+        ("messageType", message.message_type),
+        ("createdDateTime", message.created),
+        ("lastModifiedDateTime", message.modified),
+        ("deletedDateTime", message.deleted),
+    ):
+        if value is not None:
+            kept[key] = value.isoformat() if isinstance(value, datetime) else value
+    sender = message.sender.user.id if message.sender and message.sender.user else None
+    if sender is not None:
+        kept["from"] = {"user": {"id": sender}}
+    if message.body is not None:
+        kept["body"] = {"contentType": message.body.content_type, "content": message.body.content}
+    if message.replies is not None:
+        kept["replies"] = [
+            kept_message(r, cutoff) for r in message.replies if is_post(r) and within(r, cutoff)
+        ]
+    return kept
+
+
+def state_link(link: str) -> str:
+    """A delta link as kept: its state token stays (it grants nothing by itself), any
+    query parameter that could carry a credential is dropped."""
+    parts = urlsplit(link)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = [(k, v) for k, v in pairs if not LINK_SECRETS.search(k)]
+    if len(query) == len(pairs) and not parts.fragment:
+        return link  # kept exactly as Graph gave it
+    return urlunsplit(parts._replace(query=urlencode(query, safe="$,:'"), fragment=""))
+
+
+def delta_expired(exc: HttpStatusError) -> bool:
+    """Whether Graph refused a stored delta link because its sync state is gone (410
+    Gone, or 400 with an expired-token code): then the channel is read in full."""
+    if exc.status == 410:
+        return True
+    body = exc.response.text[:2000] if exc.response is not None else ""
+    return exc.status == 400 and bool(EXPIRED_STATE.search(body))

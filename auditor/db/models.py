@@ -1,5 +1,6 @@
 """Database tables (SQLAlchemy 2 typed ORM): pages, runs, page audits, results, waivers,
-email deliveries and the run lock. The schema is owned by the alembic migrations."""
+email deliveries, per-page sync state and the run lock. The schema is owned by the alembic
+migrations."""
 
 from __future__ import annotations
 
@@ -164,6 +165,23 @@ class ActionPlan(Base):
     note: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(500))  # the imported file's name
     imported_at: Mapped[datetime]
+
+
+class SyncState(Base):
+    """What a connector kept of a page's last fetch, to fetch only what changed next time
+    (Graph delta links, the posts inside the look-back window): page content, so it may
+    hold student data; removed with the page or when the page is no longer registered."""
+
+    __tablename__ = "sync_states"
+
+    page_id: Mapped[str] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True
+    )
+    connector: Mapped[str] = mapped_column(String(200))  # the [[connectors]] name
+    external_id: Mapped[str] = mapped_column(String(500))
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    full_fetch_at: Mapped[datetime]  # the last fetch that read the page in full
+    updated_at: Mapped[datetime]
 
 
 class Delivery(Base):

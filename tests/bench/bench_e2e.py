@@ -363,10 +363,11 @@ class Bound:
         return max(self.throughput_s, self.chain_s)
 
 
-def bound(fake: Fake, traffic: Traffic, latency_s: float, concurrency: int) -> Bound:
-    """requests x latency / concurrency (for the busiest client) vs the longest chain."""
+def bound(fake: Fake, traffic: Traffic, latency_s: float, concurrency: int, run: int = 1) -> Bound:
+    """requests x latency / concurrency (for the busiest client) vs the longest chain
+    (of run ``run``: a second run over unchanged pages fetches incrementally)."""
     client = max(fake.clients, key=lambda c: traffic.clients[c])
-    chain = max(fake.page_cost(i).chain for i in range(fake.district.pages))
+    chain = max(fake.cost(i, run).chain for i in range(fake.district.pages))
     return Bound(traffic.clients[client] * latency_s / concurrency, chain * latency_s, client)
 
 
@@ -391,6 +392,12 @@ def print_header(args: argparse.Namespace, load: float, server: FakeServer | Non
             f"connector asks per page: {requests / len(costs):.1f} requests, longest chain "
             f"{max(c.chain for c in costs)}; per run {fake.run_requests()} more "
             f"({fake.run_note}): {requests + fake.run_requests()} expected"
+        )
+        again = [fake.cost(i, 2) for i in range(args.pages)]
+        print(
+            f"on a second run over unchanged pages (incremental): "
+            f"{sum(c.requests for c in again) / len(again):.1f} requests a page, longest "
+            f"chain {max(c.chain for c in again)}"
         )
 
 
@@ -459,14 +466,18 @@ def traffic_rows(
     """Requests, by kind and per page, in flight, and the bound with the ratios."""
     traffic = [r.traffic for r in runs if r.traffic is not None]
     latency = args.latency_ms / 1000
-    bounds = [bound(server.fake, t, latency, args.concurrency) for t in traffic]
+    bounds = [
+        bound(server.fake, t, latency, args.concurrency, run) for run, t in enumerate(traffic, 1)
+    ]
     kinds = sorted({k for t in traffic for k in t.kinds}, key=lambda k: -traffic[0].kinds[k])
     fake = server.fake
-    expected = sum(fake.page_cost(i).requests for i in range(fake.district.pages))
-    expected += fake.run_requests()
+    expected = [  # the second run, over unchanged pages, fetches incrementally
+        sum(fake.cost(i, run).requests for i in range(fake.district.pages)) + fake.run_requests()
+        for run in range(1, len(traffic) + 1)
+    ]
     rows = [
         ("requests", [str(t.requests) for t in traffic]),
-        ("  expected from the connector's order", [str(expected) for _ in traffic]),
+        ("  expected from the connector's order", [str(n) for n in expected]),
     ]
     rows += [(f"  {kind}", [str(t.kinds[kind]) for t in traffic]) for kind in kinds]
     rows += [

@@ -18,8 +18,10 @@ set latency has passed, and counts requests by kind, HTTP client and page.
 Each fake also says what the connector should ask for a page (:meth:`Fake.page_cost`):
 its requests and its longest chain of dependent requests, read from the connector's
 request order (the docstrings of :meth:`FakeGraph.page_cost` and
-:meth:`FakeGoogle.page_cost` say how they are counted). The benchmark checks the counts
-the fake saw against them.
+:meth:`FakeGoogle.page_cost` say how they are counted); :meth:`Fake.cost` says it for a
+second run over unchanged pages, where the connectors fetch incrementally (Graph: one
+``$batch`` and one delta request per channel; Google: no Gmail message read again). The
+benchmark checks the counts the fake saw against them.
 """
 
 from __future__ import annotations
@@ -368,6 +370,7 @@ class Request:
     query: dict[str, str]
     form: dict[str, str]
     origin: str
+    json: Any = None  # a JSON body (Graph's $batch)
 
 
 @dataclass(frozen=True)
@@ -428,6 +431,11 @@ class Fake(ABC):
     @abstractmethod
     def run_requests(self) -> int:
         """Requests made once per run, not for any one page (tokens, tenant, discovery)."""
+
+    def cost(self, index: int, run: int) -> PageCost:
+        """:meth:`page_cost` on run ``run``: the first reads everything; later runs, over
+        pages unchanged since, read what the connector's sync state does not hold."""
+        return self.page_cost(index)
 
 
 def pages_of(count: int, size: int) -> int:
@@ -504,22 +512,28 @@ class FakeGraph(Fake):
         return out
 
     def page_cost(self, index: int) -> PageCost:
-        """Requests of ``fetch_page``, in its order; every one waits for the one before
-        (the connector awaits each in turn), so the chain is all of them: the group;
-        owners and members (999 a page); the team; its channels; per channel, its top
-        messages (50 a page, at most 100 read; General also holds the system message that
-        the team was created) with their replies inline (``$expand=replies``: no thread here
-        has over 1,000); the group's settings. The tenant's settings are read once per run."""
+        """Requests of a first ``fetch_page_incremental`` (no sync state), in its order;
+        every one waits for the one before (the connector awaits each in turn), so the
+        chain is all of them: one ``$batch`` (the group, owners and members (999 a page:
+        one page here), the group's settings, the team, its channels); one ``$batch`` of
+        each channel's first delta request (the threads changed in the look-back window,
+        50 a page, with their replies inline: ``$expand=replies``, no thread here has over
+        1,000; the system message that the team was created is older than the window);
+        then each channel's further delta pages. The tenant's settings are read once per
+        run."""
         g = self.district.group(index)
-        count = (
-            1 + pages_of(1, GRAPH_DIRECTORY_PAGE) + pages_of(len(g.members), GRAPH_DIRECTORY_PAGE)
-        )
-        count += 2  # the team, its channels
-        for n, (_, _, threads) in enumerate(self.channels(g)):
-            tops = len(threads) + (n == 0)  # newest first; the system message is the oldest
-            count += pages_of(min(tops, MESSAGES_LIMIT), GRAPH_MESSAGES_PAGE)
-        count += 1  # groups/{id}/settings
+        count = 2
+        for _, _, threads in self.channels(g):
+            count += pages_of(len(threads), GRAPH_MESSAGES_PAGE) - 1
         return PageCost(count, count)
+
+    def cost(self, index: int, run: int) -> PageCost:
+        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: one ``$batch`` for
+        the group's reads and one for the channels' delta requests, which find nothing
+        changed."""
+        if run == 1:
+            return self.page_cost(index)
+        return PageCost(2, 2)
 
     def run_requests(self) -> int:
         """The token, the tenant's group settings, and discovery's listing of the groups."""
@@ -529,6 +543,8 @@ class FakeGraph(Fake):
         s = request.segments
         if request.method == "POST" and s[:1] == ("login",) and s[-1] == "token":
             return Answer("token", template("microsoft365", "token"))
+        if request.method == "POST" and s == (*GRAPH_PATH.split("/"), "$batch"):
+            return self._batch(request)
         if request.method != "GET" or tuple(s[:2]) != tuple(GRAPH_PATH.split("/")):
             return graph_error("unknown", request)
         path = s[2:]
@@ -554,6 +570,33 @@ class FakeGraph(Fake):
         if route == ("teams", "channels"):
             return self._channel_route(request, g, path[3:])
         return graph_error("unknown", request, index)
+
+    def _batch(self, request: Request) -> Answer:
+        """``POST /$batch``: each of its (at most 20) requests answered as if sent alone,
+        the answers in ``responses`` (``id``, ``status``, ``headers``, ``body``), in
+        reverse order (Graph promises none); a batch of more than 20 is a 400."""
+        asked = request.json.get("requests") if isinstance(request.json, dict) else None
+        if not isinstance(asked, list) or not 0 < len(asked) <= 20:
+            body = {"error": {"code": "BadRequest", "message": "1 to 20 requests a batch"}}
+            return Answer("batch", body, status=400)
+        out = []
+        pages = set()
+        for item in asked:
+            parts = urlsplit(item["url"])
+            segments = (
+                *GRAPH_PATH.split("/"),
+                *(unquote(x) for x in parts.path.strip("/").split("/")),
+            )
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            sub = Request(item["method"], segments, query, {}, request.origin)
+            got = self.answer(sub)
+            pages.add(got.page)
+            headers = {"Content-Type": "application/json"}
+            out.append(
+                {"id": item["id"], "status": got.status, "headers": headers, "body": got.body}
+            )
+        page = pages.pop() if len(pages) == 1 else None
+        return Answer("batch", {"responses": out[::-1]}, page=page)
 
     def _discovery(self, request: Request) -> Answer:
         """``GET /groups?$filter=groupTypes/any(c:c eq 'Unified')``: every group, paged."""
@@ -636,6 +679,8 @@ class FakeGraph(Fake):
         if not found or rest[1:2] != ("messages",):
             return graph_error("unknown", request, g.index)
         number, (cid, _, threads) = found[0]
+        if rest[2:] == ("delta",):
+            return self._delta(request, g, cid, threads, number)
         if len(rest) == 2:
             expand = request.query.get("$expand") == "replies"  # replies inline, as Graph does
             tops: list[dict[str, Any]] = [
@@ -656,6 +701,43 @@ class FakeGraph(Fake):
         thread = roots[rest[2]]
         replies = [graph_message(g, cid, m, thread[0].graph_id) for m in reversed(thread[1:])]
         return Answer("replies", graph_page(request, replies), page=g.index)
+
+    def _delta(
+        self,
+        request: Request,
+        g: Group,
+        cid: str,
+        threads: list[tuple[Message, ...]],
+        number: int,
+    ) -> Answer:
+        """``GET .../messages/delta``: without a ``$deltatoken``, the reply chains changed
+        after its ``$filter=lastModifiedDateTime gt ...`` (replies inline with
+        ``$expand=replies``), 50 a page with ``$skiptoken``, the last page with an
+        ``@odata.deltaLink``; with one, what changed since (nothing: the district does not
+        change), with the same link."""
+        link = f"{request.origin}/{GRAPH_PATH}/teams/{g.graph_id}/channels/{quote(cid, safe='@:')}"
+        link += f"/messages/delta?$deltatoken={offset_token(len(threads))}"
+        if "$deltatoken" in request.query:
+            return Answer("delta", {"value": [], "@odata.deltaLink": link}, page=g.index)
+        since = request.query.get("$filter", "").removeprefix("lastModifiedDateTime gt ")
+        cutoff = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+        expand = request.query.get("$expand") == "replies"
+        tops = [
+            graph_message(g, cid, t[0], None)
+            | (
+                {"replies": [graph_message(g, cid, m, t[0].graph_id) for m in reversed(t[1:])]}
+                if expand
+                else {}
+            )
+            for t in reversed(threads)
+            if cutoff is None or max(m.created for m in t) > cutoff
+        ]
+        if number == 0 and (cutoff is None or g.created > cutoff):
+            tops.append(system_message(g, cid))
+        body = graph_page(request, tops)
+        if "@odata.nextLink" not in body:
+            body["@odata.deltaLink"] = link
+        return Answer("delta", body, page=g.index)
 
 
 def graph_user(p: Person) -> dict[str, Any]:
@@ -795,6 +877,15 @@ class FakeGoogle(Fake):
         read = min(len(g.posts), MAX_POSTS)
         before = 3 + pages_of(len(g.members) + 1, GOOGLE_PAGE) + pages_of(read, GMAIL_PAGE)
         return PageCost(before + read, before + (read > 0))
+
+    def cost(self, index: int, run: int) -> PageCost:
+        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: the same but the
+        messages, which the connector kept from the run before."""
+        first = self.page_cost(index)
+        if run == 1:
+            return first
+        read = min(len(self.district.group(index).posts), MAX_POSTS)
+        return PageCost(first.requests - read, first.chain - (read > 0))
 
     def run_requests(self) -> int:
         """Two tokens (the Admin SDK's, the audit mailbox's) and discovery's listing."""
@@ -1178,7 +1269,7 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             self._serve("GET")
 
         def do_POST(self) -> None:
-            """A POST (token requests)."""
+            """A POST (token requests, Graph's $batch)."""
             self._serve("POST")
 
         def _serve(self, method: str) -> None:
@@ -1186,11 +1277,14 @@ def _handler(server: FakeServer) -> type[BaseHTTPRequestHandler]:
             arrived = time.monotonic()
             server.recorder.begin()
             length = int(self.headers.get("Content-Length") or 0)
-            form = dict(parse_qsl(self.rfile.read(length).decode())) if length else {}
+            raw = self.rfile.read(length).decode() if length else ""
+            is_json = "json" in (self.headers.get("Content-Type") or "")
+            form = dict(parse_qsl(raw)) if raw and not is_json else {}
             parts = urlsplit(self.path)
             segments = tuple(unquote(s) for s in parts.path.strip("/").split("/"))
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
-            request = Request(method, segments, query, form, server.origin)
+            body = json.loads(raw) if raw and is_json else None
+            request = Request(method, segments, query, form, server.origin, body)
             answer = server.fake.answer(request)
             payload = json.dumps(answer.body).encode()
             time.sleep(max(0.0, server.latency_s - (time.monotonic() - arrived)))

@@ -172,6 +172,61 @@ def mock_microsoft(router: respx.MockRouter, prefix: str = "") -> None:
     router.get(f"{GRAPH}/groups", name=f"{prefix}groups").mock(
         side_effect=paged(m, "groups-1", "groups-2", "$skiptoken")
     )
+    messages = f"{GRAPH}/teams/{TEAM}/channels/{CHANNEL}/messages"
+    router.get(f"{messages}/delta", name=f"{prefix}delta").mock(
+        side_effect=graph_delta(router, prefix + "messages", f"{messages}/delta")
+    )
+    router.post(f"{GRAPH}/$batch", name=f"{prefix}batch").mock(side_effect=graph_batch(router))
+
+
+DELTA_TOKEN = "d2VsbC1rbm93bi1kZWx0YS10b2tlbg"
+
+
+def graph_delta(
+    router: respx.MockRouter, listing: str, url: str
+) -> Callable[[httpx.Request], httpx.Response]:
+    """``…/messages/delta`` as Graph answers it: without a ``$deltatoken``, the reply
+    chains of the route named ``listing`` (whatever it answers now), then an
+    ``@odata.deltaLink``; with one, nothing changed (an empty page and a new link).
+    Tests put changes in by replacing this route's side effect."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        link = f"{url}?$deltatoken={DELTA_TOKEN}"
+        if "$deltatoken" in request.url.params:
+            return httpx.Response(200, json={"value": [], "@odata.deltaLink": link})
+        body = router.routes[listing].side_effect(request).json()
+        body.pop("@odata.nextLink", None)
+        body["@odata.deltaLink"] = link
+        return httpx.Response(200, json=body)
+
+    return answer
+
+
+def graph_batch(router: respx.MockRouter) -> Callable[[httpx.Request], httpx.Response]:
+    """``POST /$batch`` as Graph answers it: each request sent to the route that answers
+    it alone (so a test's fault on that route shows inside the batch), the answers as
+    ``responses`` with ``id``, ``status``, ``headers`` and ``body``, in reverse order
+    (Graph promises none)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        out = []
+        for item in json.loads(request.content)["requests"]:
+            sub = httpx.Request(item["method"], f"{GRAPH}{item['url']}", headers=request.headers)
+            try:
+                got = router.handler(sub)
+            except respx.models.AllMockedAssertionError:
+                got = httpx.Response(404, json={"error": {"code": "NotFound", "message": "none"}})
+            try:
+                body = got.json()
+            except ValueError:
+                body = None
+            headers = {k: v for k, v in got.headers.items() if k.lower() == "retry-after"}
+            out.append(
+                {"id": item["id"], "status": got.status_code, "headers": headers, "body": body}
+            )
+        return httpx.Response(200, json={"responses": out[::-1]})
+
+    return answer
 
 
 @cache
