@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
