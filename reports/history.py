@@ -1,6 +1,7 @@
 """What earlier runs say about a run: since when each open result has been open, and
 what each page's previous audit found. A fixed number of set-based queries per run, never
-one per result, so re-rendering a 5,000-page run stays fast."""
+one per result, so re-rendering a 5,000-page run stays fast. Results are read through
+``results_holder``: an audit whose results did not change shares its predecessor's rows."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Subquery, and_, func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
-from auditor.db.models import PageAudit, Result, Run
+from auditor.db.models import PageAudit, Result, Run, results_holder
 from auditor.results import Status
 
 # Results whose "open since" date is tracked: those that need someone to act.
@@ -112,7 +113,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
             shown,
             and_(shown.c.page_id == cur_audit.page_id, shown.c.run_id == cur_audit.run_id),
         )
-        .join(cur_result, cur_result.page_audit_id == cur_audit.id)
+        .join(cur_result, cur_result.page_audit_id == results_holder(cur_audit))
         .where(cur_result.status.in_(OPEN_STATUSES))
         .cte("current_open")
     )
@@ -130,7 +131,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
         .join(
             brk_result,
             and_(
-                brk_result.page_audit_id == brk_audit.id,
+                brk_result.page_audit_id == results_holder(brk_audit),
                 brk_result.rule_id == current.c.rule_id,
                 brk_result.status != current.c.status,
             ),
@@ -152,7 +153,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
         .join(
             run_result,
             and_(
-                run_result.page_audit_id == run_audit.id,
+                run_result.page_audit_id == results_holder(run_audit),
                 run_result.rule_id == current.c.rule_id,
                 run_result.status == current.c.status,
             ),
@@ -200,7 +201,7 @@ def previous_results(
             previous,
             and_(previous.c.page_id == PageAudit.page_id, previous.c.prev_run == PageAudit.run_id),
         )
-        .join(Result, Result.page_audit_id == PageAudit.id)
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
     )
     out: dict[str, dict[str, EarlierResult]] = {}
     for page, prev_run, rule, status, severity, message in rows:
@@ -244,7 +245,7 @@ def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
     failing = dict(
         session.execute(
             select(PageAudit.run_id, func.count(func.distinct(PageAudit.page_id)))
-            .join(Result, Result.page_audit_id == PageAudit.id)
+            .join(Result, Result.page_audit_id == results_holder(PageAudit))
             .where(PageAudit.run_id.in_(ids), Result.status == Status.FAIL.value)
             .group_by(PageAudit.run_id)
         ).all()
@@ -252,7 +253,7 @@ def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
     severities: dict[int, dict[str, int]] = {}
     for run, severity, n in session.execute(
         select(PageAudit.run_id, Result.severity, func.count(Result.id))
-        .join(Result, Result.page_audit_id == PageAudit.id)
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
         .where(PageAudit.run_id.in_(ids), Result.status.in_(OPEN_STATUSES))
         .group_by(PageAudit.run_id, Result.severity)
     ):
@@ -272,7 +273,7 @@ def rule_history(session: Session, runs: list[RunRef]) -> RuleHistory:
     statuses: dict[PairKey, dict[int, str]] = {}
     rows = session.execute(
         select(PageAudit.page_id, PageAudit.run_id, Result.rule_id, Result.status)
-        .join(Result, Result.page_audit_id == PageAudit.id)
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
         .where(PageAudit.run_id.in_([r.id for r in runs]))
     )
     for page, run, rule, status in rows:

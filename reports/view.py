@@ -1,5 +1,6 @@
-"""Loads one run from the database into plain objects that every report renders: pages,
-results with rule metadata, first-seen dates and trends, and unregistered groups found."""
+"""Loads one run from the database (SQLAlchemy Core rows, results streamed) into plain
+objects that every report renders: pages, results with rule metadata, first-seen dates
+and trends, and unregistered groups found."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Engine, Row, and_, select
+from sqlalchemy.orm import Session
 
-from auditor.db.models import DiscoveredGroup, PageAudit, Run
+from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, results_holder
 from auditor.db.store import plans_of
 from auditor.policy import POLICY_NAME
 from auditor.reports.history import (
@@ -318,51 +319,45 @@ class RunView:
         return sorted(found, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
 
 
+LOAD_BATCH = 2000  # rows fetched at a time while streaming a run's results
+
+
 def load_run(engine: Engine, run_id: int | None = None) -> RunView:
     """The run ``run_id`` (default: the newest) with its pages, results and history, plus
     every other registered page with its newest result from an earlier complete or partial
-    run (the whole picture: a ``--page`` run hides nothing)."""
+    run (the whole picture: a ``--page`` run hides nothing). Rows are read with Core
+    selects, results streamed, into plain view objects (no ORM objects)."""
     with Session(engine) as session:
         if run_id is None:
             run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
             if run_id is None:
                 raise RunNotFoundError("the database holds no runs yet")
-        run = session.get(Run, run_id)
+        run = session.execute(
+            select(
+                Run.id, Run.started_at, Run.finished_at, Run.status, Run.district, Run.rules
+            ).where(Run.id == run_id)
+        ).first()
         if run is None:
             raise RunNotFoundError(f"no run with id {run_id}")
         rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
-        shown = shown_audits(run_id)
-        audits = session.scalars(
-            select(PageAudit)
-            .join(
-                shown,
-                and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id),
-            )
-            .options(selectinload(PageAudit.results), selectinload(PageAudit.page))
-        ).all()
         seen = first_seen(session, run_id)
         before = previous_results(session, run_id, whole=True)
-        sources = {
-            i: RunRef(i, started)
-            for i, started in session.execute(
-                select(Run.id, Run.started_at).where(
-                    Run.id.in_({a.run_id for a in audits} - {run_id})
-                )
-            )
-        }
-        pages = []
-        for audit in audits:
-            view = _page_view(audit, run.started_at, seen, before, rules)
-            view.from_run = sources.get(audit.run_id)
-            pages.append(view)
+        pages = _load_pages(session, run_id, run.started_at, seen, before, rules)
         runs = recent_runs(session, run_id)
         _add_history(pages, rule_history(session, runs))
         trend = run_trend(session, runs)
         attach_plans(session, pages)
         discovered = [
-            DiscoveredView(g.connector, g.platform, g.external_id, g.name, g.url, g.found_at)
-            for g in session.scalars(
-                select(DiscoveredGroup)
+            DiscoveredView(*row)
+            for row in session.execute(
+                select(
+                    DiscoveredGroup.connector,
+                    DiscoveredGroup.platform,
+                    DiscoveredGroup.external_id,
+                    DiscoveredGroup.name,
+                    DiscoveredGroup.url,
+                    DiscoveredGroup.found_at,
+                )
                 .where(DiscoveredGroup.run_id == run_id)
                 .order_by(DiscoveredGroup.platform, DiscoveredGroup.name)
             )
@@ -384,6 +379,68 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
     )
 
 
+def _load_pages(
+    session: Session,
+    run_id: int,
+    run_started: datetime,
+    seen: dict[tuple[str, str], FirstSeen],
+    before: dict[str, dict[str, EarlierResult]],
+    rules: dict[str, RuleInfo],
+) -> list[PageView]:
+    """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results:
+    one select of the audits and one streamed select of their results."""
+    shown = shown_audits(run_id)
+    audits = session.execute(
+        select(
+            PageAudit.id,
+            PageAudit.run_id,
+            PageAudit.status,
+            PageAudit.error,
+            PageAudit.platform,
+            PageAudit.page_name,
+            PageAudit.url,
+            PageAudit.source,
+            Page.id.label("page_id"),
+            Page.name,
+            Page.school,
+            Page.connector,
+            Page.owner,
+            Page.supervisor,
+        )
+        .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
+        .join(Page, Page.id == PageAudit.page_id)
+    ).all()
+    sources = {
+        i: RunRef(i, started)
+        for i, started in session.execute(
+            select(Run.id, Run.started_at).where(Run.id.in_({a.run_id for a in audits} - {run_id}))
+        )
+    }
+    rows_of: dict[int, list[Row[Any]]] = {}
+    results = session.execute(
+        select(
+            PageAudit.id.label("audit_id"),
+            Result.rule_id,
+            Result.status,
+            Result.severity,
+            Result.message,
+            Result.evidence,
+        )
+        .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
+        .order_by(PageAudit.id, Result.id)
+        .execution_options(yield_per=LOAD_BATCH)
+    )
+    for row in results:
+        rows_of.setdefault(row.audit_id, []).append(row)
+    pages = []
+    for audit in audits:
+        view = _page_view(audit, rows_of.pop(audit.id, []), run_started, seen, before, rules)
+        view.from_run = sources.get(audit.run_id)
+        pages.append(view)
+    return pages
+
+
 def _add_history(pages: list[PageView], history: RuleHistory) -> None:
     """Fill each page's rule history: one status (or None) per run of ``history``."""
     for page in pages:
@@ -393,19 +450,20 @@ def _add_history(pages: list[PageView], history: RuleHistory) -> None:
 
 
 def _page_view(
-    audit: PageAudit,
+    audit: Row[Any],
+    rows: list[Row[Any]],
     run_started: datetime,
     seen: dict[tuple[str, str], FirstSeen],
     before: dict[str, dict[str, EarlierResult]],
     rules: dict[str, RuleInfo],
 ) -> PageView:
-    page = audit.page
+    """One page's view from its audit row (joined with the page) and its result rows."""
     platform = audit.platform or ""
-    earlier = before.get(page.id, {})
+    earlier = before.get(audit.page_id, {})
     results = []
-    for row in audit.results:
+    for row in rows:
         view = _result_view(row, platform, rules.get(row.rule_id))
-        first = seen.get((page.id, row.rule_id))
+        first = seen.get((audit.page_id, row.rule_id))
         if first is not None:
             view.first_seen, view.first_seen_run = first.started_at, first.run_id
             view.days_open = (run_started - first.started_at).days
@@ -413,13 +471,13 @@ def _page_view(
         results.append(view)
     results.sort(key=lambda r: (STATUS_ORDER[Status(r.status)], -Severity(r.severity).rank))
     return PageView(
-        id=page.id,
-        name=page.name,
-        platform_name=audit.page_name if audit.page_name != page.name else None,
-        school=page.school,
-        platform=platform or page.connector,
-        owner=page.owner,
-        supervisor=page.supervisor,
+        id=audit.page_id,
+        name=audit.name,
+        platform_name=audit.page_name if audit.page_name != audit.name else None,
+        school=audit.school,
+        platform=platform or audit.connector,
+        owner=audit.owner,
+        supervisor=audit.supervisor,
         status=audit.status,
         error=audit.error,
         url=audit.url,

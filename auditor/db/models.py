@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -93,6 +94,7 @@ class PageAudit(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "page_id"),
         Index("ix_page_audits_page_run", "page_id", "run_id"),  # a page's audits over time
+        Index("ix_page_audits_same_as", "same_as"),  # audits that share another's results
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -107,12 +109,23 @@ class PageAudit(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     requests: Mapped[int | None] = mapped_column(Integer)  # HTTP requests its fetch sent
+    # Digest of the results (rule, status, severity, message, evidence, in order); an audit
+    # whose results equal its page's previous audit's stores none and names in ``same_as``
+    # the audit that holds them (read results through :func:`results_holder`).
+    results_hash: Mapped[str | None] = mapped_column(String(64))
+    same_as: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[Run] = relationship(back_populates="audits")
     page: Mapped[Page] = relationship()
     results: Mapped[list[Result]] = relationship(
         back_populates="audit", cascade="all, delete-orphan", order_by="Result.id"
     )
+
+
+def results_holder(audit: type[PageAudit] | Any) -> Any:
+    """SQL expression of the page_audit id whose rows hold ``audit``'s results (itself,
+    unless its results were unchanged since an earlier audit: then that audit)."""
+    return func.coalesce(audit.same_as, audit.id)
 
 
 class Result(Base):
