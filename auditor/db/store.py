@@ -129,16 +129,45 @@ def _rules_json(rules: Mapping[str, RuleInfo]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PageRecord:
-    """One page's outcome as stored: audited with results, or error (with its message)."""
+    """One page's outcome as stored: audited with results, or error (with its message).
+    Holds only what is stored of the snapshot, so a queued record keeps no posts alive."""
 
     page_id: str
-    page_name: str
+    page_name: str  # what the platform calls it, else the registered name
     started_at: datetime
-    snapshot: PageSnapshot | None
     results: Sequence[RuleResult]
     error: str | None
     requests: int | None = None
+    platform: str | None = None
+    url: str | None = None
+    source: str | None = None
     finished_at: datetime = field(default_factory=lambda: now())
+
+    @classmethod
+    def of(
+        cls,
+        page_id: str,
+        page_name: str,
+        started_at: datetime,
+        snapshot: PageSnapshot | None,
+        results: Sequence[RuleResult],
+        error: str | None,
+        requests: int | None = None,
+    ) -> PageRecord:
+        """The record of a page audited from ``snapshot`` (None: it could not be fetched)."""
+        if snapshot is None:
+            return cls(page_id, page_name, started_at, results, error, requests)
+        return cls(
+            page_id,
+            snapshot.name or page_name,
+            started_at,
+            results,
+            error,
+            requests,
+            snapshot.platform,
+            snapshot.url,
+            snapshot.source,
+        )
 
 
 def results_hash(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -203,7 +232,7 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
         previous = _reusable_holders(conn, run_id, [r.page_id for r in records])
         audits, rows_of = [], []
         for rec in records:
-            snap, rows = rec.snapshot, _result_rows(rec.results)
+            rows = _result_rows(rec.results)
             digest = results_hash(rows) if rows and not rec.error else None
             before = previous.get(rec.page_id)
             same_as = before[1] if before and digest and before[0] == digest else None
@@ -214,10 +243,10 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
                     "page_id": rec.page_id,
                     "status": "error" if rec.error else "audited",
                     "error": rec.error,
-                    "platform": snap.platform if snap else None,
-                    "page_name": snap.name if snap and snap.name else rec.page_name,
-                    "url": snap.url if snap else None,
-                    "source": snap.source if snap else None,
+                    "platform": rec.platform,
+                    "page_name": rec.page_name,
+                    "url": rec.url,
+                    "source": rec.source,
                     "started_at": rec.started_at,
                     "finished_at": rec.finished_at,
                     "requests": rec.requests,
@@ -256,7 +285,7 @@ def record_page(
 ) -> None:
     """Commit one page's outcome (audited with results, or error) in its own transaction,
     with the number of HTTP requests its fetch sent."""
-    record = PageRecord(page_id, page_name, started_at, snapshot, results, error, requests)
+    record = PageRecord.of(page_id, page_name, started_at, snapshot, results, error, requests)
     record_pages(engine, run_id, [record])
 
 
