@@ -163,5 +163,6 @@ def test_migration_0005_adds_and_removes_the_plans_table(db_url: str) -> None:
         config.attributes["connection"] = conn
         command.downgrade(config, "0004")
     assert "action_plans" not in inspect(engine).get_table_names()
-    assert upgrade(engine) == ("0004", "0005")
+    assert upgrade(engine)[0] == "0004"  # and up to the head again, whatever it is now
+    assert "action_plans" in inspect(engine).get_table_names()
     engine.dispose()
