@@ -4,13 +4,14 @@ and trends, and unregistered groups found."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, select
+from sqlalchemy import Connection, Engine, Row, Text, and_, cast, select
 from sqlalchemy.orm import Session
 
 from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, results_holder
@@ -41,6 +42,10 @@ AGE_BUCKETS = (
     ("1–3 months", 28),
     ("3 months or more", 90),
 )
+
+
+_STATUS_RANK = {status.value: rank for status, rank in STATUS_ORDER.items()}
+_SEVERITY_RANK = {severity.value: severity.rank for severity in Severity}
 
 
 class RunNotFoundError(LookupError):
@@ -340,12 +345,13 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         if run is None:
             raise RunNotFoundError(f"no run with id {run_id}")
         rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
-        seen = first_seen(session, run_id)
-        before = previous_results(session, run_id, whole=True)
-        pages = _load_pages(session, run_id, run.started_at, seen, before, rules)
-        runs = recent_runs(session, run_id)
-        _add_history(pages, rule_history(session, runs))
-        trend = run_trend(session, runs)
+        conn = session.connection()  # Core rows from here: no ORM row processing
+        seen = first_seen(conn, run_id)
+        before = previous_results(conn, run_id, whole=True, statuses=(Status.FAIL.value,))
+        pages = _load_pages(conn, run_id, run.started_at, seen, before, rules)
+        runs = recent_runs(conn, run_id)
+        _add_history(pages, rule_history(conn, runs, open_only=True))
+        trend = run_trend(conn, runs)
         attach_plans(session, pages)
         discovered = [
             DiscoveredView(*row)
@@ -380,7 +386,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
 
 
 def _load_pages(
-    session: Session,
+    conn: Connection,
     run_id: int,
     run_started: datetime,
     seen: dict[tuple[str, str], FirstSeen],
@@ -390,7 +396,7 @@ def _load_pages(
     """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results:
     one select of the audits and one streamed select of their results."""
     shown = shown_audits(run_id)
-    audits = session.execute(
+    audits = conn.execute(
         select(
             PageAudit.id,
             PageAudit.run_id,
@@ -412,19 +418,20 @@ def _load_pages(
     ).all()
     sources = {
         i: RunRef(i, started)
-        for i, started in session.execute(
+        for i, started in conn.execute(
             select(Run.id, Run.started_at).where(Run.id.in_({a.run_id for a in audits} - {run_id}))
         )
     }
     rows_of: dict[int, list[Row[Any]]] = {}
-    results = session.execute(
+    meta = RuleMeta(rules)
+    results = conn.execute(
         select(
             PageAudit.id.label("audit_id"),
             Result.rule_id,
             Result.status,
             Result.severity,
             Result.message,
-            Result.evidence,
+            cast(Result.evidence, Text).label("evidence"),  # decoded only when not empty
         )
         .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
         .join(Result, Result.page_audit_id == results_holder(PageAudit))
@@ -435,18 +442,20 @@ def _load_pages(
         rows_of.setdefault(row.audit_id, []).append(row)
     pages = []
     for audit in audits:
-        view = _page_view(audit, rows_of.pop(audit.id, []), run_started, seen, before, rules)
+        view = _page_view(audit, rows_of.pop(audit.id, []), run_started, seen, before, meta)
         view.from_run = sources.get(audit.run_id)
         pages.append(view)
     return pages
 
 
 def _add_history(pages: list[PageView], history: RuleHistory) -> None:
-    """Fill each page's rule history: one status (or None) per run of ``history``."""
+    """Fill each page's rule history: one status (or None) per run of ``history``, for
+    the rules ``history`` holds (those open in one of its runs: the strips shown)."""
     for page in pages:
         for r in page.results:
-            runs = history.statuses.get((page.id, r.rule), {})
-            page.history[r.rule] = [runs.get(ref.id) for ref in history.runs]
+            runs = history.statuses.get((page.id, r.rule))
+            if runs is not None:
+                page.history[r.rule] = [runs.get(ref.id) for ref in history.runs]
 
 
 def _page_view(
@@ -455,21 +464,29 @@ def _page_view(
     run_started: datetime,
     seen: dict[tuple[str, str], FirstSeen],
     before: dict[str, dict[str, EarlierResult]],
-    rules: dict[str, RuleInfo],
+    meta: RuleMeta,
 ) -> PageView:
     """One page's view from its audit row (joined with the page) and its result rows."""
     platform = audit.platform or ""
     earlier = before.get(audit.page_id, {})
     results = []
     for row in rows:
-        view = _result_view(row, platform, rules.get(row.rule_id))
         first = seen.get((audit.page_id, row.rule_id))
-        if first is not None:
-            view.first_seen, view.first_seen_run = first.started_at, first.run_id
-            view.days_open = (run_started - first.started_at).days
-        view.trend = _trend(view.status, earlier.get(row.rule_id))
-        results.append(view)
-    results.sort(key=lambda r: (STATUS_ORDER[Status(r.status)], -Severity(r.severity).rank))
+        results.append(
+            ResultView(
+                row.rule_id,
+                row.status,
+                row.severity,
+                row.message,
+                _evidence(row.evidence),
+                *meta.of(row.rule_id, platform),
+                first_seen=first.started_at if first else None,
+                first_seen_run=first.run_id if first else None,
+                days_open=(run_started - first.started_at).days if first else None,
+                trend=_trend(row.status, earlier.get(row.rule_id)),
+            )
+        )
+    results.sort(key=lambda r: (_STATUS_RANK[r.status], -_SEVERITY_RANK[r.severity]))
     return PageView(
         id=audit.page_id,
         name=audit.name,
@@ -487,28 +504,46 @@ def _page_view(
 
 
 def _trend(status: str, earlier: EarlierResult | None) -> str | None:
+    """How ``status`` compares with the page's previous result of the same rule."""
     was_failing = earlier is not None and earlier.status == Status.FAIL
     if status == Status.FAIL:
         return Trend.STILL if was_failing else Trend.NEW
     return Trend.RESOLVED if was_failing else None
 
 
-def _result_view(row: Any, platform: str, rule: RuleInfo | None) -> ResultView:
-    view = ResultView(
-        rule=row.rule_id,
-        status=row.status,
-        severity=row.severity,
-        message=row.message,
-        evidence=list(row.evidence or []),
-    )
-    if rule is None:  # a rule the run recorded no metadata of: show what was stored
-        return view
-    view.title = rule.title
-    view.clause = rule.clause
-    view.clause_text = rule.clause_text
-    view.rationale = rule.rationale
-    view.remediation = rule.remediation_for(platform)
-    return view
+class RuleMeta:
+    """Each rule's display text (title, clause, clause text, rationale, how to fix on a
+    platform), as the run recorded it; worked out once per rule and platform."""
+
+    def __init__(self, rules: dict[str, RuleInfo]) -> None:
+        self.rules = rules
+        self._done: dict[tuple[str, str], tuple[str, str, str, str, str]] = {}
+
+    def of(self, rule_id: str, platform: str) -> tuple[str, str, str, str, str]:
+        """The texts of ``rule_id`` on ``platform`` (empty for a rule the run recorded no
+        metadata of: then the report shows what was stored)."""
+        key = (rule_id, platform)
+        if key not in self._done:
+            rule = self.rules.get(rule_id)
+            self._done[key] = (
+                ("", "", "", "", "")
+                if rule is None
+                else (
+                    rule.title,
+                    rule.clause,
+                    rule.clause_text,
+                    rule.rationale,
+                    rule.remediation_for(platform),
+                )
+            )
+        return self._done[key]
+
+
+def _evidence(stored: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """A result's evidence from its stored JSON text (most results have none)."""
+    if not stored or stored == "[]":
+        return []
+    return list(json.loads(stored)) if isinstance(stored, str) else list(stored)
 
 
 def attach_plans(session: Session, pages: Iterable[PageView]) -> None:
