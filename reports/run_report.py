@@ -1,6 +1,7 @@
 """Writes a run's report folder: ``index.html`` (plus ``details/*.html`` for large runs),
-``findings.json``, ``findings.csv``, ``digests/<supervisor>.html|.txt`` and
-``action-plans/<supervisor>.csv`` (and ``discovered-groups.csv`` when discovery found any).
+``findings.json``, ``findings.jsonl`` (or ``.jsonl.gz``), ``findings.csv``,
+``digests/<supervisor>.html|.txt`` and ``action-plans/<supervisor>.csv`` (and
+``discovered-groups.csv`` when discovery found any).
 
 The folder is written whole beside its target and switched in with a rename, so a crash or
 SIGKILL mid-render leaves the previous report as it was; files are 0600, folders 0700."""
@@ -19,7 +20,13 @@ from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, st
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import build_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
-from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
+from auditor.reports.export import (
+    write_action_plan,
+    write_csv,
+    write_discovered_csv,
+    write_json,
+    write_jsonl,
+)
 from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
 from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
@@ -38,6 +45,8 @@ OUTPUTS = frozenset(
     (
         "index.html",
         "findings.json",
+        "findings.jsonl",
+        "findings.jsonl.gz",
         "findings.csv",
         DISCOVERED_CSV,
         DETAILS_DIR,
@@ -177,6 +186,7 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
         write_text(out / part.path, render_part(view, part))
     write_text(out / "index.html", render_html(view, parts))
     write_json(view, out / "findings.json")
+    write_jsonl(view, out / "findings.jsonl")
     write_csv(view, out / "findings.csv")
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
