@@ -34,7 +34,8 @@ def downgrade() -> None:
         "FROM page_audits a JOIN results r ON r.page_audit_id = a.same_as "
         "WHERE a.same_as IS NOT NULL ORDER BY a.id, r.id"
     )
-    with op.batch_alter_table("page_audits") as batch:
-        batch.drop_index("ix_page_audits_same_as")
-        batch.drop_column("same_as")
-        batch.drop_column("results_hash")
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of page_audits would
+    # drop the table, and with foreign keys on SQLite would delete every result with it.
+    op.drop_index("ix_page_audits_same_as", table_name="page_audits")
+    op.drop_column("page_audits", "same_as")
+    op.drop_column("page_audits", "results_hash")

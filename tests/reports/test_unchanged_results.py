@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from report_seed import PageSpec, add_pages
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.config import Config
 from auditor.db import store
-from auditor.db.engine import make_engine, upgrade
-from auditor.db.models import PageAudit, Result, Run
+from auditor.db.engine import alembic_config, make_engine, upgrade
+from auditor.db.models import PageAudit, Result, Run, results_holder
 from auditor.db.store import PageRecord
 from auditor.reports import history
 from auditor.reports.digest import build_digests
@@ -160,3 +161,26 @@ def test_a_purged_holder_is_never_shared_and_later_runs_keep_their_evidence(
         )
         purged = set(session.scalars(select(PageAudit.id).where(PageAudit.run_id == ids[0])))
     assert holders and not holders & purged
+
+
+def test_downgrading_0008_gives_every_audit_its_own_rows_again(engine: Engine) -> None:
+    write_nights(engine, NIGHTS)
+    with Session(engine) as session:
+        per_audit = dict(
+            session.execute(
+                select(PageAudit.id, func.count(Result.id))
+                .join(Result, Result.page_audit_id == results_holder(PageAudit))
+                .group_by(PageAudit.id)
+            ).all()
+        )
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+    assert "same_as" not in {c["name"] for c in inspect(engine).get_columns("page_audits")}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT page_audit_id, count(*) FROM results GROUP BY page_audit_id")
+        ).all()
+    assert dict(rows) == per_audit
+    assert upgrade(engine)[0] == "0005"
