@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, Text, and_, cast, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, results_holder
 from auditor.db.store import plans_of
@@ -396,16 +396,17 @@ def _load_pages(
     """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results:
     one select of the audits and one streamed select of their results."""
     shown = shown_audits(run_id)
+    holder = aliased(PageAudit)
     audits = conn.execute(
         select(
             PageAudit.id,
             PageAudit.run_id,
             PageAudit.status,
             PageAudit.error,
-            PageAudit.platform,
+            holder.platform,  # an unchanged audit's are its holder's
             PageAudit.page_name,
-            PageAudit.url,
-            PageAudit.source,
+            holder.url,
+            holder.source,
             Page.id.label("page_id"),
             Page.name,
             Page.school,
@@ -415,6 +416,7 @@ def _load_pages(
         )
         .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
         .join(Page, Page.id == PageAudit.page_id)
+        .join(holder, holder.id == results_holder(PageAudit))
     ).all()
     sources = {
         i: RunRef(i, started)

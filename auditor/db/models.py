@@ -98,7 +98,8 @@ class PageAudit(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # Looked up by run through the (run_id, page_id) unique index.
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     page_id: Mapped[str] = mapped_column(ForeignKey("pages.id"))
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
@@ -109,9 +110,10 @@ class PageAudit(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     requests: Mapped[int | None] = mapped_column(Integer)  # HTTP requests its fetch sent
-    # Digest of the results (rule, status, severity, message, evidence, in order); an audit
-    # whose results equal its page's previous audit's stores none and names in ``same_as``
-    # the audit that holds them (read results through :func:`results_holder`).
+    # Digest of where the page was read and its results (store.results_hash), on audits
+    # that hold their own rows. An audit equal to its page's previous one stores no rows,
+    # no hash and no platform, URL or source: ``same_as`` names the audit holding them
+    # (read them through :func:`results_holder`).
     results_hash: Mapped[str | None] = mapped_column(String(64))
     same_as: Mapped[int | None] = mapped_column(Integer)
 

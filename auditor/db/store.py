@@ -170,10 +170,17 @@ class PageRecord:
         )
 
 
-def results_hash(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Digest of result rows (rule, status, severity, message, evidence, in order)."""
+def results_hash(record: PageRecord, rows: Sequence[Mapping[str, Any]]) -> str:
+    """Digest of what an audit shares when unchanged: where the page was read (platform,
+    URL, source) and its result rows (rule, status, severity, message, evidence, in order)."""
     text_ = json.dumps(
-        [[r["rule_id"], r["status"], r["severity"], r["message"], r["evidence"]] for r in rows],
+        [
+            [record.platform, record.url, record.source],
+            *(
+                [r["rule_id"], r["status"], r["severity"], r["message"], r["evidence"]]
+                for r in rows
+            ),
+        ],
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
@@ -210,14 +217,14 @@ def _reusable_holders(conn: Connection, run_id: int, page_ids: list[str]) -> dic
     )
     holder = aliased(PageAudit)
     rows = conn.execute(
-        select(PageAudit.page_id, PageAudit.results_hash, holder.id)
+        select(PageAudit.page_id, holder.results_hash, holder.id)
         .join(
             newest,
             and_(newest.c.page_id == PageAudit.page_id, newest.c.run_id == PageAudit.run_id),
         )
         .join(holder, holder.id == results_holder(PageAudit))
         .join(Run, Run.id == holder.run_id)
-        .where(PageAudit.results_hash.is_not(None), Run.purged_at.is_(None))
+        .where(holder.results_hash.is_not(None), Run.purged_at.is_(None))
     )
     return {page: (digest, holder_id) for page, digest, holder_id in rows}
 
@@ -233,7 +240,7 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
         audits, rows_of = [], []
         for rec in records:
             rows = _result_rows(rec.results)
-            digest = results_hash(rows) if rows and not rec.error else None
+            digest = results_hash(rec, rows) if rows and not rec.error else None
             before = previous.get(rec.page_id)
             same_as = before[1] if before and digest and before[0] == digest else None
             rows_of.append([] if same_as else rows)
@@ -243,14 +250,14 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
                     "page_id": rec.page_id,
                     "status": "error" if rec.error else "audited",
                     "error": rec.error,
-                    "platform": rec.platform,
+                    "platform": None if same_as else rec.platform,  # the holder's
                     "page_name": rec.page_name,
-                    "url": rec.url,
-                    "source": rec.source,
+                    "url": None if same_as else rec.url,
+                    "source": None if same_as else rec.source,
                     "started_at": rec.started_at,
                     "finished_at": rec.finished_at,
                     "requests": rec.requests,
-                    "results_hash": digest,
+                    "results_hash": None if same_as else digest,
                     "same_as": same_as,
                 }
             )
@@ -354,8 +361,9 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
 
 def _keep_shared_results(session: Session, runs: list[int]) -> None:
     """Before the results of ``runs`` are purged: each later audit that shares them (its
-    ``same_as`` names an audit of ``runs``) gets its own copy, in the earliest such audit,
-    and the others point at that copy, so later runs keep their evidence."""
+    ``same_as`` names an audit of ``runs``) gets its own copy (with the page's platform,
+    URL and source), in the earliest such audit, and the others point at that copy, so
+    later runs keep their evidence."""
     shared = session.execute(
         select(PageAudit.same_as, func.min(PageAudit.id))
         .where(
@@ -372,7 +380,14 @@ def _keep_shared_results(session: Session, runs: list[int]) -> None:
         session.execute(
             insert(Result).from_select(["page_audit_id", *columns], copied.order_by(Result.id))
         )
-        session.execute(update(PageAudit).where(PageAudit.id == new).values(same_as=None))
+        held = session.execute(
+            select(
+                PageAudit.platform, PageAudit.url, PageAudit.source, PageAudit.results_hash
+            ).where(PageAudit.id == old)
+        ).one()
+        session.execute(
+            update(PageAudit).where(PageAudit.id == new).values(same_as=None, **held._asdict())
+        )
         session.execute(
             update(PageAudit)
             .where(PageAudit.same_as == old, PageAudit.run_id.not_in(runs))

@@ -24,10 +24,19 @@ def upgrade() -> None:
         batch.add_column(sa.Column("results_hash", sa.String(64), nullable=True))
         batch.add_column(sa.Column("same_as", sa.Integer(), nullable=True))
         batch.create_index("ix_page_audits_same_as", ["same_as"], unique=False)
+        # Redundant: the (run_id, page_id) unique index serves lookups by run.
+        batch.drop_index("ix_page_audits_run_id")
 
 
 def downgrade() -> None:
     """Revert this revision: copy shared results back to each audit, then drop the columns."""
+    op.execute(  # shared platform, URL and source back on each audit
+        "UPDATE page_audits SET "
+        "platform = (SELECT h.platform FROM page_audits h WHERE h.id = page_audits.same_as), "
+        "url = (SELECT h.url FROM page_audits h WHERE h.id = page_audits.same_as), "
+        "source = (SELECT h.source FROM page_audits h WHERE h.id = page_audits.same_as) "
+        "WHERE same_as IS NOT NULL"
+    )
     op.execute(
         "INSERT INTO results (page_audit_id, rule_id, status, severity, message, evidence) "
         "SELECT a.id, r.rule_id, r.status, r.severity, r.message, r.evidence "
@@ -36,6 +45,7 @@ def downgrade() -> None:
     )
     # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of page_audits would
     # drop the table, and with foreign keys on SQLite would delete every result with it.
+    op.create_index("ix_page_audits_run_id", "page_audits", ["run_id"], unique=False)
     op.drop_index("ix_page_audits_same_as", table_name="page_audits")
     op.drop_column("page_audits", "same_as")
     op.drop_column("page_audits", "results_hash")
