@@ -4,9 +4,11 @@ and trends, and unregistered groups found."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -332,7 +334,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
     every other registered page with its newest result from an earlier complete or partial
     run (the whole picture: a ``--page`` run hides nothing). Rows are read with Core
     selects, results streamed, into plain view objects (no ORM objects)."""
-    with Session(engine) as session:
+    with _no_cyclic_gc(), Session(engine) as session:
         if run_id is None:
             run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
             if run_id is None:
@@ -383,6 +385,19 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         trend=trend,
         history_runs=runs,
     )
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building the view: its objects all live
+    on, and collections triggered by their allocation cost a third of a 5,000-page load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _load_pages(
