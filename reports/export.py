@@ -11,6 +11,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -68,6 +69,7 @@ ACTION_PLAN_COLUMNS = [
 
 DISCOVERED_COLUMNS = ["run_id", "platform", "connector", "external_id", "name", "url", "found_at"]
 _ESCAPED_BIDI = {ord(c): f"\\u{ord(c):04x}" for c in BIDI_CONTROLS}  # JSON escapes
+_BIDI_FOUND = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -187,8 +189,10 @@ def findings(view: RunView) -> dict[str, Any]:
 
 
 def _dumps(value: Any) -> str:
-    """Compact JSON with bidi controls kept as escapes (they occur only in strings)."""
-    return json.dumps(value, separators=_COMPACT, ensure_ascii=False).translate(_ESCAPED_BIDI)
+    """Compact JSON with bidi controls kept as escapes (they occur only in strings; the
+    scan for them is cheap, the escaping rarely needed)."""
+    text = json.dumps(value, separators=_COMPACT, ensure_ascii=False)
+    return text.translate(_ESCAPED_BIDI) if _BIDI_FOUND.search(text) else text
 
 
 def write_json(view: RunView, path: Path) -> None:
@@ -241,7 +245,7 @@ def spreadsheet_safe(value: object) -> object:
     after removing bidi controls (which could also hide a leading ``=``)."""
     if not isinstance(value, str):
         return value
-    text = strip_bidi(value)
+    text = strip_bidi(value) if _BIDI_FOUND.search(value) else value
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from auditor.config import Config
 from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, stacked_rows
 from auditor.reports.deadlines import apply_deadlines
-from auditor.reports.digest import build_digests
+from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.export import (
     write_action_plan,
@@ -192,7 +192,7 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
     plans_dir = make_folder(out / PLANS_DIR)
-    for digest in build_digests(view, config):
+    for digest in iter_digests(view, config):  # one at a time: each is written, then dropped
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)
