@@ -119,6 +119,7 @@ class PageAudit(Base):
 
     run: Mapped[Run] = relationship(back_populates="audits")
     page: Mapped[Page] = relationship()
+    # The rows this audit holds: none when ``same_as`` is set (join on results_holder).
     results: Mapped[list[Result]] = relationship(
         back_populates="audit", cascade="all, delete-orphan", order_by="Result.id"
     )
