@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -556,11 +557,23 @@ class RuleMeta:
         return self._done[key]
 
 
+def _shared_strings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An evidence item with its keys and short values (kind, role, ...) interned: one
+    copy each for the whole run rather than one per item (15% of a 5,000-page load)."""
+    return {
+        sys.intern(key): sys.intern(value) if isinstance(value, str) and len(value) <= 32 else value
+        for key, value in pairs
+    }
+
+
+_EVIDENCE = json.JSONDecoder(object_pairs_hook=_shared_strings)
+
+
 def _evidence(stored: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """A result's evidence from its stored JSON text (most results have none)."""
     if not stored or stored == "[]":
         return []
-    return list(json.loads(stored)) if isinstance(stored, str) else list(stored)
+    return list(_EVIDENCE.decode(stored)) if isinstance(stored, str) else list(stored)
 
 
 def attach_plans(session: Session, pages: Iterable[PageView]) -> None:
