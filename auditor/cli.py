@@ -283,31 +283,23 @@ def _print_summary(summary: RunSummary) -> None:
     table.add_column("With failures", justify="right")
     table.add_column("Could not be audited", justify="right")
     table.add_column("API requests", justify="right")
-    audited = len(summary.outcomes) - len(summary.errors)
-    requests = sum(o.requests for o in summary.outcomes)
-    per_page = f" ({requests / len(summary.outcomes):.1f} a page)" if summary.outcomes else ""
+    audited = summary.pages - len(summary.errors)
+    per_page = f" ({summary.requests / summary.pages:.1f} a page)" if summary.pages else ""
     table.add_row(
-        str(len(summary.outcomes)),
+        str(summary.pages),
         str(audited),
         str(len(summary.failing)),
         str(len(summary.errors)),
-        f"{requests}{per_page}",
+        f"{summary.requests}{per_page}",
     )
     out.print(table)
-    counts: dict[str, int] = {}
-    for o in summary.outcomes:
-        for r in o.results:
-            if r.status == "fail":
-                counts[r.rule] = counts.get(r.rule, 0) + 1
-    if counts:
+    if summary.failing_by_rule:
         rules = Table("Rule", "Failing pages", title="Failures by rule", title_justify="left")
-        for rule, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        for rule, n in sorted(summary.failing_by_rule.items(), key=lambda kv: (-kv[1], kv[0])):
             rules.add_row(Text(rule), str(n))
         out.print(rules)
-    for o in summary.errors:
-        out.print(
-            f"[red]not audited[/] {_text(o.page.id)}: {_text(o.error or '')}", highlight=False
-        )
+    for e in summary.errors:
+        out.print(f"[red]not audited[/] {_text(e.page_id)}: {_text(e.error)}", highlight=False)
 
 
 @app.command("report")

@@ -16,7 +16,7 @@ from auditor.config import Config, PageConfig
 from auditor.db import judged, store, sync
 from auditor.email.alerts import alert_after_run
 from auditor.reports.run_report import write_report
-from auditor.reports.view import load_run
+from auditor.reports.view import RunView, load_run
 from auditor.runner import ProgressFn, Runner, RunSummary
 
 log = logging.getLogger(__name__)
@@ -52,15 +52,18 @@ async def audit_report_alert(
 def _report_and_alert(
     config: Config, engine: Engine, summary: RunSummary, output: Path
 ) -> AuditJob:
-    """Write the run's report, then send its urgent alerts (best effort: never raises)."""
+    """Load the run once, write its report from that load, then send its urgent alerts
+    from the same load (best effort: never raises)."""
     job = AuditJob(summary, None)
+    view: RunView | None = None
     try:
-        job.report = write_report(load_run(engine, summary.run_id), output, config)
+        view = load_run(engine, summary.run_id)
+        job.report = write_report(view, output, config)
         log.info("run %s: report written to %s", summary.run_id, job.report)
     except Exception as exc:
         log.exception("run %s: the report could not be written", summary.run_id)
         job.report_error = f"{type(exc).__name__}: {exc}"
-    alert_after_run(engine, config, summary.run_id)
+    alert_after_run(engine, config, summary.run_id, view=view)
     return job
 
 

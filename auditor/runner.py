@@ -1,8 +1,10 @@
-"""Runs an audit: fetches each page through its connector, evaluates the rules and
-commits the page's results as soon as it is done.
+"""Runs an audit: fetches each page through its connector, evaluates the rules in a
+worker thread and hands the results to the writer thread, which commits pages in batches.
 
 Pages run concurrently, bounded per connector (``max_concurrency``); each page is
 isolated, so a connector exception becomes that page's ``error`` and the run goes on.
+Pages stream through fetch, evaluate, store and are dropped: the run keeps only the
+counts and errors its summary needs.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,6 +28,8 @@ from auditor.connectors.http import RequestCount, count_requests
 from auditor.connectors.registry import available_connectors
 from auditor.db import store, sync
 from auditor.db.lock import LeaseKeeper, RunLock
+from auditor.db.store import PageRecord
+from auditor.db.writer import BatchWriter
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
 from auditor.feedback import RunFeedback
@@ -46,7 +51,7 @@ INTERRUPTED = "the audit was stopped (SIGTERM or Ctrl-C) before this page finish
 
 @dataclass
 class PageOutcome:
-    """What happened to one page in a run."""
+    """What happened to one page in a run (passed to the progress callback, then dropped)."""
 
     page: PageConfig
     results: list[RuleResult] = field(default_factory=list)
@@ -55,24 +60,42 @@ class PageOutcome:
 
     @property
     def failed(self) -> bool:
+        """Some rule failed on the page."""
         return any(r.status == Status.FAIL for r in self.results)
+
+
+@dataclass(frozen=True)
+class PageError:
+    """A page the run could not audit, and why."""
+
+    page_id: str
+    error: str
 
 
 @dataclass
 class RunSummary:
-    """The outcome of a run, for the CLI's summary and exit code."""
+    """The outcome of a run, for the CLI's summary and exit code: counts, the failing
+    pages' ids and the errors (not every page's results: those are in the database)."""
 
     run_id: int
     status: str
-    outcomes: list[PageOutcome]
+    pages: int = 0
+    requests: int = 0  # HTTP requests the pages' fetches sent
+    failing: list[str] = field(default_factory=list)  # ids of pages with a failing rule
+    errors: list[PageError] = field(default_factory=list)
+    failing_by_rule: Counter[str] = field(default_factory=Counter)  # pages failing each rule
 
-    @property
-    def errors(self) -> list[PageOutcome]:
-        return [o for o in self.outcomes if o.error]
-
-    @property
-    def failing(self) -> list[PageOutcome]:
-        return [o for o in self.outcomes if o.failed]
+    def add(self, outcome: PageOutcome) -> None:
+        """Count one page's outcome."""
+        self.pages += 1
+        self.requests += outcome.requests
+        if outcome.error:
+            self.errors.append(PageError(outcome.page.id, outcome.error))
+        if outcome.failed:
+            self.failing.append(outcome.page.id)
+            self.failing_by_rule.update(
+                {r.rule for r in outcome.results if r.status == Status.FAIL}
+            )
 
 
 ProgressFn = Callable[[PageOutcome], None]
@@ -92,6 +115,7 @@ class Runner:
         self._lock: RunLock | None = None
         self._lease_lost = False
         self._evaluator: ThreadPoolExecutor | None = None
+        self._writer: BatchWriter | None = None
 
     async def run(
         self,
@@ -119,23 +143,26 @@ class Runner:
             log.info("run %s started: %d page(s)", run_id, len(pages))
             self._lock = lock
             keeper = LeaseKeeper(lock, run_id, HEARTBEAT_S).start()
-            status = "interrupted"
+            summary = RunSummary(run_id, status="interrupted")  # until all pages are done
             # Rules run one page at a time in one thread: the text matcher's caches are not
-            # shared between threads, and the event loop stays free for fetches.
+            # shared between threads, and the event loop stays free for fetches. Pages are
+            # stored by the writer thread, many per transaction.
             self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
+            self._writer = BatchWriter(self.engine, run_id, self._check_lease, _describe).start()
             try:
-                outcomes = await self._audit_all(run_id, pages, on_page)
+                await self._audit_all(run_id, pages, summary, on_page)
                 self._check_lease()
-                status = "incomplete" if any(o.error for o in outcomes) else "complete"
+                summary.status = "incomplete" if summary.errors else "complete"
             finally:
                 keeper.stop()
                 self._evaluator.shutdown(wait=True)
                 self._flush_judged()
-                store.finish_run(self.engine, run_id, status)
-                log.info("run %s finished: %s", run_id, status)
+                self._writer.close()  # stores what is queued (pages stopped mid-fetch too)
+                store.finish_run(self.engine, run_id, summary.status)
+                log.info("run %s finished: %s", run_id, summary.status)
         finally:
             lock.release()  # only ever deletes our own lease
-        return RunSummary(run_id, status, outcomes)
+        return summary
 
     def _check_lease(self) -> None:
         """Raise LeaseLost unless this run still holds the run lock (after a long stall,
@@ -148,8 +175,13 @@ class Runner:
             )
 
     async def _audit_all(
-        self, run_id: int, pages: Sequence[PageConfig], on_page: ProgressFn | None
-    ) -> list[PageOutcome]:
+        self,
+        run_id: int,
+        pages: Sequence[PageConfig],
+        summary: RunSummary,
+        on_page: ProgressFn | None,
+    ) -> None:
+        """Audit every page (bounded per connector), counting each into ``summary``."""
         connectors, broken = self._open_connectors({c.name for c in self.config.connectors})
         limits = {
             name: asyncio.Semaphore(conn.settings.max_concurrency)
@@ -157,25 +189,29 @@ class Runner:
         }
         try:
 
-            async def one(page: PageConfig) -> PageOutcome:
+            async def one(page: PageConfig) -> None:
                 if page.connector in broken:
-                    outcome = PageOutcome(page, error=broken[page.connector])
-                    await self._record(run_id, page, store.now(), None, outcome)
+                    outcome, started = PageOutcome(page, error=broken[page.connector]), store.now()
+                    record, fetched = self._stored(page, started, None, outcome), None
                 else:
-                    async with limits[page.connector]:
-                        outcome = await self._audit_page(run_id, page, connectors[page.connector])
+                    async with limits[page.connector]:  # the slot is free before the commit
+                        outcome, record, fetched = await self._audit_page(
+                            page, connectors[page.connector]
+                        )
+                await self._record(record, outcome)
+                if fetched is not None:  # the connector's state, kept after the results
+                    await self._keep_state(page, connectors[page.connector], fetched)
+                summary.add(outcome)
                 if on_page:
                     on_page(outcome)
-                return outcome
 
             try:  # a lost lease stops every page still in flight
                 async with asyncio.TaskGroup() as group:
-                    tasks = [group.create_task(one(p)) for p in pages]
+                    for p in pages:
+                        group.create_task(one(p))
             except* LeaseLost as lost:
                 raise lost.exceptions[0] from None
-            outcomes = [task.result() for task in tasks]
             await record_for_run(self.config, self.engine, run_id, connectors)  # never raises
-            return outcomes
         finally:
             for conn in connectors.values():
                 with contextlib.suppress(Exception):
@@ -200,42 +236,49 @@ class Runner:
                 broken[conf.name] = f"connector {conf.name!r} could not start: {_describe(exc)}"
         return opened, broken
 
-    async def _audit_page(self, run_id: int, page: PageConfig, conn: Connector) -> PageOutcome:
+    async def _audit_page(
+        self, page: PageConfig, conn: Connector
+    ) -> tuple[PageOutcome, PageRecord, SyncedFetch | None]:
+        """Fetch and evaluate one page; its outcome, the record to store, and what the
+        fetch left to keep (an incremental connector's new sync state)."""
         started = store.now()
         snapshot: PageSnapshot | None = None
         outcome = PageOutcome(page)
         counted = RequestCount()
         fetched: SyncedFetch | None = None
         try:
-            with count_requests() as counted:
-                fetched = await self._fetch(page, conn)
-                snapshot = fetched.snapshot
+            try:
+                with count_requests() as counted:
+                    fetched = await self._fetch(page, conn)
+                    snapshot = fetched.snapshot
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # isolate the page: its error is recorded, the run goes on
+                if not isinstance(exc, ConnectorError):
+                    log.debug("page %s: unexpected error", page.id, exc_info=True)
+                outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
+                log.warning("page %s could not be audited: %s", page.id, outcome.error)
+            outcome.requests = counted.sent
+            if snapshot is not None:
+                try:  # CPU work, in the one evaluation thread: fetches in flight go on meanwhile
+                    loop = asyncio.get_running_loop()
+                    outcome.results = await loop.run_in_executor(
+                        self._evaluator, self.evaluate, page, snapshot
+                    )
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.debug("page %s: rules failed", page.id, exc_info=True)
+                    outcome.error = f"the rules could not run: {_describe(exc)}"
+                    log.warning("page %s could not be audited: %s", page.id, outcome.error)
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
-            if not self._lease_lost:  # (never written once another audit holds the lock)
-                store.record_page(
-                    self.engine, run_id, page.id, page.name, started, None, [], INTERRUPTED
+            if not self._lease_lost and self._writer is not None:  # (the writer stores it
+                self._writer.submit(  # when the run closes; never once the lock is lost)
+                    store.PageRecord(page.id, page.name, started, (), INTERRUPTED)
                 )
             raise
-        except Exception as exc:  # isolate the page: its error is recorded, the run goes on
-            if not isinstance(exc, ConnectorError):
-                log.debug("page %s: unexpected error", page.id, exc_info=True)
-            outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
-            log.warning("page %s could not be audited: %s", page.id, outcome.error)
-        outcome.requests = counted.sent
-        if snapshot is not None:
-            try:  # CPU work, in the one evaluation thread: fetches in flight go on meanwhile
-                loop = asyncio.get_running_loop()
-                outcome.results = await loop.run_in_executor(
-                    self._evaluator, self.evaluate, page, snapshot
-                )
-            except Exception as exc:
-                log.debug("page %s: rules failed", page.id, exc_info=True)
-                outcome.error = f"the rules could not run: {_describe(exc)}"
-                log.warning("page %s could not be audited: %s", page.id, outcome.error)
-        await self._record(run_id, page, started, snapshot, outcome)
-        if fetched is not None and conn.incremental:
-            await self._keep_state(page, conn, fetched)
-        return outcome
+        kept = fetched if fetched is not None and conn.incremental else None
+        return outcome, self._stored(page, started, snapshot, outcome), kept
 
     async def _fetch(self, page: PageConfig, conn: Connector) -> SyncedFetch:
         """The page fetched within its deadline: incrementally from its stored sync state
@@ -265,39 +308,26 @@ class Runner:
         except Exception as exc:
             log.warning("page %s: its sync state could not be stored: %s", page.id, _describe(exc))
 
-    async def _record(
-        self,
-        run_id: int,
-        page: PageConfig,
-        started: datetime,
-        snapshot: PageSnapshot | None,
-        outcome: PageOutcome,
-    ) -> None:
-        """Store one page's outcome in a worker thread (a commit must not stall the fetches
-        in flight). A page the database refuses becomes that page's error, recorded
-        without its results; the run goes on either way. Nothing is written once the run
-        lock is lost (LeaseLost stops the run)."""
-        await asyncio.to_thread(self._check_lease)
+    @staticmethod
+    def _stored(
+        page: PageConfig, started: datetime, snapshot: PageSnapshot | None, outcome: PageOutcome
+    ) -> PageRecord:
+        """What is stored of a page's outcome (the snapshot itself is dropped)."""
+        results = [] if outcome.error else outcome.results
+        return PageRecord.of(
+            page.id, page.name, started, snapshot, results, outcome.error, outcome.requests
+        )
 
-        async def write(snap: PageSnapshot | None, results: list[RuleResult]) -> None:
-            await asyncio.to_thread(
-                store.record_page,
-                *(self.engine, run_id, page.id, page.name, started),
-                *(snap, results, outcome.error, outcome.requests),
-            )
-
-        try:
-            await write(snapshot, outcome.results)
-            return
-        except Exception as exc:
-            log.debug("page %s: results not stored", page.id, exc_info=True)
-            outcome.results = []
-            outcome.error = f"the results could not be stored: {_describe(exc)}"
-            log.warning("page %s could not be audited: %s", page.id, outcome.error)
-        try:
-            await write(None, [])
-        except Exception as exc:  # the database is failing: the log says so, the run goes on
-            log.error("page %s: not even its error could be stored: %s", page.id, _describe(exc))
+    async def _record(self, record: PageRecord, outcome: PageOutcome) -> None:
+        """Hand one page to the writer thread and wait for its commit (the event loop goes
+        on fetching meanwhile). A page the database refuses becomes that page's error,
+        recorded without its results; the run goes on either way. LeaseLost (raised when
+        the run lock was lost) stops the run: nothing is written after it."""
+        assert self._writer is not None
+        stored = self._writer.submit(record)
+        error = await asyncio.shield(asyncio.wrap_future(stored))
+        if error != outcome.error:
+            outcome.results, outcome.error = [], error
 
     @cached_property
     def text(self) -> TextMatcher:

@@ -247,7 +247,7 @@ class AuditScheduler:
             "scheduled audit finished: run %s %s: %d page(s), %d with failures, %d not audited",
             summary.run_id,
             summary.status,
-            len(summary.outcomes),
+            summary.pages,
             len(summary.failing),
             len(summary.errors),
         )

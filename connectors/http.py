@@ -295,6 +295,7 @@ class HttpClient:
             },
             follow_redirects=False,
             verify=True,
+            limits=pool_limits(max_concurrency),
         )
         self._slots = asyncio.Semaphore(max_concurrency)
         self._limiter = _limiter(requests_per_second)
@@ -720,6 +721,20 @@ def _inflater(encoding: str, where: str) -> Any:
 async def _pause(seconds: float) -> None:
     """Sleep through the module-level ``sleep`` (looked up at call time, so tests can patch)."""
     await sleep(seconds)
+
+
+KEEPALIVE_MAX = 20  # idle connections kept per client (httpx's default)
+
+
+def pool_limits(max_concurrency: int) -> httpx.Limits:
+    """Connection pool limits for a client with ``max_concurrency`` request slots: never
+    more connections than slots, and at most ``KEEPALIVE_MAX`` kept idle (httpcore checks
+    every pooled connection on each request: 100 kept idle cost more CPU than reconnecting
+    on loopback, tests/bench/RESULTS.md, "keep-alive")."""
+    return httpx.Limits(
+        max_connections=max_concurrency,
+        max_keepalive_connections=min(max_concurrency, KEEPALIVE_MAX),
+    )
 
 
 def _limiter(requests_per_second: float | None) -> AsyncLimiter | None:

@@ -5,6 +5,7 @@ and a plain-text alternative carrying the same facts."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,14 +41,18 @@ class Digest:
 
 def build_digests(view: RunView, config: Config) -> list[Digest]:
     """One digest per supervisor in the run, in recipient order."""
+    return list(iter_digests(view, config))
+
+
+def iter_digests(view: RunView, config: Config) -> Iterator[Digest]:
+    """The digests of :func:`build_digests`, one at a time (a large district's report
+    writes each before building the next, rather than holding them all)."""
     apply_deadlines(view, config.remediation, config.district.timezone)
     by_supervisor: dict[str, list[PageView]] = defaultdict(list)
     for page in view.pages:
         by_supervisor[page.supervisor].append(page)
-    return [
-        build_digest(view, config, supervisor, pages)
-        for supervisor, pages in sorted(by_supervisor.items())
-    ]
+    for supervisor, pages in sorted(by_supervisor.items()):
+        yield build_digest(view, config, supervisor, pages)
 
 
 def build_digest(view: RunView, config: Config, recipient: str, pages: list[PageView]) -> Digest:

@@ -1,4 +1,5 @@
-"""Machine-readable outputs of a run: ``findings.json``, ``findings.csv``, the unregistered
+"""Machine-readable outputs of a run: ``findings.json`` and ``findings.jsonl`` (written as
+streams, one page at a time), ``findings.csv``, the unregistered
 groups as CSV, and one action-plan CSV per supervisor. They carry the same facts as the
 HTML report, including first-seen dates and trends. Each is a new private file (see
 ``reports.files``); no bidi control reaches a CSV cell, and findings.json keeps them as
@@ -7,15 +8,18 @@ HTML report, including first-seen dates and trends. Each is a new private file (
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
+import re
+import shutil
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from auditor.reports.environment import BIDI_CONTROLS, strip_bidi
-from auditor.reports.files import create_text, write_text
+from auditor.reports.files import create_text
 from auditor.reports.view import PageView, ResultView, RunView, Trend
 
 CSV_COLUMNS = [
@@ -65,14 +69,20 @@ ACTION_PLAN_COLUMNS = [
     "dismiss",  # "yes": not a violation (the why in reason); read back by auditor plan import
 ]
 
-COMPACT_JSON_ABOVE = 150  # pages; larger runs get findings.json without indentation
-
 DISCOVERED_COLUMNS = ["run_id", "platform", "connector", "external_id", "name", "url", "found_at"]
 _ESCAPED_BIDI = {ord(c): f"\\u{ord(c):04x}" for c in BIDI_CONTROLS}  # JSON escapes
+_BIDI_FOUND = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+# Results listed as rule ids only in findings.json (when they carry no trend): the bulk of
+# a large run, and nothing to act on. findings.jsonl has every result in full.
+BRIEF_STATUSES = {"pass": "passing", "not-applicable": "not_applicable"}
+JSONL_LIMIT = 5_000_000  # bytes; above, findings.jsonl is kept gzipped only
+_COMPACT = (",", ":")
 
 
 def result_record(r: ResultView) -> dict[str, Any]:
@@ -92,9 +102,19 @@ def result_record(r: ResultView) -> dict[str, Any]:
     }
 
 
-def page_record(p: PageView) -> dict[str, Any]:
-    """One page in ``findings.json``."""
-    return {
+def page_record(p: PageView, complete: bool = False) -> dict[str, Any]:
+    """One page in ``findings.json``: results that need attention, are manual, waived or
+    changed in full; passing and not-applicable ones as rule ids (``passing``,
+    ``not_applicable``). ``complete``: every result in full (``findings.jsonl``)."""
+    results, brief = [], {key: [] for key in BRIEF_STATUSES.values()}
+    for r in p.results:
+        key = BRIEF_STATUSES.get(r.status)
+        if key is None or r.trend is not None or complete:
+            results.append(result_record(r))
+        else:
+            brief[key].append(r.rule)
+    from_run = p.from_run
+    record = {
         "id": p.id,
         "name": p.name,
         "platform": p.platform,
@@ -107,54 +127,105 @@ def page_record(p: PageView) -> dict[str, Any]:
         "url": p.url,
         "worst": p.worst,
         "report": p.href,
-        "results": [result_record(r) for r in p.results],
+        "from_run": {"id": from_run.id, "started_at": _iso(from_run.started_at)}
+        if from_run
+        else None,
+        "results": results,
     }
+    return record if complete else record | brief
+
+
+def _run_record(view: RunView) -> dict[str, Any]:
+    """The run's header in findings.json."""
+    return {
+        "id": view.id,
+        "started_at": _iso(view.started_at),
+        "finished_at": _iso(view.finished_at),
+        "status": view.status,
+        "district": view.district,
+        "previous_run_id": view.previous_run.id if view.previous_run else None,
+    }
+
+
+def _summary(view: RunView) -> dict[str, Any]:
+    """The run's counts in findings.json."""
+    return {
+        "pages": len(view.pages),
+        "audited": len(view.audited),
+        "with_failures": len(view.failing_pages),
+        "not_audited": len(view.errored),
+        "failing_by_rule": dict(sorted(view.count_by("rule").items())),
+        "failing_by_severity": dict(sorted(view.count_by("severity").items())),
+        "changes": {
+            "new": len(view.changes(Trend.NEW)),
+            "resolved": len(view.changes(Trend.RESOLVED)),
+            "still_failing": len(view.changes(Trend.STILL)),
+        },
+    }
+
+
+def _discovered(view: RunView) -> list[dict[str, Any]]:
+    """The unregistered groups in findings.json."""
+    return [
+        {
+            "platform": g.platform,
+            "connector": g.connector,
+            "external_id": g.external_id,
+            "name": g.name,
+            "url": g.url,
+            "found_at": _iso(g.found_at),
+        }
+        for g in view.discovered
+    ]
 
 
 def findings(view: RunView) -> dict[str, Any]:
-    """The ``findings.json`` document (reference: README.md, "Outputs")."""
+    """The ``findings.json`` document (reference: README.md, "Outputs"), whole: for tests
+    and small runs; :func:`write_json` streams the same document page by page."""
     return {
-        "run": {
-            "id": view.id,
-            "started_at": _iso(view.started_at),
-            "finished_at": _iso(view.finished_at),
-            "status": view.status,
-            "district": view.district,
-            "previous_run_id": view.previous_run.id if view.previous_run else None,
-        },
-        "summary": {
-            "pages": len(view.pages),
-            "audited": len(view.audited),
-            "with_failures": len(view.failing_pages),
-            "not_audited": len(view.errored),
-            "failing_by_rule": dict(sorted(view.count_by("rule").items())),
-            "failing_by_severity": dict(sorted(view.count_by("severity").items())),
-            "changes": {
-                "new": len(view.changes(Trend.NEW)),
-                "resolved": len(view.changes(Trend.RESOLVED)),
-                "still_failing": len(view.changes(Trend.STILL)),
-            },
-        },
+        "run": _run_record(view),
+        "summary": _summary(view),
         "pages": [page_record(p) for p in view.pages],
-        "discovered_groups": [
-            {
-                "platform": g.platform,
-                "connector": g.connector,
-                "external_id": g.external_id,
-                "name": g.name,
-                "url": g.url,
-                "found_at": _iso(g.found_at),
-            }
-            for g in view.discovered
-        ],
+        "discovered_groups": _discovered(view),
     }
 
 
+def _dumps(value: Any) -> str:
+    """Compact JSON with bidi controls kept as escapes (they occur only in strings; the
+    scan for them is cheap, the escaping rarely needed)."""
+    text = json.dumps(value, separators=_COMPACT, ensure_ascii=False)
+    return text.translate(_ESCAPED_BIDI) if _BIDI_FOUND.search(text) else text
+
+
 def write_json(view: RunView, path: Path) -> None:
-    """Write ``findings.json``."""
-    indent = 2 if len(view.pages) <= COMPACT_JSON_ABOVE else None  # whitespace: 40% at 5,000
-    text = json.dumps(findings(view), indent=indent, ensure_ascii=False)
-    write_text(path, text.translate(_ESCAPED_BIDI) + "\n")  # controls occur only in strings
+    """Write ``findings.json`` as a stream: the head, then one page a line, then the
+    discovered groups (never the whole document in memory)."""
+    with create_text(path) as handle:
+        handle.write(f'{{"run":{_dumps(_run_record(view))},"summary":{_dumps(_summary(view))},')
+        handle.write('"pages":[')
+        for i, page in enumerate(view.pages):
+            handle.write(("\n" if i == 0 else ",\n") + _dumps(page_record(page)))
+        handle.write(f'\n],"discovered_groups":{_dumps(_discovered(view))}}}\n')
+
+
+def write_jsonl(view: RunView, path: Path) -> Path:
+    """Write ``findings.jsonl``: one page a line, every result in full, each line naming
+    its run (``run_id``) and the run its results come from (``from_run``). Above
+    ``JSONL_LIMIT`` bytes it is gzipped to ``findings.jsonl.gz`` instead; the path written."""
+    with create_text(path) as handle:
+        for page in view.pages:
+            handle.write(_dumps({"run_id": view.id} | page_record(page, complete=True)) + "\n")
+    if path.stat().st_size <= JSONL_LIMIT:
+        return path
+    packed = path.with_name(path.name + ".gz")
+    with (
+        path.open("rb") as source,
+        create_text(packed) as target,
+        gzip.GzipFile(filename=path.name, fileobj=target.buffer, mode="wb", mtime=0) as out,
+    ):
+        shutil.copyfileobj(source, out)
+    path.unlink()
+    return packed
 
 
 def evidence_text(evidence: list[dict[str, Any]]) -> str:
@@ -176,7 +247,7 @@ def spreadsheet_safe(value: object) -> object:
     after removing bidi controls (which could also hide a leading ``=``)."""
     if not isinstance(value, str):
         return value
-    text = strip_bidi(value)
+    text = strip_bidi(value) if _BIDI_FOUND.search(value) else value
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

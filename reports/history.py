@@ -1,16 +1,17 @@
 """What earlier runs say about a run: since when each open result has been open, and
 what each page's previous audit found. A fixed number of set-based queries per run, never
-one per result, so re-rendering a 5,000-page run stays fast."""
+one per result, so re-rendering a 5,000-page run stays fast. Results are read through
+``results_holder``: an audit whose results did not change shares its predecessor's rows."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Subquery, and_, func, select, union_all
+from sqlalchemy import Connection, Subquery, and_, func, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 
-from auditor.db.models import PageAudit, Result, Run
+from auditor.db.models import PageAudit, Result, Run, results_holder
 from auditor.results import Status
 
 # Results whose "open since" date is tracked: those that need someone to act.
@@ -20,6 +21,8 @@ SETTLED_RUNS = ("complete", "incomplete")
 HISTORY_RUNS = 12  # how many runs the trend chart and the rule history strips show
 
 PairKey = tuple[str, str]  # (page id, rule id)
+# Where the queries run: a Core connection (fastest: plain rows) or an ORM session.
+Reader = Connection | Session
 
 
 @dataclass(frozen=True)
@@ -94,7 +97,7 @@ def shown_audits(run_id: int, whole: bool = True) -> Subquery:
     return union_all(own, newest).subquery("shown")
 
 
-def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKey, FirstSeen]:
+def first_seen(session: Reader, run_id: int, whole: bool = True) -> dict[PairKey, FirstSeen]:
     """For each open result that a report of ``run_id`` shows (see :func:`shown_audits`):
     the earliest run since which that page+rule has had that status in every audit of the
     page up to the one shown (runs where the page was not audited, or the rule gave no
@@ -112,7 +115,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
             shown,
             and_(shown.c.page_id == cur_audit.page_id, shown.c.run_id == cur_audit.run_id),
         )
-        .join(cur_result, cur_result.page_audit_id == cur_audit.id)
+        .join(cur_result, cur_result.page_audit_id == results_holder(cur_audit))
         .where(cur_result.status.in_(OPEN_STATUSES))
         .cte("current_open")
     )
@@ -130,7 +133,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
         .join(
             brk_result,
             and_(
-                brk_result.page_audit_id == brk_audit.id,
+                brk_result.page_audit_id == results_holder(brk_audit),
                 brk_result.rule_id == current.c.rule_id,
                 brk_result.status != current.c.status,
             ),
@@ -152,7 +155,7 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
         .join(
             run_result,
             and_(
-                run_result.page_audit_id == run_audit.id,
+                run_result.page_audit_id == results_holder(run_audit),
                 run_result.rule_id == current.c.rule_id,
                 run_result.status == current.c.status,
             ),
@@ -174,11 +177,12 @@ def first_seen(session: Session, run_id: int, whole: bool = True) -> dict[PairKe
 
 
 def previous_results(
-    session: Session, run_id: int, whole: bool = False
+    session: Reader, run_id: int, whole: bool = False, statuses: tuple[str, ...] = ()
 ) -> dict[str, dict[str, EarlierResult]]:
     """For each page of ``run_id`` (with ``whole``: each page a report of it shows, see
     :func:`shown_audits`) that was audited before: the results of its audit before the one
-    shown, by rule. Pages never audited before are absent."""
+    shown, by rule. Pages never audited before are absent. With ``statuses``, only results
+    of those statuses (and pages that had one)."""
     shown = shown_audits(run_id, whole)
     previous = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("prev_run"))
@@ -200,7 +204,8 @@ def previous_results(
             previous,
             and_(previous.c.page_id == PageAudit.page_id, previous.c.prev_run == PageAudit.run_id),
         )
-        .join(Result, Result.page_audit_id == PageAudit.id)
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
+        .where(Result.status.in_(statuses) if statuses else true())
     )
     out: dict[str, dict[str, EarlierResult]] = {}
     for page, prev_run, rule, status, severity, message in rows:
@@ -208,7 +213,7 @@ def previous_results(
     return out
 
 
-def previous_run(session: Session, run_id: int) -> RunRef | None:
+def previous_run(session: Reader, run_id: int) -> RunRef | None:
     """The newest finished run before ``run_id``, if any."""
     row = session.execute(
         select(Run.id, Run.started_at)
@@ -219,7 +224,7 @@ def previous_run(session: Session, run_id: int) -> RunRef | None:
     return RunRef(row[0], row[1]) if row else None
 
 
-def recent_runs(session: Session, run_id: int, limit: int = HISTORY_RUNS) -> list[RunRef]:
+def recent_runs(session: Reader, run_id: int, limit: int = HISTORY_RUNS) -> list[RunRef]:
     """``run_id`` and the finished runs before it, at most ``limit``, oldest first."""
     rows = session.execute(
         select(Run.id, Run.started_at)
@@ -230,7 +235,7 @@ def recent_runs(session: Session, run_id: int, limit: int = HISTORY_RUNS) -> lis
     return [RunRef(i, started) for i, started in reversed(rows)]
 
 
-def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
+def run_trend(session: Reader, runs: list[RunRef]) -> list[TrendPoint]:
     """Totals of each of ``runs`` for the trend chart (four grouped queries, whatever the
     number of pages)."""
     ids = [r.id for r in runs]
@@ -244,7 +249,7 @@ def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
     failing = dict(
         session.execute(
             select(PageAudit.run_id, func.count(func.distinct(PageAudit.page_id)))
-            .join(Result, Result.page_audit_id == PageAudit.id)
+            .join(Result, Result.page_audit_id == results_holder(PageAudit))
             .where(PageAudit.run_id.in_(ids), Result.status == Status.FAIL.value)
             .group_by(PageAudit.run_id)
         ).all()
@@ -252,7 +257,7 @@ def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
     severities: dict[int, dict[str, int]] = {}
     for run, severity, n in session.execute(
         select(PageAudit.run_id, Result.severity, func.count(Result.id))
-        .join(Result, Result.page_audit_id == PageAudit.id)
+        .join(Result, Result.page_audit_id == results_holder(PageAudit))
         .where(PageAudit.run_id.in_(ids), Result.status.in_(OPEN_STATUSES))
         .group_by(PageAudit.run_id, Result.severity)
     ):
@@ -266,15 +271,33 @@ def run_trend(session: Session, runs: list[RunRef]) -> list[TrendPoint]:
     ]
 
 
-def rule_history(session: Session, runs: list[RunRef]) -> RuleHistory:
+def rule_history(session: Reader, runs: list[RunRef], open_only: bool = False) -> RuleHistory:
     """Each page+rule's status in each of ``runs`` (one query; absent where the page was
-    not audited or the rule gave no result)."""
-    statuses: dict[PairKey, dict[int, str]] = {}
-    rows = session.execute(
-        select(PageAudit.page_id, PageAudit.run_id, Result.rule_id, Result.status)
-        .join(Result, Result.page_audit_id == PageAudit.id)
-        .where(PageAudit.run_id.in_([r.id for r in runs]))
+    not audited or the rule gave no result). With ``open_only``, only the page+rules that
+    were open (fail, warn, error) in at least one of them: the ones a history strip shows."""
+    ids = [r.id for r in runs]
+    query = select(PageAudit.page_id, PageAudit.run_id, Result.rule_id, Result.status).where(
+        PageAudit.run_id.in_(ids)
     )
-    for page, run, rule, status in rows:
+    if open_only:
+        open_audit, open_result = aliased(PageAudit), aliased(Result)
+        pairs = (
+            select(open_audit.page_id, open_result.rule_id)
+            .join(open_result, open_result.page_audit_id == results_holder(open_audit))
+            .where(open_audit.run_id.in_(ids), open_result.status.in_(OPEN_STATUSES))
+            .distinct()
+            .cte("open_pairs")
+        )
+        query = query.join(pairs, pairs.c.page_id == PageAudit.page_id).join(
+            Result,
+            and_(
+                Result.page_audit_id == results_holder(PageAudit),
+                Result.rule_id == pairs.c.rule_id,
+            ),
+        )
+    else:
+        query = query.join(Result, Result.page_audit_id == results_holder(PageAudit))
+    statuses: dict[PairKey, dict[int, str]] = {}
+    for page, run, rule, status in session.execute(query):
         statuses.setdefault((page, rule), {})[run] = status
     return RuleHistory(runs, statuses)

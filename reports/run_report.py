@@ -1,6 +1,7 @@
 """Writes a run's report folder: ``index.html`` (plus ``details/*.html`` for large runs),
-``findings.json``, ``findings.csv``, ``digests/<supervisor>.html|.txt`` and
-``action-plans/<supervisor>.csv`` (and ``discovered-groups.csv`` when discovery found any).
+``findings.json``, ``findings.jsonl`` (or ``.jsonl.gz``), ``findings.csv``,
+``digests/<supervisor>.html|.txt`` and ``action-plans/<supervisor>.csv`` (and
+``discovered-groups.csv`` when discovery found any).
 
 The folder is written whole beside its target and switched in with a rename, so a crash or
 SIGKILL mid-render leaves the previous report as it was; files are 0600, folders 0700."""
@@ -18,10 +19,16 @@ from markupsafe import Markup
 from auditor.config import Config
 from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, stacked_rows
 from auditor.reports.deadlines import apply_deadlines
-from auditor.reports.digest import build_digests
+from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.evidence import evidence_lines
-from auditor.reports.export import write_action_plan, write_csv, write_discovered_csv, write_json
+from auditor.reports.export import (
+    write_action_plan,
+    write_csv,
+    write_discovered_csv,
+    write_json,
+    write_jsonl,
+)
 from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
 from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
@@ -40,6 +47,8 @@ OUTPUTS = frozenset(
     (
         "index.html",
         "findings.json",
+        "findings.jsonl",
+        "findings.jsonl.gz",
         "findings.csv",
         DISCOVERED_CSV,
         DETAILS_DIR,
@@ -184,12 +193,13 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
         write_text(out / part.path, render_part(view, part))
     write_text(out / "index.html", render_html(view, parts))
     write_json(view, out / "findings.json")
+    write_jsonl(view, out / "findings.jsonl")
     write_csv(view, out / "findings.csv")
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
     plans_dir = make_folder(out / PLANS_DIR)
-    for digest in build_digests(view, config):
+    for digest in iter_digests(view, config):  # one at a time: each is written, then dropped
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -94,10 +95,12 @@ class PageAudit(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "page_id"),
         Index("ix_page_audits_page_run", "page_id", "run_id"),  # a page's audits over time
+        Index("ix_page_audits_same_as", "same_as"),  # audits that share another's results
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    # Looked up by run through the (run_id, page_id) unique index.
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     page_id: Mapped[str] = mapped_column(ForeignKey("pages.id"))
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
@@ -108,12 +111,25 @@ class PageAudit(Base):
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
     requests: Mapped[int | None] = mapped_column(Integer)  # HTTP requests its fetch sent
+    # Digest of where the page was read and its results (store.results_hash), on audits
+    # that hold their own rows. An audit equal to its page's previous one stores no rows,
+    # no hash and no platform, URL or source: ``same_as`` names the audit holding them
+    # (read them through :func:`results_holder`).
+    results_hash: Mapped[str | None] = mapped_column(String(64))
+    same_as: Mapped[int | None] = mapped_column(Integer)
 
     run: Mapped[Run] = relationship(back_populates="audits")
     page: Mapped[Page] = relationship()
+    # The rows this audit holds: none when ``same_as`` is set (join on results_holder).
     results: Mapped[list[Result]] = relationship(
         back_populates="audit", cascade="all, delete-orphan", order_by="Result.id"
     )
+
+
+def results_holder(audit: type[PageAudit] | Any) -> Any:
+    """SQL expression of the page_audit id whose rows hold ``audit``'s results (itself,
+    unless its results were unchanged since an earlier audit: then that audit)."""
+    return func.coalesce(audit.same_as, audit.id)
 
 
 class Result(Base):

@@ -1,13 +1,29 @@
-"""Writes runs and results to the database, one page per transaction."""
+"""Writes runs and results to the database: pages in batches (one transaction each), a
+page whose results did not change stored as a pointer to the rows that hold them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, case, delete, func, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from auditor.config import Config
 from auditor.db.models import (
@@ -18,12 +34,14 @@ from auditor.db.models import (
     Result,
     Run,
     Waiver,
+    results_holder,
 )
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
 
 def now() -> datetime:
+    """The current time, timezone-aware (UTC)."""
     return datetime.now(UTC)
 
 
@@ -109,6 +127,158 @@ def _rules_json(rules: Mapping[str, RuleInfo]) -> dict[str, Any]:
     return {rule_id: info.model_dump(mode="json") for rule_id, info in rules.items()}
 
 
+@dataclass(frozen=True)
+class PageRecord:
+    """One page's outcome as stored: audited with results, or error (with its message).
+    Holds only what is stored of the snapshot, so a queued record keeps no posts alive."""
+
+    page_id: str
+    page_name: str  # what the platform calls it, else the registered name
+    started_at: datetime
+    results: Sequence[RuleResult]
+    error: str | None
+    requests: int | None = None
+    platform: str | None = None
+    url: str | None = None
+    source: str | None = None
+    finished_at: datetime = field(default_factory=lambda: now())
+
+    @classmethod
+    def of(
+        cls,
+        page_id: str,
+        page_name: str,
+        started_at: datetime,
+        snapshot: PageSnapshot | None,
+        results: Sequence[RuleResult],
+        error: str | None,
+        requests: int | None = None,
+    ) -> PageRecord:
+        """The record of a page audited from ``snapshot`` (None: it could not be fetched)."""
+        if snapshot is None:
+            return cls(page_id, page_name, started_at, results, error, requests)
+        return cls(
+            page_id,
+            snapshot.name or page_name,
+            started_at,
+            results,
+            error,
+            requests,
+            snapshot.platform,
+            snapshot.url,
+            snapshot.source,
+        )
+
+
+def results_hash(record: PageRecord, rows: Sequence[Mapping[str, Any]]) -> str:
+    """Digest of what an audit shares when unchanged: where the page was read (platform,
+    URL, source) and its result rows (rule, status, severity, message, evidence, in order)."""
+    text_ = json.dumps(
+        [
+            [record.platform, record.url, record.source],
+            *(
+                [r["rule_id"], r["status"], r["severity"], r["message"], r["evidence"]]
+                for r in rows
+            ),
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(text_.encode()).hexdigest()
+
+
+def _result_rows(results: Sequence[RuleResult]) -> list[dict[str, Any]]:
+    """The ``results`` rows of one page (evidence already masked by the rules)."""
+    return [
+        {
+            "rule_id": r.rule,
+            "status": r.status.value,
+            "severity": r.severity.value,
+            "message": r.message,
+            "evidence": [e.model_dump(mode="json", exclude_none=True) for e in r.evidence],
+        }
+        for r in results
+    ]
+
+
+def _reusable_holders(conn: Connection, run_id: int, page_ids: list[str]) -> dict[str, tuple]:
+    """Per page: (results hash, holder audit id) of its newest earlier audited audit whose
+    results are still stored whole (the holder's run not purged)."""
+    newest = (
+        select(PageAudit.page_id, func.max(PageAudit.run_id).label("run_id"))
+        .where(
+            PageAudit.page_id.in_(page_ids),
+            PageAudit.run_id < run_id,
+            PageAudit.status == "audited",
+        )
+        .group_by(PageAudit.page_id)
+        .subquery()
+    )
+    holder = aliased(PageAudit)
+    rows = conn.execute(
+        select(PageAudit.page_id, holder.results_hash, holder.id)
+        .join(
+            newest,
+            and_(newest.c.page_id == PageAudit.page_id, newest.c.run_id == PageAudit.run_id),
+        )
+        .join(holder, holder.id == results_holder(PageAudit))
+        .join(Run, Run.id == holder.run_id)
+        .where(holder.results_hash.is_not(None), Run.purged_at.is_(None))
+    )
+    return {page: (digest, holder_id) for page, digest, holder_id in rows}
+
+
+def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> None:
+    """Commit several pages' outcomes in one transaction with bulk inserts. A page whose
+    results equal its previous audit's stores no result rows: its ``same_as`` names the
+    audit that holds them (storage grows with change, not with runs)."""
+    if not records:
+        return
+    with engine.begin() as conn:
+        previous = _reusable_holders(conn, run_id, [r.page_id for r in records])
+        audits, rows_of = [], []
+        for rec in records:
+            rows = _result_rows(rec.results)
+            digest = results_hash(rec, rows) if rows and not rec.error else None
+            before = previous.get(rec.page_id)
+            same_as = before[1] if before and digest and before[0] == digest else None
+            rows_of.append([] if same_as else rows)
+            audits.append(
+                {
+                    "run_id": run_id,
+                    "page_id": rec.page_id,
+                    "status": "error" if rec.error else "audited",
+                    "error": rec.error,
+                    "platform": None if same_as else rec.platform,  # the holder's
+                    "page_name": rec.page_name,
+                    "url": None if same_as else rec.url,
+                    "source": None if same_as else rec.source,
+                    "started_at": rec.started_at,
+                    "finished_at": rec.finished_at,
+                    "requests": rec.requests,
+                    "results_hash": None if same_as else digest,
+                    "same_as": same_as,
+                }
+            )
+        ids = _insert_audits(conn, audits)
+        results = [
+            row | {"page_audit_id": audit_id}
+            for audit_id, rows in zip(ids, rows_of, strict=True)
+            for row in rows
+        ]
+        if results:
+            conn.execute(insert(Result), results)
+
+
+def _insert_audits(conn: Connection, audits: list[dict[str, Any]]) -> list[int]:
+    """Insert the audit rows; their ids, in the order given."""
+    if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
+        stmt = insert(PageAudit).returning(PageAudit.id, sort_by_parameter_order=True)
+        return list(conn.scalars(stmt, audits))
+    return [conn.execute(insert(PageAudit), a).inserted_primary_key[0] for a in audits]
+
+
 def record_page(
     engine: Engine,
     run_id: int,
@@ -122,32 +292,8 @@ def record_page(
 ) -> None:
     """Commit one page's outcome (audited with results, or error) in its own transaction,
     with the number of HTTP requests its fetch sent."""
-    with Session(engine) as session:
-        audit = PageAudit(
-            run_id=run_id,
-            page_id=page_id,
-            status="error" if error else "audited",
-            error=error,
-            platform=snapshot.platform if snapshot else None,
-            page_name=(snapshot.name if snapshot and snapshot.name else page_name),
-            url=snapshot.url if snapshot else None,
-            source=snapshot.source if snapshot else None,
-            started_at=started_at,
-            finished_at=now(),
-            requests=requests,
-        )
-        audit.results = [
-            Result(
-                rule_id=r.rule,
-                status=r.status.value,
-                severity=r.severity.value,
-                message=r.message,
-                evidence=[e.model_dump(mode="json", exclude_none=True) for e in r.evidence],
-            )
-            for r in results
-        ]
-        session.add(audit)
-        session.commit()
+    record = PageRecord.of(page_id, page_name, started_at, snapshot, results, error, requests)
+    record_pages(engine, run_id, [record])
 
 
 def finish_run(engine: Engine, run_id: int, status: str) -> None:
@@ -187,11 +333,16 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
             return 0, 0
         audits = select(PageAudit.id).where(PageAudit.run_id.in_(runs)).scalar_subquery()
         count = (
-            session.scalar(select(func.count(Result.id)).where(Result.page_audit_id.in_(audits)))
+            session.scalar(
+                select(func.count(Result.id))
+                .join(PageAudit, Result.page_audit_id == results_holder(PageAudit))
+                .where(PageAudit.run_id.in_(runs))
+            )
             or 0
         )
         if dry_run:
             return len(runs), count
+        _keep_shared_results(session, runs)
         session.execute(
             update(Result)
             .where(Result.page_audit_id.in_(audits))
@@ -206,6 +357,42 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
         session.commit()
     return len(runs), count
+
+
+def _keep_shared_results(session: Session, runs: list[int]) -> None:
+    """Before the results of ``runs`` are purged: each later audit that shares them (its
+    ``same_as`` names an audit of ``runs``) gets its own copy (with the page's platform,
+    URL and source), in the earliest such audit, and the others point at that copy, so
+    later runs keep their evidence."""
+    shared = session.execute(
+        select(PageAudit.same_as, func.min(PageAudit.id))
+        .where(
+            PageAudit.same_as.in_(select(PageAudit.id).where(PageAudit.run_id.in_(runs))),
+            PageAudit.run_id.not_in(runs),
+        )
+        .group_by(PageAudit.same_as)
+    ).all()
+    columns = ("rule_id", "status", "severity", "message", "evidence")
+    for old, new in shared:
+        copied = select(
+            literal(new).label("page_audit_id"), *(getattr(Result, c) for c in columns)
+        ).where(Result.page_audit_id == old)
+        session.execute(
+            insert(Result).from_select(["page_audit_id", *columns], copied.order_by(Result.id))
+        )
+        held = session.execute(
+            select(
+                PageAudit.platform, PageAudit.url, PageAudit.source, PageAudit.results_hash
+            ).where(PageAudit.id == old)
+        ).one()
+        session.execute(
+            update(PageAudit).where(PageAudit.id == new).values(same_as=None, **held._asdict())
+        )
+        session.execute(
+            update(PageAudit)
+            .where(PageAudit.same_as == old, PageAudit.run_id.not_in(runs))
+            .values(same_as=new)
+        )
 
 
 def save_plans(engine: Engine, plans: Iterable[Mapping[str, Any]], source: str) -> int:

@@ -76,10 +76,15 @@ def _render(view: RunView, config: Config, person: str, items: list[Finding]) ->
 
 
 def send_urgent_alerts(
-    engine: Engine, config: Config, run_id: int, policy: RetryPolicy | None = None
+    engine: Engine,
+    config: Config,
+    run_id: int,
+    policy: RetryPolicy | None = None,
+    view: RunView | None = None,
 ) -> list[DeliveryOutcome]:
-    """Email the urgent findings of ``run_id``; a second call for the same run sends nothing."""
-    view = load_run(engine, run_id)
+    """Email the urgent findings of ``run_id`` (from ``view`` when the caller already loaded
+    it, else loaded here); a second call for the same run sends nothing."""
+    view = view if view is not None and view.id == run_id else load_run(engine, run_id)
     findings = urgent_findings(engine, view, config.email.urgent_min_severity)
     if not findings:
         return []
@@ -87,17 +92,22 @@ def send_urgent_alerts(
 
 
 def alert_after_run(
-    engine: Engine, config: Config, run_id: int, policy: RetryPolicy | None = None
+    engine: Engine,
+    config: Config,
+    run_id: int,
+    policy: RetryPolicy | None = None,
+    view: RunView | None = None,
 ) -> list[DeliveryOutcome]:
     """The hook called after each run: never raises, so email cannot change a run's
-    outcome. Does nothing when alerts are off or ``[email] from`` is not set."""
+    outcome. Does nothing when alerts are off or ``[email] from`` is not set. ``view``:
+    the run as the report loaded it (shared, so the run is read once)."""
     if not config.email.urgent_alerts:
         return []
     if config.email.from_ is None:
         log.info("run %s: urgent alerts not sent: [email] from is not set", run_id)
         return []
     try:
-        outcomes = send_urgent_alerts(engine, config, run_id, policy or AFTER_RUN_RETRY)
+        outcomes = send_urgent_alerts(engine, config, run_id, policy or AFTER_RUN_RETRY, view)
     except Exception as exc:  # the run is done and stored; email is best effort
         log.error("run %s: urgent alerts not sent: %s", run_id, exc)
         return []

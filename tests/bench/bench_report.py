@@ -116,8 +116,11 @@ def main() -> None:
             f"digests: {len(digests)}, largest "
             f"{max(f.stat().st_size for f in digests) / 1e3:.0f} kB"
         )
-        for name in ("findings.json", "findings.csv"):
-            print(f"{name}: {(out / name).stat().st_size / 1e6:.2f} MB")
+        for name in ("findings.json", "findings.jsonl", "findings.jsonl.gz", "findings.csv"):
+            if (out / name).exists():
+                print(f"{name}: {(out / name).stat().st_size / 1e6:.2f} MB")
+        largest = max(files, key=lambda f: f.stat().st_size)
+        print(f"largest file: {largest.relative_to(out)} {largest.stat().st_size / 1e6:.2f} MB")
         print(
             f"all outputs: {len(files)} files, {sum(f.stat().st_size for f in files) / 1e6:.1f} MB"
         )

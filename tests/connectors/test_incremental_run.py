@@ -74,8 +74,10 @@ def district(make_config: Callable[..., Path], db_url: str) -> tuple[Config, Eng
 
 async def audit(config: Config, engine: Engine, full: bool = False) -> dict[str, PageOutcome]:
     """One run over every page; each page's outcome."""
-    summary = await Runner(config, engine, now=NOW, full=full).run(config.pages)
-    return {o.page.id: o for o in summary.outcomes}
+    outcomes: dict[str, PageOutcome] = {}
+    runner = Runner(config, engine, now=NOW, full=full)
+    await runner.run(config.pages, on_page=lambda o: outcomes.__setitem__(o.page.id, o))
+    return outcomes
 
 
 def verdicts(outcome: PageOutcome) -> list[tuple[Any, ...]]:

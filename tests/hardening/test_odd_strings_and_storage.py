@@ -55,14 +55,14 @@ def test_a_page_the_database_refuses_is_that_pages_error(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    record = store.record_page
+    record = store.record_pages
 
-    def refuse_bad(engine, run_id, page_id, *args, **kwargs):
-        if page_id == "bad" and args[2] is not None:  # its results, not its error row
+    def refuse_bad(engine, run_id, records, *args, **kwargs):
+        if any(r.page_id == "bad" and r.results for r in records):  # not its error row
             raise ValueError("value too long for type character varying(500)")
-        return record(engine, run_id, page_id, *args, **kwargs)
+        return record(engine, run_id, records, *args, **kwargs)
 
-    monkeypatch.setattr(store, "record_page", refuse_bad)
+    monkeypatch.setattr(store, "record_pages", refuse_bad)
     config = make_config({"bad": {}, "good": {}}, db_url=db_url)
     result = run(config, tmp_path / "out")
     assert result.exit_code == 3, result.output  # some page could not be audited

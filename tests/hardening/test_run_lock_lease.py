@@ -42,6 +42,12 @@ def test_the_lease_is_renewed_while_the_event_loop_is_blocked(tmp_path: Path) ->
     assert not keeper.lost.is_set()
 
 
+def _stored(engine) -> bool:
+    """Some page of the run has been committed."""
+    with Session(engine) as session:
+        return session.scalar(select(PageAudit.id).limit(1)) is not None
+
+
 class StealingConnector(FileConnector):
     """The second fetch stands for a long stall: meanwhile another audit takes the lease."""
 
@@ -51,6 +57,10 @@ class StealingConnector(FileConnector):
     async def fetch_page(self, ref):
         type(self).fetched += 1
         if type(self).fetched == 2:
+            # A long stall outlasts the writer thread's commit of the page before it.
+            deadline = time.monotonic() + 30
+            while not _stored(self.engine) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
             with Session(self.engine) as session:
                 session.execute(update(Lock).values(holder="other-host:1:abc"))
                 session.commit()

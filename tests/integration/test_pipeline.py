@@ -66,13 +66,15 @@ def test_page_writes_run_off_the_event_loop(
     config = load_config(make_config({"chess": {}, "robotics": {}}))
     engine = make_engine(config.database.url)
     threads: list[str] = []
-    record = store.record_page
+    stored: list[str] = []
+    record = store.record_pages
 
-    def spy(*args: object, **kwargs: object) -> None:
+    def spy(engine, run_id, records, *args: object, **kwargs: object) -> None:
         threads.append(threading.current_thread().name)
-        record(*args, **kwargs)  # type: ignore[arg-type]
+        stored.extend(r.page_id for r in records)
+        record(engine, run_id, records, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "record_page", spy)
+    monkeypatch.setattr(store, "record_pages", spy)
     asyncio.run(audit_report_alert(config, engine, config.pages, tmp_path / "out", "cli"))
-    assert len(threads) == 2
+    assert sorted(stored) == ["chess", "robotics"]
     assert threading.main_thread().name not in threads

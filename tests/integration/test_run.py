@@ -35,6 +35,16 @@ def invoke(*args: str):
     return CliRunner().invoke(app, list(args))
 
 
+def statuses_of(page: dict) -> dict[str, str]:
+    """Every rule's status on a findings.json page (passing rules are listed by id)."""
+    listed = {r["rule"]: r["status"] for r in page["results"]}
+    return (
+        listed
+        | dict.fromkeys(page["passing"], "pass")
+        | dict.fromkeys(page["not_applicable"], "not-applicable")
+    )
+
+
 def run_cli(config: Path, out: Path, *extra: str):
     return invoke("run", "--config", str(config), "--output", str(out), *extra)
 
@@ -59,9 +69,16 @@ def test_clean_run_exits_0_and_writes_findings(
     assert [p["id"] for p in data["pages"]] == ["a", "b"]
     page = data["pages"][0]
     assert page["status"] == "audited" and page["error"] is None
-    assert sorted(r["rule"] for r in page["results"]) == sorted(catalog.rule_ids())
-    statuses = {r["rule"]: r["status"] for r in page["results"]}
+    statuses = statuses_of(page)
+    assert sorted(statuses) == sorted(catalog.rule_ids())
     assert statuses["DS2.closed"] == "pass" and statuses["DS9.misrepresentation"] == "manual"
+    assert "DS2.closed" in page["passing"] and "DS2.closed" not in {
+        r["rule"] for r in page["results"]
+    }  # passing rules by id only; findings.jsonl has them in full, one page a line
+    lines = (tmp_path / "out" / "findings.jsonl").read_text().splitlines()
+    full = [json.loads(line) for line in lines]
+    assert [p["id"] for p in full] == ["a", "b"] and {p["run_id"] for p in full} == {1}
+    assert {r["rule"]: r["status"] for r in full[0]["results"]} == statuses
     assert (tmp_path / "out" / "index.html").read_text().startswith("<!DOCTYPE html>")
     rows = list(csv.DictReader((tmp_path / "out" / "findings.csv").open()))
     assert len(rows) == 2 * len(catalog.rule_ids())
@@ -269,8 +286,8 @@ def test_demo_runs_and_every_structural_rule_fails_somewhere(tmp_path: Path) -> 
     assert platforms <= {p["platform"] for p in data["pages"]}, "a page of every platform"
     statuses: dict[str, set[str]] = {}
     for page in data["pages"]:
-        for r in page["results"]:
-            statuses.setdefault(r["rule"], set()).add(r["status"])
+        for rule, status in statuses_of(page).items():
+            statuses.setdefault(rule, set()).add(status)
     for rule in (
         "DS1.approval",
         "DS2.closed",

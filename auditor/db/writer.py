@@ -1,0 +1,139 @@
+"""Stores a run's pages from one thread, many pages per transaction, fed by a queue: the
+event loop hands a page over and goes on fetching while earlier pages commit.
+
+A batch the database refuses is written again one page per transaction, so a page it
+refuses becomes that page's error (stored without its results) and the others keep theirs.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import replace
+
+from sqlalchemy import Engine
+
+from auditor.db import store
+from auditor.db.store import PageRecord
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 250  # pages per transaction at most (a batch is whatever queued meanwhile)
+NOT_STORED = "the results could not be stored"
+
+Item = tuple[PageRecord, Future[str | None]]
+
+
+class BatchWriter:
+    """A writer thread for one run. :meth:`submit` queues a page and returns a future of
+    the error it was stored with (None when stored as given); the future raises what
+    ``before_write`` raised (e.g. LeaseLost: then nothing more is written)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        run_id: int,
+        before_write: Callable[[], None],
+        describe: Callable[[BaseException], str],
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.before_write = before_write
+        self.describe = describe
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="page-writer", daemon=True)
+        self._stopped: BaseException | None = None
+
+    def start(self) -> BatchWriter:
+        """Start the thread; returns self."""
+        self._thread.start()
+        return self
+
+    def submit(self, record: PageRecord) -> Future[str | None]:
+        """Queue one page for storing (never blocks)."""
+        future: Future[str | None] = Future()
+        self._queue.put((record, future))
+        return future
+
+    def close(self) -> None:
+        """Store everything queued so far, then stop the thread (blocks until done)."""
+        self._queue.put(None)
+        self._thread.join()
+
+    def _loop(self) -> None:
+        """Take what has queued (up to ``max_batch``), store it, repeat until closed."""
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch, closing = [item], False
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    closing = True
+                    break
+                batch.append(more)
+            self._write(batch)
+            if closing:
+                return
+
+    def _write(self, batch: Sequence[Item]) -> None:
+        """Store ``batch`` in one transaction, else one page at a time."""
+        if self._stopped is None:
+            try:
+                self.before_write()
+            except BaseException as exc:  # LeaseLost: nothing of this run is written again
+                self._stopped = exc
+        if self._stopped is not None:
+            for _, future in batch:
+                _settle(future, exc=self._stopped)
+            return
+        try:
+            store.record_pages(self.engine, self.run_id, [record for record, _ in batch])
+        except Exception:
+            log.debug("a batch of %d page(s) was refused; storing one at a time", len(batch))
+        else:
+            for record, future in batch:
+                _settle(future, record.error)
+            return
+        for record, future in batch:
+            _settle(future, self._write_one(record))
+
+    def _write_one(self, record: PageRecord) -> str | None:
+        """Store one page; if refused, store it as an error without its results."""
+        try:
+            store.record_pages(self.engine, self.run_id, [record])
+            return record.error
+        except Exception as exc:
+            log.debug("page %s: results not stored", record.page_id, exc_info=True)
+            error = f"{NOT_STORED}: {self.describe(exc)}"
+            log.warning("page %s could not be audited: %s", record.page_id, error)
+        try:
+            store.record_pages(self.engine, self.run_id, [replace(record, results=(), error=error)])
+        except Exception as exc:  # the database is failing: the log says so, the run goes on
+            log.error(
+                "page %s: not even its error could be stored: %s",
+                record.page_id,
+                self.describe(exc),
+            )
+        return error
+
+
+def _settle(
+    future: Future[str | None], result: str | None = None, exc: BaseException | None = None
+) -> None:
+    """Complete ``future`` unless it already is (its waiter may have been cancelled)."""
+    if future.done():
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)

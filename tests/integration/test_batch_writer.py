@@ -1,0 +1,124 @@
+"""The writer thread (auditor.db.writer): many pages a transaction, a refused batch
+written again one page at a time (the refused page becomes its error), and nothing
+written once the run lock is lost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from auditor.db import store
+from auditor.db.engine import make_engine, upgrade
+from auditor.db.models import Page, PageAudit, Result, Run
+from auditor.db.store import PageRecord
+from auditor.db.writer import NOT_STORED, BatchWriter
+from auditor.errors import LeaseLost
+from auditor.results import RuleResult, Severity, Status
+
+NOW = datetime(2026, 11, 2, 2, tzinfo=UTC)
+RESULT = RuleResult(rule="DS2.closed", status=Status.FAIL, severity=Severity.HIGH, message="m")
+
+
+@pytest.fixture
+def run(db_url: str) -> tuple[Engine, int]:
+    """A migrated database with the registered pages p0..p9 and one running run."""
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        session.add_all(
+            Page(
+                id=f"p{i}",
+                name=f"P{i}",
+                connector="files",
+                kind="club",
+                owner="o@district.org",
+                supervisor="s@district.org",
+                updated_at=NOW,
+            )
+            for i in range(10)
+        )
+        row = Run(started_at=NOW, status="running")
+        session.add(row)
+        session.commit()
+        return engine, row.id
+
+
+def record(page: str) -> PageRecord:
+    """An audited page with one failing result."""
+    return PageRecord(page, page.upper(), NOW, [RESULT], None, requests=3)
+
+
+def stored(engine: Engine) -> dict[str, tuple[str, str | None, int]]:
+    """Per page: status, error and the number of its result rows."""
+    with Session(engine) as session:
+        audits = session.execute(
+            select(PageAudit.id, PageAudit.page_id, PageAudit.status, PageAudit.error)
+        ).all()
+        counts = {a.id: 0 for a in audits}
+        for (audit_id,) in session.execute(select(Result.page_audit_id)):
+            counts[audit_id] += 1
+    return {a.page_id: (a.status, a.error, counts[a.id]) for a in audits}
+
+
+def never_stops() -> None:
+    """A lease check that always passes."""
+
+
+def test_pages_queued_together_are_stored_in_one_transaction(
+    run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, run_id = run
+    batches: list[int] = []
+    real = store.record_pages
+
+    def spy(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
+        batches.append(len(records))
+        real(engine, run_id, records)
+
+    monkeypatch.setattr(store, "record_pages", spy)
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    futures = [writer.submit(record(f"p{i}")) for i in range(10)]  # queued before it starts
+    writer.start().close()
+    assert batches == [10]
+    assert [f.result() for f in futures] == [None] * 10
+    assert stored(engine) == {f"p{i}": ("audited", None, 1) for i in range(10)}
+
+
+def test_a_refused_page_becomes_its_error_and_the_others_keep_their_results(
+    run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, run_id = run
+    real = store.record_pages
+
+    def refuse_p3(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
+        if any(r.page_id == "p3" and r.results for r in records):
+            raise ValueError("value too long")
+        real(engine, run_id, records)
+
+    monkeypatch.setattr(store, "record_pages", refuse_p3)
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    futures = {f"p{i}": writer.submit(record(f"p{i}")) for i in range(5)}
+    writer.start().close()
+    assert futures["p3"].result() == f"{NOT_STORED}: value too long"
+    assert all(futures[p].result() is None for p in ("p0", "p1", "p2", "p4"))
+    rows = stored(engine)
+    assert rows["p3"] == ("error", f"{NOT_STORED}: value too long", 0)
+    assert all(rows[p] == ("audited", None, 1) for p in ("p0", "p1", "p2", "p4"))
+
+
+def test_nothing_is_written_once_the_lease_is_lost(run: tuple[Engine, int]) -> None:
+    engine, run_id = run
+
+    def lost() -> None:
+        raise LeaseLost("another audit holds the lock")
+
+    writer = BatchWriter(engine, run_id, lost, str)
+    futures = [writer.submit(record(f"p{i}")) for i in range(3)]
+    writer.start().close()
+    for future in futures:
+        with pytest.raises(LeaseLost):
+            future.result()
+    assert stored(engine) == {}
