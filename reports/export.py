@@ -78,21 +78,28 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-# Results listed as rule ids only in findings.json (when they carry no trend): the bulk of
-# a large run, and nothing to act on. findings.jsonl has every result in full.
+# Results listed as rule ids only in findings.json and left out of findings.csv: the bulk
+# of a large run, and nothing to act on (a pass or not-applicable that failed in the
+# previous audit is listed as ``resolved``). findings.jsonl has every result in full.
 BRIEF_STATUSES = {"pass": "passing", "not-applicable": "not_applicable"}
+RESOLVED = "resolved"
+# A page's fields left out when unknown (no platform name or link; from this run).
+OPTIONAL = {"platform_name", "url", "from_run"}
 JSONL_LIMIT = 5_000_000  # bytes; above, findings.jsonl is kept gzipped only
 _COMPACT = (",", ":")
 
 
 def result_record(r: ResultView) -> dict[str, Any]:
-    """One result in ``findings.json`` (contract fields first, then the additions)."""
-    return {
+    """One result in ``findings.json`` (contract fields first, then the additions; an
+    addition that is empty or unknown is left out)."""
+    record = {
         "rule": r.rule,
         "status": r.status,
         "severity": r.severity,
         "message": r.message,
         "evidence": r.evidence,
+    }
+    additions = {
         "title": r.title,
         "clause": r.clause,
         "first_seen": _iso(r.first_seen),
@@ -100,19 +107,37 @@ def result_record(r: ResultView) -> dict[str, Any]:
         "days_open": r.days_open,
         "trend": r.trend,
     }
+    return record | {k: v for k, v in additions.items() if v not in (None, "")}
 
 
-def page_record(p: PageView, complete: bool = False) -> dict[str, Any]:
-    """One page in ``findings.json``: results that need attention, are manual, waived or
-    changed in full; passing and not-applicable ones as rule ids (``passing``,
-    ``not_applicable``). ``complete``: every result in full (``findings.jsonl``)."""
-    results, brief = [], {key: [] for key in BRIEF_STATUSES.values()}
+def brief(r: ResultView) -> str | None:
+    """Where findings.json lists ``r`` by rule id only (``passing``, ``not_applicable``,
+    ``resolved``), or None when it is listed in full."""
+    key = BRIEF_STATUSES.get(r.status)
+    if key is None:
+        return None
+    return RESOLVED if r.trend == Trend.RESOLVED else key if r.trend is None else None
+
+
+def page_record(
+    p: PageView, complete: bool = False, checks: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """One page in ``findings.json``: results that need attention, are manual or waived in
+    full; passing and not-applicable ones as rule ids (``passing``, ``not_applicable``, and
+    ``resolved`` for those that failed in the previous audit); with ``checks``, a manual
+    check whose words are the same on every page so far by id (``manual``), its words kept
+    once in ``checks``. ``complete``: every result in full (``findings.jsonl``)."""
+    results: list[dict[str, Any]] = []
+    keys = (*BRIEF_STATUSES.values(), RESOLVED, *(["manual"] if checks is not None else []))
+    listed: dict[str, list[str]] = {key: [] for key in keys}
     for r in p.results:
-        key = BRIEF_STATUSES.get(r.status)
-        if key is None or r.trend is not None or complete:
+        key = None if complete else brief(r)
+        if checks is not None and r.status == "manual" and not r.evidence:
+            key = "manual" if checks.setdefault(r.rule, r.message) == r.message else None
+        if key is None:
             results.append(result_record(r))
         else:
-            brief[key].append(r.rule)
+            listed[key].append(r.rule)
     from_run = p.from_run
     record = {
         "id": p.id,
@@ -132,7 +157,8 @@ def page_record(p: PageView, complete: bool = False) -> dict[str, Any]:
         else None,
         "results": results,
     }
-    return record if complete else record | brief
+    full = record if complete else record | listed
+    return {k: v for k, v in full.items() if v is not None or k not in OPTIONAL}
 
 
 def _run_record(view: RunView) -> dict[str, Any]:
@@ -182,10 +208,13 @@ def _discovered(view: RunView) -> list[dict[str, Any]]:
 def findings(view: RunView) -> dict[str, Any]:
     """The ``findings.json`` document (reference: README.md, "Outputs"), whole: for tests
     and small runs; :func:`write_json` streams the same document page by page."""
+    checks: dict[str, str] = {}
+    pages = [page_record(p, checks=checks) for p in view.pages]
     return {
         "run": _run_record(view),
         "summary": _summary(view),
-        "pages": [page_record(p) for p in view.pages],
+        "pages": pages,
+        "manual_checks": checks,
         "discovered_groups": _discovered(view),
     }
 
@@ -203,9 +232,11 @@ def write_json(view: RunView, path: Path) -> None:
     with create_text(path) as handle:
         handle.write(f'{{"run":{_dumps(_run_record(view))},"summary":{_dumps(_summary(view))},')
         handle.write('"pages":[')
+        checks: dict[str, str] = {}
         for i, page in enumerate(view.pages):
-            handle.write(("\n" if i == 0 else ",\n") + _dumps(page_record(page)))
-        handle.write(f'\n],"discovered_groups":{_dumps(_discovered(view))}}}\n')
+            handle.write(("\n" if i == 0 else ",\n") + _dumps(page_record(page, checks=checks)))
+        handle.write(f'\n],"manual_checks":{_dumps(checks)},')
+        handle.write(f'"discovered_groups":{_dumps(_discovered(view))}}}\n')
 
 
 def write_jsonl(view: RunView, path: Path) -> Path:
@@ -280,7 +311,9 @@ def _result_columns(r: ResultView) -> dict[str, Any]:
 
 
 def write_csv(view: RunView, path: Path) -> None:
-    """Write ``findings.csv``: one row per result, one row for each page that errored."""
+    """Write ``findings.csv``: one row per result that is not a plain pass or not-applicable
+    (those are in findings.json by id and in findings.jsonl in full), and one row for each
+    page with no such result: its status, and for an audited page how many rules pass."""
 
     def rows() -> Iterable[dict[str, Any]]:
         for p in view.pages:
@@ -295,9 +328,10 @@ def write_csv(view: RunView, path: Path) -> None:
                 "page_status": p.status,
                 "page_error": p.error or "",
             }
-            if not p.results:
-                yield base
-            for r in p.results:
+            shown = [r for r in p.results if brief(r) not in BRIEF_STATUSES.values()]
+            if not shown:
+                yield base | _quiet_page(p)
+            for r in shown:
                 yield (
                     base
                     | _result_columns(r)
@@ -308,6 +342,14 @@ def write_csv(view: RunView, path: Path) -> None:
                 )
 
     _write_rows(path, CSV_COLUMNS, rows())
+
+
+def _quiet_page(p: PageView) -> dict[str, Any]:
+    """The one row of a page with nothing to list: how many of its rules pass."""
+    if not p.results:
+        return {}
+    passing = sum(r.status == "pass" for r in p.results)
+    return {"status": "pass", "message": f"{passing} of {len(p.results)} rules pass"}
 
 
 def _action_plan_rows(pages: Iterable[PageView], run_id: int | None) -> Iterator[dict[str, Any]]:

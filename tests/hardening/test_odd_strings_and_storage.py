@@ -68,7 +68,7 @@ def test_a_page_the_database_refuses_is_that_pages_error(
     assert result.exit_code == 3, result.output  # some page could not be audited
     findings = json.loads((tmp_path / "out" / "findings.json").read_text())
     pages = {p["id"]: p for p in findings["pages"]}
-    assert pages["good"]["status"] == "audited" and pages["good"]["results"]
+    assert pages["good"]["status"] == "audited" and pages["good"]["passing"]
     assert pages["bad"]["status"] == "error"
     assert "could not be stored" in pages["bad"]["error"]
     assert findings["run"]["status"] == "incomplete"

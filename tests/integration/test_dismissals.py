@@ -51,9 +51,8 @@ def audit(config: Path, out: Path) -> tuple[int, dict[str, dict[str, Any]]]:
     """Run an audit; (its run id, the club page's results by rule)."""
     code, stdout, stderr = invoke("run", "--config", str(config), "--output", str(out))
     assert code == ExitCode.FAILURES, stdout + stderr
-    data = json.loads((out / "findings.json").read_text())
-    [club] = data["pages"]
-    return data["run"]["id"], {r["rule"]: r for r in club["results"]}
+    [club] = [json.loads(line) for line in (out / "findings.jsonl").read_text().splitlines()]
+    return club["run_id"], {r["rule"]: r for r in club["results"]}  # every result, in full
 
 
 def dismiss(config: Path, *args: str) -> tuple[int, str, str]:

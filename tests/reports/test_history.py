@@ -86,8 +86,11 @@ def test_a_past_run_renders_as_it_was(engine: Engine, tmp_path: Path) -> None:
     write_report(load_run(engine, ids[2]), out)
     data = json.loads((out / "findings.json").read_text())
     assert data["run"]["id"] == ids[2]
-    a = next(p for p in data["pages"] if p["id"] == "a")["results"][0]
-    assert a["status"] == "pass" and a["trend"] == "resolved"
+    a = next(p for p in data["pages"] if p["id"] == "a")
+    assert a["resolved"] == ["DS2.closed"] and a["results"] == [] and a["passing"] == []
+    full = [json.loads(line) for line in (out / "findings.jsonl").read_text().splitlines()]
+    [closed] = next(p for p in full if p["id"] == "a")["results"]
+    assert closed["status"] == "pass" and closed["trend"] == "resolved"
     assert data["summary"]["changes"] == {"new": 0, "resolved": 1, "still_failing": 1}
     html = (out / "index.html").read_text()
     assert (

@@ -79,6 +79,11 @@ def test_a_page_run_hides_no_page(
     assert [p["id"] for p in data["pages"]] == ["a", "b", "c"]
     b = next(p for p in data["pages"] if p["id"] == "b")
     assert any(r["rule"] == "DS2.closed" and r["status"] == "fail" for r in b["results"])
+    assert b["from_run"]["id"] == first  # a carried page names the run it comes from
+    assert "from_run" not in next(p for p in data["pages"] if p["id"] == "a")
+    # the manual check's words once, each page naming it by id
+    assert list(data["manual_checks"]) == ["DS9.misrepresentation"]
+    assert all(p["manual"] == ["DS9.misrepresentation"] for p in data["pages"])
     rows = list(csv.DictReader((tmp_path / "r2" / "findings.csv").open()))
     assert {row["page_id"] for row in rows} == {"a", "b", "c"}
 
