@@ -184,7 +184,7 @@ class Runner:
         """Audit every page (bounded per connector), counting each into ``summary``."""
         connectors, broken = self._open_connectors({c.name for c in self.config.connectors})
         limits = {
-            name: asyncio.Semaphore(conn.settings.max_concurrency)
+            name: asyncio.Semaphore(conn.settings.pages_in_flight)
             for name, conn in connectors.items()
         }
         try:

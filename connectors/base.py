@@ -60,12 +60,18 @@ class ConnectorSettings(BaseModel):
         description="Longest the fetch of one page may take, every request and wait "
         "included, seconds; past it the page is an error.",
     )
+
     full_refresh_days: PositiveInt = Field(
         7,
         description="For connectors that fetch incrementally (reading only what changed "
         "since the last run): fetch every page in full at least this often, days "
         "(`auditor run --full` forces it).",
     )
+
+    @property
+    def pages_in_flight(self) -> int:
+        """Pages fetched at the same time (HTTP connectors may ramp above max_concurrency)."""
+        return self.max_concurrency
 
 
 @dataclass(frozen=True)

@@ -59,11 +59,23 @@ class CloudConnectorSettings(ConnectorSettings):
         description="Longest one attempt of a request may take, from sending it to the last "
         "byte of the answer, seconds (timeout_s only bounds the wait between bytes).",
     )
+    max_concurrency_ceiling: PositiveInt | None = Field(
+        None,
+        description="Let requests in flight ramp up from max_concurrency to this many while "
+        "the platform's answers stay fast (halved on each burst of rate-limit or 5xx "
+        "answers); none: max_concurrency is a hard cap. See docs/rate-limits.md for the "
+        "limits that bind on each platform.",
+    )
     max_response_mb: PositiveFloat = Field(
         50.0,
         description="Largest answer read, in MB after decompression; a larger one is the "
         "page's error.",
     )
+
+    @property
+    def pages_in_flight(self) -> int:
+        """Pages fetched at the same time: as many as requests may ever be in flight."""
+        return max(self.max_concurrency, self.max_concurrency_ceiling or 0)
 
     @field_validator("base_url", "token_url")
     @classmethod
@@ -102,6 +114,7 @@ class CloudConnector(Connector):
             self.api_base_url(),
             timeout_s=settings.timeout_s,
             max_concurrency=settings.max_concurrency,
+            max_concurrency_ceiling=settings.max_concurrency_ceiling,
             requests_per_second=settings.requests_per_second,
             max_attempts=settings.max_attempts,
             max_retry_after_s=settings.max_retry_after_s,

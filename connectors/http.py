@@ -47,6 +47,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from auditor.connectors.adaptive import AdaptiveSlots
 from auditor.connectors.base import ConnectorError
 from auditor.logs import register_secret
 
@@ -256,6 +257,7 @@ class HttpClient:
         *,
         timeout_s: float = 30.0,
         max_concurrency: int = 4,
+        max_concurrency_ceiling: int | None = None,
         requests_per_second: float | None = None,
         max_attempts: int = 5,
         max_retry_after_s: float = 300.0,
@@ -295,9 +297,9 @@ class HttpClient:
             },
             follow_redirects=False,
             verify=True,
-            limits=pool_limits(max_concurrency),
+            limits=pool_limits(max(max_concurrency, max_concurrency_ceiling or 0)),
         )
-        self._slots = asyncio.Semaphore(max_concurrency)
+        self.slots = AdaptiveSlots(max_concurrency, max_concurrency_ceiling)
         self._limiter = _limiter(requests_per_second)
         self._token: str | None = None
         self._token_expires = 0.0
@@ -406,12 +408,18 @@ class HttpClient:
         if delay > 0:
             await _pause(delay)
         headers = {"Authorization": f"Bearer {call.token}"} if call.token else None
-        async with self._slots:
+        await self.slots.acquire()
+        try:
             if self._limiter is not None:
                 await self._limiter.acquire()
+            sent = time.monotonic()
             response = await self._exchange(call, headers)
+        finally:
+            self.slots.release()
         if is_rate_limited(response) or response.status_code >= 500:
+            self.slots.throttled()
             raise _Retryable(response, self._asked_wait(call, response))
+        self.slots.answered(time.monotonic() - sent)
         self._note_budget(response)
         return response
 
