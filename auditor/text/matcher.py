@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from auditor.config import DistrictConfig, RulesConfig
+from auditor.errors import ConfigError
+from auditor.text import classifier as learned
 from auditor.text.commercial import CommercialDetector, CommercialFinding
 from auditor.text.confidential import ConfidentialityDetector, Disclosure
 from auditor.text.links import Domains, LinkFinder
@@ -30,11 +33,25 @@ class TextMatcher:
 
     def __init__(self, rules: RulesConfig, district: DistrictConfig) -> None:
         index = PatternIndex()
-        self._speech = SpeechDetector(index, rules.speech_terms, rules.speech_allowed)
-        self._confidential = ConfidentialityDetector(
-            index, district.staff_email_domains, rules.student_id_pattern
+        model = _classifier(rules)
+        settings = rules.classifier
+        self._speech = SpeechDetector(
+            index,
+            rules.speech_terms,
+            rules.speech_allowed,
+            model,
+            settings.threshold_of("DS3"),
         )
-        self._commercial = CommercialDetector(index, rules.commercial_phrases)
+        self._confidential = ConfidentialityDetector(
+            index,
+            district.staff_email_domains,
+            rules.student_id_pattern,
+            classifier=model,
+            threshold=settings.threshold_of("DS6"),
+        )
+        self._commercial = CommercialDetector(
+            index, rules.commercial_phrases, model, settings.threshold_of("DS8")
+        )
         self._domains = Domains()
         self._links = LinkFinder(index, self._domains)
         index.compile()  # frozen: nothing registers after this
@@ -73,3 +90,16 @@ class TextMatcher:
     def _scan(self) -> Scan:
         """The page's scan; outside a page, a new one for one detector's look at a text."""
         return self._page if self._page is not None else Scan(self._index)
+
+
+def _classifier(rules: RulesConfig) -> learned.Classifier | None:
+    """The configured classifier (read once per process and folder), None when it is off; a
+    folder that cannot be read is a :class:`ConfigError` naming it."""
+    settings = rules.classifier
+    if not settings.enabled:
+        return None
+    folder = settings.path or learned.shipped_model()
+    try:
+        return learned.load(Path(folder).resolve())
+    except ValueError as exc:
+        raise ConfigError(f"[rules.classifier] path: {exc}") from None

@@ -1,6 +1,7 @@
 """DS 3: finds slurs, profanity, abuse and threats in a post, and scores the rest with the
 alt-profanity-check model, after removing idiom ("we killed it", "spotted dick") that only
-sounds violent or crude.
+sounds violent or crude; then with the learned classifier's ``DS3`` head, which reads
+meaning (a threat or a demeaning remark without a listed word).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from auditor.text.classifier import Classifier
 from auditor.text.phrases import compile_disguised, compile_phrases, compile_regexes, data_file
 from auditor.text.profanity import ProfanityModel
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
@@ -19,8 +21,11 @@ MODEL_THRESHOLD = 0.9
 class SpeechFinding:
     """Why a post is not respectful: the kind of problem and what was matched."""
 
-    kind: str  # "slur", "profanity", "abusive", "threat", "offensive"
+    kind: str  # "slur", "profanity", "abusive", "threat", "offensive", "disrespectful"
     matched: str
+    decided_by: str = "pattern"  # or "classifier" (a model's score reached its threshold)
+    score: float | None = None  # the deciding model's score
+    sentence: str | None = None  # the sentence the classifier scored highest
 
 
 class SpeechDetector:
@@ -28,8 +33,15 @@ class SpeechDetector:
     in ``index``."""
 
     def __init__(
-        self, index: PatternIndex, extra_terms: Iterable[str] = (), allowed: Iterable[str] = ()
+        self,
+        index: PatternIndex,
+        extra_terms: Iterable[str] = (),
+        allowed: Iterable[str] = (),
+        classifier: Classifier | None = None,
+        threshold: float = 1.0,
     ) -> None:
+        self._classifier = classifier
+        self._threshold = threshold
         data = data_file("speech.toml")
         extra = list(extra_terms)
         self._slurs = compile_disguised(data["slurs"])
@@ -75,5 +87,10 @@ class SpeechDetector:
                 return SpeechFinding(kind, match.group(0))
         score = self._model.offensive(cleaned, MODEL_THRESHOLD)
         if score is not None:
-            return SpeechFinding("offensive", f"model score {score:.2f}")
+            return SpeechFinding("offensive", "", "classifier", score)
+        if self._classifier is not None:
+            score = self._classifier.score(text, "DS3")
+            if score >= self._threshold:
+                trigger = self._classifier.trigger(text, "DS3")
+                return SpeechFinding("disrespectful", "", "classifier", score, trigger.sentence)
         return None
