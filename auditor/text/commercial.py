@@ -73,9 +73,10 @@ class CommercialDetector:
         if not text.strip():
             return []
         found = {f.category: f for f in self._patterns_find(text, scan)}
+        school_vote = bool(self._school_vote.search(text, scan))
         for category in self._learned:
-            if category in found:
-                continue
+            if category in found or (category == "political" and school_vote):
+                continue  # a school election is not politics, however it is worded
             assert self._classifier is not None
             head = f"DS8:{category}"
             score = self._classifier.score(text, head)

@@ -90,6 +90,13 @@ _STREET_RE = re.compile(
     r"trl|trail|ridge|hill|row)\b\.?(?:\s*(?:apt|unit|#)\.?\s*\w+)?",
     re.IGNORECASE,
 )
+# A sentence addressed to everyone, not about one student.
+_GENERIC_RE = re.compile(
+    r"\b(?:if\s+(?:you|your)|any(?:one|\s+(?:student|athlete|player|child))|all\s+(?:students|"
+    r"athletes|players|families)|(?:students|athletes|players|families)\s+(?:with|who)|everyone|"
+    r"every\s+(?:student|athlete|player))\b",
+    re.IGNORECASE,
+)
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
 # "your son", a student number or address, the writer: each looked for through the RE2 scan.
 _ROLES = (
@@ -199,8 +206,10 @@ class ConfidentialityDetector:
             assert self._classifier is not None
             head = f"DS6:{category}"
             score = self._classifier.score(text, head)
-            if score >= self._threshold:
-                trigger = self._classifier.trigger(text, head)
+            if score < self._threshold:
+                continue
+            trigger = self._classifier.trigger(text, head)
+            if self._about_student(trigger.sentence):
                 found[category, ""] = Disclosure(
                     category, "", "classifier", score, trigger.sentence
                 )
@@ -297,6 +306,13 @@ class ConfidentialityDetector:
             if hits and self._about_person(sentence, text, scan):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
+
+    @staticmethod
+    def _about_student(sentence: str) -> bool:
+        """Whether a sentence the classifier flagged may be about a particular student: not
+        when it speaks to everyone ("if your athlete has a concussion", "students with a
+        504 plan") or names staff ("Mr. Okafor had knee surgery")."""
+        return not _STAFF_RE.search(sentence) and not _GENERIC_RE.search(sentence)
 
     def _about_person(self, sentence: str, text: str, scan: Scan) -> bool:
         """Whether a sentence (of post ``text``) is about a particular person: a name,
