@@ -65,6 +65,7 @@ DS8 = ("financial-gain", "commercial", "political", "proselytizing", "solicitati
 HEADS = ("DS3", *(f"DS6:{c}" for c in DS6), *(f"DS8:{c}" for c in DS8))
 SEED = 12
 C = 16.0  # inverse regularisation of the heads, chosen on the development set (RESULTS.md)
+APACHE = Path("/usr/share/common-licenses/Apache-2.0")  # Debian's copy of the license text
 SHIPPED = (
     "tokenizer.json",
     "embeddings.npy",
@@ -199,6 +200,47 @@ def describe(out: Path, inputs: dict[str, str], argv: Sequence[str], dims: int, 
         "files": {name: sha256(out / name) for name in SHIPPED},
     }
     (out / "model.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / "MODEL.md").write_text(_card(meta), encoding="utf-8")
+
+
+def _card(meta: dict) -> str:
+    """MODEL.md: what the folder holds, where it comes from and how it was made."""
+    files = "\n".join(f"| `{name}` | `{digest}` |" for name, digest in meta["files"].items())
+    inputs = "\n".join(f"| {name} | `{digest}` |" for name, digest in meta["inputs"].items())
+    return f"""# Content classifier (issue 12)
+
+Made by `tools/build_classifier.py`; do not edit by hand. The runtime reads it with numpy
+and tokenizers only (`auditor/text/classifier.py`); nothing is downloaded.
+
+- Source: {meta["source"]}.
+- License: {meta["license"]} (LICENSE beside this file).
+- Heads: {", ".join(meta["heads"])}: logistic regressions (C = {meta["C"]}, seed {meta["seed"]})
+  over the mean token vector, the maximum over sentences and the post's tokens.
+- PCA dimensions: {meta["pca_dims"]}; token vectors stored as int8 with a float32 scale each.
+- Command: `{meta["build_command"]}`
+- Versions: {", ".join(f"{k} {v}" for k, v in meta["versions"].items())}.
+
+| input | SHA-256 |
+|---|---|
+{inputs}
+
+| file | SHA-256 |
+|---|---|
+{files}
+"""
+
+
+def write_license(out: Path, text: Path) -> None:
+    """LICENSE: the notice for the derived weights, then the Apache License 2.0 text."""
+    notice = (
+        "The token vectors in embeddings.npy and scales.npy, and tokenizer.json, are derived\n"
+        "from sentence-transformers/all-MiniLM-L6-v2 (https://huggingface.co/sentence-\n"
+        "transformers/all-MiniLM-L6-v2), licensed under the Apache License, Version 2.0.\n"
+        "Changes: distilled to one static vector per token with model2vec, reduced by PCA and\n"
+        "quantized to int8 by tools/build_classifier.py. The heads (head_*.npy) are trained by\n"
+        "the same script on this repository's labelled posts.\n\n"
+    )
+    (out / "LICENSE").write_text(notice + text.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -210,6 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dims", type=int, default=256)
     parser.add_argument("--C", type=float, default=C, dest="c")
     parser.add_argument("--heads-only", action="store_true", help="keep the embeddings in --out")
+    parser.add_argument("--license-text", type=Path, default=APACHE, help="Apache-2.0 text")
     args = parser.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -228,6 +271,7 @@ def main(argv: list[str] | None = None) -> None:
     inputs |= {f"corpus {p.relative_to(ROOT)}": sha256(p) for p in corpus}
     train(args.out, load_posts(corpus), args.c)
     shown = [a if not isinstance(a, str) or "/" not in a else Path(a).name for a in sys.argv[1:]]
+    write_license(args.out, args.license_text)
     describe(args.out, inputs, shown if argv is None else argv, args.dims, args.c)
     print(f"wrote {args.out}")
 
