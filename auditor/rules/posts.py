@@ -19,7 +19,7 @@ MAX_SENTENCE = 200  # characters of a triggering sentence shown in evidence
 _ROLES = {"staff": "staff", "student": "student", "guardian": "parent"}
 # What a sentence shown in evidence never shows: email addresses, and runs of digits (phone
 # numbers, ids, dates, scores) ...
-_ALWAYS_HIDDEN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\d(?:[\d\s().,/:+-]*\d)?")
+_ALWAYS_HIDDEN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![•\d])\d(?:[\d\s().,/:+-]*\d)?")
 # ... and for student information (DS 6), names: capitalised words after the first.
 _NAME = re.compile(r"(?<=\S\s)[A-Z][a-z]+(?:['’]s)?")
 
