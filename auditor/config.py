@@ -217,7 +217,13 @@ class ClassifierConfig(_Section):
 
 
 class RulesConfig(_Section):
-    """``[rules]``: thresholds and exceptions shared by the rules."""
+    """``[rules]``: thresholds and exceptions shared by the rules. ``[rules.classifier]``
+    sets the learned content classifier of DS 3, DS 6 and DS 8: ``enabled`` (default
+    true), ``path`` (a model folder made by ``tools/build_classifier.py``; default the one
+    shipped with the package; a missing or corrupt folder is a configuration error naming
+    it) and ``threshold.DS3``, ``threshold.DS6``, ``threshold.DS8`` (the score from 0 to 1 at
+    which the classifier flags a post; defaults 0.8, 0.8 and 0.7, chosen for a precision of
+    at least 0.9 on the development set: tests/corpus/RESULTS.md)."""
 
     monitoring_max_days: PositiveInt = 14
     max_evidence: PositiveInt = 20  # items shown per result, then "and N more"

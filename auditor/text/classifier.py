@@ -97,29 +97,36 @@ class Classifier:
         """The heads' probabilities from the dense features and each text's token ids."""
         logits = dense @ self._dense.T + self._bias
         for row, text_ids in enumerate(ids):
-            if text_ids:
-                logits[row] += self._tokens[np.unique(np.asarray(text_ids))].sum(axis=0)
+            if len(text_ids):
+                logits[row] += self._tokens[np.unique(text_ids)].sum(axis=0)
         return 1.0 / (1.0 + np.exp(-logits))
 
 
 def features(embedding: StaticEmbedding, texts: Sequence[str]) -> tuple[np.ndarray, list]:
     """Per text, the dense features (mean embedding, then the maximum over sentences) and
-    its token ids: what the heads read, in training and at run time alike."""
-    parts: list[str] = []
-    owner: list[int] = []
-    for number, text in enumerate(texts):
-        split = sentences(text) or [text]
-        parts += split
-        owner += [number] * len(split)
-    part_ids = embedding.token_ids(parts)
-    ids: list[list[int]] = [[] for _ in texts]
-    for number, found in zip(owner, part_ids, strict=True):
-        ids[number] += found
-    means = embedding.mean(ids)
-    by_part = embedding.mean(part_ids)
-    maxima = np.full((len(texts), embedding.dims), -np.inf, dtype=np.float32)
-    np.maximum.at(maxima, np.asarray(owner, dtype=np.int64), by_part)
-    return np.hstack([means, maxima]), ids
+    its token ids: what the heads read, in training and at run time alike. Each text is
+    tokenized once; a token's sentence is told by where it starts (sentences end at line
+    breaks and ``.!?``, which no word piece crosses)."""
+    dims = embedding.dims
+    dense = np.zeros((len(texts), 2 * dims), dtype=np.float32)
+    ids: list[np.ndarray] = []
+    for row, (text, (found, starts)) in enumerate(zip(texts, embedding.tokens(texts), strict=True)):
+        ids.append(found)
+        if not found.size:
+            continue
+        vectors = embedding.vectors[found]
+        cuts = [m.end() for m in _SENTENCE_SPLIT_RE.finditer(text)]
+        if cuts:
+            sentence = np.searchsorted(cuts, starts, side="right")
+            firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
+            sums = np.add.reduceat(vectors, firsts, axis=0)
+        else:
+            sums = vectors.sum(axis=0, keepdims=True)
+        total = sums.sum(axis=0)
+        dense[row, :dims] = total / max(float(np.linalg.norm(total)), 1e-9)
+        norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+        dense[row, dims:] = (sums / norms).max(axis=0)
+    return dense, ids
 
 
 @lru_cache(maxsize=8)

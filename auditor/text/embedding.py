@@ -53,6 +53,21 @@ class StaticEmbedding:
         vectors = quantized.astype(np.float32) * scales.astype(np.float32)[:, None]
         return cls(tokenizer, vectors)
 
+    def tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each text's token ids and the character offsets where they start, without
+        special tokens, cut at :data:`MAX_TOKENS`."""
+        if len(texts) == 1:  # one post: no thread pool for a batch of one
+            encodings = [self._tokenizer.encode(texts[0], add_special_tokens=False)]
+        else:
+            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [
+            (
+                np.asarray(e.ids[:MAX_TOKENS], dtype=np.int64),
+                np.asarray([start for start, _ in e.offsets[:MAX_TOKENS]], dtype=np.int64),
+            )
+            for e in encodings
+        ]
+
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's token ids, without special tokens, cut at :data:`MAX_TOKENS`."""
         encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
