@@ -11,7 +11,8 @@ category is both a false positive and a false negative. For DS3, DS6 and DS8 it 
 prints the share of true and false positives that a precise pattern decided and the share
 the learned classifier did. Exits 1 when a rule's precision or recall is below the target.
 
-    python tests/corpus/evaluate.py [--errors] [--no-classifier] [--holdout [FILE] | --corpus FILE ...]
+    python tests/corpus/evaluate.py [--errors] [--no-classifier]
+        [--holdout [FILE] | --corpus FILE ...]
 """
 
 from __future__ import annotations
