@@ -65,6 +65,7 @@ class Classifier:
         self._tokens = tokens.astype(np.float32)  # vocabulary x heads
         self._bias = bias.astype(np.float32)
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._triggers: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def score(self, text: str, head: str) -> float:
         """The score of ``head`` (e.g. ``"DS6:health"``) for one post."""
@@ -86,10 +87,15 @@ class Classifier:
 
     def trigger(self, text: str, head: str) -> Trigger:
         """The sentence of ``text`` that ``head`` scores highest on its own."""
-        parts = sentences(text) or [text]
-        dense, ids = features(self.embedding, parts)
-        column = self._column[head]
-        scores = self._combine(dense, ids)[:, column]
+        parts = sentences(text) or [text.strip()]
+        if len(parts) == 1:  # one sentence: its features are the post's
+            return Trigger(parts[0], self.score(text, head))
+        found = self._triggers.get(text)
+        if found is None:  # every head's scores of every sentence, for the post's other heads
+            found = self._triggers[text] = self.scores(parts)
+            if len(self._triggers) > _CACHE_SIZE:
+                self._triggers.popitem(last=False)
+        scores = found[:, self._column[head]]
         best = int(np.argmax(scores))
         return Trigger(parts[best], float(scores[best]))
 
