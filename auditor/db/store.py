@@ -142,7 +142,7 @@ def record_page(
                 status=r.status.value,
                 severity=r.severity.value,
                 message=r.message,
-                evidence=[e.model_dump(exclude_none=True) for e in r.evidence],
+                evidence=[e.model_dump(mode="json", exclude_none=True) for e in r.evidence],
             )
             for r in results
         ]
