@@ -303,9 +303,21 @@ class ConfidentialityDetector:
                 hits = [(c, m) for c, m in hits if c != "discipline"]
             if self._not_student_health.search(sentence, scan, within=text):
                 hits = [(c, m) for c, m in hits if c != "health"]
+            if hits and _GENERIC_RE.search(sentence) and not self._names_someone(sentence):
+                continue  # "if you need accommodations, contact me privately": no one's
             if hits and self._about_person(sentence, text, scan):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
+
+    def _names_someone(self, sentence: str) -> bool:
+        """Whether a sentence names a person: he or she, or a capitalised name after its
+        first word."""
+        if _PRONOUN_RE.search(sentence):
+            return True
+        start = len(sentence) - len(sentence.lstrip())
+        return any(
+            m.start() != start and self._is_name(m.group(1)) for m in _CAPITAL_RE.finditer(sentence)
+        )
 
     @staticmethod
     def _about_student(sentence: str) -> bool:
