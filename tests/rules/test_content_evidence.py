@@ -115,3 +115,16 @@ def test_classifier_off_leaves_the_patterns_alone() -> None:
     rules = RulesConfig(classifier=ClassifierConfig(enabled=False))
     result = catalog.get("DS3.respectful-speech").check(page(text, "s1"), ctx(rules=rules))
     assert result.status == Status.PASS
+
+
+def test_the_issues_false_positive_shapes_pass_and_their_true_twins_fail() -> None:
+    speech = catalog.get("DS3.respectful-speech")
+    privacy = catalog.get("DS6.confidentiality")
+    weather = speech.check(page("This weather is garbage, practice moved inside.", "o"), ctx())
+    assert weather.status == Status.PASS
+    insult = speech.check(page("Tyler is garbage and everyone hates him.", "s1"), ctx())
+    assert insult.status == Status.FAIL
+    invite = "If you need accommodations for the trip, please contact me privately."
+    assert privacy.check(page(invite, "o"), ctx()).status == Status.PASS
+    named = "Jordan needs his accommodations for the trip, per his 504 plan."
+    assert privacy.check(page(named, "o"), ctx()).status == Status.FAIL
