@@ -187,8 +187,45 @@ CommercialCategory = Literal[
 Phrase = Annotated[str, Field(min_length=1, pattern=r"\S")]
 
 
+ClassifiedRule = Literal["DS3", "DS6", "DS8"]
+Threshold = Annotated[float, Field(gt=0.0, le=1.0)]
+# Chosen on the development set (tests/corpus/holdout.jsonl) for a precision of at least 0.9
+# with the patterns: tests/corpus/RESULTS.md.
+DEFAULT_THRESHOLDS: dict[ClassifiedRule, float] = {"DS3": 0.8, "DS6": 0.8, "DS8": 0.7}
+
+
+def _model_folder(value: Path | None) -> Path | None:
+    """A classifier folder must exist and hold ``model.json`` (its arrays are checked when the
+    content rules load it)."""
+    if value is not None and not (value / "model.json").is_file():
+        raise ValueError(f"{value}: not a classifier folder (no model.json)")
+    return value
+
+
+class ClassifierConfig(_Section):
+    """``[rules.classifier]``: the learned content classifier of DS 3, DS 6 and DS 8. A post
+    is flagged when a precise pattern matches it or a head's score reaches the rule's
+    threshold. ``path`` is a folder made by ``tools/build_classifier.py`` (default: the
+    model shipped with the package); ``enabled = false`` leaves the patterns alone. The
+    default thresholds aim at a precision of at least 0.9 (tests/corpus/RESULTS.md)."""
+
+    enabled: bool = True
+    path: Annotated[Path | None, AfterValidator(_model_folder)] = None
+    threshold: dict[ClassifiedRule, Threshold] = {}
+
+    def threshold_of(self, rule: ClassifiedRule) -> float:
+        """The score at which ``rule``'s classifier flags a post."""
+        return self.threshold.get(rule, DEFAULT_THRESHOLDS[rule])
+
+
 class RulesConfig(_Section):
-    """``[rules]``: thresholds and exceptions shared by the rules."""
+    """``[rules]``: thresholds and exceptions shared by the rules. ``[rules.classifier]``
+    sets the learned content classifier of DS 3, DS 6 and DS 8: ``enabled`` (default
+    true), ``path`` (a model folder made by ``tools/build_classifier.py``; default the one
+    shipped with the package; a missing or corrupt folder is a configuration error naming
+    it) and ``threshold.DS3``, ``threshold.DS6``, ``threshold.DS8`` (the score from 0 to 1 at
+    which the classifier flags a post; defaults 0.8, 0.8 and 0.7, chosen for a precision of
+    at least 0.9 on the development set: tests/corpus/RESULTS.md)."""
 
     monitoring_max_days: PositiveInt = 14
     max_evidence: PositiveInt = 20  # items shown per result, then "and N more"
@@ -202,6 +239,7 @@ class RulesConfig(_Section):
     commercial_phrases: dict[CommercialCategory, list[Phrase]] = {}
     speech_terms: list[Phrase] = []
     speech_allowed: list[Phrase] = []
+    classifier: ClassifierConfig = ClassifierConfig()
 
     def fill_in(self, text: str) -> str:
         """``text`` with each number of this section it names by key replaced by its value:

@@ -3,8 +3,9 @@ format of ``tests/corpus/README.md``, for retraining the content rules.
 
 A dismissal is a negative for its rule; a confirmation (``auditor confirm``, or a planned
 row of an action-plan CSV naming its run) a positive. Each example carries a label for its
-own rule only: the others were not judged. Its text is the finding's evidence as stored
-(masked: the database never holds a post's full text), so no student data is written.
+own rule only: the others were not judged. Its text is the sentence the finding's evidence
+quotes, as stored (masked: the database never holds a post's full text), so no student
+data is written.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from auditor.text.commercial import LABELS as COMMERCIAL_LABELS
 from auditor.text.confidential import LABELS as DISCLOSURE_LABELS
 
 ROLES = ("staff", "student", "parent")
+_QUOTED = re.compile(r'"(.+)"$', re.S)  # the sentence evidence quotes, at its end
+
 # The corpus label key of each rule, and its negative value.
 NEGATIVE: dict[str, Any] = {"DS3": False, "DS6": [], "DS7": None, "DS8": []}
 CATEGORY_LABELS = {"DS6": DISCLOSURE_LABELS, "DS8": COMMERCIAL_LABELS}
@@ -67,7 +70,7 @@ def _examples(
         yield {
             "id": f"feedback-{row.id}",
             "author_role": row.author_role if row.author_role in ROLES else None,
-            "text": mask_text(row.excerpt, domains),
+            "text": mask_text(_words(row.excerpt), domains),
             "links": [],
             "labels": {key: label},
             "note": mask_text(
@@ -76,6 +79,13 @@ def _examples(
                 domains,
             ),
         }
+
+
+def _words(excerpt: str) -> str:
+    """The post's own words an evidence excerpt quotes (``profanity: s••• in "this practice
+    was s•••"`` gives the sentence), else the whole excerpt."""
+    quoted = _QUOTED.search(excerpt)
+    return quoted.group(1) if quoted else excerpt
 
 
 def _positive(key: str, excerpt: str) -> Any:

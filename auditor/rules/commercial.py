@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS, author_is_staff, authors, post_evidence, text_matcher
+from auditor.rules.posts import (
+    NO_POSTS,
+    author_is_staff,
+    author_role,
+    authors,
+    post_evidence,
+    sentence_with,
+    shown_sentence,
+    text_matcher,
+)
 from auditor.snapshot import PageSnapshot
-from auditor.text.commercial import LABELS
+from auditor.text.commercial import LABELS, CommercialFinding
 
 
 class NoCommercialContent(Rule):
@@ -31,28 +40,50 @@ class NoCommercialContent(Rule):
         text = text_matcher(ctx)
         by_id = authors(snapshot)
         evidence: list[Evidence] = []
+        kinds: set[str] = set()
         for post in snapshot.posts:
             findings = text.commercial(post.text)
             if not findings:
                 continue
-            staff = author_is_staff(by_id.get(post.author_id or ""), snapshot, ctx)
-            categories: dict[str, str] = {}
+            author = by_id.get(post.author_id or "")
+            staff = author_is_staff(author, snapshot, ctx)
+            role = author_role(author, staff, snapshot, ctx)
+            categories: dict[str, CommercialFinding] = {}
             for finding in findings:
                 # Private gain is an employee's; a student or parent selling is commercial.
                 category = finding.category
                 if category == "financial-gain" and not staff:
                     category = "commercial"
-                categories.setdefault(category, finding.phrase)
+                categories.setdefault(category, finding)
             if "financial-gain" in categories:  # an employee's own offer is part of the gain
                 categories.pop("commercial", None)
-            for category, phrase in categories.items():
-                evidence.append(post_evidence(post, f'{LABELS[category]}: "{phrase}"'))
+            for category, finding in categories.items():
+                kinds.add(LABELS[category])
+                evidence.append(
+                    post_evidence(
+                        post,
+                        f"{LABELS[category]}: {_described(finding, post.text)}",
+                        role=role,
+                        decided_by="classifier"
+                        if finding.decided_by == "classifier"
+                        else "pattern",
+                        score=finding.score,
+                    )
+                )
         if evidence:
-            kinds = sorted({e.value.split(":")[0] for e in evidence})
             return self.failed(
-                f"{len({e.ref for e in evidence})} post(s) are {' / '.join(kinds)}.", evidence
+                f"{len({e.ref for e in evidence})} post(s) are {' / '.join(sorted(kinds))}.",
+                evidence,
             )
         return self.passed(
             f"None of the {len(snapshot.posts)} post(s) is commercial, political, religious "
             "or a solicitation."
         )
+
+
+def _described(finding: CommercialFinding, text: str) -> str:
+    """Evidence text: the phrase that matched, if one did, and the sentence it is in."""
+    if finding.phrase:
+        sentence = shown_sentence(sentence_with(text, finding.phrase))
+        return f'"{finding.phrase}" in {sentence}'
+    return shown_sentence(finding.sentence or text)

@@ -6,8 +6,15 @@ from collections.abc import Iterator
 
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.posts import NO_POSTS, text_matcher
-from auditor.snapshot import PageSnapshot
+from auditor.rules.posts import (
+    NO_POSTS,
+    author_is_staff,
+    author_role,
+    authors,
+    post_evidence,
+    text_matcher,
+)
+from auditor.snapshot import PageSnapshot, Post
 from auditor.text.links import LinkPolicy, LinkVerdict
 from auditor.text.matcher import TextMatcher
 
@@ -38,9 +45,10 @@ class NoPersonalLinks(Rule):
             own_url=snapshot.url,
         )
         evidence: list[Evidence] = []
+        by_id = authors(snapshot)
         personal = 0
         seen: set[tuple[str, str]] = set()
-        for where, url in _links(snapshot, text):
+        for where, url, post in _links(snapshot, text):
             if (where, url) in seen:
                 continue
             seen.add((where, url))
@@ -48,7 +56,13 @@ class NoPersonalLinks(Rule):
             if verdict.kind in ("district", "allowed"):
                 continue
             personal += verdict.kind == "personal-social"
-            evidence.append(Evidence(kind="link", ref=where, value=url, note=_note(verdict)))
+            if post is None:
+                evidence.append(Evidence(kind="link", ref=where, value=url, note=_note(verdict)))
+                continue
+            author = by_id.get(post.author_id or "")
+            role = author_role(author, author_is_staff(author, snapshot, ctx), snapshot, ctx)
+            found = post_evidence(post, url, _note(verdict), role=role, decided_by="pattern")
+            evidence.append(found.model_copy(update={"kind": "link"}))
         if evidence:
             return self.failed(
                 f"{len(evidence)} link(s) leave the district's sites"
@@ -66,17 +80,17 @@ class NoPersonalLinks(Rule):
         return self.passed("Every link points to a district site or an allowed domain.")
 
 
-def _links(snapshot: PageSnapshot, text: TextMatcher) -> Iterator[tuple[str, str]]:
-    """``(where, url)`` for each link of the page, its description and its posts."""
+def _links(snapshot: PageSnapshot, text: TextMatcher) -> Iterator[tuple[str, str, Post | None]]:
+    """``(where, url, post)`` for each link of the page, its description and its posts."""
     for url in snapshot.links:
-        yield "page links", url
+        yield "page links", url, None
     for url in text.urls(snapshot.description):
-        yield "description", url
+        yield "description", url, None
     for post in snapshot.posts or []:
         for url in post.links:
-            yield post.id, url
+            yield post.id, url, post
         for url in text.urls(post.text):
-            yield post.id, url
+            yield post.id, url, post
 
 
 def _note(verdict: LinkVerdict) -> str:

@@ -2,18 +2,50 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+from typing import Literal
+
 from auditor.people import member_email
 from auditor.results import Evidence
 from auditor.rules.base import RuleContext
 from auditor.snapshot import Member, PageSnapshot, Post
+from auditor.text.classifier import sentences
+from auditor.text.mask import mask
 from auditor.text.matcher import TextMatcher
 
 NO_POSTS = "The platform did not return the page's posts."
+MAX_SENTENCE = 200  # characters of a triggering sentence shown in evidence
+_ROLES = {"staff": "staff", "student": "student", "guardian": "parent"}
+# What a sentence shown in evidence never shows: email addresses, and runs of digits (phone
+# numbers, ids, dates, scores) ...
+_ALWAYS_HIDDEN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?<![•\d])\d(?:[\d\s().,/:+-]*\d)?")
+# ... and for student information (DS 6), names: capitalised words after the first.
+_NAME = re.compile(r"(?<=\S\s)[A-Z][a-z]+(?:['’]s)?")
 
 
-def post_evidence(post: Post, value: str, note: str | None = None) -> Evidence:
-    """Evidence pointing at one post (by id, never quoting the whole post)."""
-    return Evidence(kind="post", ref=post.id, value=value, note=note)
+def post_evidence(
+    post: Post,
+    value: str,
+    note: str | None = None,
+    *,
+    role: str | None = None,
+    decided_by: Literal["pattern", "classifier"] | None = None,
+    score: float | None = None,
+) -> Evidence:
+    """Evidence pointing at one post (by id, never quoting the whole post), with its date,
+    its author's role and what decided the finding."""
+    return Evidence(
+        kind="post",
+        ref=post.id,
+        value=value,
+        note=note,
+        at=post.created_at,
+        role=role,
+        url=None,  # the snapshot's posts carry no link of their own
+        decided_by=decided_by,
+        score=None if score is None else round(score, 3),
+    )
 
 
 def authors(snapshot: PageSnapshot) -> dict[str, Member]:
@@ -26,6 +58,18 @@ def author_is_staff(author: Member | None, snapshot: PageSnapshot, ctx: RuleCont
     return author is not None and ctx.people.is_page_staff(author, ctx.page, snapshot.platform)
 
 
+def author_role(
+    author: Member | None, staff: bool, snapshot: PageSnapshot, ctx: RuleContext
+) -> str:
+    """The role of a post's author for evidence: staff, student, parent, member (someone the
+    district does not know) or unknown (no author)."""
+    if author is None:
+        return "unknown"
+    if staff:
+        return "staff"
+    return _ROLES.get(ctx.people.kind_of(author, snapshot.platform), "member")
+
+
 def author_note(author: Member | None, staff: bool) -> str:
     """Who wrote a post, for evidence: staff are named, others only by their kind."""
     if author is None:
@@ -33,6 +77,28 @@ def author_note(author: Member | None, staff: bool) -> str:
     if staff:
         return f"by staff: {author.name or member_email(author) or author.id}"
     return f"by member {author.id}"
+
+
+def sentence_with(text: str, found: str) -> str:
+    """The sentence of ``text`` that holds ``found`` (the first; the whole text if none)."""
+    for sentence in sentences(text):
+        if found and found in sentence:
+            return sentence
+    return text.strip()
+
+
+def shown_sentence(sentence: str, hidden: Iterable[str] = (), names: bool = False) -> str:
+    """A sentence as evidence shows it, quoted: ``hidden`` values, email addresses and
+    numbers masked, and with ``names`` (student information) capitalised words after the
+    first too; cut at :data:`MAX_SENTENCE` characters."""
+    for value in sorted({v for v in hidden if v.strip()}, key=len, reverse=True):
+        sentence = sentence.replace(value, mask(value))
+    sentence = _ALWAYS_HIDDEN.sub(lambda m: mask(m.group()), sentence)
+    if names:
+        sentence = _NAME.sub(lambda m: mask(m.group()), sentence)
+    if len(sentence) > MAX_SENTENCE:
+        sentence = sentence[: MAX_SENTENCE - 1] + "…"
+    return f'"{sentence}"'
 
 
 def text_matcher(ctx: RuleContext) -> TextMatcher:

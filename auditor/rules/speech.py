@@ -8,12 +8,16 @@ from auditor.rules.posts import (
     NO_POSTS,
     author_is_staff,
     author_note,
+    author_role,
     authors,
     post_evidence,
+    sentence_with,
+    shown_sentence,
     text_matcher,
 )
 from auditor.snapshot import PageSnapshot
 from auditor.text.mask import mask
+from auditor.text.speech import SpeechFinding
 
 _KIND_LABELS = {
     "slur": "slur",
@@ -21,6 +25,7 @@ _KIND_LABELS = {
     "abusive": "abusive or harassing language",
     "threat": "threatening language",
     "offensive": "offensive language",
+    "disrespectful": "disrespectful",
 }
 
 
@@ -53,10 +58,14 @@ class RespectfulSpeech(Rule):
             author = by_id.get(post.author_id or "")
             staff = author_is_staff(author, snapshot, ctx)
             staff_posts += staff
-            shown = finding.matched if finding.kind == "offensive" else mask(finding.matched)
             evidence.append(
                 post_evidence(
-                    post, f"{_KIND_LABELS[finding.kind]}: {shown}", author_note(author, staff)
+                    post,
+                    _described(finding, post.text),
+                    author_note(author, staff),
+                    role=author_role(author, staff, snapshot, ctx),
+                    decided_by="classifier" if finding.decided_by == "classifier" else "pattern",
+                    score=finding.score,
                 )
             )
         if evidence:
@@ -67,3 +76,12 @@ class RespectfulSpeech(Rule):
                 severity=Severity.HIGH if staff_posts else Severity.MEDIUM,
             )
         return self.passed(f"None of the {len(snapshot.posts)} post(s) is disrespectful.")
+
+
+def _described(finding: SpeechFinding, text: str) -> str:
+    """Evidence text: the kind of problem, the term masked, and the sentence it is in."""
+    label = _KIND_LABELS[finding.kind]
+    if finding.matched:
+        sentence = sentence_with(text, finding.matched)
+        return f"{label}: {mask(finding.matched)} in {shown_sentence(sentence, [finding.matched])}"
+    return f"{label}: {shown_sentence(finding.sentence or text)}"

@@ -1,6 +1,7 @@
 """DS 8: classifies a post as private financial gain, political, commercial/advertising,
 proselytizing or solicitation by phrase lists, and excuses the club's own sanctioned
-activity (a team fundraiser, a trip fee to the school) unless a private beneficiary is named.
+activity (a team fundraiser, a trip fee to the school) unless a private beneficiary is named;
+then the learned classifier's ``DS8:<category>`` heads add the purposes said in other words.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from auditor.text.classifier import Classifier
 from auditor.text.phrases import Alternation, compile_phrases, compile_regexes, data_file
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 
@@ -25,19 +27,31 @@ EXCUSABLE = frozenset({"solicitation"})
 
 @dataclass(frozen=True)
 class CommercialFinding:
-    """A DS 8 category and the phrase that matched it."""
+    """A DS 8 category and the phrase that matched it (or the classifier's score)."""
 
     category: str
-    phrase: str
+    phrase: str  # "" when the classifier decided
+    decided_by: str = "pattern"  # or "classifier" (its head's score reached the threshold)
+    score: float | None = None  # the classifier's score, when it decided
+    sentence: str | None = None  # the sentence the classifier scored highest
 
 
 class CommercialDetector:
     """Finds DS 8 purposes in posts; its patterns are registered in ``index``."""
 
     def __init__(
-        self, index: PatternIndex, extra: Mapping[str, Sequence[str]] | None = None
+        self,
+        index: PatternIndex,
+        extra: Mapping[str, Sequence[str]] | None = None,
+        classifier: Classifier | None = None,
+        threshold: float = 1.0,
     ) -> None:
         data = data_file("commercial.toml")
+        self._classifier = classifier
+        self._threshold = threshold
+        self._learned = tuple(
+            c for c in CATEGORIES if classifier is not None and classifier.has(f"DS8:{c}")
+        )
         extra = extra or {}
         self._patterns: dict[str, tuple[Alternation | None, ...]] = {
             cat: (
@@ -55,9 +69,26 @@ class CommercialDetector:
 
     def find(self, text: str, scan: Scan) -> list[CommercialFinding]:
         """One finding per category present in ``text`` (``scan``: of the index the
-        patterns are in)."""
+        patterns are in): the patterns', then the classifier's for the other categories."""
         if not text.strip():
             return []
+        found = {f.category: f for f in self._patterns_find(text, scan)}
+        school_vote = bool(self._school_vote.search(text, scan))
+        for category in self._learned:
+            if category in found or (category == "political" and school_vote):
+                continue  # a school election is not politics, however it is worded
+            assert self._classifier is not None
+            head = f"DS8:{category}"
+            score = self._classifier.score(text, head)
+            if score >= self._threshold:
+                trigger = self._classifier.trigger(text, head)
+                found[category] = CommercialFinding(
+                    category, "", "classifier", score, trigger.sentence
+                )
+        return [found[c] for c in CATEGORIES if c in found]
+
+    def _patterns_find(self, text: str, scan: Scan) -> list[CommercialFinding]:
+        """One finding per category the phrase lists find in ``text``."""
         matches = self._all.search(text, scan)
         if not any(matches):
             return []

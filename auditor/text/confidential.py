@@ -1,6 +1,8 @@
 """DS 6: finds student information in a post: phone numbers (phonenumbers), email addresses,
 birth dates, home addresses, student ids (a per-district pattern), and grades, health,
-IEP/504 and discipline terms tied to a person. Values are returned for masking, never shown.
+IEP/504 and discipline terms tied to a person; then the learned classifier's ``DS6:<category>``
+heads add the categories said in other words (a test score in a congratulation, a partial
+birth date). Values are returned for masking, never shown.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from auditor.text.classifier import Classifier
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 
@@ -26,6 +29,9 @@ CATEGORIES = (
     "iep-504",
     "discipline",
 )
+# The categories the classifier may add: those told by meaning. Phones, emails, addresses
+# and ids are exact shapes, left to the patterns (their values are what evidence masks).
+LEARNED = ("birth-date", "grade", "health", "iep-504", "discipline")
 LABELS = {
     "phone": "phone number",
     "email": "email address",
@@ -84,6 +90,13 @@ _STREET_RE = re.compile(
     r"trl|trail|ridge|hill|row)\b\.?(?:\s*(?:apt|unit|#)\.?\s*\w+)?",
     re.IGNORECASE,
 )
+# A sentence addressed to everyone, not about one student.
+_GENERIC_RE = re.compile(
+    r"\b(?:if\s+(?:you|your)|any(?:one|\s+(?:student|athlete|player|child))|all\s+(?:students|"
+    r"athletes|players|families)|(?:students|athletes|players|families)\s+(?:with|who)|everyone|"
+    r"every\s+(?:student|athlete|player))\b",
+    re.IGNORECASE,
+)
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
 # "your son", a student number or address, the writer: each looked for through the RE2 scan.
 _ROLES = (
@@ -124,7 +137,10 @@ class Disclosure:
     """A piece of student information found in a post."""
 
     category: str  # one of CATEGORIES
-    value: str  # the text matched (to be masked before it is shown or stored)
+    value: str  # the text matched (to be masked before it is shown or stored); "" if none
+    decided_by: str = "pattern"  # or "classifier" (its head's score reached the threshold)
+    score: float | None = None  # the classifier's score, when it decided
+    sentence: str | None = None  # the sentence the classifier scored highest (unmasked)
 
 
 class ConfidentialityDetector:
@@ -137,8 +153,15 @@ class ConfidentialityDetector:
         district_email_domains: Iterable[str] = (),
         student_id_pattern: str | None = None,
         region: str = "US",
+        classifier: Classifier | None = None,
+        threshold: float = 1.0,
     ) -> None:
         data = data_file("confidential.toml")
+        self._classifier = classifier
+        self._threshold = threshold
+        self._learned = tuple(
+            c for c in LEARNED if classifier is not None and classifier.has(f"DS6:{c}")
+        )
         self._district_domains = tuple(d.lower() for d in district_email_domains)
         self._region = region
         self._student_id = re.compile(student_id_pattern or DEFAULT_STUDENT_ID)
@@ -176,6 +199,20 @@ class ConfidentialityDetector:
         found: dict[tuple[str, str], Disclosure] = {}
         for item in self._find(text, scan):
             found.setdefault((item.category, item.value), item)
+        by_pattern = {category for category, _ in found}
+        for category in self._learned:
+            if category in by_pattern:
+                continue
+            assert self._classifier is not None
+            head = f"DS6:{category}"
+            score = self._classifier.score(text, head)
+            if score < self._threshold:
+                continue
+            trigger = self._classifier.trigger(text, head)
+            if self._about_student(trigger.sentence):
+                found[category, ""] = Disclosure(
+                    category, "", "classifier", score, trigger.sentence
+                )
         return list(found.values())
 
     def _find(self, text: str, scan: Scan) -> Iterator[Disclosure]:
@@ -266,9 +303,28 @@ class ConfidentialityDetector:
                 hits = [(c, m) for c, m in hits if c != "discipline"]
             if self._not_student_health.search(sentence, scan, within=text):
                 hits = [(c, m) for c, m in hits if c != "health"]
+            if hits and _GENERIC_RE.search(sentence) and not self._names_someone(sentence):
+                continue  # "if you need accommodations, contact me privately": no one's
             if hits and self._about_person(sentence, text, scan):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))
+
+    def _names_someone(self, sentence: str) -> bool:
+        """Whether a sentence names a person: he or she, or a capitalised name after its
+        first word."""
+        if _PRONOUN_RE.search(sentence):
+            return True
+        start = len(sentence) - len(sentence.lstrip())
+        return any(
+            m.start() != start and self._is_name(m.group(1)) for m in _CAPITAL_RE.finditer(sentence)
+        )
+
+    @staticmethod
+    def _about_student(sentence: str) -> bool:
+        """Whether a sentence the classifier flagged may be about a particular student: not
+        when it speaks to everyone ("if your athlete has a concussion", "students with a
+        504 plan") or names staff ("Mr. Okafor had knee surgery")."""
+        return not _STAFF_RE.search(sentence) and not _GENERIC_RE.search(sentence)
 
     def _about_person(self, sentence: str, text: str, scan: Scan) -> bool:
         """Whether a sentence (of post ``text``) is about a particular person: a name,

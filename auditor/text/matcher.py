@@ -20,9 +20,12 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from importlib import metadata, resources
+from pathlib import Path
 
 from auditor import __version__
 from auditor.config import DistrictConfig, RulesConfig
+from auditor.errors import ConfigError
+from auditor.text import classifier as learned
 from auditor.text.commercial import CommercialDetector, CommercialFinding
 from auditor.text.confidential import ConfidentialityDetector, Disclosure
 from auditor.text.digest import text_hash
@@ -44,11 +47,26 @@ class TextMatcher:
 
     def __init__(self, rules: RulesConfig, district: DistrictConfig) -> None:
         index = PatternIndex()
-        self._speech = SpeechDetector(index, rules.speech_terms, rules.speech_allowed)
-        self._confidential = ConfidentialityDetector(
-            index, district.staff_email_domains, rules.student_id_pattern
+        self._model_folder = _model_folder(rules)
+        model = _learned_model(self._model_folder)
+        settings = rules.classifier
+        self._speech = SpeechDetector(
+            index,
+            rules.speech_terms,
+            rules.speech_allowed,
+            model,
+            settings.threshold_of("DS3"),
         )
-        self._commercial = CommercialDetector(index, rules.commercial_phrases)
+        self._confidential = ConfidentialityDetector(
+            index,
+            district.staff_email_domains,
+            rules.student_id_pattern,
+            classifier=model,
+            threshold=settings.threshold_of("DS6"),
+        )
+        self._commercial = CommercialDetector(
+            index, rules.commercial_phrases, model, settings.threshold_of("DS8")
+        )
         self._domains = Domains()
         self._links = LinkFinder(index, self._domains)
         index.compile()  # frozen: nothing registers after this
@@ -69,7 +87,8 @@ class TextMatcher:
         """The version of every verdict this matcher gives: a digest of what can change one
         (this package's version and its text detectors' code, the versions of the packages
         they use, the ``[rules]`` and ``[district]`` settings, and the data files in
-        ``auditor/data``). Verdicts judged under another version are not reused."""
+        ``auditor/data``, and the files of the classifier in use, wherever it is). Verdicts
+        judged under another version are not reused."""
         digest = hashlib.sha256(f"page-auditor {__version__}\n".encode())
         for name in VERDICT_PACKAGES:
             try:
@@ -83,6 +102,11 @@ class TextMatcher:
             for item in sorted(folder.iterdir(), key=lambda f: f.name):
                 if item.is_file() and not item.name.endswith(".pyc"):
                     digest.update(f"{folder.name}/{item.name}\n".encode())
+                    digest.update(item.read_bytes())
+        if self._model_folder is not None:
+            for item in sorted(self._model_folder.iterdir(), key=lambda f: f.name):
+                if item.is_file():
+                    digest.update(f"model/{item.name}\n".encode())
                     digest.update(item.read_bytes())
         return digest.hexdigest()[:32]
 
@@ -150,3 +174,23 @@ class TextMatcher:
     def _scan(self) -> Scan:
         """The page's scan; outside a page, a new one for one detector's look at a text."""
         return self._page if self._page is not None else Scan(self._index)
+
+
+def _model_folder(rules: RulesConfig) -> Path | None:
+    """The folder of the configured classifier (the shipped one by default), None when
+    the classifier is off."""
+    settings = rules.classifier
+    if not settings.enabled:
+        return None
+    return Path(settings.path or learned.shipped_model()).resolve()
+
+
+def _learned_model(folder: Path | None) -> learned.Classifier | None:
+    """The classifier in ``folder`` (read once per process and folder), None for none; a
+    folder that cannot be read is a :class:`ConfigError` naming it."""
+    if folder is None:
+        return None
+    try:
+        return learned.load(folder)
+    except ValueError as exc:
+        raise ConfigError(f"[rules.classifier] path: {exc}") from None

@@ -9,7 +9,8 @@ model does not lean on: no text repeats, within a pass or across passes. Figures
 time of this one process: the imports, making the detectors (phrase lists, the RE2 set, the
 profanity model, the public suffix list: what a run does once), the first page, one pass
 (RE2's automaton and the alternatives' regexes are built as posts need them: what
-``auditor run`` does in a new process), and ``--repeat`` further passes, their best and
+``auditor run`` does in a new process; the cold figure counts the set-up too, model load
+included, as ``auditor run`` pays it once), and ``--repeat`` further passes, their best and
 median (what the long-running ``auditor schedule`` does from its second night on; this
 machine's speed drifts by a quarter or more from minute to minute). Two mixes are
 measured: the corpus as it is, where about half the posts break a rule (the worst case: such
@@ -18,7 +19,9 @@ than real club pages hold; ``--violating`` sets others (``--violating 0`` for cl
 only).
 
     python tests/bench/bench_rules.py [--posts N] [--page-size N] [--repeat N]
-        [--violating SHARE ...] [--by-rule]
+        [--violating SHARE ...] [--by-rule] [--no-classifier]
+
+On one core: ``taskset -c 0 python tests/bench/bench_rules.py``.
 
 Last, the warm figure: a pass over pages whose every post was judged before (the judged-post
 cache), with the verdicts in memory and read per page from a SQLite database as
@@ -39,6 +42,7 @@ from datetime import UTC, datetime  # noqa: E402
 from itertools import cycle, islice  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from auditor.config import ClassifierConfig  # noqa: E402
 from auditor.people import People  # noqa: E402
 from auditor.rules import catalog  # noqa: E402
 from auditor.rules.base import RuleContext  # noqa: E402
@@ -153,23 +157,31 @@ def main() -> None:
         action="store_true",
         help="then one more pass, timing the RE2 scan and each rule apart",
     )
+    parser.add_argument("--no-classifier", action="store_true", help="the precise patterns alone")
     args = parser.parse_args()
     imported = time.process_time() - START
+    rules = RULES
+    if args.no_classifier:
+        rules = RULES.model_copy(update={"classifier": ClassifierConfig(enabled=False)})
     start = time.process_time()
-    text = TextMatcher(RULES, DISTRICT)
+    text = TextMatcher(rules, DISTRICT)
     made = time.process_time() - start
-    ctx = RuleContext(PAGE, DISTRICT, RULES, People(DISTRICT), datetime.now(UTC), text)
+    ctx = RuleContext(PAGE, DISTRICT, rules, People(DISTRICT), datetime.now(UTC), text)
     start = time.process_time()
     catalog.evaluate(pages(args.page_size, args.page_size)[0], ctx)
     first_page = time.process_time() - start
     print(
-        f"set-up: imports {imported:.2f} s, detectors {made:.2f} s, first page of "
+        f"set-up: imports {imported:.2f} s, detectors {made:.2f} s (classifier "
+        f"{'off' if args.no_classifier else 'on, model loaded'}), first page of "
         f"{args.page_size} posts {first_page:.2f} s CPU"
     )
+    setup = imported + made + first_page
     words = neutral_words(ctx)
     count = -(-args.posts // args.page_size)
-    rules = len(catalog.all_rules())
-    print(f"{args.posts} posts in {count} pages of {args.page_size}, {rules} rules:")
+    print(
+        f"{args.posts} posts in {count} pages of {args.page_size}, "
+        f"{len(catalog.all_rules())} rules:"
+    )
     for number, share in enumerate(args.violating or [None, 0.05]):
         times = [
             _one_pass(pages(args.posts, args.page_size, share, words, seed), ctx)
@@ -178,6 +190,8 @@ def main() -> None:
         line = f"  {_mix_label(share)}:"
         if not number:  # what a new process does: RE2's automaton is built as texts need it
             line += f" first pass {args.posts / times[0]:,.0f} posts/s;"
+            cold = (args.posts + args.page_size) / (setup + times[0])
+            line += f" cold process (set-up and first pass) {cold:,.0f} posts/s;"
         if args.repeat:
             rates = sorted(args.posts / t for t in times[1:])
             line += (

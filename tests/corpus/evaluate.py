@@ -2,15 +2,17 @@
 
 By default the corpus is the posts the rules were tuned on, ``posts.jsonl``,
 ``posts-2.jsonl`` and ``posts-3.jsonl``; ``--holdout`` measures the held-out posts
-(README.md).
+(README.md), ``holdout.jsonl`` unless a file is named (``--holdout FILE``).
 
 Each post becomes a one-post page snapshot, the real rules are run on it in the corpus's
 district context (README.md), and precision and recall are printed per rule and per
 category. A rule's figures count (post, category) pairs, so a post flagged for the wrong
-category is both a false positive and a false negative. Exits 1 when a rule's precision or
-recall is below the target.
+category is both a false positive and a false negative. For DS3, DS6 and DS8 it also
+prints the share of true and false positives that a precise pattern decided and the share
+the learned classifier did. Exits 1 when a rule's precision or recall is below the target.
 
-    python tests/corpus/evaluate.py [--errors] [--holdout | --corpus FILE ...]
+    python tests/corpus/evaluate.py [--errors] [--no-classifier]
+        [--holdout [FILE] | --corpus FILE ...]
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.config import DistrictConfig, PageConfig, RulesConfig
+from auditor.config import ClassifierConfig, DistrictConfig, PageConfig, RulesConfig
 from auditor.people import People
 from auditor.results import RuleResult, Status
 from auditor.rules import catalog
@@ -110,19 +113,23 @@ def snapshot_of(post: dict) -> PageSnapshot:
     )
 
 
-def predicted(rule: str, result: RuleResult) -> set[str]:
-    """The categories a rule's result claims (``{"yes"}`` for DS3)."""
+def predicted(rule: str, result: RuleResult) -> dict[str, str]:
+    """The categories a rule's result claims (``"yes"`` for DS3), each with what decided
+    it (``pattern`` or ``classifier``)."""
     if result.status != Status.FAIL:
-        return set()
+        return {}
     if rule == "DS3":
-        return {"yes"}
-    if rule == "DS6":
-        return {_DS6_BY_LABEL[e.value.split(" (")[0]] for e in result.evidence}
+        return {"yes": result.evidence[0].decided_by or "pattern"}
     if rule == "DS7":
         notes = [e.note or "" for e in result.evidence]
         personal = any(n.startswith("personal") for n in notes)
-        return {"personal-social" if personal else "non-district"}
-    return {_DS8_BY_LABEL[e.value.split(":")[0]] for e in result.evidence}
+        return {"personal-social" if personal else "non-district": "pattern"}
+    labels = _DS6_BY_LABEL if rule == "DS6" else _DS8_BY_LABEL
+    found: dict[str, str] = {}
+    for item in result.evidence:
+        label = next(name for name in labels if item.value.startswith(name))
+        found.setdefault(labels[label], item.decided_by or "pattern")
+    return found
 
 
 def expected(rule: str, labels: dict) -> set[str]:
@@ -135,18 +142,25 @@ def expected(rule: str, labels: dict) -> set[str]:
     return set(value)
 
 
-def evaluate(posts: Iterable[dict]) -> dict[str, dict[str, Tally]]:
-    """Tallies per rule (key ``"all"``) and per category."""
-    text = TextMatcher(RULES_CONFIG, DISTRICT)
-    ctx = RuleContext(PAGE, DISTRICT, RULES_CONFIG, People(DISTRICT), datetime.now(UTC), text)
+def evaluate(
+    posts: Iterable[dict], rules: RulesConfig = RULES_CONFIG
+) -> tuple[dict[str, dict[str, Tally]], Counter[str]]:
+    """Tallies per rule (key ``"all"``) and per category, and how many true and false
+    positives each of the patterns and the classifier decided (``"DS3 tp classifier"``)."""
+    text = TextMatcher(rules, DISTRICT)
+    ctx = RuleContext(PAGE, DISTRICT, rules, People(DISTRICT), datetime.now(UTC), text)
     tallies: dict[str, dict[str, Tally]] = {rule: {"all": Tally()} for rule in RULES}
+    deciders: Counter[str] = Counter()
     for post in posts:
         snapshot = snapshot_of(post)
         page = replace(ctx, text=text.page([post["text"]]))  # as the catalog evaluates a page
         for rule, rule_id in RULES.items():
             got = predicted(rule, catalog.get(rule_id).check(snapshot, page))
             want = expected(rule, post["labels"])
-            for category in got | want:
+            for category in got.keys() | want:
+                if category in got:
+                    outcome = "tp" if category in want else "fp"
+                    deciders[f"{rule} {outcome} {got[category]}"] += 1
                 for key in ("all", category):
                     tally = tallies[rule].setdefault(key, Tally())
                     if category in got and category in want:
@@ -157,7 +171,7 @@ def evaluate(posts: Iterable[dict]) -> dict[str, dict[str, Tally]]:
                     else:
                         tally.fn += 1
                         tally.errors.append(f"FN {rule} {category} {post['id']}: {post['text']}")
-    return tallies
+    return tallies, deciders
 
 
 def load(paths: Iterable[Path] = CORPUS) -> list[dict]:
@@ -182,9 +196,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--errors", action="store_true", help="list misclassified posts")
     parser.add_argument("--corpus", type=Path, nargs="+", default=list(CORPUS))
-    parser.add_argument("--holdout", action="store_true", help="the held-out posts instead")
+    parser.add_argument(
+        "--holdout",
+        type=Path,
+        nargs="?",
+        const=HOLDOUT,
+        help="a held-out file instead (holdout.jsonl when none is named)",
+    )
+    parser.add_argument(
+        "--no-classifier", action="store_true", help="the precise patterns alone, as before"
+    )
     args = parser.parse_args(argv)
-    tallies = evaluate(load([HOLDOUT] if args.holdout else args.corpus))
+    rules = RULES_CONFIG
+    if args.no_classifier:
+        rules = RULES_CONFIG.model_copy(update={"classifier": ClassifierConfig(enabled=False)})
+    tallies, deciders = evaluate(load([args.holdout] if args.holdout else args.corpus), rules)
     print(
         f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}"
     )
@@ -202,6 +228,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.errors and rule == "DS3":
             for line in by_cat["all"].errors:
                 print("    " + line)
+    print("decided by (true positives / false positives):")
+    for rule in ("DS3", "DS6", "DS8"):
+        shares = []
+        for outcome in ("tp", "fp"):
+            total = sum(deciders[f"{rule} {outcome} {d}"] for d in ("pattern", "classifier"))
+            learned = deciders[f"{rule} {outcome} classifier"]
+            shares.append(f"{outcome} {total - learned} pattern / {learned} classifier")
+        print(f"  {rule}: " + ", ".join(shares))
     failing = below_target(tallies)
     if failing:
         print(f"below the {TARGET} target: {', '.join(failing)}")

@@ -101,7 +101,8 @@ def test_dismiss_rerun_edit_export(
     assert len(examples) == len({e["id"] for e in examples}) == 3
     negatives = [e for e in examples if e["labels"] == {"DS3": False}]
     assert len(negatives) == 2
-    assert {e["text"] for e in negatives} == {"profanity: s•••", "profanity: fu•••••"}
+    # the sentences the evidence quotes, masked as it shows them
+    assert {e["text"] for e in negatives} == {"this practice was s•••", "you are a fu••••• idiot"}
     assert any("team slang" in e["note"] and "by ana" in e["note"] for e in negatives)
     [positive] = [e for e in examples if "DS6" in e["labels"]]
     assert positive["labels"] == {"DS6": ["phone"]}

@@ -42,8 +42,10 @@ def test_speech_fails_higher_for_staff() -> None:
     rule = catalog.get("DS3.respectful-speech")
     by_staff = rule.check(snap(posts=posts("What the f*ck was that? Pathetic.")), ctx())
     assert by_staff.status == Status.FAIL and by_staff.severity == Severity.HIGH
-    assert by_staff.evidence[0].value == "profanity: f*••"  # masked
+    # the term masked, in its sentence (masked there too)
+    assert by_staff.evidence[0].value == 'profanity: f*•• in "What the f*•• was that?"'
     assert by_staff.evidence[0].note == "by staff: Olive Owner"
+    assert by_staff.evidence[0].role == "staff" and by_staff.evidence[0].decided_by == "pattern"
     by_student = rule.check(snap(posts=posts("I'll hurt you after school", author="s1")), ctx())
     assert by_student.status == Status.FAIL and by_student.severity == Severity.MEDIUM
     assert by_student.evidence[0].value.startswith("threatening language")

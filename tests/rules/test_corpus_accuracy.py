@@ -24,7 +24,8 @@ def _evaluate_module() -> ModuleType:
 @pytest.fixture(scope="module")
 def tallies() -> dict:
     module = _evaluate_module()
-    return module.evaluate(module.load())
+    tallies, _deciders = module.evaluate(module.load())
+    return tallies
 
 
 @pytest.mark.parametrize("rule", ["DS3", "DS6", "DS7", "DS8"])

@@ -1,0 +1,169 @@
+"""The learned content classifier: a score in [0, 1] per head (``DS3``, ``DS6:health``,
+``DS8:political`` ...) for a post, from its static embedding (:mod:`auditor.text.embedding`).
+
+A post's features are the mean of its token vectors, the element-wise maximum over its
+sentences' means (so one bad sentence in a long post still shows), and the set of its
+tokens; each head is a logistic regression over them, trained by
+``tools/build_classifier.py``. The same code loads the shipped model
+(``auditor/data/classifier``) and a district's own (``[rules.classifier] path``); a folder
+is read once per process.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from auditor.text.embedding import ModelFileError, StaticEmbedding, read_array
+
+FORMAT = "page-auditor-classifier/1"
+_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+_CACHE_SIZE = 4096  # posts whose scores are kept: every rule of a page asks for them
+
+
+def shipped_model() -> Path:
+    """The folder of the model that ships with the package."""
+    return Path(str(resources.files("auditor") / "data" / "classifier"))
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` (lines and ``.!?`` endings), blank ones left out."""
+    return [s for s in (p.strip() for p in _SENTENCE_SPLIT_RE.split(text)) if s]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """The sentence of a post that scores highest for one head, and that score."""
+
+    sentence: str
+    score: float
+
+
+class Classifier:
+    """Heads over static embeddings: scores posts and names the sentence behind a score."""
+
+    def __init__(
+        self,
+        embedding: StaticEmbedding,
+        heads: Sequence[str],
+        dense: np.ndarray,
+        tokens: np.ndarray,
+        bias: np.ndarray,
+    ) -> None:
+        self.embedding = embedding
+        self.heads = tuple(heads)
+        self._column = {head: i for i, head in enumerate(self.heads)}
+        self._dense = dense.astype(np.float32)  # heads x (2 * dims)
+        self._tokens = tokens.astype(np.float32)  # vocabulary x heads
+        self._bias = bias.astype(np.float32)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._triggers: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def score(self, text: str, head: str) -> float:
+        """The score of ``head`` (e.g. ``"DS6:health"``) for one post."""
+        scores = self._cache.get(text)
+        if scores is None:
+            scores = self._cache[text] = self.scores([text])[0]
+            if len(self._cache) > _CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return float(scores[self._column[head]])
+
+    def has(self, head: str) -> bool:
+        """Whether the model has ``head``."""
+        return head in self._column
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """Scores of every head (columns, in :attr:`heads` order) for each text (rows)."""
+        dense, ids = features(self.embedding, texts)
+        return self._combine(dense, ids)
+
+    def trigger(self, text: str, head: str) -> Trigger:
+        """The sentence of ``text`` that ``head`` scores highest on its own."""
+        parts = sentences(text) or [text.strip()]
+        if len(parts) == 1:  # one sentence: its features are the post's
+            return Trigger(parts[0], self.score(text, head))
+        found = self._triggers.get(text)
+        if found is None:  # every head's scores of every sentence, for the post's other heads
+            found = self._triggers[text] = self.scores(parts)
+            if len(self._triggers) > _CACHE_SIZE:
+                self._triggers.popitem(last=False)
+        scores = found[:, self._column[head]]
+        best = int(np.argmax(scores))
+        return Trigger(parts[best], float(scores[best]))
+
+    def _combine(self, dense: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:
+        """The heads' probabilities from the dense features and each text's token ids."""
+        logits = dense @ self._dense.T + self._bias
+        for row, text_ids in enumerate(ids):
+            if len(text_ids):
+                logits[row] += self._tokens[np.unique(text_ids)].sum(axis=0)
+        return 1.0 / (1.0 + np.exp(-logits))
+
+
+def features(embedding: StaticEmbedding, texts: Sequence[str]) -> tuple[np.ndarray, list]:
+    """Per text, the dense features (mean embedding, then the maximum over sentences) and
+    its token ids: what the heads read, in training and at run time alike. Each text is
+    tokenized once; a token's sentence is told by where it starts (sentences end at line
+    breaks and ``.!?``, which no word piece crosses)."""
+    dims = embedding.dims
+    dense = np.zeros((len(texts), 2 * dims), dtype=np.float32)
+    ids: list[np.ndarray] = []
+    for row, (text, (found, starts)) in enumerate(zip(texts, embedding.tokens(texts), strict=True)):
+        ids.append(found)
+        if not found.size:
+            continue
+        vectors = embedding.vectors[found]
+        cuts = [m.end() for m in _SENTENCE_SPLIT_RE.finditer(text)]
+        if cuts:
+            sentence = np.searchsorted(cuts, starts, side="right")
+            firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
+            sums = np.add.reduceat(vectors, firsts, axis=0)
+        else:
+            sums = vectors.sum(axis=0, keepdims=True)
+        total = sums.sum(axis=0)
+        dense[row, :dims] = total / max(float(np.linalg.norm(total)), 1e-9)
+        norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+        dense[row, dims:] = (sums / norms).max(axis=0)
+    return dense, ids
+
+
+@lru_cache(maxsize=8)
+def load(folder: Path) -> Classifier:
+    """The classifier stored in ``folder`` (read once per process); a
+    :class:`ModelFileError` naming the folder or file when it is missing or corrupt."""
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder}: no such model folder")
+    meta_file = folder / "model.json"
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"{meta_file}: missing") from None
+    except (OSError, ValueError) as exc:
+        raise ModelFileError(f"{meta_file}: not JSON ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ModelFileError(f"{meta_file}: not a {FORMAT} model description")
+    heads = meta.get("heads")
+    if not isinstance(heads, list) or not all(isinstance(h, str) for h in heads):
+        raise ModelFileError(f"{meta_file}: 'heads' must be a list of names")
+    embedding = StaticEmbedding.load(folder)
+    dense = read_array(folder / "head_dense.npy", ndim=2)
+    tokens = read_array(folder / "head_tokens.npy", ndim=2)
+    bias = read_array(folder / "head_bias.npy", ndim=1)
+    shapes = (dense.shape, tokens.shape, bias.shape)
+    if shapes != (
+        (len(heads), 2 * embedding.dims),
+        (len(embedding.vectors), len(heads)),
+        (len(heads),),
+    ):
+        raise ModelFileError(
+            f"{folder}: head arrays of shapes {shapes} do not fit {len(heads)} heads"
+        )
+    return Classifier(embedding, heads, dense, tokens, bias)

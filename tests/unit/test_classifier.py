@@ -1,0 +1,148 @@
+"""The learned content classifier: its loader, embeddings, shipped files and packaging."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from importlib.metadata import requires
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from auditor.config import DEFAULT_THRESHOLDS, ClassifierConfig, RulesConfig
+from auditor.errors import ConfigError
+from auditor.text import classifier
+from auditor.text.embedding import ModelFileError, StaticEmbedding
+from auditor.text.matcher import TextMatcher
+from tests.rules.helpers import DISTRICT
+
+SHIPPED = classifier.shipped_model()
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    """A copy of the shipped model folder that a test may break."""
+    return Path(shutil.copytree(SHIPPED, tmp_path / "model"))
+
+
+def test_the_shipped_model_loads_and_scores_in_0_1() -> None:
+    model = classifier.load(SHIPPED.resolve())
+    assert (
+        model.heads[0] == "DS3" and "DS6:health" in model.heads and "DS8:political" in model.heads
+    )
+    scores = model.scores(["Go Hatters! Bus leaves at 3.", "I will hurt you after school"])
+    assert scores.shape == (2, len(model.heads))
+    assert ((scores >= 0) & (scores <= 1)).all()
+    column = model.heads.index("DS3")
+    assert scores[1, column] > scores[0, column]
+
+
+def test_a_folder_is_read_once_per_process() -> None:
+    assert classifier.load(SHIPPED.resolve()) is classifier.load(SHIPPED.resolve())
+
+
+def test_the_shipped_files_are_what_the_build_script_recorded() -> None:
+    meta = json.loads((SHIPPED / "model.json").read_text(encoding="utf-8"))
+    assert meta["format"] == classifier.FORMAT
+    assert "Apache-2.0" in meta["license"] and "all-MiniLM-L6-v2" in meta["source"]
+    assert meta["build_command"].startswith("python tools/build_classifier.py")
+    assert not any("holdout" in name for name in meta["inputs"])  # never trained on
+    for name, digest in meta["files"].items():
+        assert hashlib.sha256((SHIPPED / name).read_bytes()).hexdigest() == digest, name
+    shipped = {p.name for p in SHIPPED.iterdir()} - {"model.json", "MODEL.md", "LICENSE"}
+    assert shipped == set(meta["files"])  # nothing shipped that the script did not make
+    size = sum(p.stat().st_size for p in SHIPPED.iterdir())
+    assert size < 10 * 2**20
+
+
+def test_the_package_does_not_require_torch() -> None:
+    needed = [r.split(";")[0].strip().lower() for r in requires("page-auditor") or []]
+    names = {r.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip() for r in needed}
+    assert "torch" not in names and "model2vec" not in names and "transformers" not in names
+    assert {"numpy", "tokenizers"} <= names
+
+
+def test_embeddings_are_deterministic_unit_vectors_batched_or_not() -> None:
+    embedding = classifier.load(SHIPPED.resolve()).embedding
+    texts = ["Practice is at 4 in the gym.", "", "¡Felicidades al equipo!"]
+    batch = embedding.embed(texts)
+    assert np.array_equal(batch, embedding.embed(texts))
+    for row, text in enumerate(texts):
+        assert np.allclose(batch[row], embedding.embed([text])[0], atol=1e-6)
+    assert np.allclose(np.linalg.norm(batch[[0, 2]], axis=1), 1.0, atol=1e-5)
+    assert not batch[1].any()  # no tokens: no direction
+
+
+def test_the_trigger_is_the_sentence_that_scores_highest() -> None:
+    model = classifier.load(SHIPPED.resolve())
+    text = "Practice moves to 4pm. I will hurt you after school, Tyler. Bring water."
+    trigger = model.trigger(text, "DS3")
+    assert trigger.sentence == "I will hurt you after school, Tyler."
+    assert 0 <= trigger.score <= 1
+
+
+def test_a_missing_file_is_one_line_naming_it(model_copy: Path) -> None:
+    (model_copy / "embeddings.npy").unlink()
+    with pytest.raises(ModelFileError) as caught:
+        classifier.load(model_copy)
+    message = str(caught.value)
+    assert message == f"{model_copy / 'embeddings.npy'}: missing"
+
+
+@pytest.mark.parametrize(
+    "name", ["embeddings.npy", "head_tokens.npy", "tokenizer.json", "model.json"]
+)
+def test_a_corrupt_file_is_one_line_naming_it(model_copy: Path, name: str) -> None:
+    (model_copy / name).write_bytes(b"\x93NUMPY not really")
+    rules = RulesConfig(classifier=ClassifierConfig(path=model_copy))
+    with pytest.raises(ConfigError) as caught:
+        TextMatcher(rules, DISTRICT)
+    assert len(caught.value.lines) == 1 and "\n" not in caught.value.lines[0]
+    assert caught.value.lines[0].startswith(f"[rules.classifier] path: {model_copy / name}: ")
+
+
+def test_mismatched_heads_are_one_line_naming_the_folder(model_copy: Path) -> None:
+    np.save(model_copy / "head_bias.npy", np.zeros(3, dtype=np.float32))
+    with pytest.raises(ModelFileError) as caught:
+        classifier.load(model_copy)
+    assert str(caught.value).startswith(f"{model_copy}: head arrays")
+
+
+def test_a_folder_without_a_model_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="not a classifier folder"):
+        RulesConfig.model_validate({"classifier": {"path": str(tmp_path)}})
+
+
+def test_a_district_model_loads_through_the_same_code(model_copy: Path) -> None:
+    rules = RulesConfig(classifier=ClassifierConfig(path=model_copy))
+    finding = TextMatcher(rules, DISTRICT).speech("nobody sit with Ava at lunch tomorrow")
+    assert finding is not None and finding.decided_by == "classifier"
+
+
+def test_thresholds_come_from_the_config() -> None:
+    assert ClassifierConfig().threshold_of("DS3") == DEFAULT_THRESHOLDS["DS3"]
+    text = "nobody sit with Ava at lunch tomorrow. spread the word"
+    score = classifier.load(SHIPPED.resolve()).score(text, "DS3")
+    below = RulesConfig(classifier=ClassifierConfig(threshold={"DS3": score - 0.01}))
+    above = RulesConfig(classifier=ClassifierConfig(threshold={"DS3": min(1.0, score + 0.01)}))
+    off = RulesConfig(classifier=ClassifierConfig(enabled=False))
+    finding = TextMatcher(below, DISTRICT).speech(text)
+    assert finding is not None and finding.score == pytest.approx(score)
+    assert TextMatcher(above, DISTRICT).speech(text) is None
+    assert TextMatcher(off, DISTRICT).speech(text) is None
+
+
+def test_a_threshold_out_of_range_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        RulesConfig.model_validate({"classifier": {"threshold": {"DS3": 1.5}}})
+    with pytest.raises(ValidationError):
+        RulesConfig.model_validate({"classifier": {"threshold": {"DS7": 0.5}}})
+
+
+def test_the_embedding_loader_refuses_a_pickle(model_copy: Path) -> None:
+    np.save(model_copy / "scales.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    with pytest.raises(ModelFileError, match=r"scales\.npy: not a numpy array file"):
+        StaticEmbedding.load(model_copy)
