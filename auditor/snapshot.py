@@ -129,6 +129,7 @@ class Post(_Model):
     links: list[str] = Field(default_factory=list)
     pinned: bool = False
     parent_id: str | None = None
+    url: str | None = None  # the post on its platform, where the platform gives a link
 
 
 class Moderation(_Model):

@@ -812,7 +812,7 @@ class DiscordConnector(CloudConnector):
             notes.limits.pop("posts", None)  # nothing was read: no part of it was cut
             return None
         notes.coverage["posts"] = f"posts of the last {self.settings.lookback_days} days"
-        return to_posts(messages)
+        return to_posts(messages, guild.id)
 
     async def _threads(
         self,
@@ -1059,8 +1059,9 @@ def topic_links(channels: list[Channel]) -> list[str]:
     return found
 
 
-def to_posts(messages: list[tuple[Channel, Message]]) -> list[Post]:
-    """Posts in time order; ``parent_id`` only where it names a post also read."""
+def to_posts(messages: list[tuple[Channel, Message]], guild_id: str) -> list[Post]:
+    """Posts in time order, each with its message link; ``parent_id`` only where it names
+    a post also read."""
     posts = [(channel, m) for channel, m in messages if m.type in POST_TYPES]
     ids = {m.id for _, m in posts}
     out = []
@@ -1081,6 +1082,7 @@ def to_posts(messages: list[tuple[Channel, Message]]) -> list[Post]:
                 links=links,
                 pinned=m.pinned,
                 parent_id=parent if parent in ids else None,
+                url=f"https://discord.com/channels/{guild_id}/{channel.id}/{m.id}",
             )
         )
     return out

@@ -285,6 +285,7 @@ class ChatMessage(PlatformModel):
     deleted: AwareDatetime | None = Field(None, alias="deletedDateTime")
     sender: IdentitySet | None = Field(None, alias="from")
     body: ItemBody | None = None
+    web_url: str | None = Field(None, alias="webUrl")
     # With $expand=replies: up to 1,000 replies inline, and a link to the rest.
     replies: list[ChatMessage] | None = None
     replies_next: str | None = Field(None, alias="replies@odata.nextLink")
@@ -910,6 +911,7 @@ def to_post(message: ChatMessage, parent_id: str | None) -> Post:
         text=text.strip(),
         links=links,
         parent_id=parent_id or message.reply_to_id,
+        url=message.web_url,
     )
 
 
@@ -976,6 +978,7 @@ def kept_message(message: ChatMessage, cutoff: datetime) -> dict[str, Any]:
         ("createdDateTime", message.created),
         ("lastModifiedDateTime", message.modified),
         ("deletedDateTime", message.deleted),
+        ("webUrl", message.web_url),
     ):
         if value is not None:
             kept[key] = value.isoformat() if isinstance(value, datetime) else value

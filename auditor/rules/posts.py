@@ -42,7 +42,7 @@ def post_evidence(
         note=note,
         at=post.created_at,
         role=role,
-        url=None,  # the snapshot's posts carry no link of their own
+        url=post.url,
         decided_by=decided_by,
         score=None if score is None else round(score, 3),
     )

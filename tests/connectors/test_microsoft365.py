@@ -586,3 +586,17 @@ async def test_replies_expanded_inline_cost_no_request_of_their_own(
     assert later.call_count == 1  # only the rest of the one thread past its inline replies
     assert later.calls[0].request.url.params.get("$skiptoken") == "2"
     assert [p.text for p in snap.posts or [] if p.parent_id] == ["One", "Two"]
+
+
+async def test_posts_link_to_the_message_where_graph_gives_its_web_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with respx.mock(assert_all_called=False) as router:
+        mock_microsoft(router)
+        snapshot = await fetch(monkeypatch, router)
+    documented = load("microsoft365", "messages")["value"]
+    urls = {m["id"]: m["webUrl"] for m in documented if m.get("webUrl")}
+    assert urls
+    posts = {p.id: p for p in snapshot.posts or []}
+    for message_id, url in urls.items():
+        assert posts[message_id].url == url

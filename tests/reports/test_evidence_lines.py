@@ -73,3 +73,24 @@ def test_digest_and_report_show_the_post_details(sample: SampleRun) -> None:
     assert "by a student, written 2026-11-18" in _visible(section)
     assert f'href="{POST["url"]}"' in section
     assert "Flagged by the language model (score 0.93 of 1)." in _visible(section)
+
+
+def test_flagged_teams_and_discord_posts_link_to_the_post(sample: SampleRun) -> None:
+    view = sample.view()
+    linked = [
+        (page, e)
+        for page in view.pages
+        for r in page.attention
+        for e in r.evidence
+        if e.get("kind") == "post" and e.get("url")
+    ]
+    hosts = {e["url"].split("/")[2] for _, e in linked}
+    assert "discord.com" in hosts  # Discord's message link (the flagged Teams posts are
+    # replies, which the sample's Graph answers give no webUrl)
+    for page, e in linked:
+        assert e.get("at") and e.get("role")  # each says when and by whom
+        if page.platform == "discord":
+            assert e["url"].endswith(f"/{e['ref']}")  # .../channels/guild/channel/message
+    page, e = linked[0]
+    digest = next(d for d in build_digests(view, sample.config) if page.id in d.page_ids)
+    assert f"Open the post: {e['url']}" in digest.text
