@@ -8,6 +8,7 @@ turns every "missing PostgreSQL/Chromium" skip into a failure.
 
 from __future__ import annotations
 
+import logging
 import os
 import textwrap
 import uuid
@@ -27,6 +28,18 @@ def skip_or_fail(reason: str) -> None:
     if REQUIRE_ALL:
         pytest.fail(f"{reason} (AUDITOR_REQUIRE_ALL=1 forbids skipping)")
     pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """The root logger's handlers and level as they were before the test: a command run in
+    a test installs a handler on that test's captured stream, which must not outlive it
+    (a server thread logging later would write to a closed file)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
