@@ -14,6 +14,7 @@ from auditor.config import Config
 from auditor.email.compose import Outgoing, one_line
 from auditor.email.deliver import DeliveryOutcome, RetryPolicy, deliver
 from auditor.reports.environment import environment, join_url, text_environment
+from auditor.reports.evidence import evidence_lines
 from auditor.reports.history import previous_results
 from auditor.reports.view import PageView, ResultView, RunView, load_run
 from auditor.results import Severity, Status
@@ -69,6 +70,7 @@ def _render(view: RunView, config: Config, person: str, items: list[Finding]) ->
         "subject": subject,
         "tz": config.district.timezone,
         "report_url": join_url(config.reports.base_url, "index.html"),
+        "evidence": lambda r: evidence_lines(r.evidence, config.district.timezone),
     }
     html = environment().get_template("email_alert.html.j2").render(context)
     text = text_environment().get_template("email_alert.txt.j2").render(context)

@@ -49,6 +49,7 @@ def test_new_high_severity_failure_alerts_owner_and_supervisor_once(
         assert msg["Subject"] == "Urgent: Robotics Club — Group is closed to non-members"
         text = msg.get_body(("plain",)).get_content()
         assert "high severity, Policy DS 2" in text and "Chess Club" not in text
+        assert "  - Visibility: public" in text  # evidence in words, as the digest gives it
         assert msg.get_content_type() == "multipart/alternative"
 
     assert run(district) == ExitCode.FAILURES  # still failing: not new, no second alert
