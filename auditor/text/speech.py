@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from auditor.text.classifier import Classifier
+from auditor.text.classifier import Classifier, sentences
 from auditor.text.phrases import compile_disguised, compile_phrases, compile_regexes, data_file
 from auditor.text.profanity import ProfanityModel
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
@@ -88,7 +88,7 @@ class SpeechDetector:
                 return SpeechFinding(kind, match.group(0))
         if threat:
             return SpeechFinding("threat", threat.group(0))
-        if abuse and not self._vetoed(text):
+        if abuse and not self._vetoed(text, abuse.group(0)):
             return SpeechFinding("abusive", abuse.group(0))
         score = self._model.offensive(cleaned, MODEL_THRESHOLD)
         if score is not None:
@@ -100,7 +100,12 @@ class SpeechDetector:
                 return SpeechFinding("disrespectful", "", "classifier", score, trigger.sentence)
         return None
 
-    def _vetoed(self, text: str) -> bool:
-        """Whether the classifier overrules an abuse pattern: a post it scores under
-        :data:`VETO` ("this weather is garbage") is not abuse, whatever word matched."""
-        return self._classifier is not None and self._classifier.score(text, "DS3") < VETO
+    def _vetoed(self, text: str, matched: str) -> bool:
+        """Whether the classifier overrules an abuse pattern: the sentence holding the match
+        scores under :data:`VETO` ("this weather is garbage"). Only that sentence is read,
+        so a long post's benign start never clears abuse at its end; a match no sentence
+        holds as written (it was found in the cleaned text) is never overruled."""
+        if self._classifier is None:
+            return False
+        holding = [s for s in sentences(text) if matched.lower() in s.lower()]
+        return bool(holding) and all(self._classifier.score(s, "DS3") < VETO for s in holding)

@@ -146,3 +146,17 @@ def test_the_embedding_loader_refuses_a_pickle(model_copy: Path) -> None:
     np.save(model_copy / "scales.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(ModelFileError, match=r"scales\.npy: not a numpy array file"):
         StaticEmbedding.load(model_copy)
+
+
+def test_a_long_benign_start_never_clears_abuse_at_the_end() -> None:
+    from auditor.config import DistrictConfig, RulesConfig
+    from auditor.text.matcher import TextMatcher
+
+    matcher = TextMatcher(RulesConfig(), DistrictConfig())
+    abuse = "Jordan, you are such a worthless loser and nobody wants you on this team."
+    reminder = "Reminder: the bus leaves at 7:15 from the north lot, bring your permission slip."
+    long_post = " ".join([reminder] * 40) + " " + abuse  # far past the model's 512 tokens
+
+    alone, at_the_end = matcher.speech(abuse), matcher.speech(long_post)
+    assert alone is not None and at_the_end is not None
+    assert at_the_end.kind == alone.kind == "abusive"
