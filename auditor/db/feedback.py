@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
-from auditor.db.models import PageAudit, PostFeedback, Result, Run
+from auditor.db.models import PageAudit, PostFeedback, Result, Run, results_holder
 
 DISMISSED = "dismissed"
 CONFIRMED = "confirmed"
@@ -24,12 +24,13 @@ def run_exists(engine: Engine, run_id: int) -> bool:
 def finding_evidence(
     engine: Engine, run_id: int, page_id: str, rule_id: str
 ) -> tuple[str, list[dict[str, Any]]] | None:
-    """``(status, evidence)`` of ``rule_id``'s result on ``page_id`` in ``run_id``, or None
-    when that run has no such result."""
+    """``(status, evidence)`` of ``rule_id``'s result on ``page_id`` in ``run_id`` (read
+    through the audit holding it when the run's were unchanged), or None when that run
+    has no such result."""
     with Session(engine) as session:
         row = session.execute(
             select(Result.status, Result.evidence)
-            .join(PageAudit, Result.page_audit_id == PageAudit.id)
+            .join(PageAudit, Result.page_audit_id == results_holder(PageAudit))
             .where(
                 PageAudit.run_id == run_id,
                 PageAudit.page_id == page_id,

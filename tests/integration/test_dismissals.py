@@ -239,3 +239,18 @@ def test_a_planned_row_confirms_its_posts_and_skips_findings_without_posts(
         f"club {PRIVACY} post p3",
     ]
     assert f"club {SPEECH} post p2: dismissed by it" in out  # a plan does not undo IT's word
+
+
+def test_a_finding_of_an_unchanged_run_can_be_dismissed(
+    db_url: str, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    config = make_config({"club": page()}, db_url=db_url)
+    audit(config, tmp_path / "r1")
+    run2, results = audit(config, tmp_path / "r2")  # nothing changed: results shared
+    assert [e["ref"] for e in results[SPEECH]["evidence"]] == ["p1", "p2"]
+
+    code, out, err = dismiss(config, str(run2), "club", SPEECH, "p1", "--reason", "slang")
+
+    assert code == 0, out + err
+    _, results = audit(config, tmp_path / "r3")
+    assert [e["ref"] for e in results[SPEECH]["evidence"]] == ["p2"]
