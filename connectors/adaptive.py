@@ -41,7 +41,7 @@ class AdaptiveSlots:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.release()  # given, then cancelled before use: hand it on
-            else:
+            elif turn in self._waiting:  # (admitting may already have dropped it)
                 self._waiting.remove(turn)
             raise
 

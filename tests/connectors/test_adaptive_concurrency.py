@@ -74,6 +74,19 @@ async def test_a_waiter_cancelled_leaves_no_slot_taken() -> None:
     assert slots.in_use == 1
 
 
+async def test_a_waiter_cancelled_then_passed_over_stays_cancelled() -> None:
+    slots = AdaptiveSlots(1)
+    await slots.acquire()
+    waiter = asyncio.create_task(slots.acquire())
+    await asyncio.sleep(0)
+    waiter.cancel()  # its turn is cancelled but still queued...
+    slots.release()  # ...and admitting drops it before the waiter resumes
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert slots.in_use == 0
+    await asyncio.wait_for(slots.acquire(), 1)
+
+
 class SlowBody(httpx.AsyncByteStream):
     """An answer that takes a little while, counting the requests in flight."""
 
