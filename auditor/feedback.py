@@ -28,6 +28,7 @@ from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.rules.dismissals import POST, Dismissal
 from auditor.rules.evidence import mask_text
+from auditor.rules.posts import shown_as_written
 from auditor.snapshot import PageSnapshot
 from auditor.text.digest import text_hash
 from auditor.text.matcher import TextMatcher
@@ -195,9 +196,14 @@ class RunFeedback:
 
     def storable(self, verdict: TextVerdict) -> bool:
         """Whether ``verdict`` may be kept in the database: it names no student information
-        (no DS 6 disclosure, and nothing the evidence masker would mask)."""
+        (no DS 6 disclosure, no sentence the evidence would show masked, and nothing the
+        evidence masker would mask)."""
         if verdict.disclosures:
             return False
+        findings = [verdict.speech, *verdict.commercial]
+        quoted = [getattr(f, "sentence", None) for f in findings if f is not None]
+        if not all(shown_as_written(s) for s in quoted if s):
+            return False  # a sentence evidence would mask: never stored as written
         return all(mask_text(s, self._domains) == s for s in _strings(verdict.to_json()))
 
 

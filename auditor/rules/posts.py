@@ -87,6 +87,12 @@ def sentence_with(text: str, found: str) -> str:
     return text.strip()
 
 
+def shown_as_written(sentence: str) -> bool:
+    """Whether evidence would show ``sentence`` unchanged (no email address or number for
+    :func:`shown_sentence` to mask; names aside, which only DS 6 masks)."""
+    return _ALWAYS_HIDDEN.search(sentence) is None
+
+
 def shown_sentence(sentence: str, hidden: Iterable[str] = (), names: bool = False) -> str:
     """A sentence as evidence shows it, quoted: ``hidden`` values, email addresses and
     numbers masked, and with ``names`` (student information) capitalised words after the

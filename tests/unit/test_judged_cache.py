@@ -40,7 +40,7 @@ CORPUS = Path(__file__).parents[1] / "corpus" / "posts.jsonl"
 PHONE = "203-555-0147"
 TEXTS = [
     "this practice was shit",
-    "Buy my cookies, $5 a box, Venmo @sam-bakes",
+    "Buy my cookies, two dollars a box, Venmo @sam-bakes",
     f"Call Mia's mom at {PHONE} tonight.",
     "Forms: https://forms.gle/abc and email kid@students.district.org",
     "Practice moved to 4pm.",
@@ -190,3 +190,20 @@ def test_a_text_is_judged_once_a_run_however_many_pages_hold_it(
     assert read.count(TEXTS[0]) == 4  # four detectors, one page
     assert read.count(TEXTS[2]) == 8  # not stored: judged on both pages
     assert len(stored_rows(f"sqlite:///{tmp_path / 'auditor.db'}")) == 3
+
+
+def test_a_classifier_sentence_evidence_would_mask_is_never_stored() -> None:
+    from auditor.text.speech import SpeechFinding
+
+    feedback = RunFeedback(None, TextMatcher(RulesConfig(), DISTRICT), datetime.now(UTC), [])
+    said = "Jake lives at 12 Elm Street, write him at jake.miller@gmail.com, you stupid loser"
+    quoting = TextVerdict(
+        speech=SpeechFinding("disrespectful", "", "classifier", 0.97, said),
+        disclosures=(),
+        commercial=(),
+        urls=(),
+    )
+    plain = replace(quoting, speech=replace(quoting.speech, sentence="you are a stupid loser"))
+
+    assert not feedback.storable(quoting)  # its number and email would be shown masked
+    assert feedback.storable(plain)
