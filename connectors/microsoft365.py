@@ -663,8 +663,10 @@ class Microsoft365Connector(CloudConnector):
                 threads, link = await self._channel_delta(
                     rounds[channel.id], firsts[channel.id], cutoff, found
                 )
-                threads = newest_threads(threads, channel, cutoff, self.settings, found.limits)
+                threads, cut = newest_threads(threads, channel, cutoff, self.settings, found.limits)
                 posts.extend(thread_posts(threads, cutoff))
+                if cut:  # kept state would forget the cut: the next run reads it anew
+                    continue
                 keep[channel.id] = {
                     "delta": state_link(link),
                     "threads": [kept_message(m, cutoff) for m in threads],
@@ -933,10 +935,10 @@ def newest_threads(
     cutoff: datetime,
     settings: Microsoft365Settings,
     limits: dict[str, str],
-) -> list[ChatMessage]:
+) -> tuple[list[ChatMessage], bool]:
     """The channel's reply chains changed since ``cutoff``, the most recently changed
-    first (as Graph lists them), at most ``max_messages_per_channel`` (a cut is recorded
-    in ``limits`` as the listing records it)."""
+    first (as Graph lists them), at most ``max_messages_per_channel``, and whether some
+    were cut (recorded in ``limits`` as the listing records it)."""
     cap = settings.max_messages_per_channel
     recent = sorted(
         (m for m in threads if is_thread(m) and within(m, cutoff)),
@@ -950,7 +952,7 @@ def newest_threads(
             f"channel {channel.display_name or channel.id}: only the newest {cap} of "
             "its messages were read (max_messages_per_channel)",
         )
-    return recent[:cap]
+    return recent[:cap], len(recent) > cap
 
 
 def thread_posts(threads: list[ChatMessage], cutoff: datetime) -> list[Post]:

@@ -395,3 +395,17 @@ async def test_batch_item_asking_too_long_a_wait_is_a_page_error(
             ConnectorError, match=r"teams/.*asks to wait 9999 s, more than the 300 s"
         ):
             await conn.fetch_page_incremental(REF, None)
+
+
+async def test_a_channel_cut_at_the_cap_stays_cut_on_the_next_run(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    async with graph_connector(monkeypatch, max_messages_per_channel=1) as conn:
+        router.routes["delta"].side_effect = lambda r: delta_answer(
+            new_message("1773900000001", "one", 5), new_message("1773900000002", "two", 1)
+        )
+        first, state, _ = await incremental(conn, None)
+        second, kept, _ = await incremental(conn, state)
+    assert "posts" in first.limits  # only the newest message of the channel was read
+    assert second.limits == first.limits  # and the next run still says so
+    assert kept is not None and CHANNEL not in kept["channels"]  # read anew each run
