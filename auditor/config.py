@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     PositiveFloat,
     PositiveInt,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -194,11 +195,16 @@ Threshold = Annotated[float, Field(gt=0.0, le=1.0)]
 DEFAULT_THRESHOLDS: dict[ClassifiedRule, float] = {"DS3": 0.8, "DS6": 0.8, "DS8": 0.7}
 
 
-def _model_folder(value: Path | None) -> Path | None:
-    """A classifier folder must exist and hold ``model.json`` (its arrays are checked when the
+def _model_folder(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A classifier folder (relative to the config file's folder when the config is read
+    from a file) must exist and hold ``model.json`` (its arrays are checked when the
     content rules load it)."""
-    if value is not None and not (value / "model.json").is_file():
-        raise ValueError(f"{value}: not a classifier folder (no model.json)")
+    if value is None:
+        return None
+    base = (info.context or {}).get("base_dir")
+    folder = value if value.is_absolute() or base is None else Path(base) / value
+    if not (folder / "model.json").is_file():
+        raise ValueError(f"{folder}: not a classifier folder (no model.json)")
     return value
 
 

@@ -45,7 +45,7 @@ def config_from_dict(data: dict[str, Any], path: Path) -> Config:
     """Validate already-parsed TOML data as if it came from ``path``."""
     name = str(path)
     try:
-        config = Config.model_validate(data)
+        config = Config.model_validate(data, context={"base_dir": path.resolve().parent})
     except ValidationError as exc:
         raise ConfigError(error_lines(exc, prefix=f"{name}: ")) from None
     config = config.model_copy(update={"source": path.resolve()})
@@ -71,6 +71,9 @@ def _resolve_paths(config: Config) -> None:
         config.roster.oneroster_dir = base / config.roster.oneroster_dir
     if config.registry.pages_csv is not None:
         config.registry.pages_csv = base / config.registry.pages_csv
+    model = config.rules.classifier.path
+    if model is not None:
+        config.rules.classifier.path = base / model
     url = config.database.url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
         rel = url.removeprefix("sqlite:///")

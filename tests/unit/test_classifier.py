@@ -160,3 +160,23 @@ def test_a_long_benign_start_never_clears_abuse_at_the_end() -> None:
     alone, at_the_end = matcher.speech(abuse), matcher.speech(long_post)
     assert alone is not None and at_the_end is not None
     assert at_the_end.kind == alone.kind == "abusive"
+
+
+def test_a_model_folder_is_found_relative_to_the_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from auditor.loading import config_from_dict
+    from auditor.text.classifier import shipped_model
+
+    district = tmp_path / "district"
+    shutil.copytree(shipped_model(), district / "models" / "ours")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # a cron job starts somewhere else
+
+    data = {"rules": {"classifier": {"path": "models/ours"}}}
+    config = config_from_dict(data, district / "config.toml")
+
+    assert config.rules.classifier.path == (district / "models" / "ours")
