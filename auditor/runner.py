@@ -154,10 +154,11 @@ class Runner:
                 self._check_lease()
                 summary.status = "incomplete" if summary.errors else "complete"
             finally:
-                keeper.stop()
                 self._evaluator.shutdown(wait=True)
-                self._flush_judged()
+                if not self._lease_lost:  # nothing more of this run once another holds it
+                    self._flush_judged()
                 self._writer.close()  # stores what is queued (pages stopped mid-fetch too)
+                keeper.stop()  # only now: the lease is renewed while the queue is written
                 store.finish_run(self.engine, run_id, summary.status)
                 log.info("run %s finished: %s", run_id, summary.status)
         finally:

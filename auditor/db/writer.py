@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from auditor.db import store
 from auditor.db.store import PageRecord
+from auditor.errors import LeaseLost
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,14 @@ class BatchWriter:
         if self._stopped is None:
             try:
                 self.before_write()
-            except BaseException as exc:  # LeaseLost: nothing of this run is written again
+            except LeaseLost as exc:  # nothing of this run is written again
                 self._stopped = exc
+            except Exception as exc:  # the lock could not be checked: not written, said so
+                error = f"{NOT_STORED}: the run lock could not be checked ({self.describe(exc)})"
+                log.warning("%d page(s) not stored: %s", len(batch), error)
+                for _, future in batch:
+                    _settle(future, error)
+                return
         if self._stopped is not None:
             for _, future in batch:
                 _settle(future, exc=self._stopped)

@@ -122,3 +122,26 @@ def test_nothing_is_written_once_the_lease_is_lost(run: tuple[Engine, int]) -> N
         with pytest.raises(LeaseLost):
             future.result()
     assert stored(engine) == {}
+
+
+def test_a_lock_that_cannot_be_checked_fails_that_batch_not_the_rest(
+    run: tuple[Engine, int],
+) -> None:
+    engine, run_id = run
+    checks = iter([RuntimeError("server closed the connection"), None])
+
+    def flaky() -> None:
+        problem = next(checks, None)
+        if problem is not None:
+            raise problem
+
+    writer = BatchWriter(engine, run_id, flaky, str, max_batch=1)
+    first, second = writer.submit(record("p0")), writer.submit(record("p1"))
+    writer.start().close()
+
+    assert (
+        first.result()
+        == f"{NOT_STORED}: the run lock could not be checked (server closed the connection)"
+    )
+    assert second.result() is None  # the next batch is checked again and stored
+    assert set(stored(engine)) == {"p1"}
