@@ -17,6 +17,7 @@ work as before.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
@@ -64,7 +65,8 @@ class ConnectorSettings(BaseModel):
     full_refresh_days: PositiveInt = Field(
         7,
         description="For connectors that fetch incrementally (reading only what changed "
-        "since the last run): fetch every page in full at least this often, days "
+        "since the last run): fetch every page in full at least this often, days, each "
+        "page on its own day of the cycle so that full fetches spread over it "
         "(`auditor run --full` forces it).",
     )
 
@@ -72,6 +74,17 @@ class ConnectorSettings(BaseModel):
     def pages_in_flight(self) -> int:
         """Pages fetched at the same time (HTTP connectors may ramp above max_concurrency)."""
         return self.max_concurrency
+
+
+def full_fetch_due(page_id: str, last_full: datetime, now: datetime, days: int) -> bool:
+    """Whether a page last fetched in full at ``last_full`` is fetched in full again now:
+    once it is ``days`` old, or earlier on the page's own day of the ``days``-day cycle
+    (a day chosen from its id), so that a district's full fetches spread over the cycle
+    instead of all falling on one night (a day after the last at the soonest)."""
+    if now - last_full >= timedelta(days=days):
+        return True
+    slot = int(hashlib.sha256(page_id.encode()).hexdigest(), 16) % days
+    return now - last_full >= timedelta(days=1) and now.date().toordinal() % days == slot
 
 
 @dataclass(frozen=True)
@@ -194,15 +207,16 @@ class Connector(ABC):
         self, ref: PageRef, previous: SyncState | None, now: datetime, full: bool = False
     ) -> SyncedFetch:
         """:meth:`fetch_page_incremental` from ``previous``, within ``page_deadline_s``; in
-        full when ``full`` is asked, when there is no usable state, or when the last full
-        fetch is ``full_refresh_days`` old. A state that could not be read is said in the
+        full when ``full`` is asked, when there is no usable state, or when a full fetch is
+        due (:func:`full_fetch_due`). A state that could not be read is said in the
         snapshot's warnings."""
-        due = timedelta(days=self.settings.full_refresh_days)
         usable = (
             previous is not None
             and previous.problem is None
             and previous.full_fetch_at is not None
-            and now - previous.full_fetch_at < due
+            and not full_fetch_due(
+                ref.id, previous.full_fetch_at, now, self.settings.full_refresh_days
+            )
         )
         state = previous.data if previous is not None and usable and not full else None
         async with self._deadline():

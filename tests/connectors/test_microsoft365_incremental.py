@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -18,7 +19,13 @@ from test_microsoft365 import NOW, TestMicrosoft365Contract, graph_connector
 
 import auditor.connectors.http
 import auditor.connectors.microsoft365
-from auditor.connectors.base import Connector, ConnectorError, PageRef, SyncState
+from auditor.connectors.base import (
+    Connector,
+    ConnectorError,
+    PageRef,
+    SyncState,
+    full_fetch_due,
+)
 from auditor.connectors.http import count_requests
 from auditor.connectors.microsoft365 import Microsoft365Connector, state_link
 from auditor.results import RuleResult
@@ -409,3 +416,21 @@ async def test_a_channel_cut_at_the_cap_stays_cut_on_the_next_run(
     assert "posts" in first.limits  # only the newest message of the channel was read
     assert second.limits == first.limits  # and the next run still says so
     assert kept is not None and CHANNEL not in kept["channels"]  # read anew each run
+
+
+def test_full_fetches_spread_over_the_cycle_not_one_night() -> None:
+
+    pages = [f"club-{i}" for i in range(700)]
+    start = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # every page read in full that night
+    last = dict.fromkeys(pages, start)
+    nights: Counter[int] = Counter()
+    for day in range(1, 29):
+        now = start + timedelta(days=day)
+        for page in pages:
+            if full_fetch_due(page, last[page], now, 7):
+                nights[day] += 1
+                last[page] = now
+    assert all(now - when <= timedelta(days=7) for when in last.values())  # never older
+    assert sum(nights.values()) == 700 * 4  # once a week each, after the first night
+    assert max(nights.values()) < 700 * 0.2  # about a seventh a night, not all at once
+    assert not full_fetch_due("club-1", start, start + timedelta(hours=20), 7)  # not same day
