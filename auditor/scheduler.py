@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -31,7 +33,13 @@ from auditor.errors import AuditorError, ConfigError, RunLockedError
 from auditor.jobs import audit_report_alert, purge_old_runs
 from auditor.rulebook import prepare_database
 
+if TYPE_CHECKING:
+    from auditor.email.deliver import DeliveryOutcome
+
 log = logging.getLogger(__name__)
+
+# A mail job's sender (digests, overdue lists): (engine, config, run view) -> outcomes.
+Sender = Callable[..., "list[DeliveryOutcome]"]
 
 MISFIRE_GRACE = timedelta(hours=12)
 FINISHED = ("complete", "incomplete")
@@ -255,30 +263,32 @@ class AuditScheduler:
 
     async def digest_job(self) -> None:
         """Send the digests of the newest finished run (the delivery log prevents repeats)."""
-        await self._mail_job("digests")
+        from auditor.email.digests import send_digests
+
+        await self._mail_job("digests", send_digests)
 
     async def escalation_job(self) -> None:
         """Send each school's weekly overdue list ([schools] escalate_to) of the newest
         finished run."""
-        await self._mail_job("overdue lists")
+        from auditor.email.escalation import send_escalations
 
-    async def _mail_job(self, what: str) -> None:
+        await self._mail_job("overdue lists", send_escalations)
+
+    async def _mail_job(self, what: str, send: Sender) -> None:
         """Run one mail job in a worker thread, tracked so that a stop waits for it."""
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)
         try:
-            await asyncio.to_thread(self._send, what)
+            await asyncio.to_thread(self._send, what, send)
         finally:
             self._jobs.discard(task)
 
-    def _send(self, what: str) -> None:
-        """Send the newest finished run's ``what`` (digests or overdue lists) and log the
-        counts (in a worker thread)."""
-        from auditor.email.digests import digest_run, send_digests
-        from auditor.email.escalation import send_escalations
+    def _send(self, what: str, send: Sender) -> None:
+        """Send the newest finished run's ``what`` (digests or overdue lists) with ``send``
+        and log the counts (in a worker thread)."""
+        from auditor.email.digests import digest_run
 
-        send = send_escalations if what == "overdue lists" else send_digests
         try:
             view = digest_run(self.engine, None)
             outcomes = send(self.engine, self.config, view)
