@@ -52,7 +52,8 @@ def iter_digests(view: RunView, config: Config) -> Iterator[Digest]:
     for page in view.pages:
         by_supervisor[page.supervisor].append(page)
     for supervisor, pages in sorted(by_supervisor.items()):
-        yield build_digest(view, config, supervisor, pages)
+        with view.evidence_of(pages):  # held until the caller asks for the next digest
+            yield build_digest(view, config, supervisor, pages)
 
 
 def build_digest(view: RunView, config: Config, recipient: str, pages: list[PageView]) -> Digest:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from auditor.reports.theme import DARK, LIGHT
 
@@ -26,24 +26,24 @@ _NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
 
 def strip_bidi(value: str) -> str:
     """``value`` without bidi controls, for outputs that cannot isolate text (plain text,
-    CSV, email subjects, HTML titles)."""
-    return value.translate(_NO_BIDI)
+    CSV, email subjects, HTML titles). ASCII text (most of it) cannot hold one."""
+    return value if value.isascii() else value.translate(_NO_BIDI)
 
 
 def _no_bidi(value: object) -> object:
     """``finalize`` of both environments: no ``{{ }}`` value puts a bidi control in a
     document, whatever the template does with it."""
+    if not isinstance(value, str) or value.isascii():  # ASCII cannot hold a bidi control
+        return value
     if isinstance(value, Markup):
         return Markup(strip_bidi(str(value)))
-    if isinstance(value, str):
-        return strip_bidi(value)
-    return value
+    return strip_bidi(value)
 
 
 def bdi(value: object) -> Markup:
     """Text from a platform or the register as ``<bdi>``: right-to-left text in it cannot
     move the text beside it (the owner's and supervisor's addresses next to a page name)."""
-    return Markup("<bdi>%s</bdi>") % (value,)
+    return Markup(f"<bdi>{escape(value)}</bdi>")
 
 
 def safe_url(value: str | None) -> str | None:

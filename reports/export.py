@@ -233,7 +233,7 @@ def write_json(view: RunView, path: Path) -> None:
         handle.write(f'{{"run":{_dumps(_run_record(view))},"summary":{_dumps(_summary(view))},')
         handle.write('"pages":[')
         checks: dict[str, str] = {}
-        for i, page in enumerate(view.pages):
+        for i, page in enumerate(view.with_evidence(view.pages)):
             handle.write(("\n" if i == 0 else ",\n") + _dumps(page_record(page, checks=checks)))
         handle.write(f'\n],"manual_checks":{_dumps(checks)},')
         handle.write(f'"discovered_groups":{_dumps(_discovered(view))}}}\n')
@@ -244,7 +244,7 @@ def write_jsonl(view: RunView, path: Path) -> Path:
     its run (``run_id``) and the run its results come from (``from_run``). Above
     ``JSONL_LIMIT`` bytes it is gzipped to ``findings.jsonl.gz`` instead; the path written."""
     with create_text(path) as handle:
-        for page in view.pages:
+        for page in view.with_evidence(view.pages):
             handle.write(_dumps({"run_id": view.id} | page_record(page, complete=True)) + "\n")
     if path.stat().st_size <= JSONL_LIMIT:
         return path
@@ -316,7 +316,7 @@ def write_csv(view: RunView, path: Path) -> None:
     page with no such result: its status, and for an audited page how many rules pass."""
 
     def rows() -> Iterable[dict[str, Any]]:
-        for p in view.pages:
+        for p in view.with_evidence(view.pages):
             base = {
                 "run_id": view.id,
                 "page_id": p.id,

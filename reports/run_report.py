@@ -8,7 +8,7 @@ SIGKILL mid-render leaves the previous report as it was; files are 0600, folders
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -29,7 +29,13 @@ from auditor.reports.export import (
     write_json,
     write_jsonl,
 )
-from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
+from auditor.reports.files import (
+    ReportFolderError,
+    make_folder,
+    replaced_folder,
+    write_pieces,
+    write_text,
+)
 from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
 
@@ -155,18 +161,32 @@ def _context(view: RunView) -> dict[str, Callable[..., Any]]:
 
 def render_html(view: RunView, parts: list[DetailPart] | None = None) -> str:
     """The run report's front page (inline CSS, SVG and script, no remote content)."""
+    return "".join(generate_html(view, parts))
+
+
+def generate_html(view: RunView, parts: list[DetailPart] | None = None) -> Iterator[str]:
+    """:func:`render_html` piece by piece (the pages' sections, when they are in it, hold
+    their evidence only while they are rendered)."""
     parts = plan_parts(view) if parts is None else parts
     charts = {"trend": trend_chart(view), "school": school_chart(view), "age": age_chart(view)}
     template = environment().get_template("run_report.html.j2")
-    return template.render(
-        run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
-    )
+    with view.evidence_of([] if parts else view.pages):  # inline only for small runs
+        yield from template.generate(
+            run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
+        )
 
 
 def render_part(view: RunView, part: DetailPart) -> str:
     """One file of page sections for a large run."""
+    return "".join(generate_part(view, part))
+
+
+def generate_part(view: RunView, part: DetailPart) -> Iterator[str]:
+    """:func:`render_part` piece by piece, the part's evidence read for it and dropped
+    after."""
     template = environment().get_template("details.html.j2")
-    return template.render(run=view, part=part, root="../", **_context(view))
+    with view.evidence_of(part.pages):
+        yield from template.generate(run=view, part=part, root="../", **_context(view))
 
 
 def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> Path:
@@ -189,9 +209,9 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
     parts = plan_parts(view)
     if parts:
         make_folder(out / DETAILS_DIR)
-    for part in parts:
-        write_text(out / part.path, render_part(view, part))
-    write_text(out / "index.html", render_html(view, parts))
+    for part in parts:  # one part's sections (and evidence) at a time
+        write_pieces(out / part.path, generate_part(view, part))
+    write_pieces(out / "index.html", generate_html(view, parts))
     write_json(view, out / "findings.json")
     write_jsonl(view, out / "findings.jsonl")
     write_csv(view, out / "findings.csv")
@@ -199,7 +219,9 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
     plans_dir = make_folder(out / PLANS_DIR)
-    for digest in iter_digests(view, config):  # one at a time: each is written, then dropped
+    # One at a time: each digest is written, then dropped; while its action plan is written
+    # below, iter_digests holds that supervisor's evidence (it is suspended in evidence_of).
+    for digest in iter_digests(view, config):
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)

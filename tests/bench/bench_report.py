@@ -92,7 +92,7 @@ def main() -> None:
         refresh_statistics(engine)  # as every real run does when it finishes
         seeded = time.perf_counter() - t0
         t1 = time.perf_counter()
-        view = load_run(engine, run_id)
+        view = load_run(engine, run_id, evidence=False)  # as `auditor report` and a run do
         loaded = time.perf_counter() - t1
         out = Path(tmp) / "report"
         t2 = time.perf_counter()
