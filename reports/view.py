@@ -87,7 +87,7 @@ def _evidence_reader(engine: Engine) -> EvidenceReader:
                 chunk = ids[start : start + _IDS_PER_SELECT]
                 yield from conn.execute(
                     select(Result.id, cast(Result.evidence, Text)).where(Result.id.in_(chunk))
-                ).tuples()
+                )
 
     return read
 
