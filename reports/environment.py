@@ -22,12 +22,15 @@ _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9@._+-]+")
 # in platform text would reorder the text after it, e.g. the addresses beside a page name.
 BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _NO_BIDI = dict.fromkeys(map(ord, BIDI_CONTROLS))
+_HAS_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 def strip_bidi(value: str) -> str:
     """``value`` without bidi controls, for outputs that cannot isolate text (plain text,
-    CSV, email subjects, HTML titles). ASCII text (most of it) cannot hold one."""
-    return value if value.isascii() else value.translate(_NO_BIDI)
+    CSV, email subjects, HTML titles)."""
+    if value.isascii() or not _HAS_BIDI.search(value):  # a search is cheaper than translate
+        return value
+    return value.translate(_NO_BIDI)
 
 
 def _no_bidi(value: object) -> object:

@@ -100,7 +100,7 @@ class Trend:
     RESOLVED = "resolved"  # failing in the previous audit, not now
 
 
-@dataclass
+@dataclass(slots=True)  # 15 per page: no __dict__ each
 class ResultView:
     """One rule's result on one page, with the rule's metadata and history for display."""
 
@@ -574,22 +574,23 @@ def _result_view(
 ) -> ResultView:
     """One result's view from its row; with ``evidence`` False, evidence that is not empty
     is left in the database (``NOT_LOADED``, read by ``RunView.evidence_of``)."""
-    first = seen.get((audit.page_id, row.rule_id))
-    earlier = before.get(audit.page_id, {})
-    stored = row.evidence
+    _, row_id, rule_id, status, severity, message, stored = row
+    page_id = audit.page_id
+    first = seen.get((page_id, rule_id))
+    earlier = before.get(page_id)
     deferred = not evidence and bool(stored) and stored != "[]"
     return ResultView(
-        row.rule_id,
-        row.status,
-        row.severity,
-        sys.intern(row.message),  # most pass messages are the same on every page
+        rule_id,
+        status,
+        severity,
+        sys.intern(message),  # most pass messages are the same on every page
         NOT_LOADED if deferred else _evidence(stored),
-        *meta.of(row.rule_id, audit.platform or ""),
+        *meta.of(rule_id, audit.platform or ""),
         first_seen=first.started_at if first else None,
         first_seen_run=first.run_id if first else None,
         days_open=(run_started - first.started_at).days if first else None,
-        trend=_trend(row.status, earlier.get(row.rule_id)),
-        evidence_row=row.id if deferred else None,
+        trend=_trend(status, earlier.get(rule_id) if earlier else None),
+        evidence_row=row_id if deferred else None,
     )
 
 
