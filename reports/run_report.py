@@ -24,10 +24,13 @@ from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.evidence import evidence_lines
 from auditor.reports.export import (
+    FindingsPart,
     write_action_plan,
     write_csv,
+    write_csv_split,
     write_discovered_csv,
     write_json,
+    write_json_split,
     write_jsonl,
 )
 from auditor.reports.files import (
@@ -45,7 +48,11 @@ from auditor.reports.view import PageView, ResultView, RunView, Trend
 # grows past a few megabytes however large the district.
 INLINE_LIMIT = 150
 PAGES_PER_FILE = 150
+# Above this many pages, findings.json and findings.csv are split like the detail files:
+# each part's results in findings/<part>.json and .csv, an index in the two files.
+FINDINGS_INLINE_LIMIT = 1000
 DETAILS_DIR = "details"
+FINDINGS_DIR = "findings"
 DIGESTS_DIR = "digests"
 PLANS_DIR = "action-plans"
 DISCOVERED_CSV = "discovered-groups.csv"
@@ -59,6 +66,7 @@ OUTPUTS = frozenset(
         "findings.csv",
         DISCOVERED_CSV,
         DETAILS_DIR,
+        FINDINGS_DIR,
         DIGESTS_DIR,
         PLANS_DIR,
     )
@@ -97,6 +105,12 @@ def plan_parts(view: RunView) -> list[DetailPart]:
                 page.detail_file = path
             parts.append(DetailPart(path, title, chunk))
     return parts
+
+
+def findings_part(part: DetailPart) -> FindingsPart:
+    """The findings files of a detail part: ``findings/<its file's stem>``."""
+    stem = Path(part.path).stem
+    return FindingsPart(f"{FINDINGS_DIR}/{stem}", part.title, part.pages)
 
 
 def trend_chart(view: RunView) -> Markup:
@@ -225,9 +239,15 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
     for part in parts:  # one part's sections (and evidence) at a time
         write_text(out / part.path, render_part(view, part))
     write_pieces(out / "index.html", generate_html(view, parts))
-    write_json(view, out / "findings.json")
+    if parts and len(view.pages) > FINDINGS_INLINE_LIMIT:
+        make_folder(out / FINDINGS_DIR)
+        split = [findings_part(part) for part in parts]
+        write_json_split(view, split, out)
+        write_csv_split(view, split, out)
+    else:
+        write_json(view, out / "findings.json")
+        write_csv(view, out / "findings.csv")
     write_jsonl(view, out / "findings.jsonl")
-    write_csv(view, out / "findings.csv")
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
