@@ -579,11 +579,12 @@ def _result_view(
     first = seen.get((page_id, rule_id))
     earlier = before.get(page_id)
     deferred = not evidence and bool(stored) and stored != "[]"
+    intern = sys.intern  # one copy of each rule id, status, severity, and of most messages
     return ResultView(
-        rule_id,
-        status,
-        severity,
-        sys.intern(message),  # most pass messages are the same on every page
+        intern(rule_id),
+        intern(status),
+        intern(severity),
+        intern(message),
         NOT_LOADED if deferred else _evidence(stored),
         *meta.of(rule_id, audit.platform or ""),
         first_seen=first.started_at if first else None,
