@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from auditor.reports.files import (
     write_text,
 )
 from auditor.reports.history import OPEN_STATUSES
-from auditor.reports.view import PageView, ResultView, RunView, Trend
+from auditor.reports.view import PageView, RunView
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
 # beyond, sections go to per-school files of at most PAGES_PER_FILE pages each, so no file
@@ -164,25 +163,9 @@ def history_chart(view: RunView, page: PageView) -> Markup | None:
     return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
 
 
-@lru_cache(maxsize=4096)
-def _settled_html(status: str, resolved: bool, title: str, rule: str, message: str) -> Markup:
-    """A settled rule's row (``_settled.html.j2``), rendered once for all the pages where it
-    reads the same (most passing rules' messages do): a third of a large report's time."""
-    template = environment().get_template("_settled.html.j2")
-    return Markup(
-        template.render(status=status, resolved=resolved, title=title, rule=rule, message=message)
-    )
-
-
-def settled_row(r: ResultView) -> Markup:
-    """The row of a result that needs nothing now, in a page's "Other rules" list."""
-    return _settled_html(r.status, r.trend == Trend.RESOLVED, r.title or r.rule, r.rule, r.message)
-
-
 def _context(view: RunView) -> dict[str, Callable[..., Any]]:
     """What every template with page sections needs besides the run."""
     return {
-        "settled_row": settled_row,
         "strip": lambda page: history_chart(view, page),
         "evidence": lambda result: list(
             zip(evidence_lines(result.evidence, view.timezone), result.evidence, strict=True)

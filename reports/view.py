@@ -73,7 +73,7 @@ class _NotLoaded:
 
 
 NOT_LOADED: Any = _NotLoaded()
-EVIDENCE_BATCH = 500  # pages whose evidence is read (and held) at a time
+EVIDENCE_BATCH = 200  # pages whose evidence is read (and held) at a time
 _IDS_PER_SELECT = 500  # result ids in one select's IN list
 EvidenceReader = Callable[[list[int]], Iterator[tuple[int, str | None]]]
 
@@ -431,6 +431,7 @@ def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -
         seen = first_seen(conn, run_id)
         before = previous_results(conn, run_id, whole=True, statuses=(Status.FAIL.value,))
         pages = _load_pages(conn, run_id, run.started_at, seen, before, rules, evidence)
+        del seen, before  # not needed past here: the next queries' rows take their place
         runs = recent_runs(conn, run_id)
         _add_history(pages, rule_history(conn, runs, open_only=True))
         trend = run_trend(conn, runs)
