@@ -663,10 +663,15 @@ def _shared_strings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _EVIDENCE = json.JSONDecoder(object_pairs_hook=_shared_strings)
 
 
+# The evidence of every result that has none: one immutable empty sequence, not an empty
+# list each (most results have no evidence).
+NO_EVIDENCE: Any = ()
+
+
 def _evidence(stored: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """A result's evidence from its stored JSON text (most results have none)."""
     if not stored or stored == "[]":
-        return []
+        return NO_EVIDENCE
     return list(_EVIDENCE.decode(stored)) if isinstance(stored, str) else list(stored)
 
 
