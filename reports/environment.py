@@ -134,6 +134,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         finalize=_no_bidi,
+        auto_reload=False,  # packaged templates never change: no stat() per include
     )
     env.filters["safe_url"] = safe_url
     env.filters["when"] = when
@@ -157,6 +158,7 @@ def text_environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_no_bidi,
+        auto_reload=False,  # packaged templates never change: no stat() per include
     )
     env.filters["safe_url"] = safe_url
     env.filters["when"] = when

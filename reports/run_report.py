@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -163,9 +164,30 @@ def history_chart(view: RunView, page: PageView) -> Markup | None:
     return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
 
 
+@lru_cache(maxsize=1024)
+def _rule_text(
+    clause_text: str, policy: str, clause: str, rationale: str, remediation: str, platform: str
+) -> Markup:
+    """``_rule_text.html.j2``, rendered once per rule text and platform."""
+    template = environment().get_template("_rule_text.html.j2")
+    return Markup(
+        template.render(
+            clause_text=clause_text,
+            policy=policy,
+            clause=clause,
+            rationale=rationale,
+            remediation=remediation,
+            platform=platform,
+        )
+    )
+
+
 def _context(view: RunView) -> dict[str, Callable[..., Any]]:
     """What every template with page sections needs besides the run."""
     return {
+        "rule_text": lambda r, platform: _rule_text(
+            r.clause_text, view.policy, r.clause, r.rationale, r.remediation, platform
+        ),
         "strip": lambda page: history_chart(view, page),
         "evidence": lambda result: list(
             zip(evidence_lines(result.evidence, view.timezone), result.evidence, strict=True)
