@@ -147,6 +147,13 @@ def main() -> None:
         for name in ("findings.json", "findings.jsonl", "findings.jsonl.gz", "findings.csv"):
             if (out / name).exists():
                 print(f"{name}: {(out / name).stat().st_size / 1e6:.2f} MB")
+        parts = sorted((out / "findings").glob("*.json")) if (out / "findings").is_dir() else []
+        if parts:
+            big = max(parts, key=lambda f: f.stat().st_size)
+            print(
+                f"findings parts: {len(parts)} (.json and .csv each), largest "
+                f"{big.name} {big.stat().st_size / 1e6:.2f} MB"
+            )
         largest = max(files, key=lambda f: f.stat().st_size)
         print(f"largest file: {largest.relative_to(out)} {largest.stat().st_size / 1e6:.2f} MB")
         print(
