@@ -326,7 +326,7 @@ def report(
         engine = make_engine(cfg.database.url)
         prepare_database(engine, cfg.rules)
         try:
-            view = load_run(engine, run_id)
+            view = load_run(engine, run_id, evidence=False)
         except RunNotFoundError as exc:
             raise AuditorError(f"{cfg.database.url}: {exc}") from None
         return write_report(view, output or cfg.reports.output_dir, cfg)

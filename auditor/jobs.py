@@ -52,12 +52,13 @@ async def audit_report_alert(
 def _report_and_alert(
     config: Config, engine: Engine, summary: RunSummary, output: Path
 ) -> AuditJob:
-    """Load the run once, write its report from that load, then send its urgent alerts
+    """Load the run once (its evidence left in the database, read a few pages at a time
+    as each output needs it), write its report from that load, then send its urgent alerts
     from the same load (best effort: never raises)."""
     job = AuditJob(summary, None)
     view: RunView | None = None
     try:
-        view = load_run(engine, summary.run_id)
+        view = load_run(engine, summary.run_id, evidence=False)
         job.report = write_report(view, output, config)
         log.info("run %s: report written to %s", summary.run_id, job.report)
     except Exception as exc:

@@ -5,9 +5,9 @@ and a plain-text alternative carrying the same facts."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import css_inline
 
@@ -25,7 +25,12 @@ from auditor.reports.evidence import evidence_lines
 from auditor.reports.view import PageView, ResultView, RunView
 from auditor.results import Severity, Status
 
+# A digest lists in full the open items of at most this many pages (the most urgent); the
+# rest are named, and are in the attached action plan and the report. An email of hundreds
+# of pages would be clipped by mail readers, and its rendering would hold tens of MB.
+PAGES_IN_FULL = 25
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+T = TypeVar("T")
 
 
 @dataclass
@@ -52,7 +57,8 @@ def iter_digests(view: RunView, config: Config) -> Iterator[Digest]:
     for page in view.pages:
         by_supervisor[page.supervisor].append(page)
     for supervisor, pages in sorted(by_supervisor.items()):
-        yield build_digest(view, config, supervisor, pages)
+        with view.evidence_of(pages):  # held until the caller asks for the next digest
+            yield build_digest(view, config, supervisor, pages)
 
 
 def build_digest(view: RunView, config: Config, recipient: str, pages: list[PageView]) -> Digest:
@@ -152,12 +158,35 @@ def _urgency(page: PageView) -> tuple[int, int, int, int, str]:
     return (page.worst_rank, -overdue, -severity, -len(page.attention), page.name.lower())
 
 
+def _once(make: Callable[[ResultView], T]) -> Callable[[ResultView], T]:
+    """``make`` worked out once per result for one digest (its HTML and text both ask)."""
+    done: dict[int, T] = {}
+
+    def get(r: ResultView) -> T:
+        key = id(r)  # the results outlive the digest's context
+        if key not in done:
+            done[key] = make(r)
+        return done[key]
+
+    return get
+
+
+def _more(pages: list[PageView]) -> dict[str, Any] | None:
+    """The pages with open items left out of the digest: how many, their open items, and
+    their names (None when none was left out)."""
+    if not pages:
+        return None
+    names = "; ".join(strip_bidi(p.name) for p in pages)
+    return {"pages": len(pages), "open": sum(len(p.attention) for p in pages), "names": names}
+
+
 def digest_context(
     view: RunView, config: Config, recipient: str, pages: list[PageView]
 ) -> dict[str, Any]:
     """Everything both digest templates show, so HTML and text carry the same facts."""
     base = config.reports.base_url
     attention = sorted((p for p in pages if p.needs_attention), key=_urgency)
+    audited = [p for p in attention if p.status == "audited"]
     return {
         "run": view,
         "tz": config.district.timezone,
@@ -166,7 +195,8 @@ def digest_context(
         "subject": subject_line(view, config, pages),
         "headline": headline(pages),
         "pages": pages,
-        "audited": [p for p in attention if p.status == "audited"],
+        "audited": audited[:PAGES_IN_FULL],
+        "more": _more(audited[PAGES_IN_FULL:]),
         "errored": [p for p in attention if p.status == "error"],
         "passing": [p for p in pages if not p.needs_attention],
         "report_url": join_url(base, "index.html"),
@@ -182,9 +212,9 @@ def digest_context(
             for p in sorted(pages, key=_urgency)
         ],
         "overdue": sum(r.overdue for p in pages for r in p.attention),
-        "evidence": lambda r: evidence_lines(r.evidence, config.district.timezone),
+        "evidence": _once(lambda r: evidence_lines(r.evidence, config.district.timezone)),
         "due": due_text,
         "plan": plan_text,
-        "steps": lambda r: config.rules.fill_in(r.remediation),
+        "steps": _once(lambda r: config.rules.fill_in(r.remediation)),
         "passing_line": passing_line,
     }

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -45,6 +45,21 @@ def write_text(path: Path, text: str) -> None:
     """Write ``text`` to a new private file at ``path``."""
     with create_text(path) as handle:
         handle.write(text)
+
+
+def write_pieces(path: Path, pieces: Iterable[str], chunk: int = 1 << 16) -> None:
+    """Write the text ``pieces`` (a template's ``generate()``) to a new private file as they
+    come, a chunk at a time: a large document is never held whole."""
+    with create_text(path) as handle:
+        held: list[str] = []
+        size = 0
+        for piece in pieces:
+            held.append(piece)
+            size += len(piece)
+            if size >= chunk:
+                handle.write("".join(held))
+                held, size = [], 0
+        handle.write("".join(held))
 
 
 def replace_file(path: Path, data: bytes) -> None:

@@ -8,8 +8,9 @@ SIGKILL mid-render leaves the previous report as it was; files are 0600, folders
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,22 @@ from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.evidence import evidence_lines
 from auditor.reports.export import (
+    FindingsPart,
     write_action_plan,
     write_csv,
+    write_csv_split,
     write_discovered_csv,
     write_json,
+    write_json_split,
     write_jsonl,
 )
-from auditor.reports.files import ReportFolderError, make_folder, replaced_folder, write_text
+from auditor.reports.files import (
+    ReportFolderError,
+    make_folder,
+    replaced_folder,
+    write_pieces,
+    write_text,
+)
 from auditor.reports.history import OPEN_STATUSES
 from auditor.reports.view import PageView, RunView
 
@@ -38,7 +48,11 @@ from auditor.reports.view import PageView, RunView
 # grows past a few megabytes however large the district.
 INLINE_LIMIT = 150
 PAGES_PER_FILE = 150
+# Above this many pages, findings.json and findings.csv are split like the detail files:
+# each part's results in findings/<part>.json and .csv, an index in the two files.
+FINDINGS_INLINE_LIMIT = 1000
 DETAILS_DIR = "details"
+FINDINGS_DIR = "findings"
 DIGESTS_DIR = "digests"
 PLANS_DIR = "action-plans"
 DISCOVERED_CSV = "discovered-groups.csv"
@@ -52,6 +66,7 @@ OUTPUTS = frozenset(
         "findings.csv",
         DISCOVERED_CSV,
         DETAILS_DIR,
+        FINDINGS_DIR,
         DIGESTS_DIR,
         PLANS_DIR,
     )
@@ -90,6 +105,12 @@ def plan_parts(view: RunView) -> list[DetailPart]:
                 page.detail_file = path
             parts.append(DetailPart(path, title, chunk))
     return parts
+
+
+def findings_part(part: DetailPart) -> FindingsPart:
+    """The findings files of a detail part: ``findings/<its file's stem>``."""
+    stem = Path(part.path).stem
+    return FindingsPart(f"{FINDINGS_DIR}/{stem}", part.title, part.pages)
 
 
 def trend_chart(view: RunView) -> Markup:
@@ -143,9 +164,30 @@ def history_chart(view: RunView, page: PageView) -> Markup | None:
     return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
 
 
+@lru_cache(maxsize=1024)
+def _rule_text(
+    clause_text: str, policy: str, clause: str, rationale: str, remediation: str, platform: str
+) -> Markup:
+    """``_rule_text.html.j2``, rendered once per rule text and platform."""
+    template = environment().get_template("_rule_text.html.j2")
+    return Markup(
+        template.render(
+            clause_text=clause_text,
+            policy=policy,
+            clause=clause,
+            rationale=rationale,
+            remediation=remediation,
+            platform=platform,
+        )
+    )
+
+
 def _context(view: RunView) -> dict[str, Callable[..., Any]]:
     """What every template with page sections needs besides the run."""
     return {
+        "rule_text": lambda r, platform: _rule_text(
+            r.clause_text, view.policy, r.clause, r.rationale, r.remediation, platform
+        ),
         "strip": lambda page: history_chart(view, page),
         "evidence": lambda result: list(
             zip(evidence_lines(result.evidence, view.timezone), result.evidence, strict=True)
@@ -155,18 +197,28 @@ def _context(view: RunView) -> dict[str, Callable[..., Any]]:
 
 def render_html(view: RunView, parts: list[DetailPart] | None = None) -> str:
     """The run report's front page (inline CSS, SVG and script, no remote content)."""
+    return "".join(generate_html(view, parts))
+
+
+def generate_html(view: RunView, parts: list[DetailPart] | None = None) -> Iterator[str]:
+    """:func:`render_html` piece by piece (the pages' sections, when they are in it, hold
+    their evidence only while they are rendered)."""
     parts = plan_parts(view) if parts is None else parts
     charts = {"trend": trend_chart(view), "school": school_chart(view), "age": age_chart(view)}
     template = environment().get_template("run_report.html.j2")
-    return template.render(
-        run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
-    )
+    with view.evidence_of([] if parts else view.pages):  # inline only for small runs
+        yield from template.generate(
+            run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
+        )
 
 
 def render_part(view: RunView, part: DetailPart) -> str:
-    """One file of page sections for a large run."""
+    """One file of page sections for a large run (at most ``PAGES_PER_FILE`` pages: held
+    whole, which renders faster than piece by piece), the part's evidence read for it and
+    dropped after."""
     template = environment().get_template("details.html.j2")
-    return template.render(run=view, part=part, root="../", **_context(view))
+    with view.evidence_of(part.pages):
+        return template.render(run=view, part=part, root="../", **_context(view))
 
 
 def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> Path:
@@ -189,17 +241,25 @@ def _write_outputs(view: RunView, config: Config, out: Path) -> None:
     parts = plan_parts(view)
     if parts:
         make_folder(out / DETAILS_DIR)
-    for part in parts:
+    for part in parts:  # one part's sections (and evidence) at a time
         write_text(out / part.path, render_part(view, part))
-    write_text(out / "index.html", render_html(view, parts))
-    write_json(view, out / "findings.json")
+    write_pieces(out / "index.html", generate_html(view, parts))
+    if parts and len(view.pages) > FINDINGS_INLINE_LIMIT:
+        make_folder(out / FINDINGS_DIR)
+        split = [findings_part(part) for part in parts]
+        write_json_split(view, split, out)
+        write_csv_split(view, split, out)
+    else:
+        write_json(view, out / "findings.json")
+        write_csv(view, out / "findings.csv")
     write_jsonl(view, out / "findings.jsonl")
-    write_csv(view, out / "findings.csv")
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
     plans_dir = make_folder(out / PLANS_DIR)
-    for digest in iter_digests(view, config):  # one at a time: each is written, then dropped
+    # One at a time: each digest is written, then dropped; while its action plan is written
+    # below, iter_digests holds that supervisor's evidence (it is suspended in evidence_of).
+    for digest in iter_digests(view, config):
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)

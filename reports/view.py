@@ -8,11 +8,12 @@ import gc
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, Row, Text, and_, cast, select
 from sqlalchemy.orm import Session, aliased
@@ -55,6 +56,42 @@ class RunNotFoundError(LookupError):
     """No run with that id (or no run at all) in the database."""
 
 
+class EvidenceNotLoadedError(RuntimeError):
+    """Evidence was read outside ``RunView.evidence_of`` from a run loaded without it."""
+
+
+class _NotLoaded:
+    """The evidence of a result loaded without it: any use is an error, so that no output
+    ever shows "no evidence" for evidence that was simply not read."""
+
+    def _refuse(self, *args: object) -> NoReturn:
+        raise EvidenceNotLoadedError(
+            "evidence not loaded: read it within RunView.evidence_of (load_run evidence=False)"
+        )
+
+    __iter__ = __len__ = __bool__ = __getitem__ = _refuse
+
+
+NOT_LOADED: Any = _NotLoaded()
+EVIDENCE_BATCH = 200  # pages whose evidence is read (and held) at a time
+_IDS_PER_SELECT = 500  # result ids in one select's IN list
+EvidenceReader = Callable[[list[int]], Iterator[tuple[int, str | None]]]
+
+
+def _evidence_reader(engine: Engine) -> EvidenceReader:
+    """Reads the stored evidence (JSON text) of result rows by id."""
+
+    def read(ids: list[int]) -> Iterator[tuple[int, str | None]]:
+        with engine.connect() as conn:
+            for start in range(0, len(ids), _IDS_PER_SELECT):
+                chunk = ids[start : start + _IDS_PER_SELECT]
+                yield from conn.execute(
+                    select(Result.id, cast(Result.evidence, Text)).where(Result.id.in_(chunk))
+                )
+
+    return read
+
+
 class Trend:
     """How a result compares with the page's previous audit (findings ``trend``)."""
 
@@ -63,7 +100,7 @@ class Trend:
     RESOLVED = "resolved"  # failing in the previous audit, not now
 
 
-@dataclass
+@dataclass(slots=True)  # 15 per page: no __dict__ each
 class ResultView:
     """One rule's result on one page, with the rule's metadata and history for display."""
 
@@ -86,6 +123,8 @@ class ResultView:
     plan_fix_on: date | None = None  # the supervisor's imported action plan (auditor.plans)
     plan_by: str | None = None
     plan_note: str | None = None
+    # The stored row whose evidence is NOT_LOADED (see load_run's ``evidence``).
+    evidence_row: int | None = None
 
     @property
     def needs_attention(self) -> bool:
@@ -124,20 +163,22 @@ class PageView:
         """Link to the page's section from ``file`` (a bare anchor within the same file)."""
         return f"#page-{self.id}" if file == self.detail_file else self.href
 
-    @property
+    @cached_property
     def failing(self) -> list[ResultView]:
+        """Failing results (worked out once: a page's results do not change once loaded)."""
         return [r for r in self.results if r.status == Status.FAIL]
 
-    @property
+    @cached_property
     def attention(self) -> list[ResultView]:
         """Results someone must act on (fail, error, warn), most urgent first."""
         return [r for r in self.results if r.needs_attention]
 
-    @property
+    @cached_property
     def manual(self) -> list[ResultView]:
+        """Results a person must check by hand."""
         return [r for r in self.results if r.status == Status.MANUAL]
 
-    @property
+    @cached_property
     def settled(self) -> list[ResultView]:
         """Results that need nothing now: pass, waived, not-applicable."""
         return [r for r in self.results if not r.needs_attention and r.status != Status.MANUAL]
@@ -219,6 +260,40 @@ class RunView:
     policy: str = POLICY_NAME
     trend: list[TrendPoint] = field(default_factory=list)  # this run and those before it
     history_runs: list[RunRef] = field(default_factory=list)  # the columns of page.history
+    # Reads stored evidence by result row id (set when the run was loaded without it).
+    evidence_source: EvidenceReader | None = field(default=None, repr=False)
+
+    @contextmanager
+    def evidence_of(self, pages: Iterable[PageView]) -> Iterator[None]:
+        """Within the block, the results of ``pages`` hold their evidence; after it, the
+        evidence read for the block is dropped again. A no-op for a run loaded with its
+        evidence; evidence already read by an enclosing block is left to that block."""
+        if self.evidence_source is None:
+            yield
+            return
+        waiting = {
+            r.evidence_row: r
+            for p in pages
+            for r in p.results
+            if r.evidence_row is not None and r.evidence is NOT_LOADED
+        }
+        try:
+            for row_id, stored in self.evidence_source(list(waiting)):
+                waiting[row_id].evidence = json.loads(stored) if stored else []
+            yield
+        finally:
+            for r in waiting.values():
+                r.evidence = NOT_LOADED
+
+    def with_evidence(
+        self, pages: Sequence[PageView], batch: int = EVIDENCE_BATCH
+    ) -> Iterator[PageView]:
+        """``pages`` one by one, each holding its evidence while it is the current one
+        (read ``batch`` pages at a time, and dropped after its batch)."""
+        for start in range(0, len(pages), batch):
+            chunk = pages[start : start + batch]
+            with self.evidence_of(chunk):
+                yield from chunk
 
     @property
     def audited(self) -> list[PageView]:
@@ -330,11 +405,15 @@ class RunView:
 LOAD_BATCH = 2000  # rows fetched at a time while streaming a run's results
 
 
-def load_run(engine: Engine, run_id: int | None = None) -> RunView:
+def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -> RunView:
     """The run ``run_id`` (default: the newest) with its pages, results and history, plus
     every other registered page with its newest result from an earlier complete or partial
     run (the whole picture: a ``--page`` run hides nothing). Rows are read with Core
-    selects, results streamed, into plain view objects (no ORM objects)."""
+    selects, results streamed, into plain view objects (no ORM objects).
+
+    ``evidence`` False leaves each result's evidence in the database, to be read a few
+    pages at a time with :meth:`RunView.evidence_of` (the report of a large run: its
+    memory stays flat however many posts its pages quote)."""
     with _no_cyclic_gc(), Session(engine) as session:
         if run_id is None:
             run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
@@ -351,7 +430,8 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         conn = session.connection()  # Core rows from here: no ORM row processing
         seen = first_seen(conn, run_id)
         before = previous_results(conn, run_id, whole=True, statuses=(Status.FAIL.value,))
-        pages = _load_pages(conn, run_id, run.started_at, seen, before, rules)
+        pages = _load_pages(conn, run_id, run.started_at, seen, before, rules, evidence)
+        del seen, before  # not needed past here: the next queries' rows take their place
         runs = recent_runs(conn, run_id)
         _add_history(pages, rule_history(conn, runs, open_only=True))
         trend = run_trend(conn, runs)
@@ -385,6 +465,7 @@ def load_run(engine: Engine, run_id: int | None = None) -> RunView:
         rules=rules,
         trend=trend,
         history_runs=runs,
+        evidence_source=None if evidence else _evidence_reader(engine),
     )
 
 
@@ -408,9 +489,11 @@ def _load_pages(
     seen: dict[tuple[str, str], FirstSeen],
     before: dict[str, dict[str, EarlierResult]],
     rules: dict[str, RuleInfo],
+    evidence: bool,
 ) -> list[PageView]:
-    """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results:
-    one select of the audits and one streamed select of their results."""
+    """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results
+    (and their evidence, if ``evidence``): one select of the audits and one streamed select
+    of their results."""
     shown = shown_audits(run_id)
     holder = aliased(PageAudit)
     audits = conn.execute(
@@ -440,11 +523,13 @@ def _load_pages(
             select(Run.id, Run.started_at).where(Run.id.in_({a.run_id for a in audits} - {run_id}))
         )
     }
-    rows_of: dict[int, list[Row[Any]]] = {}
     meta = RuleMeta(rules)
-    results = conn.execute(
+    audit_of = {audit.id: audit for audit in audits}
+    results_of: dict[int, list[ResultView]] = {}
+    rows = conn.execute(
         select(
             PageAudit.id.label("audit_id"),
+            Result.id,
             Result.rule_id,
             Result.status,
             Result.severity,
@@ -456,11 +541,14 @@ def _load_pages(
         .order_by(PageAudit.id, Result.id)
         .execution_options(yield_per=LOAD_BATCH)
     )
-    for row in results:
-        rows_of.setdefault(row.audit_id, []).append(row)
+    for row in rows:  # each row becomes a result at once: no batch of rows is kept
+        audit = audit_of[row.audit_id]
+        results_of.setdefault(row.audit_id, []).append(
+            _result_view(row, audit, run_started, seen, before, meta, evidence)
+        )
     pages = []
     for audit in audits:
-        view = _page_view(audit, rows_of.pop(audit.id, []), run_started, seen, before, meta)
+        view = _page_view(audit, results_of.pop(audit.id, []))
         view.from_run = sources.get(audit.run_id)
         pages.append(view)
     return pages
@@ -476,41 +564,47 @@ def _add_history(pages: list[PageView], history: RuleHistory) -> None:
                 page.history[r.rule] = [runs.get(ref.id) for ref in history.runs]
 
 
-def _page_view(
+def _result_view(
+    row: Row[Any],
     audit: Row[Any],
-    rows: list[Row[Any]],
     run_started: datetime,
     seen: dict[tuple[str, str], FirstSeen],
     before: dict[str, dict[str, EarlierResult]],
     meta: RuleMeta,
-) -> PageView:
-    """One page's view from its audit row (joined with the page) and its result rows."""
-    platform = audit.platform or ""
-    earlier = before.get(audit.page_id, {})
-    results = []
-    for row in rows:
-        first = seen.get((audit.page_id, row.rule_id))
-        results.append(
-            ResultView(
-                row.rule_id,
-                row.status,
-                row.severity,
-                row.message,
-                _evidence(row.evidence),
-                *meta.of(row.rule_id, platform),
-                first_seen=first.started_at if first else None,
-                first_seen_run=first.run_id if first else None,
-                days_open=(run_started - first.started_at).days if first else None,
-                trend=_trend(row.status, earlier.get(row.rule_id)),
-            )
-        )
+    evidence: bool,
+) -> ResultView:
+    """One result's view from its row; with ``evidence`` False, evidence that is not empty
+    is left in the database (``NOT_LOADED``, read by ``RunView.evidence_of``)."""
+    _, row_id, rule_id, status, severity, message, stored = row
+    page_id = audit.page_id
+    first = seen.get((page_id, rule_id))
+    earlier = before.get(page_id)
+    deferred = not evidence and bool(stored) and stored != "[]"
+    intern = sys.intern  # one copy of each rule id, status, severity, and of most messages
+    return ResultView(
+        intern(rule_id),
+        intern(status),
+        intern(severity),
+        intern(message),
+        NOT_LOADED if deferred else _evidence(stored),
+        *meta.of(rule_id, audit.platform or ""),
+        first_seen=first.started_at if first else None,
+        first_seen_run=first.run_id if first else None,
+        days_open=(run_started - first.started_at).days if first else None,
+        trend=_trend(status, earlier.get(rule_id) if earlier else None),
+        evidence_row=row_id if deferred else None,
+    )
+
+
+def _page_view(audit: Row[Any], results: list[ResultView]) -> PageView:
+    """One page's view from its audit row (joined with the page) and its results."""
     results.sort(key=lambda r: (_STATUS_RANK[r.status], -_SEVERITY_RANK[r.severity]))
     return PageView(
         id=audit.page_id,
         name=audit.name,
         platform_name=audit.page_name if audit.page_name != audit.name else None,
         school=audit.school,
-        platform=platform or audit.connector,
+        platform=audit.platform or audit.connector,
         owner=audit.owner,
         supervisor=audit.supervisor,
         status=audit.status,
@@ -569,10 +663,15 @@ def _shared_strings(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _EVIDENCE = json.JSONDecoder(object_pairs_hook=_shared_strings)
 
 
+# The evidence of every result that has none: one immutable empty sequence, not an empty
+# list each (most results have no evidence).
+NO_EVIDENCE: Any = ()
+
+
 def _evidence(stored: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """A result's evidence from its stored JSON text (most results have none)."""
     if not stored or stored == "[]":
-        return []
+        return NO_EVIDENCE
     return list(_EVIDENCE.decode(stored)) if isinstance(stored, str) else list(stored)
 
 

@@ -90,7 +90,9 @@ def send_urgent_alerts(
     findings = urgent_findings(engine, view, config.email.urgent_min_severity)
     if not findings:
         return []
-    return deliver(engine, config, view.id, alert_mails(view, config, findings), policy=policy)
+    with view.evidence_of({page.id: page for page, _ in findings}.values()):
+        mails = alert_mails(view, config, findings)
+    return deliver(engine, config, view.id, mails, policy=policy)
 
 
 def alert_after_run(

@@ -277,8 +277,7 @@ def measure(
         tail = (folder / f"run-{number}.log").read_text(errors="replace")[-3000:]
         raise SystemExit(f"auditor run exited {run.code}:\n{tail}")
     traffic = server.recorder.take() if server else None
-    findings = json.loads((output / "findings.json").read_text(encoding="utf-8"))
-    pages = findings["pages"]
+    pages = findings_pages(output)
     audited = [p for p in pages if p["status"] == "audited"]
     content = sum(
         any(r["status"] == "fail" and r["rule"].startswith(CONTENT_RULES) for r in p["results"])
@@ -308,6 +307,19 @@ def measure(
         largest=(str(biggest.relative_to(report_out)), biggest.stat().st_size / MB),
         report_files=(len(files), sum(f.stat().st_size for f in files) / MB),
     )
+
+
+def findings_pages(folder: Path) -> list[dict[str, Any]]:
+    """The page records of a report's findings.json, whole or (above 1,000 pages) split
+    into the part files its ``parts`` name."""
+    head = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+    if "pages" in head:
+        return list(head["pages"])
+    return [
+        page
+        for part in head["parts"]
+        for page in json.loads((folder / part["file"]).read_text(encoding="utf-8"))["pages"]
+    ]
 
 
 def database_bytes(path: Path) -> int:

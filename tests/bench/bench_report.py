@@ -8,6 +8,7 @@ Run: ``python tests/bench/bench_report.py [--pages 5000] [--schools 60] [--runs 
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import sys
 import tempfile
@@ -58,6 +59,24 @@ def results_for(rng: random.Random, fail_rate: float) -> list[RuleResult]:
     return out
 
 
+def memory(field: str) -> float:
+    """This process's ``VmRSS`` or ``VmHWM`` (peak) from /proc, in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(field)
+
+
+def reset_peak() -> bool:
+    """Reset the process's peak RSS (Linux ``clear_refs``), so that VmHWM measures what
+    follows; False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=5000)
@@ -91,13 +110,19 @@ def main() -> None:
             run_id = add_run(engine, start + timedelta(days=day), outcomes, platforms, names=names)
         refresh_statistics(engine)  # as every real run does when it finishes
         seeded = time.perf_counter() - t0
+        gc.collect()
+        peak_reset = reset_peak()
+        before = memory("VmRSS")
+        cpu = time.process_time()
         t1 = time.perf_counter()
-        view = load_run(engine, run_id)
+        view = load_run(engine, run_id, evidence=False)  # as `auditor report` and a run do
         loaded = time.perf_counter() - t1
         out = Path(tmp) / "report"
         t2 = time.perf_counter()
         write_report(view, out)
         rendered = time.perf_counter() - t2
+        peak = memory("VmHWM")
+        cpu = time.process_time() - cpu
         files = [f for f in out.rglob("*") if f.is_file()]
         details = list((out / "details").glob("*.html"))
         biggest = max(details, key=lambda f: f.stat().st_size)
@@ -106,6 +131,9 @@ def main() -> None:
         print(f"seed database: {seeded:.1f} s")
         print(f"load run with history (first-seen, trends): {loaded:.2f} s")
         print(f"render and write every output: {rendered:.2f} s")
+        print(f"load and render: {loaded + rendered:.2f} s ({cpu:.2f} s of CPU)")
+        if peak_reset:
+            print(f"RSS before the load {before:.0f} MB, peak during load and render {peak:.0f} MB")
         print(f"index.html: {(out / 'index.html').stat().st_size / 1e6:.2f} MB")
         print(
             f"detail files: {len(details)}, largest {biggest.name} "
@@ -119,6 +147,13 @@ def main() -> None:
         for name in ("findings.json", "findings.jsonl", "findings.jsonl.gz", "findings.csv"):
             if (out / name).exists():
                 print(f"{name}: {(out / name).stat().st_size / 1e6:.2f} MB")
+        parts = sorted((out / "findings").glob("*.json")) if (out / "findings").is_dir() else []
+        if parts:
+            big = max(parts, key=lambda f: f.stat().st_size)
+            print(
+                f"findings parts: {len(parts)} (.json and .csv each), largest "
+                f"{big.name} {big.stat().st_size / 1e6:.2f} MB"
+            )
         largest = max(files, key=lambda f: f.stat().st_size)
         print(f"largest file: {largest.relative_to(out)} {largest.stat().st_size / 1e6:.2f} MB")
         print(

@@ -41,7 +41,7 @@ RUN2 = [PageSpec(f"b{i}", f"B {i}", "B", supervisor="s2@district.org") for i in 
     PageSpec(f"c{i}", f"C {i}", "C", supervisor="s3@district.org") for i in range(3)
 ]
 INLINE_LIMIT, PAGES_PER_FILE = 2, 2  # three pages a school: four detail files per run
-SLOW_STEPS = ("render_part", "render_html", "iter_digests", "write_action_plan")
+SLOW_STEPS = ("render_part", "generate_html", "iter_digests", "write_action_plan")
 
 # ``auditor report`` with small detail files and a pause before each rendering step; each
 # step is appended to the progress file (argv[1]) as it starts, so a test can kill it there.
@@ -135,7 +135,7 @@ def explode(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "step", ["render_part", "render_html", "write_csv", "iter_digests", "write_action_plan"]
+    "step", ["render_part", "generate_html", "write_csv", "iter_digests", "write_action_plan"]
 )
 def test_a_render_that_crashes_leaves_the_previous_report_intact(
     two_runs: TwoRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
@@ -286,7 +286,7 @@ def test_a_mounted_report_folder_is_refused_before_rendering(
     out = tmp_path / "report"
     two_runs.write(two_runs.ids[0], out)
     monkeypatch.setattr(os.path, "ismount", lambda path: Path(path) == out)
-    monkeypatch.setattr(run_report, "render_html", explode)  # never reached
+    monkeypatch.setattr(run_report, "generate_html", explode)  # never reached
     with pytest.raises(AuditorError, match="a mount point cannot be replaced by a rename"):
         two_runs.write(two_runs.ids[1], out)
     assert tree(out) == two_runs.expected[two_runs.ids[0]]
