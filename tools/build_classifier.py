@@ -50,7 +50,17 @@ from auditor.text.confidential import CATEGORIES as DISCLOSURE_CATEGORIES  # noq
 from auditor.text.embedding import StaticEmbedding  # noqa: E402
 
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-CORPUS = ("posts.jsonl", "posts-2.jsonl", "posts-3.jsonl", "train-4.jsonl", "train-5.jsonl")
+CORPUS = (
+    "posts.jsonl",
+    "posts-2.jsonl",
+    "posts-3.jsonl",
+    "train-4.jsonl",
+    "train-5.jsonl",
+    "train-6.jsonl",
+    "holdout-2.jsonl",  # measured once (RESULTS.md), then spent: training data since
+)
+# Held-out files that have been measured and may be trained on; any other is refused.
+SPENT = frozenset({"holdout.jsonl", "holdout-2.jsonl"})
 OUT = ROOT / "auditor" / "data" / "classifier"
 DS6 = DISCLOSURE_CATEGORIES  # the heads follow the rules' own category lists
 DS8 = COMMERCIAL_CATEGORIES
@@ -281,8 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     corpus = args.corpus or [
         p for p in (ROOT / "tests" / "corpus" / n for n in CORPUS) if p.exists()
     ]
-    if any("holdout" in p.name for p in corpus):
-        sys.exit("held-out files are never trained on")
+    if any("holdout" in p.name and p.name not in SPENT for p in corpus):
+        sys.exit("held-out files are never trained on (only the spent ones: SPENT)")
     if args.cross_validate:
         cross_validate(args.out, load_posts(corpus), args.c)
         return

@@ -45,16 +45,56 @@ LABELS = {
 }
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
-# A number written as phones are: "+" and a country code, then groups of digits; or North
-# American groups, (203) 555-0147, 203.555.0147, 2035550147, 555-0147. Never part of a longer
-# number, word, path or date. phonenumbers parses and validates each: its PhoneNumberMatcher,
-# which also finds the shapes, costs twice as much a number (65 µs against 35 µs).
+# A number written as phones are: "+" and a country code, then groups of digits; ten or
+# eleven digits grouped any way (203-555-0147, 203 5550 191, 1-203-555-0140, 203•555•0122);
+# or North American groups, (203) 555-0147, 555-0147. Never part of a longer number, word,
+# path or date. phonenumbers parses and validates each: its PhoneNumberMatcher, which also
+# finds the shapes, costs twice as much a number (65 µs against 35 µs).
+_SEP = r"(?:[ \t]*[.\-–—•/][ \t]*|[ \t])"
 _PHONE_RE = re.compile(
     r"(?<![\w+/.-])"
     r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,5}"
-    r"|(?:\(\d{3}\) ?|\d{3}[ .-]?)?\d{3}[ .-]?\d{4})"
+    rf"|\d(?:{_SEP}?\d){{9,10}}"
+    rf"|(?:\(\d{{3}}\){_SEP}?|\d{{3}}{_SEP}?)?\d{{3}}{_SEP}?\d{{4}})"
     r"(?![\w/]|[.-]\d)"
 )
+# A number said in words, digits mixed in or not: "two oh three, five five five, oh one
+# two eight", "203 five five five 0 1 2 4".
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_SPOKEN_DIGIT = rf"(?:{'|'.join(_DIGIT_WORDS)}|\d{{1,4}})"
+_SPOKEN_PHONE_RE = re.compile(
+    rf"(?<!\w){_SPOKEN_DIGIT}(?:[\s,.\-]{{1,3}}{_SPOKEN_DIGIT}){{2,11}}(?!\w)", re.IGNORECASE
+)
+_SPOKEN_TOKEN_RE = re.compile(_SPOKEN_DIGIT, re.IGNORECASE)
+# A staff member's contact: "call Coach Mendez at", "Coach's cell", a post that opens
+# "Coach D here".
+_STAFF_CONTACT_RE = re.compile(r"\b(?i:coach)(?:'s|’s|\s+[A-Z][a-z]+)")
+_STAFF_WRITER_RE = re.compile(r"^\W*(?i:coach|mr|mrs|ms|dr)\.?\s+[A-Z][\w.]*\s+(?i:here)\b")
+# The local part of an organisation's address, not a person's (boosters, PTO, a team).
+_ORG_EMAIL_RE = re.compile(
+    r"booster|pto|pta|council|coach|treasurer|club|team|athletic|league|office|admin|"
+    r"foundation",
+    re.IGNORECASE,
+)
+_ORG_EMAIL_BEFORE_RE = re.compile(
+    r"\b(?:team|club|program|boosters?|pto|pta|office|department)(?:'s|’s|s')?\s+"
+    r"(?:e-?mail|address|inbox)\b",
+    re.IGNORECASE,
+)
+_EXTENSION_RE = re.compile(r"\s*,?\s*(?:ext|x)\.?\s*\d", re.IGNORECASE)  # "ext. 3310"
+_AD_SCORE = 0.5  # a DS 8 commercial or financial-gain score from which a post is an ad
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -116,6 +156,14 @@ _NAME_VERB_RE = re.compile(
 )
 
 
+def _spoken(written: str) -> str:
+    """The digits of a number said at least partly in words ("" when it has no word)."""
+    tokens = _SPOKEN_TOKEN_RE.findall(written)
+    if all(t.isdigit() for t in tokens):
+        return ""
+    return "".join(_DIGIT_WORDS.get(t.lower(), t) for t in tokens)
+
+
 def _dates_before_birthdays(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, date)`` of each match of ``\\(?(date) is ... birthday``, as a search
     for the whole pattern would find them: for each "is ... birthday" in turn, the leftmost
@@ -168,6 +216,8 @@ class ConfidentialityDetector:
         self._id_context = Gated(index, compile_regexes(data["student_id"]))
         self._not_id = Gated(index, compile_regexes(data["not_student_id"]))
         self._institutional = Gated(index, compile_phrases(data["institutional_phone"]))
+        self._business_phone = Gated(index, compile_regexes(data["business_phone"]))
+        self._student_tie = Gated(index, compile_regexes(data["student_tie"]))
         self._residential = Gated(index, compile_regexes(data["residential"]))
         self._not_about_people = Gated(index, compile_regexes(data["not_about_people"]))
         self._not_student_health = Gated(index, compile_regexes(data["not_a_student_health"]))
@@ -182,6 +232,7 @@ class ConfidentialityDetector:
         # What a post may hold, in _find's order, after the terms tied to a person.
         shapes = [
             _PHONE_RE,
+            _SPOKEN_PHONE_RE,
             _EMAIL_RE,
             _BIRTH_RE,
             _IS_BIRTHDAY_RE,  # what follows a date before "is ... birthday"
@@ -219,9 +270,9 @@ class ConfidentialityDetector:
         """Each disclosure as it is found, repeats included."""
         matches = self._all.search(text, scan)
         tied = len(self._tied)
-        phone, email, birth, is_birthday, street, student_id = matches[tied:]
-        if phone:
-            yield from self._phones(text, scan)
+        phone, spoken, email, birth, is_birthday, street, student_id = matches[tied:]
+        if phone or spoken:
+            yield from self._phones(text, scan, spoken is not None)
         if email:
             yield from self._emails(text)
         if birth or is_birthday:
@@ -233,20 +284,54 @@ class ConfidentialityDetector:
         if any(matches[:tied]):  # a term in a sentence is a term in the post
             yield from self._tied_terms(text, scan, matches[:tied])
 
-    def _phones(self, text: str, scan: Scan) -> Iterator[Disclosure]:
-        """Valid phone numbers that are not the school's own."""
-        for match in _PHONE_RE.finditer(text):
+    def _phones(self, text: str, scan: Scan, spoken: bool) -> Iterator[Disclosure]:
+        """Valid phone numbers that are a student's or a family's: not the school's, a
+        staff member's or a business's in an advertisement."""
+        found = [(m, m.group()) for m in _PHONE_RE.finditer(text)]
+        if spoken:
+            for m in _SPOKEN_PHONE_RE.finditer(text):
+                digits = _spoken(m.group())  # "by 6, 203 five five five ...": ten of them
+                found += [(m, d) for d in {digits[:10], digits[-10:]} if digits]
+        if not found or _STAFF_WRITER_RE.match(text):
+            return
+        ad: bool | None = None
+        for match, written in found:
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if self._institutional.search(around, scan, within=text):
-                continue  # the school's own number (looked for first: parsing costs more)
-            if self._is_phone(match.group()):
+            if (
+                self._institutional.search(around, scan, within=text)
+                or _STAFF_CONTACT_RE.search(text, max(0, match.start() - 60), match.end() + 25)
+                or _EXTENSION_RE.match(text, match.end())
+            ):
+                continue  # the school's or a coach's (looked for first: parsing costs more)
+            if not self._is_phone(written):
+                continue
+            if ad is None:
+                ad = self._is_ad(text, scan)
+            if not ad:
                 yield Disclosure("phone", match.group())
+
+    def _is_ad(self, text: str, scan: Scan) -> bool:
+        """Whether a post advertises a business (its phone is the business's), unless it
+        says a student is the seller."""
+        if self._student_tie.search(text, scan):
+            return False
+        if self._business_phone.search(text, scan):
+            return True
+        if self._classifier is None:
+            return False
+        return any(
+            self._classifier.has(head) and self._classifier.score(text, head) >= _AD_SCORE
+            for head in ("DS8:commercial", "DS8:financial-gain")
+        )
 
     def _is_phone(self, written: str) -> bool:
         """Whether phonenumbers reads ``written`` as a valid number (of the district's
         region unless it starts with a country code)."""
+        digits = "".join(c for c in written if c.isdigit())
+        if written.lstrip().startswith("+"):
+            digits = "+" + digits
         try:
-            number = phonenumbers.parse(written, self._region)
+            number = phonenumbers.parse(digits, self._region)
         except phonenumbers.NumberParseException:
             return False
         return phonenumbers.is_valid_number(number)
@@ -259,9 +344,17 @@ class ConfidentialityDetector:
                 yield Disclosure("birth-date", date)
 
     def _emails(self, text: str) -> Iterator[Disclosure]:
+        """Addresses that are not the district's staff's, nor an organisation's (boosters,
+        PTO, a team) outside a student domain."""
         for match in _EMAIL_RE.finditer(text):
             domain = match.group(1).lower().rstrip(".")
             if domain in self._district_domains:
+                continue
+            local = match.group(0).split("@", 1)[0]
+            before = text[max(0, match.start() - 30) : match.start()]
+            if not domain.startswith("students.") and (
+                _ORG_EMAIL_RE.search(local) or _ORG_EMAIL_BEFORE_RE.search(before)
+            ):
                 continue
             yield Disclosure("email", match.group(0))
 
