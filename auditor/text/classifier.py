@@ -25,7 +25,11 @@ import numpy as np
 from auditor.text.embedding import ModelFileError, StaticEmbedding, read_array
 
 FORMAT = "page-auditor-classifier/1"
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
+# Lane", "Mrs. Cho", "Sra. Ortiz").
+_SENTENCE_SPLIT_RE = re.compile(
+    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
+)
 _CACHE_SIZE = 4096  # posts whose scores are kept: every rule of a page asks for them
 
 

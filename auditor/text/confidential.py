@@ -134,7 +134,15 @@ _STREET_RE = re.compile(
 _GENERIC_RE = re.compile(
     r"\b(?:if\s+(?:you|your)|any(?:one|\s+(?:student|athlete|player|child))|all\s+(?:students|"
     r"athletes|players|families)|(?:students|athletes|players|families)\s+(?:with|who)|everyone|"
-    r"every\s+(?:student|athlete|player))\b",
+    r"every\s+(?:student|athlete|player)|si\s+su(?:s)?\s+hij[oa]s?|tod[oa]s\s+l[oa]s\s+"
+    r"(?:estudiantes|atletas|jugador[ae]s|familias)|cualquier(?:\s+estudiante)?)\b",
+    re.IGNORECASE,
+)
+# A sentence about a staff member or a rule for a group: "our principal, Dr." (a sentence
+# cut at "Dr."), "our bus driver", "the CIAC cut-off", "eligibility".
+_STAFF_ROLE_RE = re.compile(
+    r"\b(?:(?:our|the)\s+(?:principal|teacher|bus driver|driver|nurse|custodian|secretary|"
+    r"librarian|counselor|athletic director)|eligib\w*|cut-?off)\b",
     re.IGNORECASE,
 )
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
@@ -147,12 +155,18 @@ _ROLES = (
     r"(?<![\w.+-])[\w.+-]++@students\.",
     r"\b(?:me|my|mine|i)\b",
 )
+_VOCATIVE_RE = re.compile(r"^\s*[A-Z][^\W\d_]+,\s+(?:you|your)\b")  # "Ben, you're at a 62"
 _POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
 _CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
+# Lane", "Mrs. Cho", "Sra. Ortiz").
+_SENTENCE_SPLIT_RE = re.compile(
+    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
+)
 _NAME_VERB_RE = re.compile(
-    r"^\s*[A-Z][a-z]+(?:'s|’s)?\s+(?:[A-Z][a-z]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
-    r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained)\b"
+    r"^\s*[A-Z][^\W\d_]+(?:'s|’s)?\s+(?:[A-Z][^\W\d_]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
+    r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained|"
+    r"tiene|tuvo|está|estaba|estuvo|se|va|fue|necesita|no)\b"
 )
 
 
@@ -260,6 +274,8 @@ class ConfidentialityDetector:
             if score < self._threshold:
                 continue
             trigger = self._classifier.trigger(text, head)
+            if category == "health" and self._not_student_health.search(text, scan):
+                continue  # a relative's illness, a court hearing, an awareness month
             if self._about_student(trigger.sentence):
                 found[category, ""] = Disclosure(
                     category, "", "classifier", score, trigger.sentence
@@ -417,12 +433,18 @@ class ConfidentialityDetector:
         """Whether a sentence the classifier flagged may be about a particular student: not
         when it speaks to everyone ("if your athlete has a concussion", "students with a
         504 plan") or names staff ("Mr. Okafor had knee surgery")."""
-        return not _STAFF_RE.search(sentence) and not _GENERIC_RE.search(sentence)
+        return not (
+            _STAFF_RE.search(sentence)
+            or _STAFF_ROLE_RE.search(sentence)
+            or _GENERIC_RE.search(sentence)
+        )
 
     def _about_person(self, sentence: str, text: str, scan: Scan) -> bool:
         """Whether a sentence (of post ``text``) is about a particular person: a name,
         he/she, "your son"."""
         if _PRONOUN_RE.search(sentence) or self._role.search(sentence, scan, within=text):
+            return True
+        if _VOCATIVE_RE.match(sentence):
             return True
         if (_NAME_VERB_RE.match(sentence) or _POSSESSIVE_RE.match(sentence)) and self._is_name(
             sentence.split()[0]

@@ -50,6 +50,7 @@ def main() -> None:
         help="keep each fold's heads in this folder and reuse them when there (to try rule "
         "changes without training again; delete it when the corpus, C or features change)",
     )
+    parser.add_argument("--errors", action="store_true", help="list misclassified posts")
     parser.add_argument(
         "--threshold", type=float, nargs="+", help="one threshold for DS3, DS6 and DS8 each time"
     )
@@ -71,7 +72,7 @@ def main() -> None:
         print(
             f"\n{args.folds}-fold cross-validation on {names} ({count} posts), C {args.c}, {named}:"
         )
-        print_tallies(*total)
+        print_tallies(*total, errors=args.errors)
 
 
 def cross_validate(
@@ -125,10 +126,13 @@ def add(
             into.tp += t.tp
             into.fp += t.fp
             into.fn += t.fn
+            into.errors += t.errors
 
 
-def print_tallies(total: dict[str, dict[str, evaluate.Tally]], decided: dict[str, int]) -> None:
-    """The summed figures per rule, then per category."""
+def print_tallies(
+    total: dict[str, dict[str, evaluate.Tally]], decided: dict[str, int], errors: bool = False
+) -> None:
+    """The summed figures per rule, then per category (and the misclassified posts)."""
     print(
         f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>5} {'fn':>5}"
     )
@@ -140,6 +144,9 @@ def print_tallies(total: dict[str, dict[str, evaluate.Tally]], decided: dict[str
                 f"{rule:<6} {category:<16} {t.precision:>9.3f} {t.recall:>7.3f} "
                 f"{t.tp:>5} {t.fp:>5} {t.fn:>5}"
             )
+            if errors and (category != "all" or rule == "DS3"):
+                for line in t.errors:
+                    print("    " + line.replace("\n", " "))
     for rule in ("DS3", "DS6", "DS8"):
         print(
             f"  {rule}: true positives {decided.get(f'{rule} tp pattern', 0)} by pattern, "
