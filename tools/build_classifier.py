@@ -58,6 +58,7 @@ CORPUS = (
     "train-5.jsonl",
     "train-6.jsonl",
     "holdout-2.jsonl",  # measured once (RESULTS.md), then spent: training data since
+    "train-7.jsonl",
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset({"holdout.jsonl", "holdout-2.jsonl"})
@@ -208,8 +209,25 @@ def cross_validate(out: Path, posts: Sequence[dict], c: float, folds: int = 5) -
         print(f"{head:<20} " + " ".join(f"{f:>6.3f}" for f in figures) + f" {truth.sum():>5}")
 
 
-def describe(out: Path, inputs: dict[str, str], argv: Sequence[str], dims: int, c: float) -> None:
-    """Writes ``model.json``: format, heads, inputs and outputs with their SHA-256."""
+def describe(
+    out: Path,
+    inputs: dict[str, str],
+    argv: Sequence[str],
+    dims: int,
+    c: float,
+    embeddings: dict | None = None,
+) -> None:
+    """Writes ``model.json``: format, heads, inputs and outputs with their SHA-256.
+    ``embeddings``: the previous ``model.json`` when only the heads were trained, whose
+    distillation command and versions still describe the embeddings kept."""
+    versions = {p: version(p) for p in ("scikit-learn", "numpy")}
+    distilled_by = "python tools/build_classifier.py " + " ".join(argv)
+    if embeddings is None:
+        versions |= {p: version(p) for p in ("model2vec", "torch")}
+    else:
+        old = embeddings.get("versions", {})
+        versions |= {p: old.get(p, "unknown") for p in ("model2vec", "torch")}
+        distilled_by = embeddings.get("embeddings_command") or embeddings["build_command"]
     meta = {
         "format": FORMAT,
         "heads": list(HEADS),
@@ -217,10 +235,11 @@ def describe(out: Path, inputs: dict[str, str], argv: Sequence[str], dims: int, 
         "1110a243fdf4706b3f48f1d95db1a4f5529b4d41), distilled to static embeddings",
         "license": "Apache-2.0 (the weights); the heads: the project's license",
         "build_command": "python tools/build_classifier.py " + " ".join(argv),
+        "embeddings_command": distilled_by,
         "pca_dims": dims,
         "C": c,
         "seed": SEED,
-        "versions": {p: version(p) for p in ("model2vec", "torch", "scikit-learn", "numpy")},
+        "versions": versions,
         "inputs": inputs,
         "files": {name: sha256(out / name) for name in SHIPPED},
     }
@@ -242,7 +261,7 @@ and tokenizers only (`auditor/text/classifier.py`); nothing is downloaded.
 - Heads: {", ".join(meta["heads"])}: logistic regressions (C = {meta["C"]}, seed {meta["seed"]})
   over the mean token vector, the maximum over sentences and the post's tokens.
 - PCA dimensions: {meta["pca_dims"]}; token vectors stored as int8 with a float32 scale each.
-- Command: `{meta["build_command"]}`
+- Command: `{meta["build_command"]}` (the embeddings: `{meta["embeddings_command"]}`)
 - Versions: {", ".join(f"{k} {v}" for k, v in meta["versions"].items())}.
 
 | input | SHA-256 |
@@ -298,14 +317,17 @@ def main(argv: list[str] | None = None) -> None:
         return
     args.out.mkdir(parents=True, exist_ok=True)
     inputs = {"weights model.safetensors": WEIGHTS_SHA256}
-    if not args.heads_only:
+    previous = None
+    if args.heads_only:
+        previous = json.loads((args.out / "model.json").read_text(encoding="utf-8"))
+    else:
         with tempfile.TemporaryDirectory() as tmp:
             distil(extract_weights(args.weights, Path(tmp)), args.out, args.dims)
     inputs |= {f"corpus {p.relative_to(ROOT)}": sha256(p) for p in corpus}
     train(args.out, load_posts(corpus), args.c)
     shown = [a if not isinstance(a, str) or "/" not in a else Path(a).name for a in sys.argv[1:]]
     write_license(args.out, args.license_text)
-    describe(args.out, inputs, shown if argv is None else argv, args.dims, args.c)
+    describe(args.out, inputs, shown if argv is None else argv, args.dims, args.c, previous)
     print(f"wrote {args.out}")
 
 

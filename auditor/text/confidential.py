@@ -45,8 +45,9 @@ LABELS = {
 }
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
-# A number written as phones are: "+" and a country code, then groups of digits; ten or
-# eleven digits grouped any way (203-555-0147, 203 5550 191, 1-203-555-0140, 203•555•0122);
+# A number written as phones are: "+" and a country code, then groups of digits; three
+# digits and seven more grouped any way (203-555-0147, 203 5550 191, 1-203-555-0140,
+# 203•555•0122; not 2026-113442, a case number);
 # or North American groups, (203) 555-0147, 555-0147. Never part of a longer number, word,
 # path or date. phonenumbers parses and validates each: its PhoneNumberMatcher, which also
 # finds the shapes, costs twice as much a number (65 µs against 35 µs).
@@ -54,7 +55,7 @@ _SEP = r"(?:[ \t]*[.\-–—•/][ \t]*|[ \t])"
 _PHONE_RE = re.compile(
     r"(?<![\w+/.-])"
     r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,5}"
-    rf"|\d(?:{_SEP}?\d){{9,10}}"
+    rf"|(?:1{_SEP})?\d{{3}}(?:{_SEP}\d(?:{_SEP}?\d){{6}}|\d{{7}})"
     rf"|(?:\(\d{{3}}\){_SEP}?|\d{{3}}{_SEP}?)?\d{{3}}{_SEP}?\d{{4}})"
     r"(?![\w/]|[.-]\d)"
 )
@@ -93,8 +94,10 @@ _ORG_EMAIL_BEFORE_RE = re.compile(
     r"(?:e-?mail|address|inbox)\b",
     re.IGNORECASE,
 )
+_OWN_CONTACT_RE = re.compile(
+    r"\b(?:my|me|mi|ll[aá]m(?:e|en)me|escr[ií]b(?:e|an)me|text me|call me)\b", re.IGNORECASE
+)
 _EXTENSION_RE = re.compile(r"\s*,?\s*(?:ext|x)\.?\s*\d", re.IGNORECASE)  # "ext. 3310"
-_AD_SCORE = 0.5  # a DS 8 commercial or financial-gain score from which a post is an ad
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -203,6 +206,9 @@ class Disclosure:
     decided_by: str = "pattern"  # or "classifier" (its head's score reached the threshold)
     score: float | None = None  # the classifier's score, when it decided
     sentence: str | None = None  # the sentence the classifier scored highest (unmasked)
+    # A phone's or an email's: whether the post gives it as its writer's own ("my cell",
+    # "text me") and ties it to no student or family: a staff member's own contact.
+    own: bool = False
 
 
 class ConfidentialityDetector:
@@ -290,7 +296,7 @@ class ConfidentialityDetector:
         if phone or spoken:
             yield from self._phones(text, scan, spoken is not None)
         if email:
-            yield from self._emails(text)
+            yield from self._emails(text, scan)
         if birth or is_birthday:
             yield from self._birth_dates(text)
         if street:
@@ -324,21 +330,28 @@ class ConfidentialityDetector:
             if ad is None:
                 ad = self._is_ad(text, scan)
             if not ad:
-                yield Disclosure("phone", match.group())
+                own = self._own(text, match.start(), scan)
+                yield Disclosure("phone", match.group(), own=own)
 
     def _is_ad(self, text: str, scan: Scan) -> bool:
         """Whether a post advertises a business (its phone is the business's), unless it
-        says a student is the seller."""
-        if self._student_tie.search(text, scan):
-            return False
-        if self._business_phone.search(text, scan):
-            return True
-        if self._classifier is None:
-            return False
-        return any(
-            self._classifier.has(head) and self._classifier.score(text, head) >= _AD_SCORE
-            for head in ("DS8:commercial", "DS8:financial-gain")
+        ties the number to a student or family."""
+        return bool(self._business_phone.search(text, scan)) and not self.tied_to_student(
+            text, scan
         )
+
+    def _own(self, text: str, at: int, scan: Scan) -> bool:
+        """Whether the contact at ``at`` is given as the writer's own ("my cell is", "text
+        me at") in a post that ties no contact to a student or family."""
+        return bool(_OWN_CONTACT_RE.search(text, max(0, at - 30), at)) and not (
+            self.tied_to_student(text, scan)
+        )
+
+    def tied_to_student(self, text: str, scan: Scan) -> bool:
+        """Whether a post ties its contacts to a student or family ("Nico's mom", "his
+        grandma", "my son"): a staff member's post without such words gives the writer's
+        own or the school's."""
+        return bool(self._student_tie.search(text, scan))
 
     def _is_phone(self, written: str) -> bool:
         """Whether phonenumbers reads ``written`` as a valid number (of the district's
@@ -359,7 +372,7 @@ class ConfidentialityDetector:
             if not _STAFF_RE.search(text, max(0, start - 40), end):
                 yield Disclosure("birth-date", date)
 
-    def _emails(self, text: str) -> Iterator[Disclosure]:
+    def _emails(self, text: str, scan: Scan) -> Iterator[Disclosure]:
         """Addresses that are not the district's staff's, nor an organisation's (boosters,
         PTO, a team) outside a student domain."""
         for match in _EMAIL_RE.finditer(text):
@@ -372,7 +385,8 @@ class ConfidentialityDetector:
                 _ORG_EMAIL_RE.search(local) or _ORG_EMAIL_BEFORE_RE.search(before)
             ):
                 continue
-            yield Disclosure("email", match.group(0))
+            own = not domain.startswith("students.") and self._own(text, match.start(), scan)
+            yield Disclosure("email", match.group(0), own=own)
 
     def _addresses(self, text: str, scan: Scan) -> Iterator[Disclosure]:
         """Street addresses said to be where someone lives."""

@@ -41,6 +41,7 @@ def test_phone_numbers_grouped_any_way(text: str) -> None:
         ("Kevin's grandma: two oh three, five five five, oh one two eight.", True),
         ("pls call my dad if i'm not there by 6, 203 five five five 0 1 2 4", True),
         ("Count with me: one, two, three, four, go!", False),
+        ("Mock trial: our case number this year is 2026-113442 (fictional!).", False),
     ],
 )
 def test_phone_numbers_said_in_words(text: str, found: bool) -> None:
@@ -56,7 +57,7 @@ def test_phone_numbers_said_in_words(text: str, found: bool) -> None:
         "Llamen a la oficina principal al 203-555-0100 si su hijo va a faltar.",
         "The health center books physicals: 203-797-4800 ext. 3310.",
         "My bakery is doing 20% off cakes for graduation parties! Call 203-555-0161 to order!",
-        "Limpieza de casas, precios buenos! Call Rosa 203-555-0179",
+        "Limpieza de casas, con referencias! Call Rosa 203-555-0179",
     ],
 )
 def test_a_coachs_an_offices_or_a_business_number_is_not_a_students(text: str) -> None:
@@ -157,3 +158,20 @@ def test_a_staff_ad_in_their_own_voice_is_private_gain(author: str, category: st
     )
     assert result.status == Status.FAIL
     assert [e.value.split(":")[0] for e in result.evidence] == [category]
+
+
+@pytest.mark.parametrize(
+    ("author", "text", "flagged"),
+    [
+        ("o", "For game-day emergencies only, my cell is 203-555-0199.", False),
+        ("s1", "If I'm late pls text me at 203-555-0199", True),
+        ("o", "Pickup: Ana's aunt will be at the side door, text me or her at 203-555-0153.", True),
+    ],
+)
+def test_a_staff_members_own_number_is_not_a_students(
+    author: str, text: str, flagged: bool
+) -> None:
+    result = catalog.get("DS6.confidentiality").check(
+        snap(posts=posts(text, author=author)), ctx(rules=PATTERNS_ONLY)
+    )
+    assert (result.status == Status.FAIL) is flagged
