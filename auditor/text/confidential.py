@@ -137,7 +137,7 @@ _STREET_RE = re.compile(
 _GENERIC_RE = re.compile(
     r"\b(?:if\s+(?:you|your)|any(?:one|\s+(?:student|athlete|player|child))|all\s+(?:students|"
     r"athletes|players|families)|(?:students|athletes|players|families)\s+(?:with|who)|everyone|"
-    r"every\s+(?:student|athlete|player)|si\s+su(?:s)?\s+hij[oa]s?|tod[oa]s\s+l[oa]s\s+"
+    r"every\s+(?:student|athlete|player)|your\s+(?:kids|children|athletes|students)|si\s+su(?:s)?\s+hij[oa]s?|tod[oa]s\s+l[oa]s\s+"
     r"(?:estudiantes|atletas|jugador[ae]s|familias)|cualquier(?:\s+estudiante)?)\b",
     re.IGNORECASE,
 )
@@ -160,7 +160,7 @@ _ROLES = (
 )
 _VOCATIVE_RE = re.compile(r"^\s*[A-Z][^\W\d_]+,\s+(?:you|your)\b")  # "Ben, you're at a 62"
 _POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
-_CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
+_CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?(?![A-Za-z])")  # not EpiPen
 # Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
 # Lane", "Mrs. Cho", "Sra. Ortiz").
 _SENTENCE_SPLIT_RE = re.compile(

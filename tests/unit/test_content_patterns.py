@@ -175,3 +175,32 @@ def test_a_staff_members_own_number_is_not_a_students(
         snap(posts=posts(text, author=author)), ctx(rules=PATTERNS_ONLY)
     )
     assert (result.status == Status.FAIL) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Lista del viaje: Yaritza Colón estudiante no. 233104, Kevin Ortiz no. 233118.", True),
+        ("Robotics roster: Mia K. #204418, Omar F. #204776", True),
+        ("Estudiante número 230118 (mi hija Ana) no aparece en la lista", True),
+        ("Order #204418 shipped today", False),
+    ],
+)
+def test_student_ids_in_spanish_and_in_rosters(text: str, found: bool) -> None:
+    rules = RulesConfig(student_id_pattern=r"\b\d{6}\b", classifier=ClassifierConfig(enabled=False))
+    assert ("student-id" in categories(text, rules)) is found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reminder to all families: if your child carries an EpiPen, the trainer needs a backup.",
+        "Staff: any student health issues or discipline matters belong in PowerSchool.",
+        "Please remind your kids: if they need extra time under an IEP or 504, contact me.",
+        "Thanks to everyone at our Disability Awareness Assembly!",
+        "The AD approved our Coaches vs Cancer game.",
+        "Ms. Vale (our sub coach) is out sick with covid this week, so practice is canceled.",
+    ],
+)
+def test_reminders_to_everyone_and_staff_news_name_no_student(text: str) -> None:
+    assert not categories(text, PATTERNS_ONLY)
