@@ -204,3 +204,17 @@ def test_student_ids_in_spanish_and_in_rosters(text: str, found: bool) -> None:
 )
 def test_reminders_to_everyone_and_staff_news_name_no_student(text: str) -> None:
     assert not categories(text, PATTERNS_ONLY)
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Buy Dogecoin now, seriously, I'll show you how", True),
+        ("¡Inviertan en criptomonedas conmigo! Ganancias garantizadas", True),
+        ("Crypto is the future! I can get anyone started, guaranteed returns", True),
+        ("Our econ class is studying how bitcoin works and why its price is volatile.", False),
+    ],
+)
+def test_crypto_pitches_are_commercial(text: str, flagged: bool) -> None:
+    found = [f.category for f in matcher(PATTERNS_ONLY).commercial(text)]
+    assert (found == ["commercial"]) is flagged
