@@ -195,3 +195,11 @@ def test_a_model_folder_is_found_relative_to_the_config_file(
     config = config_from_dict(data, district / "config.toml")
 
     assert config.rules.classifier.path == (district / "models" / "ours")
+
+
+def test_the_verdicts_version_follows_the_default_thresholds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = TextMatcher(RulesConfig(), DISTRICT).version
+    monkeypatch.setitem(DEFAULT_THRESHOLDS, "DS3", DEFAULT_THRESHOLDS["DS3"] / 2)
+    assert TextMatcher(RulesConfig(), DISTRICT).version != before  # stale verdicts unused
