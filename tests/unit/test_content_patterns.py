@@ -218,3 +218,18 @@ def test_reminders_to_everyone_and_staff_news_name_no_student(text: str) -> None
 def test_crypto_pitches_are_commercial(text: str, flagged: bool) -> None:
     found = [f.category for f in matcher(PATTERNS_ONLY).commercial(text)]
     assert (found == ["commercial"]) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Booster 50/50 raffle tickets online at the booster site", False),
+        ("KEY CLUB merch fundraiser: pay $15 in room 210!", False),
+        ("Robotics team hoodies are $40 and every dollar goes to our registration", False),
+        ("Buy tickets at gofan.co", False),
+        ("Knights of Columbus 50/50 raffle, tickets from me", True),
+    ],
+)
+def test_the_clubs_own_sales_and_raffles_are_sanctioned(text: str, flagged: bool) -> None:
+    found = [f.category for f in matcher(PATTERNS_ONLY).commercial(text)]
+    assert ("solicitation" in found) is flagged
