@@ -203,3 +203,13 @@ def test_the_verdicts_version_follows_the_default_thresholds(
     before = TextMatcher(RulesConfig(), DISTRICT).version
     monkeypatch.setitem(DEFAULT_THRESHOLDS, "DS3", DEFAULT_THRESHOLDS["DS3"] / 2)
     assert TextMatcher(RulesConfig(), DISTRICT).version != before  # stale verdicts unused
+
+
+def test_a_trigger_is_the_sentence_scored_highest_on_its_own() -> None:
+    model = classifier.load(SHIPPED.resolve())
+    text = "Practice is at 4 in the gym. You are all worthless losers!\nBring water."
+    parts = classifier.sentences(text)
+    alone = model.scores(parts)[:, model.heads.index("DS3")]  # each sentence tokenized alone
+    found = model.trigger(text, "DS3")
+    assert found.sentence == parts[int(np.argmax(alone))] == "You are all worthless losers!"
+    assert found.score == pytest.approx(float(alone.max()), abs=1e-5)
