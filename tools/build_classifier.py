@@ -275,7 +275,8 @@ and tokenizers only (`auditor/text/classifier.py`); nothing is downloaded.
 - Source: {meta["source"]}.
 - License: {meta["license"]} (LICENSE beside this file).
 - Heads: {", ".join(meta["heads"])}: logistic regressions (C = {meta["C"]}, seed {meta["seed"]})
-  over the mean token vector, the maximum over sentences and the post's tokens.
+  over the mean token vector, the maximum over sentences and the post's tokens (sentence
+  punctuation tokens get no weight).
 - PCA dimensions: {meta["pca_dims"]}; token vectors stored as int8 with a float32 scale each.
 - Command: `{meta["build_command"]}` (the embeddings: `{meta["embeddings_command"]}`)
 - Versions: {", ".join(f"{k} {v}" for k, v in meta["versions"].items())}.
