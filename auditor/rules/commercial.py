@@ -15,7 +15,7 @@ from auditor.rules.posts import (
     text_matcher,
 )
 from auditor.snapshot import PageSnapshot
-from auditor.text.commercial import LABELS, CommercialFinding
+from auditor.text.commercial import FIRST_PERSON_RE, LABELS, CommercialFinding
 
 
 class NoCommercialContent(Rule):
@@ -50,10 +50,13 @@ class NoCommercialContent(Rule):
             role = author_role(author, staff, snapshot, ctx)
             categories: dict[str, CommercialFinding] = {}
             for finding in findings:
-                # Private gain is an employee's; a student or parent selling is commercial.
+                # Private gain is an employee's; a student or parent selling is commercial,
+                # and an employee's ad in their own voice is their gain.
                 category = finding.category
                 if category == "financial-gain" and not staff:
                     category = "commercial"
+                elif category == "commercial" and staff and FIRST_PERSON_RE.search(post.text):
+                    category = "financial-gain"
                 categories.setdefault(category, finding)
             if "financial-gain" in categories:  # an employee's own offer is part of the gain
                 categories.pop("commercial", None)

@@ -47,7 +47,12 @@ class Confidentiality(Rule):
             if not found:
                 continue
             author = by_id.get(post.author_id or "")
-            role = author_role(author, author_is_staff(author, snapshot, ctx), snapshot, ctx)
+            staff = author_is_staff(author, snapshot, ctx)
+            if staff:  # a staff member's own phone or email ("my cell") is not a student's
+                found = [item for item in found if not item.own]
+                if not found:
+                    continue
+            role = author_role(author, staff, snapshot, ctx)
             values = [item.value for item in found]
             for item in found:
                 kinds.add(LABELS[item.category])

@@ -25,7 +25,11 @@ import numpy as np
 from auditor.text.embedding import ModelFileError, StaticEmbedding, read_array
 
 FORMAT = "page-auditor-classifier/1"
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
+# Lane", "Mrs. Cho", "Sra. Ortiz").
+_SENTENCE_SPLIT_RE = re.compile(
+    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
+)
 _CACHE_SIZE = 4096  # posts whose scores are kept: every rule of a page asks for them
 
 
@@ -64,17 +68,26 @@ class Classifier:
         self._dense = dense.astype(np.float32)  # heads x (2 * dims)
         self._tokens = tokens.astype(np.float32)  # vocabulary x heads
         self._bias = bias.astype(np.float32)
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._triggers: OrderedDict[str, np.ndarray] = OrderedDict()
+        # Per post: every head's score, and its tokens (ids, starts) for its sentences' own.
+        self._cache: OrderedDict[str, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]] = (
+            OrderedDict()
+        )
+        self._triggers: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
 
     def score(self, text: str, head: str) -> float:
         """The score of ``head`` (e.g. ``"DS6:health"``) for one post."""
-        scores = self._cache.get(text)
-        if scores is None:
-            scores = self._cache[text] = self.scores([text])[0]
+        return float(self._post(text)[0][self._column[head]])
+
+    def _post(self, text: str) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """A post's scores and tokens, computed once (kept for :data:`_CACHE_SIZE` posts)."""
+        found = self._cache.get(text)
+        if found is None:
+            tokens = self.embedding.tokens([text])
+            dense, ids = _features(self.embedding, [text], tokens)
+            found = self._cache[text] = (self._combine(dense, ids)[0], tokens[0])
             if len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return float(scores[self._column[head]])
+        return found
 
     def has(self, head: str) -> bool:
         """Whether the model has ``head``."""
@@ -92,12 +105,33 @@ class Classifier:
             return Trigger(parts[0], self.score(text, head))
         found = self._triggers.get(text)
         if found is None:  # every head's scores of every sentence, for the post's other heads
-            found = self._triggers[text] = self.scores(parts)
+            found = self._triggers[text] = self._sentence_scores(text)
             if len(self._triggers) > _CACHE_SIZE:
                 self._triggers.popitem(last=False)
-        scores = found[:, self._column[head]]
-        best = int(np.argmax(scores))
-        return Trigger(parts[best], float(scores[best]))
+        named, scores = found
+        column = scores[:, self._column[head]]
+        best = int(np.argmax(column))
+        return Trigger(named[best], float(column[best]))
+
+    def _sentence_scores(self, text: str) -> tuple[list[str], np.ndarray]:
+        """The post's sentences that hold tokens, and every head's scores of each read on
+        its own, from the post's tokens (a sentence alone is tokenized as it is inside
+        the post: sentences end where no word piece crosses)."""
+        ids, starts = self._post(text)[1]
+        pieces = _SENTENCE_SPLIT_RE.split(text)
+        cuts = [m.end() for m in _SENTENCE_SPLIT_RE.finditer(text)]
+        of_token = np.searchsorted(cuts, starts, side="right")
+        named: list[str] = []
+        rows: list[np.ndarray] = []
+        groups: list[np.ndarray] = []
+        for piece in np.unique(of_token):
+            members = ids[of_token == piece]
+            total = self.embedding.vectors[members].sum(axis=0)
+            unit = total / max(float(np.linalg.norm(total)), 1e-9)
+            named.append(pieces[piece].strip())
+            rows.append(np.concatenate([unit, unit]))
+            groups.append(members)
+        return named, self._combine(np.asarray(rows, dtype=np.float32), groups)
 
     def _combine(self, dense: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """The heads' probabilities from the dense features and each text's token ids."""
@@ -113,10 +147,19 @@ def features(embedding: StaticEmbedding, texts: Sequence[str]) -> tuple[np.ndarr
     its token ids: what the heads read, in training and at run time alike. Each text is
     tokenized once; a token's sentence is told by where it starts (sentences end at line
     breaks and ``.!?``, which no word piece crosses)."""
+    return _features(embedding, texts, embedding.tokens(texts))
+
+
+def _features(
+    embedding: StaticEmbedding,
+    texts: Sequence[str],
+    tokens: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, list]:
+    """:func:`features` from the texts' tokens (ids and start offsets)."""
     dims = embedding.dims
     dense = np.zeros((len(texts), 2 * dims), dtype=np.float32)
     ids: list[np.ndarray] = []
-    for row, (text, (found, starts)) in enumerate(zip(texts, embedding.tokens(texts), strict=True)):
+    for row, (text, (found, starts)) in enumerate(zip(texts, tokens, strict=True)):
         ids.append(found)
         if not found.size:
             continue

@@ -6,6 +6,7 @@ then the learned classifier's ``DS8:<category>`` heads add the purposes said in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,12 @@ LABELS = {
     "proselytizing": "proselytizing",
     "solicitation": "solicitation",
 }
+# A post in the writer's own voice ("my", "I", "vendo"): a staff member's ad that speaks so
+# is their private gain, not a third party's advertisement (nearly every such post in the
+# corpus: RESULTS.md).
+FIRST_PERSON_RE = re.compile(
+    r"\b(?:my|mine|i|i'm|i've|me|mi|mis|vendo|hago|vendemos)\b", re.IGNORECASE
+)
 # Categories that the club's own sanctioned activity excuses.
 EXCUSABLE = frozenset({"solicitation"})
 

@@ -45,16 +45,59 @@ LABELS = {
 }
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@([\w-]+(?:\.[\w-]+)+)", re.IGNORECASE)
-# A number written as phones are: "+" and a country code, then groups of digits; or North
-# American groups, (203) 555-0147, 203.555.0147, 2035550147, 555-0147. Never part of a longer
-# number, word, path or date. phonenumbers parses and validates each: its PhoneNumberMatcher,
-# which also finds the shapes, costs twice as much a number (65 µs against 35 µs).
+# A number written as phones are: "+" and a country code, then groups of digits; three
+# digits and seven more grouped any way (203-555-0147, 203 5550 191, 1-203-555-0140,
+# 203•555•0122; not 2026-113442, a case number);
+# or North American groups, (203) 555-0147, 555-0147. Never part of a longer number, word,
+# path or date. phonenumbers parses and validates each: its PhoneNumberMatcher, which also
+# finds the shapes, costs twice as much a number (65 µs against 35 µs).
+_SEP = r"(?:[ \t]*[.\-–—•/][ \t]*|[ \t])"
 _PHONE_RE = re.compile(
     r"(?<![\w+/.-])"
     r"(?:\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){1,5}"
-    r"|(?:\(\d{3}\) ?|\d{3}[ .-]?)?\d{3}[ .-]?\d{4})"
+    rf"|(?:1{_SEP})?\d{{3}}(?:{_SEP}\d(?:{_SEP}?\d){{6}}|\d{{7}})"
+    rf"|(?:\(\d{{3}}\){_SEP}?|\d{{3}}{_SEP}?)?\d{{3}}{_SEP}?\d{{4}})"
     r"(?![\w/]|[.-]\d)"
 )
+# A number said in words, digits mixed in or not: "two oh three, five five five, oh one
+# two eight", "203 five five five 0 1 2 4".
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+_SPOKEN_DIGIT = rf"(?:{'|'.join(_DIGIT_WORDS)}|\d{{1,4}})"
+_SPOKEN_PHONE_RE = re.compile(
+    rf"(?<!\w){_SPOKEN_DIGIT}(?:[\s,.\-]{{1,3}}{_SPOKEN_DIGIT}){{2,11}}(?!\w)", re.IGNORECASE
+)
+_SPOKEN_TOKEN_RE = re.compile(_SPOKEN_DIGIT, re.IGNORECASE)
+# A staff member's contact: "call Coach Mendez at", "Coach's cell", a post that opens
+# "Coach D here".
+_STAFF_CONTACT_RE = re.compile(r"\b(?i:coach)(?:'s|’s|\s+[A-Z][a-z]+)")
+_STAFF_WRITER_RE = re.compile(r"^\W*(?i:coach|mr|mrs|ms|dr)\.?\s+[A-Z][\w.]*\s+(?i:here)\b")
+# The local part of an organisation's address, not a person's (boosters, PTO, a team).
+_ORG_EMAIL_RE = re.compile(
+    r"booster|pto|pta|council|coach|treasurer|club|team|athletic|league|office|admin|"
+    r"foundation",
+    re.IGNORECASE,
+)
+_ORG_EMAIL_BEFORE_RE = re.compile(
+    r"\b(?:team|club|program|boosters?|pto|pta|office|department)(?:'s|’s|s')?\s+"
+    r"(?:e-?mail|address|inbox)\b",
+    re.IGNORECASE,
+)
+_OWN_CONTACT_RE = re.compile(
+    r"\b(?:my|me|mi|ll[aá]m(?:e|en)me|escr[ií]b(?:e|an)me|text me|call me)\b", re.IGNORECASE
+)
+_EXTENSION_RE = re.compile(r"\s*,?\s*(?:ext|x)\.?\s*\d", re.IGNORECASE)  # "ext. 3310"
 _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
@@ -94,7 +137,15 @@ _STREET_RE = re.compile(
 _GENERIC_RE = re.compile(
     r"\b(?:if\s+(?:you|your)|any(?:one|\s+(?:student|athlete|player|child))|all\s+(?:students|"
     r"athletes|players|families)|(?:students|athletes|players|families)\s+(?:with|who)|everyone|"
-    r"every\s+(?:student|athlete|player))\b",
+    r"every\s+(?:student|athlete|player)|your\s+(?:kids|children|athletes|students)|si\s+su(?:s)?\s+hij[oa]s?|tod[oa]s\s+l[oa]s\s+"
+    r"(?:estudiantes|atletas|jugador[ae]s|familias)|cualquier(?:\s+estudiante)?)\b",
+    re.IGNORECASE,
+)
+# A sentence about a staff member or a rule for a group: "our principal, Dr." (a sentence
+# cut at "Dr."), "our bus driver", "the CIAC cut-off", "eligibility".
+_STAFF_ROLE_RE = re.compile(
+    r"\b(?:(?:our|the)\s+(?:principal|teacher|bus driver|driver|nurse|custodian|secretary|"
+    r"librarian|counselor|athletic director)|eligib\w*|cut-?off)\b",
     re.IGNORECASE,
 )
 _PRONOUN_RE = re.compile(r"\b(?:he|she|him|her|his|hers|himself|herself|he's|she's)\b", re.I)
@@ -107,13 +158,27 @@ _ROLES = (
     r"(?<![\w.+-])[\w.+-]++@students\.",
     r"\b(?:me|my|mine|i)\b",
 )
+_VOCATIVE_RE = re.compile(r"^\s*[A-Z][^\W\d_]+,\s+(?:you|your)\b")  # "Ben, you're at a 62"
 _POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
-_CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?")
-_SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
-_NAME_VERB_RE = re.compile(
-    r"^\s*[A-Z][a-z]+(?:'s|’s)?\s+(?:[A-Z][a-z]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
-    r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained)\b"
+_CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?(?![A-Za-z])")  # not EpiPen
+# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
+# Lane", "Mrs. Cho", "Sra. Ortiz").
+_SENTENCE_SPLIT_RE = re.compile(
+    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
 )
+_NAME_VERB_RE = re.compile(
+    r"^\s*[A-Z][^\W\d_]+(?:'s|’s)?\s+(?:[A-Z][^\W\d_]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
+    r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained|"
+    r"tiene|tuvo|está|estaba|estuvo|se|va|fue|necesita|no)\b"
+)
+
+
+def _spoken(written: str) -> str:
+    """The digits of a number said at least partly in words ("" when it has no word)."""
+    tokens = _SPOKEN_TOKEN_RE.findall(written)
+    if all(t.isdigit() for t in tokens):
+        return ""
+    return "".join(_DIGIT_WORDS.get(t.lower(), t) for t in tokens)
 
 
 def _dates_before_birthdays(text: str) -> list[tuple[int, int, str]]:
@@ -141,6 +206,9 @@ class Disclosure:
     decided_by: str = "pattern"  # or "classifier" (its head's score reached the threshold)
     score: float | None = None  # the classifier's score, when it decided
     sentence: str | None = None  # the sentence the classifier scored highest (unmasked)
+    # A phone's or an email's: whether the post gives it as its writer's own ("my cell",
+    # "text me") and ties it to no student or family: a staff member's own contact.
+    own: bool = False
 
 
 class ConfidentialityDetector:
@@ -168,6 +236,8 @@ class ConfidentialityDetector:
         self._id_context = Gated(index, compile_regexes(data["student_id"]))
         self._not_id = Gated(index, compile_regexes(data["not_student_id"]))
         self._institutional = Gated(index, compile_phrases(data["institutional_phone"]))
+        self._business_phone = Gated(index, compile_regexes(data["business_phone"]))
+        self._student_tie = Gated(index, compile_regexes(data["student_tie"]))
         self._residential = Gated(index, compile_regexes(data["residential"]))
         self._not_about_people = Gated(index, compile_regexes(data["not_about_people"]))
         self._not_student_health = Gated(index, compile_regexes(data["not_a_student_health"]))
@@ -182,6 +252,7 @@ class ConfidentialityDetector:
         # What a post may hold, in _find's order, after the terms tied to a person.
         shapes = [
             _PHONE_RE,
+            _SPOKEN_PHONE_RE,
             _EMAIL_RE,
             _BIRTH_RE,
             _IS_BIRTHDAY_RE,  # what follows a date before "is ... birthday"
@@ -209,6 +280,8 @@ class ConfidentialityDetector:
             if score < self._threshold:
                 continue
             trigger = self._classifier.trigger(text, head)
+            if category == "health" and self._not_student_health.search(text, scan):
+                continue  # a relative's illness, a court hearing, an awareness month
             if self._about_student(trigger.sentence):
                 found[category, ""] = Disclosure(
                     category, "", "classifier", score, trigger.sentence
@@ -219,11 +292,11 @@ class ConfidentialityDetector:
         """Each disclosure as it is found, repeats included."""
         matches = self._all.search(text, scan)
         tied = len(self._tied)
-        phone, email, birth, is_birthday, street, student_id = matches[tied:]
-        if phone:
-            yield from self._phones(text, scan)
+        phone, spoken, email, birth, is_birthday, street, student_id = matches[tied:]
+        if phone or spoken:
+            yield from self._phones(text, scan, spoken is not None)
         if email:
-            yield from self._emails(text)
+            yield from self._emails(text, scan)
         if birth or is_birthday:
             yield from self._birth_dates(text)
         if street:
@@ -233,20 +306,61 @@ class ConfidentialityDetector:
         if any(matches[:tied]):  # a term in a sentence is a term in the post
             yield from self._tied_terms(text, scan, matches[:tied])
 
-    def _phones(self, text: str, scan: Scan) -> Iterator[Disclosure]:
-        """Valid phone numbers that are not the school's own."""
-        for match in _PHONE_RE.finditer(text):
+    def _phones(self, text: str, scan: Scan, spoken: bool) -> Iterator[Disclosure]:
+        """Valid phone numbers that are a student's or a family's: not the school's, a
+        staff member's or a business's in an advertisement."""
+        found = [(m, m.group()) for m in _PHONE_RE.finditer(text)]
+        if spoken:
+            for m in _SPOKEN_PHONE_RE.finditer(text):
+                digits = _spoken(m.group())  # "by 6, 203 five five five ...": ten of them
+                found += [(m, d) for d in {digits[:10], digits[-10:]} if digits]
+        if not found or _STAFF_WRITER_RE.match(text):
+            return
+        ad: bool | None = None
+        for match, written in found:
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if self._institutional.search(around, scan, within=text):
-                continue  # the school's own number (looked for first: parsing costs more)
-            if self._is_phone(match.group()):
-                yield Disclosure("phone", match.group())
+            if (
+                self._institutional.search(around, scan, within=text)
+                or _STAFF_CONTACT_RE.search(text, max(0, match.start() - 60), match.end() + 25)
+                or _EXTENSION_RE.match(text, match.end())
+            ):
+                continue  # the school's or a coach's (looked for first: parsing costs more)
+            if not self._is_phone(written):
+                continue
+            if ad is None:
+                ad = self._is_ad(text, scan)
+            if not ad:
+                own = self._own(text, match.start(), scan)
+                yield Disclosure("phone", match.group(), own=own)
+
+    def _is_ad(self, text: str, scan: Scan) -> bool:
+        """Whether a post advertises a business (its phone is the business's), unless it
+        ties the number to a student or family."""
+        return bool(self._business_phone.search(text, scan)) and not self.tied_to_student(
+            text, scan
+        )
+
+    def _own(self, text: str, at: int, scan: Scan) -> bool:
+        """Whether the contact at ``at`` is given as the writer's own ("my cell is", "text
+        me at") in a post that ties no contact to a student or family."""
+        return bool(_OWN_CONTACT_RE.search(text, max(0, at - 30), at)) and not (
+            self.tied_to_student(text, scan)
+        )
+
+    def tied_to_student(self, text: str, scan: Scan) -> bool:
+        """Whether a post ties its contacts to a student or family ("Nico's mom", "his
+        grandma", "my son"): a staff member's post without such words gives the writer's
+        own or the school's."""
+        return bool(self._student_tie.search(text, scan))
 
     def _is_phone(self, written: str) -> bool:
         """Whether phonenumbers reads ``written`` as a valid number (of the district's
         region unless it starts with a country code)."""
+        digits = "".join(c for c in written if c.isdigit())
+        if written.lstrip().startswith("+"):
+            digits = "+" + digits
         try:
-            number = phonenumbers.parse(written, self._region)
+            number = phonenumbers.parse(digits, self._region)
         except phonenumbers.NumberParseException:
             return False
         return phonenumbers.is_valid_number(number)
@@ -258,12 +372,21 @@ class ConfidentialityDetector:
             if not _STAFF_RE.search(text, max(0, start - 40), end):
                 yield Disclosure("birth-date", date)
 
-    def _emails(self, text: str) -> Iterator[Disclosure]:
+    def _emails(self, text: str, scan: Scan) -> Iterator[Disclosure]:
+        """Addresses that are not the district's staff's, nor an organisation's (boosters,
+        PTO, a team) outside a student domain."""
         for match in _EMAIL_RE.finditer(text):
             domain = match.group(1).lower().rstrip(".")
             if domain in self._district_domains:
                 continue
-            yield Disclosure("email", match.group(0))
+            local = match.group(0).split("@", 1)[0]
+            before = text[max(0, match.start() - 30) : match.start()]
+            if not domain.startswith("students.") and (
+                _ORG_EMAIL_RE.search(local) or _ORG_EMAIL_BEFORE_RE.search(before)
+            ):
+                continue
+            own = not domain.startswith("students.") and self._own(text, match.start(), scan)
+            yield Disclosure("email", match.group(0), own=own)
 
     def _addresses(self, text: str, scan: Scan) -> Iterator[Disclosure]:
         """Street addresses said to be where someone lives."""
@@ -324,12 +447,18 @@ class ConfidentialityDetector:
         """Whether a sentence the classifier flagged may be about a particular student: not
         when it speaks to everyone ("if your athlete has a concussion", "students with a
         504 plan") or names staff ("Mr. Okafor had knee surgery")."""
-        return not _STAFF_RE.search(sentence) and not _GENERIC_RE.search(sentence)
+        return not (
+            _STAFF_RE.search(sentence)
+            or _STAFF_ROLE_RE.search(sentence)
+            or _GENERIC_RE.search(sentence)
+        )
 
     def _about_person(self, sentence: str, text: str, scan: Scan) -> bool:
         """Whether a sentence (of post ``text``) is about a particular person: a name,
         he/she, "your son"."""
         if _PRONOUN_RE.search(sentence) or self._role.search(sentence, scan, within=text):
+            return True
+        if _VOCATIVE_RE.match(sentence):
             return True
         if (_NAME_VERB_RE.match(sentence) or _POSSESSIVE_RE.match(sentence)) and self._is_name(
             sentence.split()[0]

@@ -86,7 +86,8 @@ class TextMatcher:
     def version(self) -> str:
         """The version of every verdict this matcher gives: a digest of what can change one
         (this package's version and its text detectors' code, the versions of the packages
-        they use, the ``[rules]`` and ``[district]`` settings, and the data files in
+        they use, the ``[rules]`` and ``[district]`` settings and the classifier's
+        thresholds in use, defaults included, and the data files in
         ``auditor/data``, and the files of the classifier in use, wherever it is). Verdicts
         judged under another version are not reused."""
         digest = hashlib.sha256(f"page-auditor {__version__}\n".encode())
@@ -97,6 +98,8 @@ class TextMatcher:
                 digest.update(f"{name} absent\n".encode())
         rules, district = self._config
         digest.update(rules.model_dump_json().encode())
+        for rule in ("DS3", "DS6", "DS8"):  # the defaults in use too, not only those set
+            digest.update(f"threshold {rule} {rules.classifier.threshold_of(rule)}\n".encode())
         digest.update(district.model_dump_json(exclude={"as_of"}).encode())
         for folder in (resources.files("auditor") / "data", resources.files("auditor.text")):
             for item in sorted(folder.iterdir(), key=lambda f: f.name):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import shutil
 from importlib.metadata import requires
@@ -20,6 +21,13 @@ from auditor.text.matcher import TextMatcher
 from tests.rules.helpers import DISTRICT
 
 SHIPPED = classifier.shipped_model()
+_SPEC = importlib.util.spec_from_file_location(
+    "build_classifier", Path(__file__).resolve().parents[2] / "tools" / "build_classifier.py"
+)
+assert _SPEC is not None and _SPEC.loader is not None
+build_classifier = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(build_classifier)
+SPENT = build_classifier.SPENT
 
 
 @pytest.fixture
@@ -49,13 +57,20 @@ def test_the_shipped_files_are_what_the_build_script_recorded() -> None:
     assert meta["format"] == classifier.FORMAT
     assert "Apache-2.0" in meta["license"] and "all-MiniLM-L6-v2" in meta["source"]
     assert meta["build_command"].startswith("python tools/build_classifier.py")
-    assert not any("holdout" in name for name in meta["inputs"])  # never trained on
+    held_out = [n.rsplit("/", 1)[-1] for n in meta["inputs"] if "holdout" in n]
+    assert set(held_out) <= SPENT  # only sets already measured, never the next one
     for name, digest in meta["files"].items():
         assert hashlib.sha256((SHIPPED / name).read_bytes()).hexdigest() == digest, name
     shipped = {p.name for p in SHIPPED.iterdir()} - {"model.json", "MODEL.md", "LICENSE"}
     assert shipped == set(meta["files"])  # nothing shipped that the script did not make
     size = sum(p.stat().st_size for p in SHIPPED.iterdir())
     assert size < 10 * 2**20
+
+
+def test_the_build_refuses_a_held_out_file_not_yet_measured(tmp_path: Path) -> None:
+    unspent = tmp_path / "holdout-3.jsonl"  # refused by its name, never opened
+    with pytest.raises(SystemExit, match="never trained on"):
+        build_classifier.main(["--heads-only", "--out", str(tmp_path), "--corpus", str(unspent)])
 
 
 def test_the_package_does_not_require_torch() -> None:
@@ -180,3 +195,21 @@ def test_a_model_folder_is_found_relative_to_the_config_file(
     config = config_from_dict(data, district / "config.toml")
 
     assert config.rules.classifier.path == (district / "models" / "ours")
+
+
+def test_the_verdicts_version_follows_the_default_thresholds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = TextMatcher(RulesConfig(), DISTRICT).version
+    monkeypatch.setitem(DEFAULT_THRESHOLDS, "DS3", DEFAULT_THRESHOLDS["DS3"] / 2)
+    assert TextMatcher(RulesConfig(), DISTRICT).version != before  # stale verdicts unused
+
+
+def test_a_trigger_is_the_sentence_scored_highest_on_its_own() -> None:
+    model = classifier.load(SHIPPED.resolve())
+    text = "Practice is at 4 in the gym. You are all worthless losers!\nBring water."
+    parts = classifier.sentences(text)
+    alone = model.scores(parts)[:, model.heads.index("DS3")]  # each sentence tokenized alone
+    found = model.trigger(text, "DS3")
+    assert found.sentence == parts[int(np.argmax(alone))] == "You are all worthless losers!"
+    assert found.score == pytest.approx(float(alone.max()), abs=1e-5)
