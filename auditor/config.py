@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationInfo,
@@ -270,6 +271,16 @@ class RulesConfig(_Section):
         return value
 
 
+class AuditConfig(_Section):
+    """``[audit]``: how a run uses the machine. ``rule_workers``: worker processes that
+    evaluate the rules while the run's own process fetches, parses and stores pages; 0
+    evaluates them in a thread of the run's process. Unset: one worker for a run of 100
+    pages or more on a machine with two processors or more, none for a smaller run (a
+    worker takes about a second to start)."""
+
+    rule_workers: NonNegativeInt | None = None
+
+
 class RosterConfig(_Section):
     """``[roster]``: the OneRoster 1.1 CSV export that tells students, guardians and staff."""
 
@@ -370,6 +381,7 @@ class Config(_Section):
     email: EmailConfig = EmailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     rules: RulesConfig = RulesConfig()
+    audit: AuditConfig = AuditConfig()
     roster: RosterConfig = RosterConfig()
     registry: RegistryConfig = RegistryConfig()
     retention: RetentionConfig = RetentionConfig()
