@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 
 MAX_TOKENS = 512  # per text, as the distilled model was made for
 _WORD = re.compile(r"[^ \n]+")  # split where the tokenizer always splits
-_WORD_CACHE = 200_000  # words whose tokens are kept (then the cache starts again)
+_WORD_CACHE = 50_000  # words whose tokens are kept (then the cache starts again): ~15 MB
 
 
 class ModelFileError(ValueError):
