@@ -129,6 +129,20 @@ class Runner:
         on_page: ProgressFn | None = None,
     ) -> RunSummary:
         """Audit ``pages``; holds the run lock for the whole run."""
+        workers = self.rule_workers(len(pages))
+        if workers:  # started first: the workers load while the database is made ready
+            self._pool = WorkerPool(self.config, self.people, workers)
+            self._version = self._pool.version()
+        try:
+            return await self._run(pages, trigger, on_page)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+
+    async def _run(
+        self, pages: Sequence[PageConfig], trigger: str, on_page: ProgressFn | None
+    ) -> RunSummary:
+        """:meth:`run`, once the rule workers (if any) are starting."""
         prepare_database(self.engine, self.config.rules)
         lock = RunLock.acquire(self.engine)
         try:
@@ -155,18 +169,12 @@ class Runner:
             # With rule workers, that thread only consults the judged-post cache, and the
             # rules run in worker processes (see auditor.evaluation).
             self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
-            workers = self.rule_workers(len(pages))
-            if workers:
-                self._pool = WorkerPool(self.config, self.people, workers)
-                self._version = self._pool.version()  # the workers start meanwhile
             self._writer = BatchWriter(self.engine, run_id, self._check_lease, _describe).start()
             try:
                 await self._audit_all(run_id, pages, summary, on_page)
                 self._check_lease()
                 summary.status = "incomplete" if summary.errors else "complete"
             finally:
-                if self._pool is not None:
-                    self._pool.close()
                 self._evaluator.shutdown(wait=True)
                 if not self._lease_lost:  # nothing more of this run once another holds it
                     self._flush_judged()
