@@ -276,7 +276,8 @@ class AuditConfig(_Section):
     evaluate the rules while the run's own process fetches, parses and stores pages; 0
     evaluates them in a thread of the run's process. Unset: one worker for a run of 100
     pages or more on a machine with two processors or more, none for a smaller run (a
-    worker takes about a second to start)."""
+    worker takes about a second to start). Workers are started with ``spawn``: a script
+    that runs audits itself must start from an ``if __name__ == "__main__":`` block."""
 
     rule_workers: NonNegativeInt | None = None
 
