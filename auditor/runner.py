@@ -42,6 +42,7 @@ from auditor.results import RuleResult, Status
 from auditor.rulebook import prepare_database, rule_metadata
 from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
+from auditor.text.digest import text_hash
 from auditor.text.verdict import TextVerdict
 from auditor.validation import describe_validation_error
 
@@ -49,6 +50,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
 AUTO_WORKER_PAGES = 100  # with rule_workers unset, a run of this many pages or more uses one
+LOCAL_UNJUDGED = 0.1  # with workers, a page with at most this share of posts not judged
+# before is evaluated in the run's process (sending it would cost more than judging them)
 INTERRUPTED = "the audit was stopped (SIGTERM or Ctrl-C) before this page finished"
 
 
@@ -361,15 +364,35 @@ class Runner:
     async def _evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
         """The page's results: evaluated in the evaluation thread, or, with rule workers,
         with its judged verdicts looked up in that thread and its rules run by a worker
-        (the new verdicts are then queued for storing in that thread again)."""
+        (the new verdicts are then queued for storing in that thread again). A page whose
+        posts were nearly all judged before is cheaper to evaluate than to send: it is
+        evaluated in the evaluation thread (the same code, so the same results)."""
         loop = asyncio.get_running_loop()
         if self._pool is None:
             return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
-        known, dismissals = await loop.run_in_executor(self._evaluator, self._known, page, snapshot)
+        done, known, dismissals = await loop.run_in_executor(
+            self._evaluator, self._here_if_known, page, snapshot
+        )
+        if done is not None:
+            return done
         evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
         results, fresh = await asyncio.wrap_future(evaluated)
         await loop.run_in_executor(self._evaluator, self.feedback.keep, fresh)
         return results
+
+    def _here_if_known(
+        self, page: PageConfig, snapshot: PageSnapshot
+    ) -> tuple[list[RuleResult] | None, dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
+        """The page's results when at most :data:`LOCAL_UNJUDGED` of its posts are still
+        to be judged (evaluated here), else None; its known verdicts and dismissals."""
+        known, dismissals = self._known(page, snapshot)
+        posts = snapshot.posts or []
+        unjudged = sum(1 for post in posts if text_hash(post.text) not in (known or {}))
+        if known is None or unjudged > LOCAL_UNJUDGED * len(posts):
+            return None, known, dismissals
+        results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
+        self.feedback.keep(fresh)
+        return results, known, dismissals
 
     def _known(
         self, page: PageConfig, snapshot: PageSnapshot

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.db.models import PageAudit, Result, results_holder
+from auditor.evaluation import PageEvaluator
 from auditor.loading import load_config
 from auditor.runner import AUTO_WORKER_PAGES, Runner
 
@@ -36,9 +37,17 @@ def corpus_posts(start: int, count: int) -> list[dict[str, Any]]:
     return [{"id": f"p{i}", "author_id": "o", "text": t} for i, t in enumerate(texts)]
 
 
+CLEAN = [f"Practice moved to {hour}pm, bring water." for hour in range(1, 11)]
+
+
 def pages() -> dict[str, dict | str]:
-    """Three pages of corpus posts (so content findings, student data and clean posts)."""
-    return {f"p{n}": {"posts": corpus_posts(60 * n, 60)} for n in range(3)}
+    """Three pages of corpus posts (so content findings, student data and clean posts),
+    and one of clean posts only (all judged before on the second run)."""
+    found: dict[str, dict | str] = {f"p{n}": {"posts": corpus_posts(60 * n, 60)} for n in range(3)}
+    found["clean"] = {
+        "posts": [{"id": f"c{i}", "author_id": "o", "text": t} for i, t in enumerate(CLEAN)]
+    }
+    return found
 
 
 def stored(url: str) -> dict[tuple[int, str], list[tuple[Any, ...]]]:
@@ -65,14 +74,19 @@ def stored(url: str) -> dict[tuple[int, str], list[tuple[Any, ...]]]:
     return found
 
 
-def audit_twice(make_config: Callable[..., Path], tmp_path: Path, workers: int) -> dict:
-    """Two runs over the same pages with ``rule_workers = workers``; their stored results."""
+def audit_twice(
+    make_config: Callable[..., Path], tmp_path: Path, workers: int, here: list[str] | None = None
+) -> dict:
+    """Two runs over the same pages with ``rule_workers = workers``; their stored results.
+    ``here`` collects, per run, the pages evaluated in the run's own process."""
     folder = tmp_path / f"w{workers}"
     folder.mkdir()
     url = f"sqlite:///{folder / 'auditor.db'}"
     extra = f"{WAIVER}\n[audit]\nrule_workers = {workers}\n"
     config = make_config(pages(), db_url=url, extra=extra)
     for run in (1, 2):
+        if here is not None:
+            here.append(f"run {run}")
         out = folder / f"out{run}"
         result = CliRunner().invoke(app, ["run", "-c", str(config), "--output", str(out)])
         assert result.exit_code == 1, result.output  # content rules fail on the corpus
@@ -80,15 +94,26 @@ def audit_twice(make_config: Callable[..., Path], tmp_path: Path, workers: int) 
 
 
 def test_a_worker_process_stores_the_findings_the_runs_own_thread_does(
-    make_config: Callable[..., Path], tmp_path: Path
+    make_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     in_thread = audit_twice(make_config, tmp_path, 0)
-    in_worker = audit_twice(make_config, tmp_path, 1)
+    here: list[str] = []
+    evaluate = PageEvaluator.evaluate
+    monkeypatch.setattr(
+        PageEvaluator,
+        "evaluate",
+        lambda self, page, *args: here.append(page.id) or evaluate(self, page, *args),
+    )
+    in_worker = audit_twice(make_config, tmp_path, 1, here)
     assert in_worker == in_thread
-    assert len(in_worker) == 6  # 3 pages x 2 runs
+    assert len(in_worker) == 8  # 4 pages x 2 runs
+    # run 1 judged every page in the worker; run 2 the page whose posts were all judged
+    # before in the run's process, those with student data (never cached) in the worker
+    assert here[: here.index("run 2")] == ["run 1"]
+    assert "clean" in here[here.index("run 2") :] and "p0" not in here
     statuses = {row[2] for rows in in_worker.values() for row in rows}
     assert {"fail", "waived"} <= statuses  # content findings, and a waiver applied
-    for page in ("p0", "p1", "p2"):  # the second run (through the cache) stores the same
+    for page in ("p0", "p1", "p2", "clean"):  # the second run (through the cache) stores the same
         assert in_worker[(1, page)] == in_worker[(2, page)]
 
 
