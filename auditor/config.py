@@ -273,11 +273,14 @@ class RulesConfig(_Section):
 
 class AuditConfig(_Section):
     """``[audit]``: how a run uses the machine. ``rule_workers``: worker processes that
-    evaluate the rules while the run's own process fetches, parses and stores pages; 0
-    evaluates them in a thread of the run's process. Unset: one worker for a run of 100
-    pages or more on a machine with two processors or more, none for a smaller run (a
-    worker takes about a second to start). Workers are started with ``spawn``: a script
-    that runs audits itself must start from an ``if __name__ == "__main__":`` block."""
+    evaluate the rules of pages with posts to judge while the run's own process fetches,
+    parses and stores pages (and evaluates the pages whose posts were nearly all judged
+    before: sending them would cost more); they start when the first such page arrives,
+    and pages are evaluated in the run's process until they are ready. 0 evaluates every
+    page in a thread of the run's process. Unset: one worker for a run of 100 pages or
+    more on a machine with two processors or more, none for a smaller run. Workers are
+    started with ``spawn``: a script that runs audits itself must start from an ``if
+    __name__ == "__main__":`` block."""
 
     rule_workers: NonNegativeInt | None = None
 

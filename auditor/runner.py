@@ -121,8 +121,9 @@ class Runner:
         self._lock: RunLock | None = None
         self._lease_lost = False
         self._evaluator: ThreadPoolExecutor | None = None
-        self._pool: WorkerPool | None = None
-        self._version: Future[str] | None = None  # the rule workers' verdict version
+        self._workers = 0  # rule worker processes this run may start
+        self._pool: WorkerPool | None = None  # started when a page first needs it
+        self._ready: Future[str] | None = None  # done once a worker has its matcher
         self._writer: BatchWriter | None = None
 
     async def run(
@@ -132,20 +133,18 @@ class Runner:
         on_page: ProgressFn | None = None,
     ) -> RunSummary:
         """Audit ``pages``; holds the run lock for the whole run."""
-        workers = self.rule_workers(len(pages))
-        if workers:  # started first: the workers load while the database is made ready
-            self._pool = WorkerPool(self.config, self.people, workers)
-            self._version = self._pool.version()
+        self._workers = self.rule_workers(len(pages))
         try:
             return await self._run(pages, trigger, on_page)
         finally:
             if self._pool is not None:
                 self._pool.close()
+                self._pool = self._ready = None
 
     async def _run(
         self, pages: Sequence[PageConfig], trigger: str, on_page: ProgressFn | None
     ) -> RunSummary:
-        """:meth:`run`, once the rule workers (if any) are starting."""
+        """:meth:`run`, whose rule workers (if any) are stopped by its caller."""
         prepare_database(self.engine, self.config.rules)
         lock = RunLock.acquire(self.engine)
         try:
@@ -169,8 +168,8 @@ class Runner:
             # Rules run one page at a time in one thread: the text matcher's caches are not
             # shared between threads, and the event loop stays free for fetches. Pages are
             # stored by the writer thread, many per transaction.
-            # With rule workers, that thread only consults the judged-post cache, and the
-            # rules run in worker processes (see auditor.evaluation).
+            # With rule workers, that thread consults the judged-post cache, and the rules
+            # of pages with posts to judge run in worker processes (auditor.evaluation).
             self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
             self._writer = BatchWriter(self.engine, run_id, self._check_lease, _describe).start()
             try:
@@ -368,13 +367,14 @@ class Runner:
         posts were nearly all judged before is cheaper to evaluate than to send: it is
         evaluated in the evaluation thread (the same code, so the same results)."""
         loop = asyncio.get_running_loop()
-        if self._pool is None:
+        if not self._workers:
             return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
         done, known, dismissals = await loop.run_in_executor(
             self._evaluator, self._here_if_known, page, snapshot
         )
         if done is not None:
             return done
+        assert self._pool is not None
         evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
         results, fresh = await asyncio.wrap_future(evaluated)
         await loop.run_in_executor(self._evaluator, self.feedback.keep, fresh)
@@ -383,13 +383,19 @@ class Runner:
     def _here_if_known(
         self, page: PageConfig, snapshot: PageSnapshot
     ) -> tuple[list[RuleResult] | None, dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
-        """The page's results when at most :data:`LOCAL_UNJUDGED` of its posts are still
-        to be judged (evaluated here), else None; its known verdicts and dismissals."""
+        """The page's results when it is evaluated here: when at most
+        :data:`LOCAL_UNJUDGED` of its posts are still to be judged, or while the rule
+        workers start (the first such page starts them); else None. And its known verdicts
+        and dismissals."""
         known, dismissals = self._known(page, snapshot)
         posts = snapshot.posts or []
         unjudged = sum(1 for post in posts if text_hash(post.text) not in (known or {}))
-        if known is None or unjudged > LOCAL_UNJUDGED * len(posts):
-            return None, known, dismissals
+        if unjudged > LOCAL_UNJUDGED * len(posts):
+            if self._pool is None:  # a run with nothing to judge never starts one
+                self._pool = WorkerPool(self.config, self.people, self._workers)
+                self._ready = self._pool.version()
+            elif self._ready is not None and self._ready.done():
+                return None, known, dismissals
         results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
         self.feedback.keep(fresh)
         return results, known, dismissals
@@ -413,10 +419,9 @@ class Runner:
     @cached_property
     def feedback(self) -> RunFeedback:
         """People's dismissals and the judged-post cache, read once per run (in the
-        evaluation thread; with rule workers, under their verdict version)."""
+        evaluation thread)."""
         domains = self.config.district.student_email_domains
-        version = self._version.result() if self._version is not None else self._local.version()
-        return RunFeedback(self.engine, version, store.now(), domains)
+        return RunFeedback(self.engine, self._local.version(), store.now(), domains)
 
     def _now(self) -> datetime:
         """The instant the rules judge a page at."""
