@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationInfo,
@@ -270,6 +271,20 @@ class RulesConfig(_Section):
         return value
 
 
+class AuditConfig(_Section):
+    """``[audit]``: how a run uses the machine. ``rule_workers``: worker processes that
+    evaluate the rules of pages with posts to judge while the run's own process fetches,
+    parses and stores pages (and evaluates the pages whose posts were nearly all judged
+    before: sending them would cost more); they start when the first such page arrives,
+    and pages are evaluated in the run's process until they are ready. 0 evaluates every
+    page in a thread of the run's process. Unset: one worker for a run of 100 pages or
+    more on a machine with two processors or more, none for a smaller run. Workers are
+    started with ``spawn``: a script that runs audits itself must start from an ``if
+    __name__ == "__main__":`` block."""
+
+    rule_workers: NonNegativeInt | None = None
+
+
 class RosterConfig(_Section):
     """``[roster]``: the OneRoster 1.1 CSV export that tells students, guardians and staff."""
 
@@ -370,6 +385,7 @@ class Config(_Section):
     email: EmailConfig = EmailConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     rules: RulesConfig = RulesConfig()
+    audit: AuditConfig = AuditConfig()
     roster: RosterConfig = RosterConfig()
     registry: RegistryConfig = RegistryConfig()
     retention: RetentionConfig = RetentionConfig()

@@ -4,16 +4,16 @@ rules.
 - :func:`judge` records that a run's finding on a post is not a violation (dismissed) or is
   one (confirmed), from ``auditor dismiss`` / ``auditor confirm`` or an action-plan CSV,
   after checking that the run has that finding on that post.
-- :class:`RunFeedback` gives the runner each page's dismissals and evaluates a page with
-  the verdicts judged in earlier runs, storing the new ones.
+- :class:`RunFeedback` gives the runner each page's dismissals and the verdicts on its
+  posts judged in earlier runs, and stores the new ones.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,15 +23,11 @@ from auditor.db import feedback as store
 from auditor.db import judged
 from auditor.errors import AuditorError, ConfigError
 from auditor.plans import PlanDecision
-from auditor.results import RuleResult
-from auditor.rules import catalog
-from auditor.rules.base import RuleContext
 from auditor.rules.dismissals import POST, Dismissal
 from auditor.rules.evidence import mask_text
 from auditor.rules.posts import shown_as_written
 from auditor.snapshot import PageSnapshot
 from auditor.text.digest import text_hash
-from auditor.text.matcher import TextMatcher
 from auditor.text.verdict import TextVerdict
 
 log = logging.getLogger(__name__)
@@ -133,19 +129,20 @@ def _rows(engine: Engine, said: Judgement, at: datetime) -> list[dict[str, Any]]
 
 
 class RunFeedback:
-    """For one run: each page's dismissals (read once), and page evaluation through the
-    judged-post cache (verdicts read per page in one query; new ones written in batches
-    of ``FLUSH_AT``, the last by :meth:`flush` when the run's pages are done). Without a
-    database (``engine`` None) it only evaluates. A cache the database fails to read or
-    write is logged and passed by: the page is judged in full."""
+    """For one run: each page's dismissals (read once), and the judged-post cache: the
+    verdicts judged in earlier runs on a page's posts (read per page in one query), and
+    the new ones, written in batches of ``FLUSH_AT`` (the last by :meth:`flush` when the
+    run's pages are done). Without a database (``engine`` None) it holds no verdicts. A
+    cache the database fails to read or write is logged and passed by: the page is judged
+    in full. Used from one thread."""
 
     FLUSH_AT = 2000  # verdicts: one statement a batch, not one transaction a page
 
     def __init__(
-        self, engine: Engine | None, matcher: TextMatcher, seen: datetime, domains: Iterable[str]
+        self, engine: Engine | None, version: str, seen: datetime, domains: Iterable[str]
     ) -> None:
         self.engine = engine
-        self.version = matcher.version
+        self.version = version
         self.seen = seen
         self._domains = frozenset(domains)
         self._dismissals: dict[str, list[Dismissal]] = defaultdict(list)
@@ -164,25 +161,28 @@ class RunFeedback:
         """The page's posts dismissed as not a violation of a rule."""
         return tuple(self._dismissals.get(page_id, ()))
 
-    def evaluate(self, snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
-        """:func:`catalog.evaluate` with the page's dismissals, and the verdicts on its
-        posts judged before; the verdicts judged now are stored (those that hold no
-        student data)."""
-        ctx = replace(ctx, dismissals=self.dismissals(ctx.page.id))
+    def known(self, page_id: str, snapshot: PageSnapshot) -> dict[str, TextVerdict] | None:
+        """The verdicts on the page's posts judged before (in an earlier run, or earlier in
+        this one), by text hash; None without a database."""
         if self.engine is None:
-            return catalog.evaluate(snapshot, ctx)
+            return None
         hashes = [text_hash(post.text) for post in snapshot.posts or []]
         known = {h: self._pending[h] for h in hashes if h in self._pending}
         try:
             wanted = [h for h in hashes if h not in known]
             known |= judged.load_verdicts(self.engine, wanted, self.version, self.seen)
         except Exception as exc:
-            log.warning("page %s: judged-post cache not read: %s", ctx.page.id, exc)
-        results, computed = catalog.evaluate_page(snapshot, replace(ctx, known=known))
-        self._pending |= {h: v for h, v in computed.items() if self.storable(v)}
+            log.warning("page %s: judged-post cache not read: %s", page_id, exc)
+        return known
+
+    def keep(self, verdicts: Mapping[str, TextVerdict]) -> None:
+        """Queue newly judged ``verdicts`` (already found :meth:`storable`) for storing;
+        a full batch is written now."""
+        if self.engine is None:
+            return
+        self._pending |= verdicts
         if len(self._pending) >= self.FLUSH_AT:
             self.flush()
-        return results
 
     def flush(self) -> None:
         """Write the verdicts judged since the last batch."""
@@ -195,16 +195,22 @@ class RunFeedback:
         self._pending = {}
 
     def storable(self, verdict: TextVerdict) -> bool:
-        """Whether ``verdict`` may be kept in the database: it names no student information
-        (no DS 6 disclosure, no sentence the evidence would show masked, and nothing the
-        evidence masker would mask)."""
-        if verdict.disclosures:
-            return False
-        findings = [verdict.speech, *verdict.commercial]
-        quoted = [getattr(f, "sentence", None) for f in findings if f is not None]
-        if not all(shown_as_written(s) for s in quoted if s):
-            return False  # a sentence evidence would mask: never stored as written
-        return all(mask_text(s, self._domains) == s for s in _strings(verdict.to_json()))
+        """Whether ``verdict`` may be kept in the database (see :func:`storable`)."""
+        return storable(verdict, self._domains)
+
+
+def storable(verdict: TextVerdict, domains: Iterable[str]) -> bool:
+    """Whether ``verdict`` may be kept in the database: it names no student information
+    (no DS 6 disclosure, no sentence the evidence would show masked, and nothing the
+    evidence masker would mask with the student email ``domains``)."""
+    if verdict.disclosures:
+        return False
+    findings = [verdict.speech, *verdict.commercial]
+    quoted = [getattr(f, "sentence", None) for f in findings if f is not None]
+    if not all(shown_as_written(s) for s in quoted if s):
+        return False  # a sentence evidence would mask: never stored as written
+    domains = frozenset(domains)
+    return all(mask_text(s, domains) == s for s in _strings(verdict.to_json()))
 
 
 def _strings(data: object) -> Iterable[str]:

@@ -1,5 +1,6 @@
 """Runs an audit: fetches each page through its connector, evaluates the rules in a
-worker thread and hands the results to the writer thread, which commits pages in batches.
+worker thread (or, for a large run, in a worker process: ``[audit] rule_workers``) and
+hands the results to the writer thread, which commits pages in batches.
 
 Pages run concurrently, bounded per connector (``max_concurrency``); each page is
 isolated, so a connector exception becomes that page's ``error`` and the run goes on.
@@ -12,9 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -32,20 +34,24 @@ from auditor.db.store import PageRecord
 from auditor.db.writer import BatchWriter
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
+from auditor.evaluation import PageEvaluator, WorkerPool
 from auditor.feedback import RunFeedback
 from auditor.loading import connector_settings
 from auditor.people import People
 from auditor.results import RuleResult, Status
 from auditor.rulebook import prepare_database, rule_metadata
-from auditor.rules.base import RuleContext
+from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
-from auditor.text.matcher import TextMatcher
+from auditor.text.digest import text_hash
+from auditor.text.verdict import TextVerdict
 from auditor.validation import describe_validation_error
-from auditor.waivers import apply_waivers
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
+AUTO_WORKER_PAGES = 100  # with rule_workers unset, a run of this many pages or more uses one
+LOCAL_UNJUDGED = 0.1  # with workers, a page with at most this share of posts not judged
+# before is evaluated in the run's process (sending it would cost more than judging them)
 INTERRUPTED = "the audit was stopped (SIGTERM or Ctrl-C) before this page finished"
 
 
@@ -115,6 +121,9 @@ class Runner:
         self._lock: RunLock | None = None
         self._lease_lost = False
         self._evaluator: ThreadPoolExecutor | None = None
+        self._workers = 0  # rule worker processes this run may start
+        self._pool: WorkerPool | None = None  # started when a page first needs it
+        self._ready: Future[str] | None = None  # done once a worker has its matcher
         self._writer: BatchWriter | None = None
 
     async def run(
@@ -124,6 +133,18 @@ class Runner:
         on_page: ProgressFn | None = None,
     ) -> RunSummary:
         """Audit ``pages``; holds the run lock for the whole run."""
+        self._workers = self.rule_workers(len(pages))
+        try:
+            return await self._run(pages, trigger, on_page)
+        finally:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = self._ready = None
+
+    async def _run(
+        self, pages: Sequence[PageConfig], trigger: str, on_page: ProgressFn | None
+    ) -> RunSummary:
+        """:meth:`run`, whose rule workers (if any) are stopped by its caller."""
         prepare_database(self.engine, self.config.rules)
         lock = RunLock.acquire(self.engine)
         try:
@@ -147,6 +168,8 @@ class Runner:
             # Rules run one page at a time in one thread: the text matcher's caches are not
             # shared between threads, and the event loop stays free for fetches. Pages are
             # stored by the writer thread, many per transaction.
+            # With rule workers, that thread consults the judged-post cache, and the rules
+            # of pages with posts to judge run in worker processes (auditor.evaluation).
             self._evaluator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rules")
             self._writer = BatchWriter(self.engine, run_id, self._check_lease, _describe).start()
             try:
@@ -261,11 +284,8 @@ class Runner:
                 log.warning("page %s could not be audited: %s", page.id, outcome.error)
             outcome.requests = counted.sent
             if snapshot is not None:
-                try:  # CPU work, in the one evaluation thread: fetches in flight go on meanwhile
-                    loop = asyncio.get_running_loop()
-                    outcome.results = await loop.run_in_executor(
-                        self._evaluator, self.evaluate, page, snapshot
-                    )
+                try:  # CPU work, off the event loop: fetches in flight go on meanwhile
+                    outcome.results = await self._evaluate(page, snapshot)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
@@ -330,10 +350,66 @@ class Runner:
         if error != outcome.error:
             outcome.results, outcome.error = [], error
 
+    def rule_workers(self, pages: int) -> int:
+        """How many worker processes evaluate the rules of a run of ``pages`` pages: as
+        ``[audit] rule_workers`` says; unset, one for a run of at least
+        :data:`AUTO_WORKER_PAGES` pages on a machine with two processors or more (a worker
+        costs about a second of start-up on the other processor), else none."""
+        configured = self.config.audit.rule_workers
+        if configured is not None:
+            return configured
+        return 1 if pages >= AUTO_WORKER_PAGES and (os.cpu_count() or 1) > 1 else 0
+
+    async def _evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
+        """The page's results: evaluated in the evaluation thread, or, with rule workers,
+        with its judged verdicts looked up in that thread and its rules run by a worker
+        (the new verdicts are then queued for storing in that thread again). A page whose
+        posts were nearly all judged before is cheaper to evaluate than to send: it is
+        evaluated in the evaluation thread (the same code, so the same results)."""
+        loop = asyncio.get_running_loop()
+        if not self._workers:
+            return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
+        done, known, dismissals = await loop.run_in_executor(
+            self._evaluator, self._here_if_known, page, snapshot
+        )
+        if done is not None:
+            return done
+        assert self._pool is not None
+        evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
+        results, fresh = await asyncio.wrap_future(evaluated)
+        await loop.run_in_executor(self._evaluator, self.feedback.keep, fresh)
+        return results
+
+    def _here_if_known(
+        self, page: PageConfig, snapshot: PageSnapshot
+    ) -> tuple[list[RuleResult] | None, dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
+        """The page's results when it is evaluated here: when at most
+        :data:`LOCAL_UNJUDGED` of its posts are still to be judged, or while the rule
+        workers start (the first such page starts them); else None. And its known verdicts
+        and dismissals."""
+        known, dismissals = self._known(page, snapshot)
+        posts = snapshot.posts or []
+        unjudged = sum(1 for post in posts if text_hash(post.text) not in (known or {}))
+        if unjudged > LOCAL_UNJUDGED * len(posts):
+            if self._pool is None:  # a run with nothing to judge never starts one
+                self._pool = WorkerPool(self.config, self.people, self._workers)
+                self._ready = self._pool.version()
+            elif self._ready is not None and self._ready.done():
+                return None, known, dismissals
+        results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
+        self.feedback.keep(fresh)
+        return results, known, dismissals
+
+    def _known(
+        self, page: PageConfig, snapshot: PageSnapshot
+    ) -> tuple[dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
+        """The verdicts on the page's posts judged before, and its dismissals."""
+        return self.feedback.known(page.id, snapshot), self.feedback.dismissals(page.id)
+
     @cached_property
-    def text(self) -> TextMatcher:
-        """The content rules' detectors, made once per run (on its first page)."""
-        return TextMatcher(self.config.rules, self.config.district)
+    def _local(self) -> PageEvaluator:
+        """The rules of this run in this process (its text matcher is made on first use)."""
+        return PageEvaluator(self.config, self.people)
 
     def _flush_judged(self) -> None:
         """Store the last batch of the judged-post cache's new verdicts."""
@@ -342,24 +418,22 @@ class Runner:
 
     @cached_property
     def feedback(self) -> RunFeedback:
-        """People's dismissals and the judged-post cache, read once per run."""
+        """People's dismissals and the judged-post cache, read once per run (in the
+        evaluation thread)."""
         domains = self.config.district.student_email_domains
-        return RunFeedback(self.engine, self.text, store.now(), domains)
+        return RunFeedback(self.engine, self._local.version(), store.now(), domains)
+
+    def _now(self) -> datetime:
+        """The instant the rules judge a page at."""
+        return self.now or datetime.now(UTC)
 
     def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
-        """All enabled rules on one snapshot, with waivers applied."""
-        now = self.now or datetime.now(UTC)
-        ctx = RuleContext(
-            page=page,
-            district=self.config.district,
-            rules=self.config.rules,
-            people=self.people,
-            now=now,
-            text=self.text,
-        )
-        results = self.feedback.evaluate(snapshot, ctx)  # dismissals, judged-post cache
-        today = now.astimezone(self.config.district.tz).date()
-        return apply_waivers(page.id, results, self.config.waivers, today)
+        """All enabled rules on one snapshot in this process, with the page's dismissals
+        and the judged-post cache, waivers applied."""
+        known, dismissals = self._known(page, snapshot)
+        results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
+        self.feedback.keep(fresh)
+        return results
 
 
 def _describe(exc: BaseException) -> str:

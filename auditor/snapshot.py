@@ -55,11 +55,19 @@ def clean_text(value: str) -> str:
     (letters of every script, emoji, bidi marks) is kept."""
     if "\0" in value:
         value = value.replace("\0", "")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # pairs written as two escapes are joined, lone ones replaced
-        value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # pairs written as two escapes are joined, lone ones replaced
+            value = value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if value.isprintable() or _without_breaks(value).isprintable():
+        return value  # (every unshowable character is unprintable: no regex needed)
     return _UNSHOWABLE.sub("\ufffd", value)
+
+
+def _without_breaks(value: str) -> str:
+    """``value`` without tabs and line breaks (which are showable, but not printable)."""
+    return value.replace("\n", "").replace("\t", "").replace("\r", "")
 
 
 def _clean(value: Any, depth: int = 1) -> Any:

@@ -1,5 +1,5 @@
 """The judged-post cache: the content detectors' verdicts by text hash and rules version,
-read for a page's posts in one query and written in one statement per batch."""
+read for a page's posts in one query and written in one executemany per batch."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Engine, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,11 @@ log = logging.getLogger(__name__)
 # pages then writes nothing, and retention (measured in months) is still applied in time.
 TOUCH_AFTER = timedelta(days=7)
 BATCH = 500  # hashes per IN list / rows per INSERT
+_TABLE = JudgedPost.__table__
+_SELECT = select(_TABLE.c.text_hash, _TABLE.c.verdict, _TABLE.c.last_seen).where(
+    _TABLE.c.version == bindparam("version"),
+    _TABLE.c.text_hash.in_(bindparam("hashes", expanding=True)),
+)
 
 
 def load_verdicts(
@@ -27,18 +32,16 @@ def load_verdicts(
 ) -> dict[str, TextVerdict]:
     """The stored verdicts of ``hashes`` under ``version``, by hash (a row that no longer
     reads as a verdict is left out, and so judged again); rows last seen over a week
-    before ``seen`` are marked seen."""
+    before ``seen`` are marked seen. One cached Core statement per chunk of hashes."""
     wanted = list(dict.fromkeys(hashes))
     found: dict[str, TextVerdict] = {}
     stale: list[str] = []
-    with Session(engine) as session, session.begin():
+    if not wanted:
+        return found
+    with engine.begin() as conn:
         for start in range(0, len(wanted), BATCH):
             chunk = wanted[start : start + BATCH]
-            rows = session.execute(
-                select(JudgedPost.text_hash, JudgedPost.verdict, JudgedPost.last_seen).where(
-                    JudgedPost.version == version, JudgedPost.text_hash.in_(chunk)
-                )
-            )
+            rows = conn.execute(_SELECT, {"version": version, "hashes": chunk})
             for digest, data, last_seen in rows:
                 try:
                     found[digest] = TextVerdict.from_json(data)
@@ -48,11 +51,11 @@ def load_verdicts(
                 if last_seen < seen - TOUCH_AFTER:
                     stale.append(digest)
         for start in range(0, len(stale), BATCH):
-            session.execute(
-                update(JudgedPost)
+            conn.execute(
+                update(_TABLE)
                 .where(
-                    JudgedPost.version == version,
-                    JudgedPost.text_hash.in_(stale[start : start + BATCH]),
+                    _TABLE.c.version == version,
+                    _TABLE.c.text_hash.in_(stale[start : start + BATCH]),
                 )
                 .values(last_seen=seen)
             )
@@ -62,7 +65,9 @@ def load_verdicts(
 def save_verdicts(
     engine: Engine, verdicts: Mapping[str, TextVerdict], version: str, seen: datetime
 ) -> None:
-    """Store ``verdicts`` (by hash) under ``version``; one already stored is kept."""
+    """Store ``verdicts`` (by hash) under ``version``; one already stored is kept. One
+    executemany of one compiled statement (a multi-row VALUES would be compiled anew for
+    every batch)."""
     rows = [
         {"text_hash": h, "version": version, "verdict": v.to_json(), "last_seen": seen}
         for h, v in verdicts.items()
@@ -70,10 +75,10 @@ def save_verdicts(
     if not rows:
         return
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    with Session(engine) as session, session.begin():
+    statement = insert(_TABLE).on_conflict_do_nothing()
+    with engine.begin() as conn:
         for start in range(0, len(rows), BATCH):
-            statement = insert(JudgedPost).values(rows[start : start + BATCH])
-            session.execute(statement.on_conflict_do_nothing())
+            conn.execute(statement, rows[start : start + BATCH])
 
 
 def prune_versions(engine: Engine, version: str) -> int:

@@ -268,15 +268,19 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
             for row in rows
         ]
         if results:
-            conn.execute(insert(Result), results)
+            conn.execute(insert(_RESULTS), results)  # Core executemany, not the ORM's bulk
+
+
+_AUDITS = PageAudit.__table__
+_RESULTS = Result.__table__
 
 
 def _insert_audits(conn: Connection, audits: list[dict[str, Any]]) -> list[int]:
     """Insert the audit rows; their ids, in the order given."""
     if conn.dialect.insert_executemany_returning_sort_by_parameter_order:
-        stmt = insert(PageAudit).returning(PageAudit.id, sort_by_parameter_order=True)
+        stmt = insert(_AUDITS).returning(_AUDITS.c.id, sort_by_parameter_order=True)
         return list(conn.scalars(stmt, audits))
-    return [conn.execute(insert(PageAudit), a).inserted_primary_key[0] for a in audits]
+    return [conn.execute(insert(_AUDITS), a).inserted_primary_key[0] for a in audits]
 
 
 def record_page(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import replace
@@ -23,6 +24,7 @@ from auditor.errors import LeaseLost
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 250  # pages per transaction at most (a batch is whatever queued meanwhile)
+LINGER_S = 0.05  # how long a batch waits for more pages after its first
 NOT_STORED = "the results could not be stored"
 
 Item = tuple[PageRecord, Future[str | None]]
@@ -40,12 +42,14 @@ class BatchWriter:
         before_write: Callable[[], None],
         describe: Callable[[BaseException], str],
         max_batch: int = MAX_BATCH,
+        linger_s: float = LINGER_S,
     ) -> None:
         self.engine = engine
         self.run_id = run_id
         self.before_write = before_write
         self.describe = describe
         self.max_batch = max_batch
+        self.linger_s = linger_s
         self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="page-writer", daemon=True)
         self._stopped: BaseException | None = None
@@ -67,15 +71,18 @@ class BatchWriter:
         self._thread.join()
 
     def _loop(self) -> None:
-        """Take what has queued (up to ``max_batch``), store it, repeat until closed."""
+        """Take what queues within ``LINGER_S`` of the first page (up to ``max_batch``),
+        store it, repeat until closed: fewer, larger transactions (a page's fetch slot is
+        free while it waits for its commit)."""
         while True:
             item = self._queue.get()
             if item is None:
                 return
             batch, closing = [item], False
+            until = time.monotonic() + self.linger_s
             while len(batch) < self.max_batch:
                 try:
-                    more = self._queue.get_nowait()
+                    more = self._queue.get(timeout=max(until - time.monotonic(), 0.0))
                 except queue.Empty:
                     break
                 if more is None:

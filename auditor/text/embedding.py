@@ -9,6 +9,7 @@ tokens; both are read without pickle.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 from tokenizers import Tokenizer
 
 MAX_TOKENS = 512  # per text, as the distilled model was made for
+_WORD = re.compile(r"[^ \n]+")  # split where the tokenizer always splits
+_WORD_CACHE = 50_000  # words whose tokens are kept (then the cache starts again): ~15 MB
 
 
 class ModelFileError(ValueError):
@@ -29,6 +32,7 @@ class StaticEmbedding:
         self._tokenizer = tokenizer
         self.vectors = vectors  # float32, one row per token id
         self.dims = int(vectors.shape[1])
+        self._words: dict[str, tuple[list[int], list[int]]] = {}  # word: its ids and starts
 
     @classmethod
     def load(cls, folder: Path) -> StaticEmbedding:
@@ -56,22 +60,41 @@ class StaticEmbedding:
     def tokens(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Each text's token ids and the character offsets where they start, without
         special tokens, cut at :data:`MAX_TOKENS`."""
-        if len(texts) == 1:  # one post: no thread pool for a batch of one
-            encodings = [self._tokenizer.encode(texts[0], add_special_tokens=False)]
-        else:
-            encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [
-            (
-                np.asarray(e.ids[:MAX_TOKENS], dtype=np.int64),
-                np.asarray([start for start, _ in e.offsets[:MAX_TOKENS]], dtype=np.int64),
-            )
-            for e in encodings
-        ]
+        out = []
+        for text in texts:
+            ids, starts = self._encode(text)
+            out.append((np.asarray(ids, dtype=np.int64), np.asarray(starts, dtype=np.int64)))
+        return out
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Each text's token ids, without special tokens, cut at :data:`MAX_TOKENS`."""
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [e.ids[:MAX_TOKENS] for e in encodings]
+        return [self._encode(text)[0] for text in texts]
+
+    def _encode(self, text: str) -> tuple[list[int], list[int]]:
+        """``text``'s token ids and start offsets (cut at :data:`MAX_TOKENS`), put together
+        from its words' (runs of characters between ASCII spaces and line feeds), each
+        tokenized once per process. The tokenizer (BERT's normalizer, pre-tokenizer and
+        WordPiece) never makes a token across a space or a line feed, and normalizes
+        character by character, so a text's tokens are its words' tokens, their offsets
+        moved by where each word starts: the same as tokenizing the text whole (a test
+        holds it to that), without a call into the tokenizer for every post."""
+        ids: list[int] = []
+        starts: list[int] = []
+        words = self._words
+        for match in _WORD.finditer(text):
+            word = match.group()
+            found = words.get(word)
+            if found is None:
+                if len(words) >= _WORD_CACHE:
+                    words.clear()
+                encoding = self._tokenizer.encode(word, add_special_tokens=False)
+                found = words[word] = (encoding.ids, [start for start, _ in encoding.offsets])
+            at = match.start()
+            ids += found[0]
+            starts += [at + start for start in found[1]]
+            if len(ids) >= MAX_TOKENS:
+                break
+        return ids[:MAX_TOKENS], starts[:MAX_TOKENS]
 
     def mean(self, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """One unit-length row per text: the mean of its token vectors (zeros for a text

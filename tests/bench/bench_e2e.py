@@ -35,6 +35,7 @@ settings.
 
     python tests/bench/bench_e2e.py [--platform microsoft365|google-groups|file]
         [--pages N] [--members M] [--posts P] [--latency-ms MS] [--concurrency C]
+        [--rule-workers W]
 """
 
 from __future__ import annotations
@@ -135,6 +136,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--concurrency", type=int, default=16, help="the connector's max_concurrency (16)"
     )
+    parser.add_argument(
+        "--rule-workers",
+        type=int,
+        default=None,
+        help="[audit] rule_workers of the config (default: unset, the run decides)",
+    )
     args = parser.parse_args()
     if min(args.pages, args.concurrency) < 1 or args.members < 2 or args.posts < 0:
         parser.error(
@@ -168,7 +175,7 @@ def main() -> None:
             connector = {"type": fake.platform, **fake.settings(server.origin)}
             ids = [fake.external_id(i) for i in range(args.pages)]
             env.update(fake.environment(folder))
-        config = write_config(folder, district, connector, ids, args.concurrency)
+        config = write_config(folder, district, connector, ids, args.concurrency, args.rule_workers)
         runs = []
         for number in (1, 2):
             print(f"run {number}...", flush=True)
@@ -213,6 +220,7 @@ def write_config(
     connector: dict[str, Any],
     external_ids: list[str],
     concurrency: int,
+    rule_workers: int | None = None,
 ) -> Path:
     """``config.toml`` and ``pages.csv`` for the generated district, in the corpus's
     district context (its domains, allowed sites and student id pattern)."""
@@ -235,6 +243,8 @@ def write_config(
         "rules": {"allowed_domains": list(ALLOWED_DOMAINS), "student_id_pattern": r"\b\d{6}\b"},
         "registry": {"pages_csv": "pages.csv"},
     }
+    if rule_workers is not None:
+        sections["audit"] = {"rule_workers": rule_workers}
     lines = []
     for name, keys in sections.items():
         lines.append(f"[{name}]")
@@ -391,6 +401,7 @@ def print_header(args: argparse.Namespace, load: float, server: FakeServer | Non
         f"{args.platform} ({where}): {args.pages} pages x {args.members} members, "
         f"{args.posts} posts (1 in 20 breaks a content rule); concurrency {args.concurrency}"
         + (f"; latency {args.latency_ms:g} ms" if server else "")
+        + ("" if args.rule_workers is None else f"; rule_workers {args.rule_workers}")
     )
     print(
         f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start, niceness "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import re2
 
+from auditor import evaluation as evaluation_module
 from auditor import runner as runner_module
 from auditor.loading import load_config
 from auditor.rules import catalog
@@ -298,7 +299,7 @@ def test_the_runner_makes_the_detectors_once_per_run(
     config = load_config(make_config({"p1": {}, "p2": {}}))
     made: list[TextMatcher] = []
     monkeypatch.setattr(
-        runner_module, "TextMatcher", lambda *args: made.append(TextMatcher(*args)) or made[-1]
+        evaluation_module, "TextMatcher", lambda *args: made.append(TextMatcher(*args)) or made[-1]
     )
     runner = runner_module.Runner(config, engine=None)  # type: ignore[arg-type]
     page = snap(posts=posts("Text Mia's mom at (203) 555-0147 tonight."))

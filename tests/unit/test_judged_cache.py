@@ -195,7 +195,7 @@ def test_a_text_is_judged_once_a_run_however_many_pages_hold_it(
 def test_a_classifier_sentence_evidence_would_mask_is_never_stored() -> None:
     from auditor.text.speech import SpeechFinding
 
-    feedback = RunFeedback(None, TextMatcher(RulesConfig(), DISTRICT), datetime.now(UTC), [])
+    feedback = RunFeedback(None, "v1", datetime.now(UTC), [])
     said = "Jake lives at 12 Elm Street, write him at jake.miller@gmail.com, you stupid loser"
     quoting = TextVerdict(
         speech=SpeechFinding("disrespectful", "", "classifier", 0.97, said),

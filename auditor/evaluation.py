@@ -1,0 +1,159 @@
+"""Evaluates a page's rules, in the run's own process or in worker processes.
+
+:class:`PageEvaluator` holds what the rules of a run read besides the page (the config,
+the roster, the text matcher) and evaluates one snapshot with the verdicts already known
+and the page's dismissals, applying waivers. The runner calls it in a thread of its own
+process, or through :class:`WorkerPool`, whose processes each hold one evaluator (made by
+:func:`_start`): the run's process then only fetches, parses, consults the judged-post
+cache and writes, and the rules run on another core. Both ways call the same code, so
+they give the same results.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing
+import signal
+from collections.abc import Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from auditor.config import Config, PageConfig
+from auditor.feedback import storable
+from auditor.people import People
+from auditor.results import RuleResult
+from auditor.rules import catalog
+from auditor.rules.base import RuleContext
+from auditor.rules.dismissals import Dismissal
+from auditor.snapshot import PageSnapshot
+from auditor.text.matcher import TextMatcher
+from auditor.text.verdict import TextVerdict
+from auditor.waivers import apply_waivers
+
+Evaluated = tuple[list[RuleResult], dict[str, TextVerdict]]
+"""A page's results (waivers applied) and its newly judged verdicts that may be stored."""
+
+
+@dataclass
+class PageEvaluator:
+    """The rules of one run, for one page at a time (not shared between threads: the text
+    matcher's page views are made one after another)."""
+
+    config: Config
+    people: People
+
+    @cached_property
+    def text(self) -> TextMatcher:
+        """The content rules' detectors, made on first use."""
+        return TextMatcher(self.config.rules, self.config.district)
+
+    def version(self) -> str:
+        """The version of the verdicts this evaluator gives (the judged-post cache's key)."""
+        return self.text.version
+
+    def evaluate(
+        self,
+        page: PageConfig,
+        snapshot: PageSnapshot,
+        known: Mapping[str, TextVerdict] | None,
+        dismissals: tuple[Dismissal, ...],
+        now: datetime,
+    ) -> Evaluated:
+        """Every enabled rule on ``snapshot`` with its posts' ``known`` verdicts and the
+        page's ``dismissals``, waivers applied; and the verdicts judged now that hold no
+        student information (those the judged-post cache may keep)."""
+        district = self.config.district
+        ctx = RuleContext(
+            page=page,
+            district=district,
+            rules=self.config.rules,
+            people=self.people,
+            now=now,
+            text=self.text,
+            dismissals=dismissals,
+            known=known,
+        )
+        results, computed = catalog.evaluate_page(snapshot, ctx)
+        today = now.astimezone(district.tz).date()
+        results = apply_waivers(page.id, results, self.config.waivers, today)
+        domains = district.student_email_domains
+        return results, {h: v for h, v in computed.items() if storable(v, domains)}
+
+
+_evaluator: PageEvaluator | None = None  # a worker process's own
+
+
+def _start(config: Config, people: People, logs: Any, level: int) -> None:
+    """A worker process's start: it leaves Ctrl-C to the run (which stops it), sends its
+    log records to the run's handlers, and makes its evaluator."""
+    global _evaluator
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    root = logging.getLogger()
+    root.handlers[:] = [logging.handlers.QueueHandler(logs)]
+    root.setLevel(level)
+    _evaluator = PageEvaluator(config, people)
+
+
+def _version() -> str:
+    """The worker's verdict version (made with its text matcher)."""
+    assert _evaluator is not None
+    return _evaluator.version()
+
+
+def _evaluate(
+    page: PageConfig,
+    snapshot: PageSnapshot,
+    known: Mapping[str, TextVerdict] | None,
+    dismissals: tuple[Dismissal, ...],
+    now: datetime,
+) -> Evaluated:
+    """:meth:`PageEvaluator.evaluate` in the worker."""
+    assert _evaluator is not None
+    return _evaluator.evaluate(page, snapshot, known, dismissals, now)
+
+
+class WorkerPool:
+    """Worker processes that evaluate pages (started with ``spawn``: the run's process has
+    threads, which ``fork`` would copy mid-work). Their log records are handled by the
+    run's own logging handlers."""
+
+    def __init__(self, config: Config, people: People, workers: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._logs = context.Queue()
+        root = logging.getLogger()
+        self._listener = logging.handlers.QueueListener(
+            self._logs, *root.handlers, respect_handler_level=True
+        )
+        self._listener.start()
+        self._pool = ProcessPoolExecutor(
+            workers,
+            mp_context=context,
+            initializer=_start,
+            initargs=(config, people, self._logs, root.getEffectiveLevel()),
+        )
+
+    def version(self) -> Future[str]:
+        """The workers' verdict version (the first call also starts a worker)."""
+        return self._pool.submit(_version)
+
+    def evaluate(
+        self,
+        page: PageConfig,
+        snapshot: PageSnapshot,
+        known: Mapping[str, TextVerdict] | None,
+        dismissals: tuple[Dismissal, ...],
+        now: datetime,
+    ) -> Future[Evaluated]:
+        """Queue one page's evaluation."""
+        return self._pool.submit(_evaluate, page, snapshot, known, dismissals, now)
+
+    def close(self) -> None:
+        """Stop the workers (pages not started are dropped) and the log forwarding."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._listener.stop()
+        self._logs.close()
+        self._logs.join_thread()
