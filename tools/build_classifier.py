@@ -60,6 +60,7 @@ CORPUS = (
     "train-6.jsonl",
     "holdout-2.jsonl",  # measured once (RESULTS.md), then spent: training data since
     "train-7.jsonl",
+    "train-8.jsonl",
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset({"holdout.jsonl", "holdout-2.jsonl"})
