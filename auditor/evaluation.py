@@ -88,10 +88,12 @@ _evaluator: PageEvaluator | None = None  # a worker process's own
 
 
 def _start(config: Config, people: People, logs: Any, level: int) -> None:
-    """A worker process's start: it leaves Ctrl-C to the run (which stops it), sends its
-    log records to the run's handlers, and makes its evaluator."""
+    """A worker process's start: it leaves Ctrl-C and SIGTERM to the run (which stops it,
+    marking the pages in flight interrupted), sends its log records to the run's handlers,
+    and makes its evaluator."""
     global _evaluator
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(logs)]
     root.setLevel(level)

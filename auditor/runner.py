@@ -17,6 +17,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -375,8 +376,18 @@ class Runner:
         if done is not None:
             return done
         assert self._pool is not None
-        evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
-        results, fresh = await asyncio.wrap_future(evaluated)
+        try:
+            evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
+            results, fresh = await asyncio.wrap_future(evaluated)
+        except BrokenProcessPool as exc:  # the worker died (killed, out of memory, a crash)
+            if self._workers:
+                log.warning(
+                    "the rules' worker process stopped (%s); the rest of the run evaluates "
+                    "its pages in the run's own process",
+                    _describe(exc),
+                )
+                self._workers = 0  # no later page is sent to it (it is closed with the run)
+            return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
         await loop.run_in_executor(self._evaluator, self.feedback.keep, fresh)
         return results
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from auditor.db.models import PageAudit, Result, results_holder
 from auditor.evaluation import PageEvaluator, WorkerPool
 from auditor.loading import load_config
 from auditor.runner import AUTO_WORKER_PAGES, Runner
+from auditor.runner import log as runner_log
 
 CORPUS = Path(__file__).parents[1] / "corpus" / "posts.jsonl"
 WAIVER = """
@@ -168,3 +170,33 @@ def test_rule_workers_follow_the_setting_else_the_run_size(
     config = load_config(make_config({"a": {}}, extra=extra))
     monkeypatch.setattr("os.cpu_count", lambda: cpus)
     assert Runner(config, engine=None).rule_workers(pages) == workers  # type: ignore[arg-type]
+
+
+def test_a_worker_that_dies_leaves_the_rest_of_the_run_to_the_runs_own_process(
+    make_config: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    in_thread = audit_twice(make_config, tmp_path, 0)
+    sent: list[str] = []
+    warned: list[str] = []
+    warning = runner_log.warning
+    monkeypatch.setattr(
+        runner_log, "warning", lambda msg, *a: warned.append(msg) or warning(msg, *a)
+    )
+
+    def dead(self: WorkerPool, page: Any, *args: Any) -> Future[Any]:
+        """The pool of a worker that was killed: every page sent to it fails at once."""
+        sent.append(page.id)
+        failed: Future[Any] = Future()
+        failed.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+        return failed
+
+    monkeypatch.setattr(WorkerPool, "evaluate", dead)
+    version = WorkerPool.version
+    monkeypatch.setattr(WorkerPool, "version", lambda self: wait(version(self)))
+    after_crash = audit_twice(make_config, tmp_path, 1)
+    assert sent  # pages were sent to the dead worker, and each was evaluated here instead
+    assert after_crash == in_thread  # every page audited, with the same results
+    stopped = [m for m in warned if m.startswith("the rules' worker process stopped")]
+    assert len(stopped) == 2  # said once a run, however many pages were in flight
