@@ -82,13 +82,18 @@ _SPOKEN_TOKEN_RE = re.compile(_SPOKEN_DIGIT, re.IGNORECASE)
 # A staff member's contact: "call Coach Mendez at", "Coach's cell", a post that opens
 # "Coach D here".
 _STAFF_CONTACT_RE = re.compile(r"\b(?i:coach)(?:'s|’s|\s+[A-Z][a-z]+)")
+_COACH_BEFORE_RE = re.compile(r"\bcoach\Z", re.IGNORECASE)  # "Coach" before a tie's "'s"
 _STAFF_WRITER_RE = re.compile(r"^\W*(?i:coach|mr|mrs|ms|dr)\.?\s+[A-Z][\w.]*\s+(?i:here)\b")
-# The local part of an organisation's address, not a person's (boosters, PTO, a team).
-_ORG_EMAIL_RE = re.compile(
-    r"booster|pto|pta|council|coach|treasurer|club|team|athletic|league|office|admin|"
-    r"foundation",
-    re.IGNORECASE,
-)
+# The local part of an organisation's address, not a person's (boosters, PTO, a team):
+# one of its parts (split at dots, dashes, underscores and digits) is an acronym below, or
+# starts or ends with a word below ("dhsboosters", "team.danbury"; not "captainjake" or
+# "maya.steamer", which only hold one).
+_ORG_ACRONYMS = frozenset({"pto", "pta", "ptsa", "ptso"})
+_ORG_WORDS = (
+    "booster", "council", "coach", "treasurer", "club", "team", "athletic", "league",
+    "office", "admin", "foundation",
+)  # fmt: skip
+_LOCAL_PART_SPLIT_RE = re.compile(r"[._\-+\d]+")
 _ORG_EMAIL_BEFORE_RE = re.compile(
     r"\b(?:team|club|program|boosters?|pto|pta|office|department)(?:'s|’s|s')?\s+"
     r"(?:e-?mail|address|inbox)\b",
@@ -280,7 +285,9 @@ class ConfidentialityDetector:
             if score < self._threshold:
                 continue
             trigger = self._classifier.trigger(text, head)
-            if category == "health" and self._not_student_health.search(text, scan):
+            if category == "health" and self._not_student_health.search(
+                trigger.sentence, scan, within=text
+            ):
                 continue  # a relative's illness, a court hearing, an awareness month
             if self._about_student(trigger.sentence):
                 found[category, ""] = Disclosure(
@@ -314,15 +321,23 @@ class ConfidentialityDetector:
             for m in _SPOKEN_PHONE_RE.finditer(text):
                 digits = _spoken(m.group())  # "by 6, 203 five five five ...": ten of them
                 found += [(m, d) for d in {digits[:10], digits[-10:]} if digits]
-        if not found or _STAFF_WRITER_RE.match(text):
+        if not found:
+            return
+        # A coach's or an office's number ("Coach K here", "call Coach Mendez at", "ext.
+        # 4") is not a student's, unless the post ties its numbers to a student or family
+        # ("Coach, Emma's cell is ..."): then only the school's own lines are left out.
+        tied = self._tied_beyond_coach(text, scan)
+        if not tied and _STAFF_WRITER_RE.match(text):
             return
         ad: bool | None = None
         for match, written in found:
             around = text[max(0, match.start() - 40) : match.end() + 25]
-            if (
-                self._institutional.search(around, scan, within=text)
-                or _STAFF_CONTACT_RE.search(text, max(0, match.start() - 60), match.end() + 25)
-                or _EXTENSION_RE.match(text, match.end())
+            if self._institutional.search(around, scan, within=text) or (
+                not tied
+                and (
+                    _STAFF_CONTACT_RE.search(text, max(0, match.start() - 60), match.end() + 25)
+                    or _EXTENSION_RE.match(text, match.end())
+                )
             ):
                 continue  # the school's or a coach's (looked for first: parsing costs more)
             if not self._is_phone(written):
@@ -353,6 +368,16 @@ class ConfidentialityDetector:
         own or the school's."""
         return bool(self._student_tie.search(text, scan))
 
+    def _tied_beyond_coach(self, text: str, scan: Scan) -> bool:
+        """Whether the post ties a contact to a student or family other than by "Coach's
+        cell" (the coach's own, which the staff-contact pattern leaves out)."""
+        rest = text
+        while match := self._student_tie.search(rest, scan, within=text):
+            if not _COACH_BEFORE_RE.search(rest, max(0, match.start() - 6), match.start()):
+                return True
+            rest = rest[match.end() :]
+        return False
+
     def _is_phone(self, written: str) -> bool:
         """Whether phonenumbers reads ``written`` as a valid number (of the district's
         region unless it starts with a country code)."""
@@ -382,7 +407,7 @@ class ConfidentialityDetector:
             local = match.group(0).split("@", 1)[0]
             before = text[max(0, match.start() - 30) : match.start()]
             if not domain.startswith("students.") and (
-                _ORG_EMAIL_RE.search(local) or _ORG_EMAIL_BEFORE_RE.search(before)
+                _is_org_local_part(local) or _ORG_EMAIL_BEFORE_RE.search(before)
             ):
                 continue
             own = not domain.startswith("students.") and self._own(text, match.start(), scan)
@@ -472,3 +497,13 @@ class ConfidentialityDetector:
     def _is_name(self, word: str) -> bool:
         word = word.rstrip("'’s").rstrip(".,;:!?").lower()
         return bool(word) and word not in self._not_names
+
+
+def _is_org_local_part(local: str) -> bool:
+    """Whether an email's local part names an organisation (see :data:`_ORG_WORDS`)."""
+    for part in _LOCAL_PART_SPLIT_RE.split(local.lower()):
+        if part in _ORG_ACRONYMS:
+            return True
+        if any(part.startswith(w) or part.endswith((w, w + "s")) for w in _ORG_WORDS):
+            return True
+    return False

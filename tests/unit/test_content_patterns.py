@@ -233,3 +233,60 @@ def test_crypto_pitches_are_commercial(text: str, flagged: bool) -> None:
 def test_the_clubs_own_sales_and_raffles_are_sanctioned(text: str, flagged: bool) -> None:
     found = [f.category for f in matcher(PATTERNS_ONLY).commercial(text)]
     assert ("solicitation" in found) is flagged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Coach Rivera, Emma's cell is 203-555-0147 if she misses the bus.",
+        "Coach K here! Jake's mom says reach him at 203-555-0147",
+        "Coach, her new number is 203-555-0147 (Lily lost her phone)",
+    ],
+)
+def test_a_coachs_name_near_a_students_number_does_not_hide_it(text: str) -> None:
+    assert "phone" in categories(text, PATTERNS_ONLY)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Jake's email is captainjake07@gmail.com", True),
+        ("Reach Maya at maya.steamer@gmail.com about the carpool", True),
+        ("Crypto club sign-ups: cryptokid22@gmail.com is Leo's", True),
+        ("Questions? dhsboosters@gmail.com", False),
+        ("Email the PTO at danbury.pto@gmail.com", False),
+        ("team.danbury.soccer@gmail.com has the schedule", False),
+    ],
+)
+def test_an_organisations_word_counts_only_as_a_part_of_the_address(text: str, found: bool) -> None:
+    assert ("email" in categories(text, PATTERNS_ONLY)) is found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jake asked me to post his number: 203-555-0147",
+        "Lily lost her phone - she says text me at 203-555-0147 (her new one)",
+        "Anyone who finds Sam's bag, DM me or his number 203-555-0147",
+    ],
+)
+def test_a_staff_member_passing_on_a_students_number_still_discloses_it(text: str) -> None:
+    result = catalog.get("DS6.confidentiality").check(
+        snap(posts=posts(text, author="o")), ctx(rules=PATTERNS_ONLY)
+    )
+    assert result.status == Status.FAIL
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("Ass't Coach Rivera will run practice today", False),
+        ("Great game, Ass. Coach Kim!", False),
+        ("move your ass, we're late", True),
+        ("callate puta", True),
+    ],
+)
+def test_words_that_are_names_or_titles_capitalised_count_only_in_lower_case(
+    text: str, flagged: bool
+) -> None:
+    assert (matcher(PATTERNS_ONLY).speech(text) is not None) is flagged
