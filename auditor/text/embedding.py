@@ -19,6 +19,7 @@ from tokenizers import Tokenizer
 MAX_TOKENS = 512  # per text, as the distilled model was made for
 _WORD = re.compile(r"[^ \n]+")  # split where the tokenizer always splits
 _WORD_CACHE = 50_000  # words whose tokens are kept (then the cache starts again): ~15 MB
+_CACHED_WORD = 32  # longer "words" (a CJK post, a URL, base64) are tokenized, not kept
 
 
 class ModelFileError(ValueError):
@@ -85,10 +86,12 @@ class StaticEmbedding:
             word = match.group()
             found = words.get(word)
             if found is None:
-                if len(words) >= _WORD_CACHE:
-                    words.clear()
                 encoding = self._tokenizer.encode(word, add_special_tokens=False)
-                found = words[word] = (encoding.ids, [start for start, _ in encoding.offsets])
+                found = (encoding.ids, [start for start, _ in encoding.offsets])
+                if len(word) <= _CACHED_WORD:
+                    if len(words) >= _WORD_CACHE:
+                        words.clear()
+                    words[word] = found
             at = match.start()
             ids += found[0]
             starts += [at + start for start in found[1]]

@@ -75,3 +75,12 @@ def test_token_ids_and_embeddings_follow_the_same_tokens(embedding: StaticEmbedd
     vectors = embedding.embed(ODD)
     assert vectors.shape == (len(ODD), embedding.dims)
     assert np.allclose(vectors[0], 0) and np.isclose(np.linalg.norm(vectors[4]), 1, atol=1e-5)
+
+
+def test_only_short_words_are_kept_so_the_cache_stays_small() -> None:
+    embedding = StaticEmbedding.load(shipped_model())  # its own, empty cache
+    long_word = "测试" * 200  # a CJK post has no spaces: one "word" of 400 characters
+    url = "https://example.org/" + "a1b2c3" * 40
+    (ids, _), *_ = embedding.tokens([f"{long_word} short words {url}"])
+    assert ids.tolist() == whole(embedding, f"{long_word} short words {url}")[0]
+    assert set(embedding._words) == {"short", "words"}
