@@ -15,11 +15,12 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Engine, Row, Text, and_, cast, select
+from sqlalchemy import Connection, Engine, Row, Text, and_, cast, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from auditor.db.models import DiscoveredGroup, Page, PageAudit, Result, Run, results_holder
-from auditor.db.store import plans_of
+from auditor.db.store import PURGED, plans_of
+from auditor.errors import AuditorError
 from auditor.policy import POLICY_NAME
 from auditor.reports.history import (
     EarlierResult,
@@ -60,6 +61,12 @@ class EvidenceNotLoadedError(RuntimeError):
     """Evidence was read outside ``RunView.evidence_of`` from a run loaded without it."""
 
 
+class EvidenceGoneError(AuditorError):
+    """Evidence a run's view was loaded to read later is no longer stored as it was (the
+    retention purge ran while the report was written): the report is not written with
+    findings that lost their evidence."""
+
+
 class _NotLoaded:
     """The evidence of a result loaded without it: any use is an error, so that no output
     ever shows "no evidence" for evidence that was simply not read."""
@@ -79,14 +86,18 @@ EvidenceReader = Callable[[list[int]], Iterator[tuple[int, str | None]]]
 
 
 def _evidence_reader(engine: Engine) -> EvidenceReader:
-    """Reads the stored evidence (JSON text) of result rows by id."""
+    """Reads the stored evidence (JSON text) of result rows by id (not of rows purged
+    since the run was loaded: their evidence is gone)."""
 
     def read(ids: list[int]) -> Iterator[tuple[int, str | None]]:
         with engine.connect() as conn:
             for start in range(0, len(ids), _IDS_PER_SELECT):
                 chunk = ids[start : start + _IDS_PER_SELECT]
                 yield from conn.execute(
-                    select(Result.id, cast(Result.evidence, Text)).where(Result.id.in_(chunk))
+                    select(Result.id, cast(Result.evidence, Text)).where(
+                        Result.id.in_(chunk),
+                        or_(Result.message.is_(None), Result.message != PURGED),
+                    )
                 )
 
     return read
@@ -280,6 +291,12 @@ class RunView:
         try:
             for row_id, stored in self.evidence_source(list(waiting)):
                 waiting[row_id].evidence = json.loads(stored) if stored else []
+            if any(r.evidence is NOT_LOADED for r in waiting.values()):
+                raise EvidenceGoneError(
+                    f"the evidence of run {self.id} was removed while its report was being "
+                    "written (the retention purge ran at the same time); write the report "
+                    "again"
+                )
             yield
         finally:
             for r in waiting.values():

@@ -12,11 +12,14 @@ from pathlib import Path
 import pytest
 from conftest import SampleRun
 from report_seed import PageSpec, add_pages, add_run
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
+from auditor.db.models import Result
+from auditor.db.store import PURGED
+from auditor.errors import AuditorError
 from auditor.reports import run_report
 from auditor.reports.run_report import write_report
-from auditor.reports.view import EvidenceNotLoadedError, load_run
+from auditor.reports.view import EvidenceGoneError, EvidenceNotLoadedError, load_run
 from auditor.results import Evidence, RuleResult, Severity, Status
 
 DAY0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
@@ -106,3 +109,20 @@ def _loaded(page: object) -> bool:
     except EvidenceNotLoadedError:
         return False
     return True
+
+
+def test_evidence_purged_after_the_load_stops_the_report_with_a_sentence(
+    sample: SampleRun,
+) -> None:
+    """The retention purge between the load and the render: the report is refused with a
+    sentence (an AuditorError the CLI prints), never written with findings missing their
+    evidence."""
+    view = load_run(sample.engine, sample.run_id, evidence=False)
+    page = next(p for p in view.pages if any(r.evidence_row for r in p.results))
+    row = next(r.evidence_row for r in page.results if r.evidence_row)
+    with sample.engine.begin() as conn:
+        conn.execute(update(Result).where(Result.id == row).values(evidence=[], message=PURGED))
+    gone = f"evidence of run {sample.run_id} was removed"
+    with pytest.raises(EvidenceGoneError, match=gone), view.evidence_of([page]):
+        pass
+    assert issubclass(EvidenceGoneError, AuditorError)
