@@ -138,13 +138,10 @@ class RunFeedback:
 
     FLUSH_AT = 2000  # verdicts: one statement a batch, not one transaction a page
 
-    def __init__(
-        self, engine: Engine | None, version: str, seen: datetime, domains: Iterable[str]
-    ) -> None:
+    def __init__(self, engine: Engine | None, version: str, seen: datetime) -> None:
         self.engine = engine
         self.version = version
         self.seen = seen
-        self._domains = frozenset(domains)
         self._dismissals: dict[str, list[Dismissal]] = defaultdict(list)
         self._pending: dict[str, TextVerdict] = {}  # judged, not yet written
         if engine is None:
@@ -193,10 +190,6 @@ class RunFeedback:
         except Exception as exc:
             log.warning("judged-post cache: %d verdict(s) not written: %s", len(self._pending), exc)
         self._pending = {}
-
-    def storable(self, verdict: TextVerdict) -> bool:
-        """Whether ``verdict`` may be kept in the database (see :func:`storable`)."""
-        return storable(verdict, self._domains)
 
 
 def storable(verdict: TextVerdict, domains: Iterable[str]) -> bool:

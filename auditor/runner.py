@@ -431,8 +431,7 @@ class Runner:
     def feedback(self) -> RunFeedback:
         """People's dismissals and the judged-post cache, read once per run (in the
         evaluation thread)."""
-        domains = self.config.district.student_email_domains
-        return RunFeedback(self.engine, self._local.version(), store.now(), domains)
+        return RunFeedback(self.engine, self._local.version(), store.now())
 
     def _now(self) -> datetime:
         """The instant the rules judge a page at."""

@@ -251,7 +251,7 @@ def warm(posts: int, page_size: int, ctx: RuleContext, words: list[str]) -> None
     import tempfile  # the warm section only
 
     from auditor.db.engine import make_engine, upgrade
-    from auditor.feedback import RunFeedback
+    from auditor.feedback import RunFeedback, storable
 
     snapshots = pages(posts, page_size, 0.05, words, 99)
     known: dict = {}
@@ -265,12 +265,16 @@ def warm(posts: int, page_size: int, ctx: RuleContext, words: list[str]) -> None
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite:///{folder}/cache.db")
         upgrade(engine)
-        feedback = RunFeedback(engine, ctx.text, datetime.now(UTC), ())
-        for snapshot in snapshots:  # the first run: judged and stored
-            feedback.evaluate(snapshot, ctx)
+        feedback = RunFeedback(engine, ctx.text.version, datetime.now(UTC))
+        for snapshot in snapshots:  # the first run: judged and stored, as the runner does
+            known = feedback.known(ctx.page.id, snapshot)
+            computed = catalog.evaluate_page(snapshot, replace(ctx, known=known))[1]
+            feedback.keep({h: v for h, v in computed.items() if storable(v, ())})
+        feedback.flush()
         start = time.process_time()
         for snapshot in snapshots:
-            feedback.evaluate(snapshot, ctx)
+            known = feedback.known(ctx.page.id, snapshot)
+            catalog.evaluate_page(snapshot, replace(ctx, known=known))
         stored = time.process_time() - start
         engine.dispose()
     print(

@@ -23,7 +23,7 @@ from auditor.config import RulesConfig
 from auditor.db import judged
 from auditor.db.engine import make_engine, upgrade
 from auditor.db.models import JudgedPost
-from auditor.feedback import RunFeedback
+from auditor.feedback import RunFeedback, storable
 from auditor.rules import catalog
 from auditor.text import verdict as verdict_module
 from auditor.text.commercial import CommercialDetector
@@ -195,7 +195,6 @@ def test_a_text_is_judged_once_a_run_however_many_pages_hold_it(
 def test_a_classifier_sentence_evidence_would_mask_is_never_stored() -> None:
     from auditor.text.speech import SpeechFinding
 
-    feedback = RunFeedback(None, "v1", datetime.now(UTC), [])
     said = "Jake lives at 12 Elm Street, write him at jake.miller@gmail.com, you stupid loser"
     quoting = TextVerdict(
         speech=SpeechFinding("disrespectful", "", "classifier", 0.97, said),
@@ -205,5 +204,5 @@ def test_a_classifier_sentence_evidence_would_mask_is_never_stored() -> None:
     )
     plain = replace(quoting, speech=replace(quoting.speech, sentence="you are a stupid loser"))
 
-    assert not feedback.storable(quoting)  # its number and email would be shown masked
-    assert feedback.storable(plain)
+    assert not storable(quoting, [])  # its number and email would be shown masked
+    assert storable(plain, [])
