@@ -133,20 +133,7 @@ def print_tallies(
     total: dict[str, dict[str, evaluate.Tally]], decided: dict[str, int], errors: bool = False
 ) -> None:
     """The summed figures per rule, then per category (and the misclassified posts)."""
-    print(
-        f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>5} {'fn':>5}"
-    )
-    for rule, by_category in total.items():
-        for category, t in sorted(by_category.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-            if rule == "DS3" and category != "all":
-                continue
-            print(
-                f"{rule:<6} {category:<16} {t.precision:>9.3f} {t.recall:>7.3f} "
-                f"{t.tp:>5} {t.fp:>5} {t.fn:>5}"
-            )
-            if errors and (category != "all" or rule == "DS3"):
-                for line in t.errors:
-                    print("    " + line.replace("\n", " "))
+    evaluate.print_table(total, errors)
     for rule in ("DS3", "DS6", "DS8"):
         print(
             f"  {rule}: true positives {decided.get(f'{rule} tp pattern', 0)} by pattern, "

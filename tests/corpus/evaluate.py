@@ -183,6 +183,25 @@ def load(paths: Iterable[Path] = CORPUS) -> list[dict]:
     return posts
 
 
+def print_table(tallies: dict[str, dict[str, Tally]], errors: bool = False) -> None:
+    """Precision, recall and counts per rule, then per category (DS3 has none), with the
+    misclassified posts under each category (DS3's under the rule)."""
+    print(
+        f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>5} {'fp':>5} {'fn':>5}"
+    )
+    for rule, by_cat in tallies.items():
+        for category, t in sorted(by_cat.items(), key=lambda kv: (kv[0] != "all", kv[0])):
+            if rule == "DS3" and category != "all":
+                continue
+            print(
+                f"{rule:<6} {category:<16} {t.precision:>9.3f} {t.recall:>7.3f} "
+                f"{t.tp:>5} {t.fp:>5} {t.fn:>5}"
+            )
+            if errors and (category != "all" or rule == "DS3"):
+                for line in t.errors:
+                    print("    " + line.replace("\n", " "))
+
+
 def below_target(tallies: dict[str, dict[str, Tally]]) -> list[str]:
     """Rules whose precision or recall is under TARGET."""
     return [
@@ -211,23 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_classifier:
         rules = RULES_CONFIG.model_copy(update={"classifier": ClassifierConfig(enabled=False)})
     tallies, deciders = evaluate(load([args.holdout] if args.holdout else args.corpus), rules)
-    print(
-        f"{'rule':<6} {'category':<16} {'precision':>9} {'recall':>7} {'tp':>4} {'fp':>4} {'fn':>4}"
-    )
-    for rule, by_cat in tallies.items():
-        for category, t in sorted(by_cat.items(), key=lambda kv: (kv[0] != "all", kv[0])):
-            if rule == "DS3" and category != "all":
-                continue
-            print(
-                f"{rule:<6} {category:<16} {t.precision:>9.3f} {t.recall:>7.3f} "
-                f"{t.tp:>4} {t.fp:>4} {t.fn:>4}"
-            )
-            if args.errors and category != "all":
-                for line in t.errors:
-                    print("    " + line)
-        if args.errors and rule == "DS3":
-            for line in by_cat["all"].errors:
-                print("    " + line)
+    print_table(tallies, args.errors)
     print("decided by (true positives / false positives):")
     for rule in ("DS3", "DS6", "DS8"):
         shares = []
