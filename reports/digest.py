@@ -13,14 +13,7 @@ import css_inline
 
 from auditor.config import Config
 from auditor.reports.deadlines import apply_deadlines
-from auditor.reports.environment import (
-    day,
-    environment,
-    join_url,
-    plural,
-    strip_bidi,
-    text_environment,
-)
+from auditor.reports.environment import day, join_url, plural, render_email, strip_bidi
 from auditor.reports.evidence import evidence_lines
 from auditor.reports.view import PageView, ResultView, RunView
 from auditor.results import Severity, Status
@@ -64,8 +57,7 @@ def iter_digests(view: RunView, config: Config) -> Iterator[Digest]:
 def build_digest(view: RunView, config: Config, recipient: str, pages: list[PageView]) -> Digest:
     """The digest of ``pages`` (all supervised by ``recipient``)."""
     context = digest_context(view, config, recipient, pages)
-    html = environment().get_template("digest.html.j2").render(context)
-    text = text_environment().get_template("digest.txt.j2").render(context)
+    text, html = render_email("digest", context)
     return Digest(
         recipient=recipient,
         subject=context["subject"],

@@ -165,3 +165,11 @@ def text_environment() -> Environment:
     env.filters["day"] = day
     env.filters["plural"] = plural
     return env
+
+
+def render_email(stem: str, context: dict[str, Any]) -> tuple[str, str]:
+    """An email's plain-text and HTML parts: ``<stem>.txt.j2`` and ``<stem>.html.j2``
+    rendered with the same ``context`` (the HTML part escaped, the text part not)."""
+    text = text_environment().get_template(f"{stem}.txt.j2").render(context)
+    html = environment().get_template(f"{stem}.html.j2").render(context)
+    return text, html

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from auditor.config import Config
 from auditor.email.compose import Outgoing, one_line
 from auditor.email.deliver import DeliveryOutcome, RetryPolicy, deliver
-from auditor.reports.environment import environment, join_url, text_environment
+from auditor.reports.environment import join_url, render_email
 from auditor.reports.evidence import evidence_lines
 from auditor.reports.history import previous_results
 from auditor.reports.view import PageView, ResultView, RunView, load_run
@@ -72,8 +72,7 @@ def _render(view: RunView, config: Config, person: str, items: list[Finding]) ->
         "report_url": join_url(config.reports.base_url, "index.html"),
         "evidence": lambda r: evidence_lines(r.evidence, config.district.timezone),
     }
-    html = environment().get_template("email_alert.html.j2").render(context)
-    text = text_environment().get_template("email_alert.txt.j2").render(context)
+    text, html = render_email("email_alert", context)
     return Outgoing(ALERT, person, subject, text, html)
 
 

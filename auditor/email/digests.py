@@ -18,7 +18,7 @@ from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.errors import AuditorError
 from auditor.reports.deadlines import apply_deadlines, overdue_items
 from auditor.reports.digest import Digest, build_digests
-from auditor.reports.environment import environment, file_stem, join_url, text_environment
+from auditor.reports.environment import file_stem, join_url, render_email
 from auditor.reports.export import action_plan_csv
 from auditor.reports.files import make_folder, replace_file
 from auditor.reports.view import RunNotFoundError, RunView, load_run
@@ -94,8 +94,7 @@ def it_summary_mails(view: RunView, config: Config, lines: Sequence[DigestLine])
         "tz": config.district.timezone,
         "report_url": join_url(config.reports.base_url, "index.html"),
     }
-    html = environment().get_template("email_it_summary.html.j2").render(context)
-    text = text_environment().get_template("email_it_summary.txt.j2").render(context)
+    text, html = render_email("email_it_summary", context)
     return [Outgoing(IT_SUMMARY, r, subject, text, html) for r in config.email.it_recipients]
 
 

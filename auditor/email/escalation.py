@@ -12,7 +12,7 @@ from auditor.config import Config
 from auditor.email.compose import Outgoing, one_line
 from auditor.email.deliver import DeliveryOutcome, Postman, RetryPolicy
 from auditor.reports.deadlines import apply_deadlines, overdue_items
-from auditor.reports.environment import environment, join_url, plural, text_environment
+from auditor.reports.environment import join_url, plural, render_email
 from auditor.reports.view import PageView, ResultView, RunView
 
 ESCALATION = "escalation"
@@ -45,8 +45,7 @@ def escalation_mails(view: RunView, config: Config) -> list[Outgoing]:
             "links": {p.id: join_url(config.reports.base_url, p.href) for p, _ in items},
             "report_url": join_url(config.reports.base_url, "index.html"),
         }
-        html = environment().get_template("email_escalation.html.j2").render(context)
-        text = text_environment().get_template("email_escalation.txt.j2").render(context)
+        text, html = render_email("email_escalation", context)
         mails.extend(Outgoing(ESCALATION, to, subject, text, html) for to in settings.escalate_to)
     return mails
 
