@@ -71,6 +71,10 @@ ByOpt = Annotated[
     str | None,
     typer.Option("--by", help="Who decided (default: the OS user), when IT acts for someone."),
 ]
+# The finding a person judges (auditor dismiss / confirm): run, page, rule and post.
+PageArg = Annotated[str, typer.Argument(help="The registered page's id.")]
+RuleArg = Annotated[str, typer.Argument(help="The rule's id, e.g. DS3.respectful-speech.")]
+PostArg = Annotated[str, typer.Argument(help="The post's id, as the finding's evidence names it.")]
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -756,9 +760,9 @@ def _judge(
 @app.command("dismiss")
 def dismiss(
     run: Annotated[int, typer.Argument(help="The run whose finding is dismissed.")],
-    page: Annotated[str, typer.Argument(help="The registered page's id.")],
-    rule: Annotated[str, typer.Argument(help="The rule's id, e.g. DS3.respectful-speech.")],
-    post: Annotated[str, typer.Argument(help="The post's id, as the finding's evidence names it.")],
+    page: PageArg,
+    rule: RuleArg,
+    post: PostArg,
     config: ConfigOpt,
     reason: Annotated[str, typer.Option("--reason", help="Why the post is not a violation.")] = "",
     by: ByOpt = None,
@@ -791,9 +795,9 @@ def dismiss(
 @app.command("confirm")
 def confirm(
     run: Annotated[int, typer.Argument(help="The run whose finding is confirmed.")],
-    page: Annotated[str, typer.Argument(help="The registered page's id.")],
-    rule: Annotated[str, typer.Argument(help="The rule's id, e.g. DS3.respectful-speech.")],
-    post: Annotated[str, typer.Argument(help="The post's id, as the finding's evidence names it.")],
+    page: PageArg,
+    rule: RuleArg,
+    post: PostArg,
     config: ConfigOpt,
     reason: Annotated[str, typer.Option("--reason", help="A note (optional).")] = "",
     by: ByOpt = None,
