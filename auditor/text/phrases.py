@@ -100,9 +100,27 @@ def disguised_source(word: str) -> str:
     return "".join(parts)
 
 
+# The shortest word also matched spelled out ("s h i t", "F-U-C-K"): shorter ones spelled
+# out are too often initials or list markers ("a s s" is rare, "U-S-A" is a chant).
+SPELLED_MIN = 4
+
+
+def spelled_out_source(word: str) -> str | None:
+    """A regex for ``word`` spelled out one letter at a time, each letter (possibly
+    disguised) followed by one space, dot or hyphen ("s h i t", "F.U.C.K", "b-1-t-c-h");
+    None for a phrase or a word shorter than :data:`SPELLED_MIN`."""
+    if len(word) < SPELLED_MIN or not word.isalpha():
+        return None
+    letters = (f"[{re.escape(ch + _DISGUISES.get(ch, ''))}]" for ch in word)
+    return r"[ .\-]".join(letters)
+
+
 def compile_disguised(words: Iterable[str], ignore_case: bool = True) -> Alternation | None:
-    """One pattern matching any of ``words`` written plainly or disguised, as whole words."""
-    by_source = {disguised_source(w.lower()): w.lower() for w in words if w.strip()}
+    """One pattern matching any of ``words`` written plainly, disguised or spelled out, as
+    whole words."""
+    lowered = [w.lower() for w in words if w.strip()]
+    by_source = {disguised_source(w): w for w in lowered}
+    by_source |= {s: w for w in lowered if (s := spelled_out_source(w))}
     sources = sorted(by_source, key=len, reverse=True)
     if not sources:
         return None
