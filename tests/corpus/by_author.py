@@ -33,6 +33,7 @@ LEFT_OUT = (
     "holdout-3.jsonl",
     "holdout-4.jsonl",
     "train-9.jsonl",
+    "holdout-5.jsonl",
 )
 Tallies = dict[str, dict[str, evaluate.Tally]]
 
