@@ -67,7 +67,9 @@ CORPUS = (
     "holdout-5.jsonl",  # measured once (round 5), then spent
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
-SPENT = frozenset({"holdout.jsonl", "holdout-2.jsonl", "holdout-3.jsonl", "holdout-4.jsonl", "holdout-5.jsonl"})
+SPENT = frozenset(
+    {"holdout.jsonl", "holdout-2.jsonl", "holdout-3.jsonl", "holdout-4.jsonl", "holdout-5.jsonl"}
+)
 OUT = ROOT / "auditor" / "data" / "classifier"
 DS6 = DISCLOSURE_CATEGORIES  # the heads follow the rules' own category lists
 DS8 = COMMERCIAL_CATEGORIES
