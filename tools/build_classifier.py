@@ -65,6 +65,7 @@ CORPUS = (
     "holdout-4.jsonl",  # measured once (round 4), then spent
     "train-9.jsonl",
     "holdout-5.jsonl",  # measured once (round 5), then spent
+    "train-10.jsonl",
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(

@@ -290,3 +290,23 @@ def test_words_that_are_names_or_titles_capitalised_count_only_in_lower_case(
     text: str, flagged: bool
 ) -> None:
     assert (matcher(PATTERNS_ONLY).speech(text) is not None) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("s h i t show of a game tonight", True),
+        ("F-U-C-K this bus schedule", True),
+        ("what a b.1.t.c.h move", True),
+        ("wtaf happened on defense", True),
+        ("Sections A-C meet in the gym, D-F in the cafeteria", False),
+        ("Spell it out for the judges: C-A-T-S, our mascot", False),
+        ("We chanted U-S-A at the exhibition", False),
+        ("row a s s is for the seniors", False),  # three letters: never spelled out
+    ],
+)
+def test_profanity_spelled_out_one_letter_at_a_time(text: str, flagged: bool) -> None:
+    result = catalog.get("DS3.respectful-speech").check(
+        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
+    )
+    assert (result.status == Status.FAIL) is flagged
