@@ -66,6 +66,7 @@ CORPUS = (
     "train-9.jsonl",
     "holdout-5.jsonl",  # measured once (round 5), then spent
     "train-10.jsonl",
+    "holdout-6.jsonl",  # measured once (round 6), then spent
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(

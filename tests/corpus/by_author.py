@@ -34,6 +34,7 @@ LEFT_OUT = (
     "holdout-4.jsonl",
     "train-9.jsonl",
     "holdout-5.jsonl",
+    "holdout-6.jsonl",
 )
 Tallies = dict[str, dict[str, evaluate.Tally]]
 
