@@ -70,7 +70,14 @@ CORPUS = (
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
-    {"holdout.jsonl", "holdout-2.jsonl", "holdout-3.jsonl", "holdout-4.jsonl", "holdout-5.jsonl"}
+    {
+        "holdout.jsonl",
+        "holdout-2.jsonl",
+        "holdout-3.jsonl",
+        "holdout-4.jsonl",
+        "holdout-5.jsonl",
+        "holdout-6.jsonl",
+    }
 )
 OUT = ROOT / "auditor" / "data" / "classifier"
 DS6 = DISCLOSURE_CATEGORIES  # the heads follow the rules' own category lists
