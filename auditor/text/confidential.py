@@ -82,7 +82,8 @@ _SPOKEN_TOKEN_RE = re.compile(_SPOKEN_DIGIT, re.IGNORECASE)
 # A staff member's contact: "call Coach Mendez at", "Coach's cell", a post that opens
 # "Coach D here".
 _STAFF_CONTACT_RE = re.compile(r"\b(?i:coach)(?:'s|’s|\s+[A-Z][a-z]+)")
-_COACH_BEFORE_RE = re.compile(r"\bcoach\Z", re.IGNORECASE)  # "Coach" before a tie's "'s"
+# "Coach" or "Coach Dwyer" before a tie's "'s" (the coach's own cell)
+_COACH_BEFORE_RE = re.compile(r"\b(?i:coach)(?:\s+[A-Z][a-z]+)?\Z")
 _STAFF_WRITER_RE = re.compile(r"^\W*(?i:coach|mr|mrs|ms|dr)\.?\s+[A-Z][\w.]*\s+(?i:here)\b")
 # The local part of an organisation's address, not a person's (boosters, PTO, a team):
 # one of its parts (split at dots, dashes, underscores and digits) is an acronym below, or
@@ -373,7 +374,7 @@ class ConfidentialityDetector:
         cell" (the coach's own, which the staff-contact pattern leaves out)."""
         rest = text
         while match := self._student_tie.search(rest, scan, within=text):
-            if not _COACH_BEFORE_RE.search(rest, max(0, match.start() - 6), match.start()):
+            if not _COACH_BEFORE_RE.search(rest, max(0, match.start() - 24), match.start()):
                 return True
             rest = rest[match.end() :]
         return False
@@ -502,8 +503,8 @@ class ConfidentialityDetector:
 def _is_org_local_part(local: str) -> bool:
     """Whether an email's local part names an organisation (see :data:`_ORG_WORDS`)."""
     for part in _LOCAL_PART_SPLIT_RE.split(local.lower()):
-        if part in _ORG_ACRONYMS:
-            return True
+        if part in _ORG_ACRONYMS or part.endswith(tuple(_ORG_ACRONYMS)):
+            return True  # "pto", "danburyhighpto"
         if any(part.startswith(w) or part.endswith((w, w + "s")) for w in _ORG_WORDS):
             return True
     return False

@@ -310,3 +310,43 @@ def test_profanity_spelled_out_one_letter_at_a_time(text: str, flagged: bool) ->
         snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
     )
     assert (result.status == Status.FAIL) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("honestly we should ban the Muslims from the prayer room", True),
+        ("no Mexicans on the relay team pls", True),
+        ("too many illegals in this club now", True),
+        ("touch my bike again and I'll break your legs", True),
+        ("by Friday you'll wish you'd never been born", True),
+        ("our treasurer is a lying witch", True),
+        ("everyone knows the bus driver is a drunk", True),
+        ("reminder: nobody talk with her at the dance", True),
+        ("that penalty was BS", True),
+        ("effing traffic again", True),
+        ("si lo vuelves a hacer te vas a arrepentir", True),
+        ("We break their ankles with that crossover lol", False),
+        ("Ms. Park has a BS in Chemistry and coaches JV", False),
+        ("the Jewish Student Union meets Tuesday", False),
+        ("Heritage night honors Mexican and Asian families", False),
+    ],
+)
+def test_round_seven_speech_patterns(text: str, flagged: bool) -> None:
+    result = catalog.get("DS3.respectful-speech").check(
+        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
+    )
+    assert (result.status == Status.FAIL) is flagged
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Coach Dwyer's cell for away games: 203-555-0102", set()),
+        ("Coach, Emma's cell is 203-555-0147 if the bus is late", {"phone"}),
+        ("Questions? danburyhighpto@gmail.com", set()),
+        ("Maya's mom: maya.aptor@gmail.com", {"email"}),
+    ],
+)
+def test_a_coachs_named_cell_and_a_pto_address_are_not_students(text: str, found: set) -> None:
+    assert categories(text, PATTERNS_ONLY) == found
