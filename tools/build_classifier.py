@@ -67,6 +67,7 @@ CORPUS = (
     "holdout-5.jsonl",  # measured once (round 5), then spent
     "train-10.jsonl",
     "holdout-6.jsonl",  # measured once (round 6), then spent
+    "holdout-7.jsonl",  # measured once (round 7), then spent
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
@@ -77,6 +78,7 @@ SPENT = frozenset(
         "holdout-4.jsonl",
         "holdout-5.jsonl",
         "holdout-6.jsonl",
+        "holdout-7.jsonl",
     }
 )
 OUT = ROOT / "auditor" / "data" / "classifier"

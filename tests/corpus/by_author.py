@@ -35,6 +35,7 @@ LEFT_OUT = (
     "train-9.jsonl",
     "holdout-5.jsonl",
     "holdout-6.jsonl",
+    "holdout-7.jsonl",
 )
 Tallies = dict[str, dict[str, evaluate.Tally]]
 
