@@ -121,7 +121,7 @@ _DATE = (
 _BIRTH_RE = re.compile(
     rf"\b(?:born(?:\s+on)?(?!\s+(?:or\s+|on\s+or\s+)?(?:after|before|between|in)\b)|"
     rf"birthdays?(?:\s+is)?|b-?day(?:\s+is)?|d\.?o\.?b\.?|date of birth|birth\s*date|"
-    rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?({_DATE})",
+    rf"birthdate|turns?\s+\d{{1,2}}\s+(?:on|this))\b[^\n]{{0,60}}?(?<!\d)({_DATE})(?!\d)",
     re.IGNORECASE,
 )
 # The date first: "tomorrow (nov 9) is Lucas's bday", found from its end: the words after
@@ -133,6 +133,13 @@ _DATE_BEFORE_RE = re.compile(rf"\(?({_DATE})\Z", re.IGNORECASE)
 # A staff member's birthday: "wishing Mr. Baptiste a happy 50th birthday on April 2",
 # "happy birthday to our own Coach Murphy, a true 4th of July baby".
 _STAFF_RE = re.compile(r"\b(?i:coach|mr|mrs|ms|miss|dr|principal)\.?\s+[A-Z][a-z]+")
+# What a number is when one of these comes earlier in its sentence ("Kahoot game PIN for
+# Thursday's review: 482913", "Order confirmation #771902"): not a student id.
+_NOT_ID_BEFORE_RE = re.compile(
+    r"\b(?:order|confirmation|tracking|invoice|receipt|kahoot|zoom|quizizz|blooket|gimkit|"
+    r"passcode|pin)\b[^.!?\n]{0,30}\Z",
+    re.IGNORECASE,
+)
 _STREET_RE = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:st|street|ave|avenue|rd|road|ln|lane|dr|drive|"
     r"ct|court|blvd|boulevard|way|pl|place|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|"
@@ -427,7 +434,9 @@ class ConfidentialityDetector:
             before = text[max(0, match.start() - 50) : match.start()]
             after = text[match.end() : match.end() + 20]
             near = text[max(0, match.start() - 12) : match.start()]
-            if self._not_id.search(near, scan, within=text):
+            if self._not_id.search(near, scan, within=text) or _NOT_ID_BEFORE_RE.search(
+                text, max(0, match.start() - 45), match.start()
+            ):
                 continue
             if self._id_context.search(before, scan, within=text) or self._id_context.search(
                 after, scan, within=text
@@ -454,6 +463,10 @@ class ConfidentialityDetector:
                 hits = [(c, m) for c, m in hits if c != "health"]
             if hits and _GENERIC_RE.search(sentence) and not self._names_someone(sentence):
                 continue  # "if you need accommodations, contact me privately": no one's
+            if any(c == "health" for c, _ in hits) and not self._about_person(
+                _STAFF_RE.sub(" ", sentence), text, scan
+            ):  # "get well soon to Coach Pham, recovering from knee surgery": staff's own
+                hits = [(c, m) for c, m in hits if c != "health"]
             if hits and self._about_person(sentence, text, scan):
                 for category, match in hits:
                     yield Disclosure(category, match.group(0))

@@ -42,12 +42,20 @@ def corpus_posts(start: int, count: int) -> list[dict[str, Any]]:
 
 
 CLEAN = [f"Practice moved to {hour}pm, bring water." for hour in range(1, 11)]
+# Student data in a post keeps its verdict out of the judged-post cache, so on the second
+# run these (and the corpus's own) leave more than LOCAL_UNJUDGED of a page to judge again,
+# whatever the content rules find in the corpus posts.
+PRIVATE = [f"Call Liam's mom at 203-555-01{n:02d} after practice." for n in range(10)]
 
 
 def pages() -> dict[str, dict | str]:
-    """Three pages of corpus posts (so content findings, student data and clean posts),
-    and one of clean posts only (all judged before on the second run)."""
-    found: dict[str, dict | str] = {f"p{n}": {"posts": corpus_posts(60 * n, 60)} for n in range(3)}
+    """Three pages of corpus posts (so content findings, student data and clean posts) and
+    student phone numbers, and one of clean posts only (all judged before on the second
+    run)."""
+    private = [{"id": f"s{i}", "author_id": "o", "text": t} for i, t in enumerate(PRIVATE)]
+    found: dict[str, dict | str] = {
+        f"p{n}": {"posts": corpus_posts(60 * n, 60) + private} for n in range(3)
+    }
     found["clean"] = {
         "posts": [{"id": f"c{i}", "author_id": "o", "text": t} for i, t in enumerate(CLEAN)]
     }

@@ -350,3 +350,22 @@ def test_round_seven_speech_patterns(text: str, flagged: bool) -> None:
 )
 def test_a_coachs_named_cell_and_a_pto_address_are_not_students(text: str, found: set) -> None:
     assert categories(text, PATTERNS_ONLY) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Open to players born 2009-2011 only.", set()),
+        ("Maya was born 3/14/2010, cake after practice", {"birth-date"}),
+        ("Get well soon to Coach Pham, recovering from knee surgery!", set()),
+        ("Coach Pham said Emma had knee surgery", {"health"}),
+        ("Order confirmation #771902: hoodies are in", set()),
+        ("Blooket game PIN for Friday's review: 482913", set()),
+        ("Bus 12 riders: student ID 204519 left a bag", {"student-id"}),
+        ("Vendo empanadas, $20 la docena, pedidos al 203-555-0176", set()),
+        ("My brother-in-law's company paints houses, free estimates: 203-555-0188", set()),
+        ("Call Liam's mom at 203-555-0111", {"phone"}),
+    ],
+)
+def test_round_seven_confidentiality_negatives(text: str, found: set) -> None:
+    assert categories(text, PATTERNS_ONLY) == found
