@@ -68,6 +68,7 @@ CORPUS = (
     "train-10.jsonl",
     "holdout-6.jsonl",  # measured once (round 6), then spent
     "holdout-7.jsonl",  # measured once (round 7), then spent
+    "holdout-8.jsonl",  # measured once (round 8), then spent
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
@@ -79,6 +80,7 @@ SPENT = frozenset(
         "holdout-5.jsonl",
         "holdout-6.jsonl",
         "holdout-7.jsonl",
+        "holdout-8.jsonl",
     }
 )
 OUT = ROOT / "auditor" / "data" / "classifier"

@@ -36,6 +36,7 @@ LEFT_OUT = (
     "holdout-5.jsonl",
     "holdout-6.jsonl",
     "holdout-7.jsonl",
+    "holdout-8.jsonl",
 )
 Tallies = dict[str, dict[str, evaluate.Tally]]
 
