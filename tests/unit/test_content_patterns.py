@@ -369,3 +369,24 @@ def test_a_coachs_named_cell_and_a_pto_address_are_not_students(text: str, found
 )
 def test_round_seven_confidentiality_negatives(text: str, found: set) -> None:
     assert categories(text, PATTERNS_ONLY) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "flagged"),
+    [
+        ("que jogo de merda, perdemos de novo", True),
+        ("vai se ferrar, você pegou meu lugar", True),
+        ("fkn finally the floor is done", True),
+        ("the ref was a total d-bag", True),
+        ("🖕 to the visiting section", True),
+        ("screw you Nate, you ditched us", True),
+        ("the screw you need is in the red bin", False),
+        ("Screw it, we ride at 5", False),
+        ("Obrigado a todos pela festa!", False),
+    ],
+)
+def test_round_eight_speech_words(text: str, flagged: bool) -> None:
+    result = catalog.get("DS3.respectful-speech").check(
+        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
+    )
+    assert (result.status == Status.FAIL) is flagged
