@@ -214,8 +214,8 @@ class ClassifierConfig(_Section):
     is flagged when a precise pattern matches it or a head's score reaches the rule's
     threshold. ``path`` is a folder made by ``tools/build_classifier.py`` (default: the
     model shipped with the package); ``enabled = false`` leaves the patterns alone. The
-    default thresholds put precision first (tests/corpus/RESULTS.md: DS3's is still under
-    0.9 on the latest blind set, DS6's and DS8's over)."""
+    default thresholds put precision first (tests/corpus/RESULTS.md has each blind set's
+    figures: DS3 has not yet reached 0.9 precision and recall on one)."""
 
     enabled: bool = True
     path: Annotated[Path | None, AfterValidator(_model_folder)] = None
