@@ -69,6 +69,7 @@ CORPUS = (
     "holdout-6.jsonl",  # measured once (round 6), then spent
     "holdout-7.jsonl",  # measured once (round 7), then spent
     "holdout-8.jsonl",  # measured once (round 8), then spent
+    "train-11.jsonl",
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
