@@ -70,6 +70,7 @@ CORPUS = (
     "holdout-7.jsonl",  # measured once (round 7), then spent
     "holdout-8.jsonl",  # measured once (round 8), then spent
     "train-11.jsonl",
+    "holdout-9.jsonl",  # measured once (round 9), then spent
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
@@ -82,6 +83,7 @@ SPENT = frozenset(
         "holdout-6.jsonl",
         "holdout-7.jsonl",
         "holdout-8.jsonl",
+        "holdout-9.jsonl",
     }
 )
 OUT = ROOT / "auditor" / "data" / "classifier"

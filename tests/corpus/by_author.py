@@ -37,6 +37,7 @@ LEFT_OUT = (
     "holdout-6.jsonl",
     "holdout-7.jsonl",
     "holdout-8.jsonl",
+    "holdout-9.jsonl",
 )
 Tallies = dict[str, dict[str, evaluate.Tally]]
 
