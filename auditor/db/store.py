@@ -26,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from auditor.config import Config
+from auditor.db import reuse
 from auditor.db.models import (
     ActionPlan,
     DiscoveredGroup,
@@ -36,6 +37,7 @@ from auditor.db.models import (
     Waiver,
     results_holder,
 )
+from auditor.db.reuse import Inputs
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
@@ -142,6 +144,8 @@ class PageRecord:
     url: str | None = None
     source: str | None = None
     finished_at: datetime = field(default_factory=lambda: now())
+    reuse_of: int | None = None  # not evaluated: the results held by this audit stand
+    inputs: Inputs | None = None  # evaluated: what from (kept for re-use by later runs)
 
     @classmethod
     def of(
@@ -231,8 +235,10 @@ def _reusable_holders(conn: Connection, run_id: int, page_ids: list[str]) -> dic
 
 def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> None:
     """Commit several pages' outcomes in one transaction with bulk inserts. A page whose
-    results equal its previous audit's stores no result rows: its ``same_as`` names the
-    audit that holds them (storage grows with change, not with runs)."""
+    results equal its previous audit's, or that was not evaluated because its inputs were
+    unchanged (``reuse_of``), stores no result rows: its ``same_as`` names the audit that
+    holds them (storage grows with change, not with runs). An evaluated page's inputs are
+    kept for later runs."""
     if not records:
         return
     with engine.begin() as conn:
@@ -243,6 +249,8 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
             digest = results_hash(rec, rows) if rows and not rec.error else None
             before = previous.get(rec.page_id)
             same_as = before[1] if before and digest and before[0] == digest else None
+            if rec.reuse_of is not None and not rec.error:
+                digest, same_as = None, rec.reuse_of
             rows_of.append([] if same_as else rows)
             audits.append(
                 {
@@ -262,6 +270,14 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
                 }
             )
         ids = _insert_audits(conn, audits)
+        reuse.save(
+            conn,
+            [
+                (rec.page_id, rec.inputs, audit["same_as"] or audit_id)
+                for rec, audit, audit_id in zip(records, audits, ids, strict=True)
+                if rec.inputs is not None and not rec.error
+            ],
+        )
         results = [
             row | {"page_audit_id": audit_id}
             for audit_id, rows in zip(ids, rows_of, strict=True)
