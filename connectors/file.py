@@ -58,7 +58,10 @@ class FileConnector(Connector):
 
     async def fetch_page_seen(self, ref: PageRef, seen: str | None) -> SyncedFetch:
         """The page's file, its digest the hash of its bytes: a file whose digest is
-        ``seen`` is not parsed (its snapshot would be the one evaluated before)."""
+        ``seen`` is not parsed (its snapshot would be the one evaluated before). A
+        subclass that fetches pages its own way is fetched that way (no digest)."""
+        if type(self).fetch_page is not FileConnector.fetch_page:
+            return await super().fetch_page_seen(ref, seen)
         async with self._deadline():
             path = await asyncio.to_thread(self._locate, ref.external_id)
             raw, digest = await asyncio.to_thread(_read_hashed, path)
