@@ -64,7 +64,7 @@ class Page(Base):
     supervisor: Mapped[str] = mapped_column(String(320))
     approved_by: Mapped[str | None] = mapped_column(String(320))
     approved_on: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime]  # when the registration above was last stored changed
 
 
 class Run(Base):

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -47,37 +48,47 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_REGISTERED = ("name", "connector", "kind", "school", "owner", "supervisor")
+_REGISTERED += ("approved_by", "approved_on")
+
+
 def sync_registry(engine: Engine, config: Config) -> None:
-    """Store the registered pages and waivers as configured now."""
+    """Store the registered pages and waivers as configured now: one read of the stored
+    pages, then only new and changed ones written (``updated_at``: when their
+    registration was last written), in bulk."""
     stamp = now()
-    with Session(engine) as session:
+    table = Page.__table__
+    with engine.begin() as conn:
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in conn.execute(select(table.c.id, *(table.c[c] for c in _REGISTERED)))
+        }
+        new, changed = [], []
         for page in config.pages:
-            session.merge(
-                Page(
-                    id=page.id,
-                    name=page.name,
-                    connector=page.connector,
-                    kind=page.kind,
-                    school=page.school,
-                    owner=page.owner,
-                    supervisor=page.supervisor,
-                    approved_by=page.approved_by,
-                    approved_on=page.approved_on,
-                    updated_at=stamp,
-                )
-            )
-        session.execute(delete(Waiver))
-        for w in config.waivers:
-            session.add(
-                Waiver(
-                    page_id=w.page,
-                    rule_id=w.rule,
-                    reason=w.reason,
-                    approved_by=w.approved_by,
-                    expires=w.expires,
-                )
-            )
-        session.commit()
+            values = {c: getattr(page, c) for c in _REGISTERED}
+            before = stored.get(page.id)
+            if before is None:
+                new.append({"id": page.id, **values, "updated_at": stamp})
+            elif before != tuple(values.values()):
+                changed.append({"page_id": page.id, **values, "updated_at": stamp})
+        if new:
+            conn.execute(insert(table), new)
+        if changed:
+            where = update(table).where(table.c.id == bindparam("page_id"))
+            conn.execute(where, changed)
+        conn.execute(delete(Waiver))
+        waivers = [
+            {
+                "page_id": w.page,
+                "rule_id": w.rule,
+                "reason": w.reason,
+                "approved_by": w.approved_by,
+                "expires": w.expires,
+            }
+            for w in config.waivers
+        ]
+        if waivers:
+            conn.execute(insert(Waiver.__table__), waivers)
 
 
 def mark_interrupted(engine: Engine) -> list[int]:
