@@ -336,21 +336,30 @@ class Runner:
 
     async def _seen(
         self, page: PageConfig, conn: Connector, before: Reusable | None
-    ) -> tuple[str, str | None]:
-        """The digest of what the page's results depend on besides its content (its
-        inputs' context), and the content digest its stored results may be re-used on
-        (None: evaluate it): that of its stored inputs when their context is the same, the
-        clock has not reached their end, no full evaluation is due and none was asked."""
-        loop = asyncio.get_running_loop()
-        context = await loop.run_in_executor(self._evaluator, self._context, page)
-        if before is None or self.full or before.inputs.context != context:
-            return context, None
+    ) -> tuple[str | None, str | None]:
+        """The content digest the page's stored results may be re-used on (None: evaluate
+        it): that of its stored inputs when none was asked, the clock has not reached
+        their end, no full evaluation is due and the digest of what the results depend on
+        besides the content (their context, made in the evaluation thread) is the same;
+        and that context, when it had to be made (the evaluation makes it otherwise: a
+        page with nothing stored does not wait for the evaluation thread to be fetched)."""
+        if before is None or self.full:
+            return None, None
         now, inputs = self._now(), before.inputs
         if inputs.valid_until is not None and now >= inputs.valid_until:
-            return context, None
+            return None, None
         if full_fetch_due(page.id, inputs.evaluated_at, now, conn.settings.full_refresh_days):
-            return context, None
-        return context, inputs.content
+            return None, None
+        loop = asyncio.get_running_loop()
+        context = await loop.run_in_executor(self._evaluator, self._context, page)
+        return context, inputs.content if context == inputs.context else None
+
+    def _inputs(
+        self, page: PageConfig, snapshot: PageSnapshot, content: str | None, context: str | None
+    ) -> tuple[str, str]:
+        """The page's content digest and context, each made now unless given (in the
+        evaluation thread)."""
+        return content or content_digest(snapshot), context or self._context(page)
 
     def _context(self, page: PageConfig) -> str:
         """:meth:`PageEvaluator.page_inputs` of the page (in the evaluation thread)."""
@@ -361,7 +370,7 @@ class Runner:
         page: PageConfig,
         conn: Connector,
         fetched: SyncedFetch,
-        digests: tuple[str, str | None],
+        digests: tuple[str | None, str | None],
         before: Reusable | None,
         outcome: PageOutcome,
     ) -> PageRecord:
@@ -370,18 +379,22 @@ class Runner:
         full), else evaluated now, with what they were evaluated from (``digests``: see
         :meth:`_seen`)."""
         (context, seen), snapshot, content = digests, fetched.snapshot, fetched.content
-        if content is None:
-            assert snapshot is not None
-            loop = asyncio.get_running_loop()
-            content = await loop.run_in_executor(self._evaluator, content_digest, snapshot)
+        loop = asyncio.get_running_loop()
         reusable = not (conn.incremental and fetched.full)
-        if before is not None and seen is not None and content == seen and reusable:
-            outcome.reused, outcome.reused_failing = True, before.failing
-            name, requests = before.page_name, outcome.requests
-            return PageRecord(
-                page.id, name, store.now(), (), None, requests, reuse_of=before.holder
-            )
+        if before is not None and seen is not None and reusable:
+            if content is None:  # a connector that digests its content gives it
+                assert snapshot is not None
+                content = await loop.run_in_executor(self._evaluator, content_digest, snapshot)
+            if content == seen:
+                outcome.reused, outcome.reused_failing = True, before.failing
+                name, requests = before.page_name, outcome.requests
+                return PageRecord(
+                    page.id, name, store.now(), (), None, requests, reuse_of=before.holder
+                )
         assert snapshot is not None  # a connector leaves it out only for ``seen`` content
+        content, context = await loop.run_in_executor(
+            self._evaluator, self._inputs, page, snapshot, content, context
+        )
         now = self._now()
         outcome.results, valid_until = await self._evaluate(page, snapshot)
         if valid_until is not None and valid_until <= now:
