@@ -395,3 +395,15 @@ def test_a_rule_that_reads_the_clock_undeclared_holds_for_this_instant_only(
     ctx = RuleContext(page, config.district, config.rules, People.from_config(config), NOW)
     results, _, valid_until = catalog.evaluate_page(snapshot, ctx)
     assert [r.rule for r in results] == [rule.id] and valid_until == until
+
+
+def test_results_purged_under_retention_are_not_re_used(
+    make_config: Callable[..., Path], db_url: str, evaluated: list[str]
+) -> None:
+    config = two_pages(make_config, db_url)
+    audit(config, NOW, evaluated)
+    engine = make_engine(load_config(config).database.url)
+    assert store.purge(engine, store.now() + DAY) == (1, 30)  # the evidence is gone
+    again = audit(config, NOW + HOUR, evaluated)
+    assert sorted(again.evaluated) == ["a", "b"]
+    same_as_full(config, again, NOW + HOUR, evaluated)
