@@ -351,7 +351,11 @@ class Runner:
         if full_fetch_due(page.id, inputs.evaluated_at, now, conn.settings.full_refresh_days):
             return None, None
         loop = asyncio.get_running_loop()
-        context = await loop.run_in_executor(self._evaluator, self._context, page)
+        try:
+            context = await loop.run_in_executor(self._evaluator, self._context, page)
+        except Exception:  # not re-used: its evaluation says what failed
+            log.debug("page %s: the digest of its inputs failed", page.id, exc_info=True)
+            return None, None
         return context, inputs.content if context == inputs.context else None
 
     def _inputs(
@@ -450,7 +454,7 @@ class Runner:
         stored = self._writer.submit(record)
         error = await asyncio.shield(asyncio.wrap_future(stored))
         if error != outcome.error:
-            outcome.results, outcome.error = [], error
+            outcome.results, outcome.error, outcome.reused = [], error, False
 
     def rule_workers(self, pages: int) -> int:
         """How many worker processes evaluate the rules of a run of ``pages`` pages: as
