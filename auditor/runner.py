@@ -206,7 +206,13 @@ class Runner:
                 self._writer.close()  # stores what is queued (pages stopped mid-fetch too)
                 keeper.stop()  # only now: the lease is renewed while the queue is written
                 store.finish_run(self.engine, run_id, summary.status)
-                log.info("run %s finished: %s", run_id, summary.status)
+                log.info(
+                    "run %s finished: %s (%d of %d page(s) unchanged, not evaluated again)",
+                    run_id,
+                    summary.status,
+                    summary.reused,
+                    summary.pages,
+                )
         finally:
             lock.release()  # only ever deletes our own lease
         return summary
