@@ -27,7 +27,8 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   writes and the report, which the bound leaves out;
 - CPU time and peak RSS of the ``auditor run`` process (``os.wait4``), and the CPU time
   of this process (mostly the fake's threads: they share the machine with the run);
-- database size after the run, pages audited and pages where a content rule failed;
+- database size after the run, pages audited, pages where a content rule failed and
+  pages the run did not evaluate again (their input unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
 
 Nothing leaves 127.0.0.1: the fake listens there, and the subprocesses run without proxy
