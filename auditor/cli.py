@@ -264,7 +264,7 @@ def _with_progress(job: Callable[[ProgressFn | None], AuditJob], total: int) -> 
         def plain(outcome: PageOutcome) -> None:
             if outcome.error:
                 return  # the runner already logged it
-            fails = sum(r.status == "fail" for r in outcome.results)
+            fails = len(outcome.failing_rules)
             log.info("page %s audited: %d failing rule(s)", outcome.page.id, fails)
 
         return job(plain)

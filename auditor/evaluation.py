@@ -11,6 +11,8 @@ they give the same results.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import logging
 import logging.handlers
 import multiprocessing
@@ -20,22 +22,27 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from auditor.config import Config, PageConfig
 from auditor.feedback import storable
 from auditor.people import People
 from auditor.results import RuleResult
+from auditor.roster import ROSTER_FILES
 from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
 from auditor.text.matcher import TextMatcher
 from auditor.text.verdict import TextVerdict
-from auditor.waivers import apply_waivers
+from auditor.waivers import apply_waivers, waivers_valid_until
 
-Evaluated = tuple[list[RuleResult], dict[str, TextVerdict]]
-"""A page's results (waivers applied) and its newly judged verdicts that may be stored."""
+Evaluated = tuple[list[RuleResult], dict[str, TextVerdict], datetime | None]
+"""A page's results (waivers applied), its newly judged verdicts that may be stored, and
+the earliest instant its results could change with the same input (None: never by the
+clock alone)."""
 
 
 @dataclass
@@ -54,6 +61,39 @@ class PageEvaluator:
     def version(self) -> str:
         """The version of the verdicts this evaluator gives (the judged-post cache's key)."""
         return self.text.version
+
+    @cached_property
+    def _run_inputs(self) -> str:
+        """Digest of what every page's results depend on besides the page: the verdicts'
+        version (package, text detectors, ``[rules]``, ``[district]``, classifier), the
+        code of the package and of every installed rule, and the roster's files."""
+        digest = hashlib.sha256(self.version().encode())
+        sources = {Path(inspect.getfile(type(rule))) for rule in catalog.all_rules()}
+        for package in ("auditor", "auditor.connectors"):
+            sources |= set(Path(str(resources.files(package))).rglob("*.py"))
+        for path in sorted(sources):
+            digest.update(f"\n{path.name}\n".encode())
+            digest.update(path.read_bytes())
+        digest.update(self.config.district.model_dump_json().encode())
+        folder = self.config.roster.oneroster_dir
+        for name in ROSTER_FILES if folder is not None else ():
+            file = folder / name
+            digest.update(f"\nroster {name}\n".encode())
+            digest.update(file.read_bytes() if file.is_file() else b"absent")
+        return digest.hexdigest()
+
+    def page_inputs(self, page: PageConfig, dismissals: tuple[Dismissal, ...]) -> str:
+        """Digest of what ``page``'s results depend on besides its content and the clock:
+        :attr:`_run_inputs`, the page's registration, waivers and dismissals. Equal digests
+        and equal content give equal results until the clock says otherwise."""
+        digest = hashlib.sha256(self._run_inputs.encode())
+        digest.update(page.model_dump_json().encode())
+        for waiver in self.config.waivers:
+            if waiver.page == page.id:
+                digest.update(waiver.model_dump_json().encode())
+        for dismissal in dismissals:
+            digest.update(repr(dismissal).encode())
+        return digest.hexdigest()
 
     def evaluate(
         self,
@@ -77,11 +117,20 @@ class PageEvaluator:
             dismissals=dismissals,
             known=known,
         )
-        results, computed = catalog.evaluate_page(snapshot, ctx)
+        results, computed, until = catalog.evaluate_page(snapshot, ctx)
         today = now.astimezone(district.tz).date()
         results = apply_waivers(page.id, results, self.config.waivers, today)
+        waived = waivers_valid_until(page.id, self.config.waivers, now, district.tz)
+        until = min((t for t in (until, waived) if t is not None), default=None)
         domains = district.student_email_domains
-        return results, {h: v for h, v in computed.items() if storable(v, domains)}
+        return results, {h: v for h, v in computed.items() if storable(v, domains)}, until
+
+
+def content_digest(snapshot: PageSnapshot) -> str:
+    """Digest of everything in ``snapshot`` the rules read (all but when it was fetched):
+    a page whose digest is unchanged has unchanged content."""
+    text = snapshot.model_dump_json(exclude={"fetched_at"})
+    return "snapshot:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 _evaluator: PageEvaluator | None = None  # a worker process's own

@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 
@@ -26,16 +26,24 @@ from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from auditor.config import Config, PageConfig
-from auditor.connectors.base import Connector, ConnectorError, PageRef, SyncedFetch, SyncState
+from auditor.connectors.base import (
+    Connector,
+    ConnectorError,
+    PageRef,
+    SyncedFetch,
+    SyncState,
+    full_fetch_due,
+)
 from auditor.connectors.http import RequestCount, count_requests
 from auditor.connectors.registry import available_connectors
-from auditor.db import store, sync
+from auditor.db import reuse, store, sync
 from auditor.db.lock import LeaseKeeper, RunLock
+from auditor.db.reuse import Inputs, Reusable
 from auditor.db.store import PageRecord
 from auditor.db.writer import BatchWriter
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
-from auditor.evaluation import PageEvaluator, WorkerPool
+from auditor.evaluation import PageEvaluator, WorkerPool, content_digest
 from auditor.feedback import RunFeedback
 from auditor.loading import connector_settings
 from auditor.people import People
@@ -61,14 +69,23 @@ class PageOutcome:
     """What happened to one page in a run (passed to the progress callback, then dropped)."""
 
     page: PageConfig
-    results: list[RuleResult] = field(default_factory=list)
+    results: list[RuleResult] = field(default_factory=list)  # evaluated in this run
     error: str | None = None
     requests: int = 0  # HTTP requests its fetch sent (retries and tokens included)
+    reused: bool = False  # not evaluated: unchanged since its stored results, which stand
+    reused_failing: tuple[str, ...] = ()  # then: the rules failing in those results
+
+    @property
+    def failing_rules(self) -> set[str]:
+        """The rules failing on the page (evaluated now, or in the results re-used)."""
+        if self.reused:
+            return set(self.reused_failing)
+        return {r.rule for r in self.results if r.status == Status.FAIL}
 
     @property
     def failed(self) -> bool:
         """Some rule failed on the page."""
-        return any(r.status == Status.FAIL for r in self.results)
+        return bool(self.failing_rules)
 
 
 @dataclass(frozen=True)
@@ -91,21 +108,24 @@ class RunSummary:
     failing: list[str] = field(default_factory=list)  # ids of pages with a failing rule
     errors: list[PageError] = field(default_factory=list)
     failing_by_rule: Counter[str] = field(default_factory=Counter)  # pages failing each rule
+    reused: int = 0  # pages not evaluated: their inputs were unchanged
 
     def add(self, outcome: PageOutcome) -> None:
         """Count one page's outcome."""
         self.pages += 1
         self.requests += outcome.requests
+        self.reused += outcome.reused
         if outcome.error:
             self.errors.append(PageError(outcome.page.id, outcome.error))
-        if outcome.failed:
+        failing = outcome.failing_rules
+        if failing:
             self.failing.append(outcome.page.id)
-            self.failing_by_rule.update(
-                {r.rule for r in outcome.results if r.status == Status.FAIL}
-            )
+            self.failing_by_rule.update(failing)
 
 
 ProgressFn = Callable[[PageOutcome], None]
+Results = tuple[list[RuleResult], datetime | None]
+"""A page's results and the earliest instant they could change with the same input."""
 
 
 class Runner:
@@ -126,6 +146,7 @@ class Runner:
         self._pool: WorkerPool | None = None  # started when a page first needs it
         self._ready: Future[str] | None = None  # done once a worker has its matcher
         self._writer: BatchWriter | None = None
+        self._reusable: dict[str, Reusable] = {}  # stored inputs, by page (taken when used)
 
     async def run(
         self,
@@ -162,6 +183,7 @@ class Runner:
                 rule_metadata(self.config.rules),
             )
             lock.renew(run_id)
+            self._reusable = {} if self.full else reuse.load(self.engine, run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
             self._lock = lock
             keeper = LeaseKeeper(lock, run_id, HEARTBEAT_S).start()
@@ -184,7 +206,13 @@ class Runner:
                 self._writer.close()  # stores what is queued (pages stopped mid-fetch too)
                 keeper.stop()  # only now: the lease is renewed while the queue is written
                 store.finish_run(self.engine, run_id, summary.status)
-                log.info("run %s finished: %s", run_id, summary.status)
+                log.info(
+                    "run %s finished: %s (%d of %d page(s) unchanged, not evaluated again)",
+                    run_id,
+                    summary.status,
+                    summary.reused,
+                    summary.pages,
+                )
         finally:
             lock.release()  # only ever deletes our own lease
         return summary
@@ -264,17 +292,21 @@ class Runner:
     async def _audit_page(
         self, page: PageConfig, conn: Connector
     ) -> tuple[PageOutcome, PageRecord, SyncedFetch | None]:
-        """Fetch and evaluate one page; its outcome, the record to store, and what the
-        fetch left to keep (an incremental connector's new sync state)."""
+        """Fetch and evaluate one page (or, when its inputs are provably those its stored
+        results were evaluated from, re-use them); its outcome, the record to store, and
+        what the fetch left to keep (an incremental connector's new sync state)."""
         started = store.now()
         snapshot: PageSnapshot | None = None
         outcome = PageOutcome(page)
         counted = RequestCount()
         fetched: SyncedFetch | None = None
+        before = self._reusable.pop(page.id, None)
+        record: PageRecord | None = None
         try:
             try:
+                context, seen = await self._seen(page, conn, before)
                 with count_requests() as counted:
-                    fetched = await self._fetch(page, conn)
+                    fetched = await self._fetch(page, conn, seen)
                     snapshot = fetched.snapshot
             except asyncio.CancelledError:
                 raise
@@ -284,30 +316,109 @@ class Runner:
                 outcome.error = f"{conn.type} connector {conn.name!r}: {_describe(exc)}"
                 log.warning("page %s could not be audited: %s", page.id, outcome.error)
             outcome.requests = counted.sent
-            if snapshot is not None:
+            if fetched is not None:
                 try:  # CPU work, off the event loop: fetches in flight go on meanwhile
-                    outcome.results = await self._evaluate(page, snapshot)
+                    digests = (context, seen)
+                    record = await self._judge(page, conn, fetched, digests, before, outcome)
+                    record = replace(record, started_at=started)
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
                     log.debug("page %s: rules failed", page.id, exc_info=True)
+                    outcome.results, outcome.reused = [], False
                     outcome.error = f"the rules could not run: {_describe(exc)}"
                     log.warning("page %s could not be audited: %s", page.id, outcome.error)
+                    record = None
         except asyncio.CancelledError:  # stopped mid-page: mark it, so the report says so
             if not self._lease_lost and self._writer is not None:  # (the writer stores it
                 self._writer.submit(  # when the run closes; never once the lock is lost)
                     store.PageRecord(page.id, page.name, started, (), INTERRUPTED)
                 )
             raise
+        if record is None:
+            record = self._stored(page, started, snapshot, outcome)
         kept = fetched if fetched is not None and conn.incremental else None
-        return outcome, self._stored(page, started, snapshot, outcome), kept
+        return outcome, record, kept
 
-    async def _fetch(self, page: PageConfig, conn: Connector) -> SyncedFetch:
+    async def _seen(
+        self, page: PageConfig, conn: Connector, before: Reusable | None
+    ) -> tuple[str | None, str | None]:
+        """The content digest the page's stored results may be re-used on (None: evaluate
+        it): that of its stored inputs when none was asked, the clock has not reached
+        their end, no full evaluation is due and the digest of what the results depend on
+        besides the content (their context, made in the evaluation thread) is the same;
+        and that context, when it had to be made (the evaluation makes it otherwise: a
+        page with nothing stored does not wait for the evaluation thread to be fetched)."""
+        if before is None or self.full:
+            return None, None
+        now, inputs = self._now(), before.inputs
+        if inputs.valid_until is not None and now >= inputs.valid_until:
+            return None, None
+        if full_fetch_due(page.id, inputs.evaluated_at, now, conn.settings.full_refresh_days):
+            return None, None
+        loop = asyncio.get_running_loop()
+        try:
+            context = await loop.run_in_executor(self._evaluator, self._context, page)
+        except Exception:  # not re-used: its evaluation says what failed
+            log.debug("page %s: the digest of its inputs failed", page.id, exc_info=True)
+            return None, None
+        return context, inputs.content if context == inputs.context else None
+
+    def _inputs(
+        self, page: PageConfig, snapshot: PageSnapshot, content: str | None, context: str | None
+    ) -> tuple[str, str]:
+        """The page's content digest and context, each made now unless given (in the
+        evaluation thread)."""
+        return content or content_digest(snapshot), context or self._context(page)
+
+    def _context(self, page: PageConfig) -> str:
+        """:meth:`PageEvaluator.page_inputs` of the page (in the evaluation thread)."""
+        return self._local.page_inputs(page, self.feedback.dismissals(page.id))
+
+    async def _judge(
+        self,
+        page: PageConfig,
+        conn: Connector,
+        fetched: SyncedFetch,
+        digests: tuple[str | None, str | None],
+        before: Reusable | None,
+        outcome: PageOutcome,
+    ) -> PageRecord:
+        """The page's record (its start is the caller's to set): its stored results re-used
+        when its content is ``seen`` (and an incremental connector did not fetch it in
+        full), else evaluated now, with what they were evaluated from (``digests``: see
+        :meth:`_seen`)."""
+        (context, seen), snapshot, content = digests, fetched.snapshot, fetched.content
+        loop = asyncio.get_running_loop()
+        reusable = not (conn.incremental and fetched.full)
+        if before is not None and seen is not None and reusable:
+            if content is None:  # a connector that digests its content gives it
+                assert snapshot is not None
+                content = await loop.run_in_executor(self._evaluator, content_digest, snapshot)
+            if content == seen:
+                outcome.reused, outcome.reused_failing = True, before.failing
+                name, requests = before.page_name, outcome.requests
+                return PageRecord(
+                    page.id, name, store.now(), (), None, requests, reuse_of=before.holder
+                )
+        assert snapshot is not None  # a connector leaves it out only for ``seen`` content
+        content, context = await loop.run_in_executor(
+            self._evaluator, self._inputs, page, snapshot, content, context
+        )
+        now = self._now()
+        outcome.results, valid_until = await self._evaluate(page, snapshot)
+        if valid_until is not None and valid_until <= now:
+            valid_until = now  # results for this instant only: evaluated again next run
+        record = self._stored(page, store.now(), snapshot, outcome)
+        return replace(record, inputs=Inputs(content, context, valid_until, now))
+
+    async def _fetch(self, page: PageConfig, conn: Connector, seen: str | None) -> SyncedFetch:
         """The page fetched within its deadline: incrementally from its stored sync state
-        where the connector can (see :meth:`Connector.fetch_page_synced`), else in full."""
+        where the connector can (see :meth:`Connector.fetch_page_synced`), else in full
+        (unparsed when the connector finds its content is ``seen``)."""
         ref = PageRef(page.id, page.external_id, page.name)
         if not conn.incremental:
-            return SyncedFetch(await conn.fetch_page_in_time(ref), None, True)
+            return await conn.fetch_page_seen(ref, seen)
         stored = await asyncio.to_thread(
             sync.load, self.engine, page.id, conn.name, page.external_id
         )
@@ -349,7 +460,7 @@ class Runner:
         stored = self._writer.submit(record)
         error = await asyncio.shield(asyncio.wrap_future(stored))
         if error != outcome.error:
-            outcome.results, outcome.error = [], error
+            outcome.results, outcome.error, outcome.reused = [], error, False
 
     def rule_workers(self, pages: int) -> int:
         """How many worker processes evaluate the rules of a run of ``pages`` pages: as
@@ -361,12 +472,13 @@ class Runner:
             return configured
         return 1 if pages >= AUTO_WORKER_PAGES and (os.cpu_count() or 1) > 1 else 0
 
-    async def _evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
-        """The page's results: evaluated in the evaluation thread, or, with rule workers,
-        with its judged verdicts looked up in that thread and its rules run by a worker
-        (the new verdicts are then queued for storing in that thread again). A page whose
-        posts were nearly all judged before is cheaper to evaluate than to send: it is
-        evaluated in the evaluation thread (the same code, so the same results)."""
+    async def _evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> Results:
+        """The page's results and until when they hold: evaluated in the evaluation
+        thread, or, with rule workers, with its judged verdicts looked up in that thread
+        and its rules run by a worker (the new verdicts are then queued for storing in
+        that thread again). A page whose posts were nearly all judged before is cheaper
+        to evaluate than to send: it is evaluated in the evaluation thread (the same code,
+        so the same results)."""
         loop = asyncio.get_running_loop()
         if not self._workers:
             return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
@@ -378,7 +490,7 @@ class Runner:
         assert self._pool is not None
         try:
             evaluated = self._pool.evaluate(page, snapshot, known, dismissals, self._now())
-            results, fresh = await asyncio.wrap_future(evaluated)
+            results, fresh, until = await asyncio.wrap_future(evaluated)
         except BrokenProcessPool as exc:  # the worker died (killed, out of memory, a crash)
             if self._workers:
                 log.warning(
@@ -389,12 +501,12 @@ class Runner:
                 self._workers = 0  # no later page is sent to it (it is closed with the run)
             return await loop.run_in_executor(self._evaluator, self.evaluate, page, snapshot)
         await loop.run_in_executor(self._evaluator, self.feedback.keep, fresh)
-        return results
+        return results, until
 
     def _here_if_known(
         self, page: PageConfig, snapshot: PageSnapshot
-    ) -> tuple[list[RuleResult] | None, dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
-        """The page's results when it is evaluated here: when at most
+    ) -> tuple[Results | None, dict[str, TextVerdict] | None, tuple[Dismissal, ...]]:
+        """The page's results (and until when they hold) when it is evaluated here: when at most
         :data:`LOCAL_UNJUDGED` of its posts are still to be judged, or while the rule
         workers start (the first such page starts them); else None. And its known verdicts
         and dismissals."""
@@ -407,9 +519,9 @@ class Runner:
                 self._ready = self._pool.version()
             elif self._ready is not None and self._ready.done():
                 return None, known, dismissals
-        results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
+        results, fresh, until = self._local.evaluate(page, snapshot, known, dismissals, self._now())
         self.feedback.keep(fresh)
-        return results, known, dismissals
+        return (results, until), known, dismissals
 
     def _known(
         self, page: PageConfig, snapshot: PageSnapshot
@@ -437,13 +549,13 @@ class Runner:
         """The instant the rules judge a page at."""
         return self.now or datetime.now(UTC)
 
-    def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> list[RuleResult]:
+    def evaluate(self, page: PageConfig, snapshot: PageSnapshot) -> Results:
         """All enabled rules on one snapshot in this process, with the page's dismissals
-        and the judged-post cache, waivers applied."""
+        and the judged-post cache, waivers applied; and until when the results hold."""
         known, dismissals = self._known(page, snapshot)
-        results, fresh = self._local.evaluate(page, snapshot, known, dismissals, self._now())
+        results, fresh, until = self._local.evaluate(page, snapshot, known, dismissals, self._now())
         self.feedback.keep(fresh)
-        return results
+        return results, until
 
 
 def _describe(exc: BaseException) -> str:

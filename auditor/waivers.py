@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from auditor.config import WaiverConfig
 from auditor.results import Evidence, RuleResult, Status
@@ -49,3 +49,18 @@ def apply_waivers(
             )
         )
     return out
+
+
+def waivers_valid_until(
+    page_id: str, waivers: Iterable[WaiverConfig], now: datetime, tz: tzinfo
+) -> datetime | None:
+    """The first instant a waiver of this page that holds today expires (the start of
+    the day after its last, in the district's time zone ``tz``): results waived by it
+    change then. None when no such waiver has an end."""
+    today = now.astimezone(tz).date()
+    ends = [
+        datetime.combine(w.expires + timedelta(days=1), time(), tz)
+        for w in waivers
+        if w.page == page_id and w.expires is not None and w.expires >= today
+    ]
+    return min(ends, default=None)

@@ -152,14 +152,18 @@ class SyncState:
 
 @dataclass(frozen=True)
 class SyncedFetch:
-    """A page fetched through :meth:`Connector.fetch_page_synced`: the snapshot, the state
-    to keep (``None``: keep nothing), whether it was a full fetch and whether the state is
-    the one it started from (then there is nothing to write)."""
+    """A page fetched through :meth:`Connector.fetch_page_synced` or
+    :meth:`Connector.fetch_page_seen`: the snapshot, the state to keep (``None``: keep
+    nothing), whether it was a full fetch, whether the state is the one it started from
+    (then there is nothing to write), and the digest of the content as read where the
+    connector makes one (``content``; then ``snapshot`` is None when that digest is the
+    one it was told was seen: the content is unchanged and was not parsed)."""
 
-    snapshot: PageSnapshot
+    snapshot: PageSnapshot | None
     state: dict[str, Any] | None
     full: bool
     unchanged: bool = False
+    content: str | None = None
 
 
 class Connector(ABC):
@@ -202,6 +206,14 @@ class Connector(ABC):
         time is a ConnectorError naming the deadline (the page's error; the run goes on)."""
         async with self._deadline():
             return await self.fetch_page(ref)
+
+    async def fetch_page_seen(self, ref: PageRef, seen: str | None) -> SyncedFetch:
+        """The page fetched in full within ``page_deadline_s``, for a connector that keeps
+        no sync state. ``seen`` is the digest of the page's content when it was last
+        evaluated, if its results may be re-used: a connector that reads a page as one
+        piece overrides this to give that piece's digest (``content``), and no snapshot
+        when the digest equals ``seen`` (the page is then not even parsed)."""
+        return SyncedFetch(await self.fetch_page_in_time(ref), None, True)
 
     async def fetch_page_synced(
         self, ref: PageRef, previous: SyncState | None, now: datetime, full: bool = False

@@ -9,6 +9,7 @@ file is ``<external_id>.json`` or, failing that, any ``*.json`` in the folder wh
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from auditor.connectors.base import (
     ConnectorError,
     ConnectorSettings,
     PageRef,
+    SyncedFetch,
     existing_folder,
 )
 from auditor.snapshot import PageSnapshot
@@ -54,6 +56,21 @@ class FileConnector(Connector):
         raw = await asyncio.to_thread(path.read_bytes)
         return parse_snapshot_file(path, raw, ref.external_id)
 
+    async def fetch_page_seen(self, ref: PageRef, seen: str | None) -> SyncedFetch:
+        """The page's file, its digest the hash of its bytes: a file whose digest is
+        ``seen`` is not parsed (its snapshot would be the one evaluated before). A
+        subclass that fetches pages its own way is fetched that way (no digest)."""
+        if type(self).fetch_page is not FileConnector.fetch_page:
+            return await super().fetch_page_seen(ref, seen)
+        async with self._deadline():
+            path = await asyncio.to_thread(self._locate, ref.external_id)
+            raw, digest = await asyncio.to_thread(_read_hashed, path)
+        if digest == seen:
+            return SyncedFetch(None, None, True, content=digest)
+        return SyncedFetch(
+            parse_snapshot_file(path, raw, ref.external_id), None, True, content=digest
+        )
+
     def _locate(self, external_id: str) -> Path:
         direct = inside(self.settings.path, f"{external_id}.json")
         if direct is not None and direct.is_file():
@@ -66,6 +83,12 @@ class FileConnector(Connector):
             f"no snapshot file for external_id {external_id!r} in {self.settings.path} "
             f"(looked for {external_id}.json and at the external_id of every *.json)"
         )
+
+
+def _read_hashed(path: Path) -> tuple[bytes, str]:
+    """A file's bytes and their digest."""
+    raw = path.read_bytes()
+    return raw, "file:" + hashlib.sha256(raw).hexdigest()
 
 
 def inside(folder: Path, name: str) -> Path | None:

@@ -1,6 +1,6 @@
 """Database tables (SQLAlchemy 2 typed ORM): pages, runs, page audits, results, waivers,
-email deliveries, per-page sync state and the run lock. The schema is owned by the alembic
-migrations."""
+email deliveries, per-page sync state, what each page's results were evaluated from, and
+the run lock. The schema is owned by the alembic migrations."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Page(Base):
     supervisor: Mapped[str] = mapped_column(String(320))
     approved_by: Mapped[str | None] = mapped_column(String(320))
     approved_on: Mapped[date | None] = mapped_column(Date)
-    updated_at: Mapped[datetime]
+    updated_at: Mapped[datetime]  # when the registration above was last stored changed
 
 
 class Run(Base):
@@ -198,6 +198,25 @@ class SyncState(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     full_fetch_at: Mapped[datetime]  # the last fetch that read the page in full
     updated_at: Mapped[datetime]
+
+
+class PageInput(Base):
+    """What a page's last evaluated results were evaluated from, so that a run whose page
+    is provably the same re-uses them without evaluating it: the content's digest, the
+    digest of everything else the results depend on (configuration, rules, roster,
+    waivers, dismissals), until when the clock leaves them unchanged (None: the clock
+    changes nothing), the audit holding them, and when they were evaluated."""
+
+    __tablename__ = "page_inputs"
+
+    page_id: Mapped[str] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[str] = mapped_column(String(80))
+    context: Mapped[str] = mapped_column(String(64))
+    valid_until: Mapped[datetime | None]
+    audit_id: Mapped[int] = mapped_column(Integer)  # the page_audits row holding the results
+    evaluated_at: Mapped[datetime]
 
 
 class Delivery(Base):

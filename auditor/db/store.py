@@ -14,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -26,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from auditor.config import Config
+from auditor.db import reuse
 from auditor.db.models import (
     ActionPlan,
     DiscoveredGroup,
@@ -36,6 +38,7 @@ from auditor.db.models import (
     Waiver,
     results_holder,
 )
+from auditor.db.reuse import Inputs
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
@@ -45,37 +48,47 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+_REGISTERED = ("name", "connector", "kind", "school", "owner", "supervisor")
+_REGISTERED += ("approved_by", "approved_on")
+
+
 def sync_registry(engine: Engine, config: Config) -> None:
-    """Store the registered pages and waivers as configured now."""
+    """Store the registered pages and waivers as configured now: one read of the stored
+    pages, then only new and changed ones written (``updated_at``: when their
+    registration was last written), in bulk."""
     stamp = now()
-    with Session(engine) as session:
+    table = Page.__table__
+    with engine.begin() as conn:
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in conn.execute(select(table.c.id, *(table.c[c] for c in _REGISTERED)))
+        }
+        new, changed = [], []
         for page in config.pages:
-            session.merge(
-                Page(
-                    id=page.id,
-                    name=page.name,
-                    connector=page.connector,
-                    kind=page.kind,
-                    school=page.school,
-                    owner=page.owner,
-                    supervisor=page.supervisor,
-                    approved_by=page.approved_by,
-                    approved_on=page.approved_on,
-                    updated_at=stamp,
-                )
-            )
-        session.execute(delete(Waiver))
-        for w in config.waivers:
-            session.add(
-                Waiver(
-                    page_id=w.page,
-                    rule_id=w.rule,
-                    reason=w.reason,
-                    approved_by=w.approved_by,
-                    expires=w.expires,
-                )
-            )
-        session.commit()
+            values = {c: getattr(page, c) for c in _REGISTERED}
+            before = stored.get(page.id)
+            if before is None:
+                new.append({"id": page.id, **values, "updated_at": stamp})
+            elif before != tuple(values.values()):
+                changed.append({"page_id": page.id, **values, "updated_at": stamp})
+        if new:
+            conn.execute(insert(table), new)
+        if changed:
+            where = update(table).where(table.c.id == bindparam("page_id"))
+            conn.execute(where, changed)
+        conn.execute(delete(Waiver))
+        waivers = [
+            {
+                "page_id": w.page,
+                "rule_id": w.rule,
+                "reason": w.reason,
+                "approved_by": w.approved_by,
+                "expires": w.expires,
+            }
+            for w in config.waivers
+        ]
+        if waivers:
+            conn.execute(insert(Waiver.__table__), waivers)
 
 
 def mark_interrupted(engine: Engine) -> list[int]:
@@ -142,6 +155,8 @@ class PageRecord:
     url: str | None = None
     source: str | None = None
     finished_at: datetime = field(default_factory=lambda: now())
+    reuse_of: int | None = None  # not evaluated: the results held by this audit stand
+    inputs: Inputs | None = None  # evaluated: what from (kept for re-use by later runs)
 
     @classmethod
     def of(
@@ -231,8 +246,10 @@ def _reusable_holders(conn: Connection, run_id: int, page_ids: list[str]) -> dic
 
 def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> None:
     """Commit several pages' outcomes in one transaction with bulk inserts. A page whose
-    results equal its previous audit's stores no result rows: its ``same_as`` names the
-    audit that holds them (storage grows with change, not with runs)."""
+    results equal its previous audit's, or that was not evaluated because its inputs were
+    unchanged (``reuse_of``), stores no result rows: its ``same_as`` names the audit that
+    holds them (storage grows with change, not with runs). An evaluated page's inputs are
+    kept for later runs."""
     if not records:
         return
     with engine.begin() as conn:
@@ -243,6 +260,8 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
             digest = results_hash(rec, rows) if rows and not rec.error else None
             before = previous.get(rec.page_id)
             same_as = before[1] if before and digest and before[0] == digest else None
+            if rec.reuse_of is not None and not rec.error:
+                digest, same_as = None, rec.reuse_of
             rows_of.append([] if same_as else rows)
             audits.append(
                 {
@@ -262,6 +281,14 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
                 }
             )
         ids = _insert_audits(conn, audits)
+        reuse.save(
+            conn,
+            [
+                (rec.page_id, rec.inputs, audit["same_as"] or audit_id)
+                for rec, audit, audit_id in zip(records, audits, ids, strict=True)
+                if rec.inputs is not None and not rec.error
+            ],
+        )
         results = [
             row | {"page_audit_id": audit_id}
             for audit_id, rows in zip(ids, rows_of, strict=True)

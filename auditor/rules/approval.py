@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext
 from auditor.snapshot import PageSnapshot
@@ -18,6 +20,13 @@ class Approval(Rule):
         "and when; a page set up before approval is re-approved after review "
         "of its settings and members."
     )
+
+    def valid_until(self, snapshot: PageSnapshot, ctx: RuleContext) -> datetime | None:
+        """An approval dated in the future stops failing when its day starts (the
+        district's time zone)."""
+        approved_on = ctx.page.approved_on
+        day_start = datetime.combine(approved_on, time(), ctx.district.tz) if approved_on else None
+        return day_start if day_start is not None and day_start > ctx.now else None
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         page = ctx.page

@@ -67,6 +67,14 @@ class Rule(ABC):
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         """Evaluate the rule on one page."""
 
+    def valid_until(self, snapshot: PageSnapshot, ctx: RuleContext) -> datetime | None:
+        """The earliest instant after ``ctx.now`` at which :meth:`check` could answer
+        otherwise on the same ``snapshot`` and context (None: the clock changes nothing),
+        so that a run may re-use the page's results until then. A rule that reads
+        ``ctx.now`` overrides this; one that reads it without overriding it makes its
+        page's results good for this instant only (the page is evaluated on every run)."""
+        return None
+
     # Result builders -------------------------------------------------------------
 
     def _result(

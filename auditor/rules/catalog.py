@@ -10,15 +10,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from functools import cache
 from importlib.metadata import entry_points
+from typing import Any, NamedTuple
 
 from auditor.config import RulesConfig
 from auditor.policy import CLAUSES
 from auditor.results import Evidence, RuleResult, Status
 from auditor.rules.base import Rule, RuleContext
-from auditor.rules.dates import trusted
+from auditor.rules.dates import trusted, trusted_until
 from auditor.rules.dismissals import POST, apply_dismissals, with_text_hashes
 from auditor.rules.evidence import mask_result
 from auditor.rules.posts import text_matcher
@@ -84,11 +86,21 @@ def evaluate(snapshot: PageSnapshot, ctx: RuleContext) -> list[RuleResult]:
     return evaluate_page(snapshot, ctx)[0]
 
 
-def evaluate_page(
-    snapshot: PageSnapshot, ctx: RuleContext
-) -> tuple[list[RuleResult], Mapping[str, TextVerdict]]:
-    """:func:`evaluate`, and the verdicts on the page's texts judged now (not found in
-    ``ctx.known``), by text hash, for the judged-post cache."""
+class PageEvaluation(NamedTuple):
+    """A page's results, the verdicts on its texts judged now (not found in
+    ``ctx.known``, by text hash, for the judged-post cache), and the earliest instant the
+    results could change with the same input (None: the clock changes nothing)."""
+
+    results: list[RuleResult]
+    computed: Mapping[str, TextVerdict]
+    valid_until: datetime | None
+
+
+def evaluate_page(snapshot: PageSnapshot, ctx: RuleContext) -> PageEvaluation:
+    """:func:`evaluate`, with its judged verdicts and how long its results hold: until
+    the earliest instant a rule that read the clock declares (:meth:`Rule.valid_until`;
+    a rule that read it and declares nothing, or a rule that could not be evaluated, holds
+    for this instant only), or a date dropped as not yet true would be kept."""
     limits = ctx.rules
     size = sum(len(post.text) for post in snapshot.posts or [])
     if size > limits.max_page_text_mb * 1_000_000:
@@ -97,15 +109,21 @@ def evaluate_page(
             f"limit of {limits.max_page_text_mb:g} million ([rules] max_page_text_mb)"
         )
     deadline = time.monotonic() + limits.max_evaluation_s
+    bounds = [trusted_until(snapshot, ctx.now)]
     snapshot = trusted(snapshot, ctx.now)
     page = text_matcher(ctx).page((post.text for post in snapshot.posts or []), ctx.known)
     ctx = replace(ctx, text=page)  # the rules share one scan of each post
+    watched = _Watched(**{f.name: getattr(ctx, f.name) for f in fields(RuleContext)})
     results = []
     for rule in enabled_rules(limits):
         if time.monotonic() > deadline:
             results.append(_timed_out(rule, limits.max_evaluation_s))
         else:
-            results.append(_evaluate_rule(rule, snapshot, ctx))
+            result, bound = _evaluate_rule(rule, snapshot, ctx, watched)
+            results.append(result)
+            bounds.append(bound)
+    if any(result.status == Status.ERROR for result in results):
+        bounds.append(ctx.now)  # a crash or a timeout is not an answer to keep
     hashes = _post_hashes(snapshot, results)
     results = [with_text_hashes(result, hashes) for result in results]
     results = [apply_dismissals(result, ctx.dismissals) for result in results]
@@ -115,7 +133,8 @@ def evaluate_page(
         results = [_within(result, by_id[result.rule], snapshot) for result in results]
     if snapshot.source:  # not read from the platform: every result says what it rests on
         results = [_sourced(result, snapshot.source) for result in results]
-    return results, page.computed
+    valid_until = min((b for b in bounds if b is not None), default=None)
+    return PageEvaluation(results, page.computed, valid_until)
 
 
 def _post_hashes(snapshot: PageSnapshot, results: list[RuleResult]) -> dict[str, str]:
@@ -169,10 +188,36 @@ def _sourced(result: RuleResult, source: str) -> RuleResult:
     return result.model_copy(update={"message": message})
 
 
-def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
-    """One rule's result, graded by any severity override."""
+@dataclass(frozen=True)
+class _Watched(RuleContext):
+    """A rule's context that notes whether the rule read the clock (``now``)."""
+
+    clock_read: list[bool] = field(default_factory=list)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "now":
+            object.__getattribute__(self, "clock_read").append(True)
+        return object.__getattribute__(self, name)
+
+
+def _bound(
+    rule: Rule, snapshot: PageSnapshot, ctx: RuleContext, clock_read: bool
+) -> datetime | None:
+    """Until when ``rule``'s result holds (see :func:`evaluate_page`)."""
+    if type(rule).valid_until is not Rule.valid_until:
+        return rule.valid_until(snapshot, ctx)
+    return ctx.now if clock_read else None
+
+
+def _evaluate_rule(
+    rule: Rule, snapshot: PageSnapshot, ctx: RuleContext, watched: _Watched
+) -> tuple[RuleResult, datetime | None]:
+    """One rule's result, graded by any severity override, and until when it holds
+    (``watched``: ``ctx`` noting whether the rule reads the clock)."""
+    watched.clock_read.clear()
     try:
-        result = rule.check(snapshot, ctx)
+        result = rule.check(snapshot, watched)
+        bound = _bound(rule, snapshot, ctx, bool(watched.clock_read))
     except Exception as exc:  # one buggy rule must not hide the others' results
         log.exception("rule %s failed on page %s", rule.id, ctx.page.id)
         result = RuleResult(
@@ -181,7 +226,8 @@ def _evaluate_rule(rule: Rule, snapshot: PageSnapshot, ctx: RuleContext) -> Rule
             severity=rule.severity,
             message=f"The rule could not be evaluated ({type(exc).__name__}: {exc}).",
         )
+        bound = ctx.now
     override = ctx.rules.overrides.get(rule.id)
     if override and override.severity and result.severity == rule.severity:
         result.severity = override.severity  # results graded on their own keep theirs
-    return mask_result(result, frozenset(ctx.district.student_email_domains))
+    return mask_result(result, frozenset(ctx.district.student_email_domains)), bound

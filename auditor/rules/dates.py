@@ -71,3 +71,16 @@ def trusted(snapshot: PageSnapshot, now: datetime) -> PageSnapshot:
     update["warnings"] = [*snapshot.warnings, *notes]
     update["unavailable"] = unavailable
     return snapshot.model_copy(update=update)
+
+
+def trusted_until(snapshot: PageSnapshot, now: datetime) -> datetime | None:
+    """The first instant at which :func:`trusted` would keep a date it drops now (a date
+    ahead of the clock by more than the skew becomes believable then); None if none is."""
+    latest = now + SKEW
+    dates = [snapshot.created_at]
+    if snapshot.moderation is not None:
+        dates.append(snapshot.moderation.last_moderator_action_at)
+    dates += [p.created_at for p in snapshot.posts or []]
+    dates += [d for m in snapshot.members or [] for d in (m.joined_at, m.last_active_at)]
+    ahead = [d for d in dates if d is not None and d > latest]
+    return min(ahead) - SKEW if ahead else None

@@ -3,6 +3,8 @@ and no join link that anyone can use forever."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext, setting
 from auditor.snapshot import InviteLink, PageSnapshot
@@ -19,6 +21,15 @@ class InviteOnly(Rule):
         "into a group with students."
     )
     remediation = "Require an invitation from the employee to join and remove open join links."
+
+    def valid_until(self, snapshot: PageSnapshot, ctx: RuleContext) -> datetime | None:
+        """The next join link to expire stops counting then."""
+        ends = [
+            link.expires_at
+            for link in snapshot.settings.invite_links or []
+            if link.expires_at is not None and link.expires_at > ctx.now
+        ]
+        return min(ends, default=None)
 
     def check(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         policy = snapshot.settings.join_policy

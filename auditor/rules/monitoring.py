@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from auditor.results import Evidence, RuleResult, Severity
 from auditor.rules.base import Rule, RuleContext, member_evidence, setting
 from auditor.rules.members import label
-from auditor.snapshot import ADMIN_ROLES, PageSnapshot
+from auditor.snapshot import ADMIN_ROLES, Member, PageSnapshot
 
 
 class Monitoring(Rule):
@@ -26,16 +26,8 @@ class Monitoring(Rule):
             return self._renewed(snapshot, ctx)
         max_days = ctx.rules.monitoring_max_days
         cutoff = ctx.now - timedelta(days=max_days)
-        admin_ids = {m.id for m in snapshot.members or [] if m.role in ADMIN_ROLES}
-        activity: list[datetime] = []
-        if snapshot.moderation and snapshot.moderation.last_moderator_action_at:
-            activity.append(snapshot.moderation.last_moderator_action_at)
-        activity += [
-            p.created_at
-            for p in snapshot.posts or []
-            if p.created_at is not None and p.author_id in admin_ids
-        ]
-        requests = [m for m in snapshot.members or [] if m.state == "requested"]
+        activity = _activity(snapshot)
+        requests = _requests(snapshot)
         pending_reports = snapshot.moderation.pending_reports if snapshot.moderation else None
         if not activity and snapshot.moderation is None and snapshot.posts is None:
             return self.not_applicable(
@@ -83,6 +75,18 @@ class Monitoring(Rule):
             evidence,
         )
 
+    def valid_until(self, snapshot: PageSnapshot, ctx: RuleContext) -> datetime | None:
+        """The next instant a day count in the result grows or an activity, join request
+        or review crosses the monitoring limit."""
+        if snapshot.source_as_of is not None and snapshot.source_renew_days is not None:
+            return _next_day(snapshot.source_as_of, ctx.now)
+        limit = timedelta(days=ctx.rules.monitoring_max_days)
+        dated = [max(activity)] if (activity := _activity(snapshot)) else []
+        dated += [m.joined_at for m in _requests(snapshot) if m.joined_at is not None]
+        # within the limit: until it is crossed; past it: the day count said grows daily
+        ends = [d + limit if d + limit >= ctx.now else _next_day(d, ctx.now) for d in dated]
+        return min(ends, default=None)
+
     def _renewed(self, snapshot: PageSnapshot, ctx: RuleContext) -> RuleResult:
         """A page known only from a person's statement (an attestation) is monitored while
         that statement is renewed in time: its age is judged, not platform activity."""
@@ -102,3 +106,27 @@ class Monitoring(Rule):
             f"{limit - age} days.",
             evidence,
         )
+
+
+def _activity(snapshot: PageSnapshot) -> list[datetime]:
+    """When moderators were active: the last moderation action and the admins' posts."""
+    admin_ids = {m.id for m in snapshot.members or [] if m.role in ADMIN_ROLES}
+    activity: list[datetime] = []
+    if snapshot.moderation and snapshot.moderation.last_moderator_action_at:
+        activity.append(snapshot.moderation.last_moderator_action_at)
+    activity += [
+        p.created_at
+        for p in snapshot.posts or []
+        if p.created_at is not None and p.author_id in admin_ids
+    ]
+    return activity
+
+
+def _requests(snapshot: PageSnapshot) -> list[Member]:
+    """The members waiting for their join request to be answered."""
+    return [m for m in snapshot.members or [] if m.state == "requested"]
+
+
+def _next_day(since: datetime, now: datetime) -> datetime:
+    """The next instant after ``now`` at which the whole days since ``since`` grow."""
+    return since + timedelta(days=(now - since).days + 1)

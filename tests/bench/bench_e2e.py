@@ -27,7 +27,8 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   writes and the report, which the bound leaves out;
 - CPU time and peak RSS of the ``auditor run`` process (``os.wait4``), and the CPU time
   of this process (mostly the fake's threads: they share the machine with the run);
-- database size after the run, pages audited and pages where a content rule failed;
+- database size after the run, pages audited, pages where a content rule failed and
+  pages the run did not evaluate again (their input unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
 
 Nothing leaves 127.0.0.1: the fake listens there, and the subprocesses run without proxy
@@ -113,6 +114,7 @@ class RunFigures:
     audited: int
     not_audited: int
     content_failing: int
+    reused: int | None  # pages the run did not evaluate (their input was unchanged)
     report: Process
     largest: tuple[str, float]
     report_files: tuple[int, float]
@@ -313,6 +315,7 @@ def measure(
         audited=len(audited),
         not_audited=len(pages) - len(audited),
         content_failing=content,
+        reused=reused_pages(folder / f"run-{number}.log"),
         report=report,
         largest=(str(biggest.relative_to(report_out)), biggest.stat().st_size / MB),
         report_files=(len(files), sum(f.stat().st_size for f in files) / MB),
@@ -336,6 +339,16 @@ def database_bytes(path: Path) -> int:
     """The SQLite database's size, with its write-ahead log if one is left."""
     wal = path.with_name(path.name + "-wal")
     return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+
+def reused_pages(log: Path) -> int | None:
+    """The pages the run said it did not evaluate again ("run N finished: ... (R of N
+    page(s) unchanged ..."), None when it did not say."""
+    said = re.compile(r"run \d+ finished: \S+ \((\d+) of \d+ page")
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.startswith("{") and (found := said.match(json.loads(line).get("message", ""))):
+            return int(found[1])
+    return None
 
 
 def phases(log: Path, started: float, wall: float) -> Phases:
@@ -461,6 +474,7 @@ def print_table(
         ("database size after the run", [f"{r.database_mb:.1f} MB" for r in runs]),
         ("pages audited / not audited", [f"{r.audited} / {r.not_audited}" for r in runs]),
         ("pages failing a content rule", [str(r.content_failing) for r in runs]),
+        ("  not evaluated (input unchanged)", [str(r.reused) for r in runs]),
         ("`auditor report`: wall time", [seconds(r.report.wall_s) for r in runs]),
         ("  peak RSS", [f"{r.report.peak_rss_mb:.0f} MB" for r in runs]),
         ("  largest file", [f"{r.largest[0]} {r.largest[1]:.2f} MB" for r in runs]),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import respx
@@ -28,6 +28,7 @@ from auditor.jobs import purge_old_runs
 from auditor.loading import load_config
 from auditor.logs import register_secret
 from auditor.runner import PageOutcome, Runner
+from tests.stored import Finding, stored_findings
 
 M365 = f"""
 [[connectors]]
@@ -72,21 +73,30 @@ def district(make_config: Callable[..., Path], db_url: str) -> tuple[Config, Eng
     return config, make_engine(config.database.url)
 
 
-async def audit(config: Config, engine: Engine, full: bool = False) -> dict[str, PageOutcome]:
+@dataclass
+class Audited:
+    """One run: its id and each page's outcome."""
+
+    run_id: int
+    outcomes: dict[str, PageOutcome]
+
+    def __getitem__(self, page_id: str) -> PageOutcome:
+        return self.outcomes[page_id]
+
+
+async def audit(config: Config, engine: Engine, full: bool = False) -> Audited:
     """One run over every page; each page's outcome."""
     outcomes: dict[str, PageOutcome] = {}
     runner = Runner(config, engine, now=NOW, full=full)
-    await runner.run(config.pages, on_page=lambda o: outcomes.__setitem__(o.page.id, o))
-    return outcomes
+    done = await runner.run(config.pages, on_page=lambda o: outcomes.__setitem__(o.page.id, o))
+    return Audited(done.run_id, outcomes)
 
 
-def verdicts(outcome: PageOutcome) -> list[tuple[Any, ...]]:
-    """Everything a result says: rule, status, severity, message and evidence."""
-    assert outcome.error is None, outcome.error
-    return [
-        (r.rule, r.status, r.severity, r.message, [e.model_dump() for e in r.evidence])
-        for r in outcome.results
-    ]
+def verdicts(engine: Engine, run: Audited, page_id: str) -> list[Finding]:
+    """Everything the run stored of the page, as reports read it: where it was read, and
+    each result's rule, status, severity, message and evidence."""
+    assert run[page_id].error is None, run[page_id].error
+    return stored_findings(engine, run.run_id)[page_id]
 
 
 def delta_asks(router: respx.MockRouter) -> list[bool]:
@@ -107,8 +117,9 @@ async def test_second_run_reads_only_changes_and_finds_the_same(
     with Session(engine) as session:
         after = session.scalars(select(SyncState.updated_at)).one()
     assert after == rows["debate"].updated_at, "an unchanged state is not written again"
-    assert verdicts(second["debate"]) == verdicts(first["debate"])
-    assert verdicts(second["club"]) == verdicts(first["club"])
+    assert verdicts(engine, second, "debate") == verdicts(engine, first, "debate")
+    assert verdicts(engine, second, "club") == verdicts(engine, first, "club")
+    assert second["debate"].reused and second["club"].reused, "unchanged: not evaluated"
     assert second["debate"].requests <= 4 < first["debate"].requests
     assert delta_asks(router) == [False, True]
 
@@ -121,7 +132,8 @@ async def test_full_flag_ignores_the_stored_state(
     again = await audit(config, engine, full=True)
     assert delta_asks(router) == [False, False]
     assert again["debate"].requests == first["debate"].requests
-    assert verdicts(again["debate"]) == verdicts(first["debate"])
+    assert verdicts(engine, again, "debate") == verdicts(engine, first, "debate")
+    assert not again["debate"].reused and not again["club"].reused, "--full evaluates all"
 
 
 def test_run_full_option_reaches_the_runner(
@@ -163,7 +175,7 @@ async def test_a_corrupt_stored_state_is_read_in_full_not_an_error(
     loaded = sync.load(engine, "debate", "m365", TEAM)
     assert loaded is not None and loaded.problem in ("not valid JSON", "not a JSON object")
     again = await audit(config, engine)
-    assert verdicts(again["debate"]) == verdicts(first["debate"])
+    assert verdicts(engine, again, "debate") == verdicts(engine, first, "debate")
     assert delta_asks(router) == [False, False]
     stored = sync.load(engine, "debate", "m365", TEAM)
     assert stored is not None and stored.problem is None, "a good state replaced it"

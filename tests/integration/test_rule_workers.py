@@ -1,8 +1,8 @@
 """Rules evaluated in a worker process give the same stored findings as rules evaluated in
 the run's own thread (waivers, student data, content findings alike); the unchanged second
-run, judged through the cache the worker filled, stores the same results, evaluating here
-the pages whose posts were judged before; a page the worker cannot evaluate is that page's
-error; ``[audit] rule_workers`` decides the pool."""
+run, evaluated again (``--full``) through the cache the worker filled, stores the same
+results, evaluating here the pages whose posts were judged before; a page the worker
+cannot evaluate is that page's error; ``[audit] rule_workers`` decides the pool."""
 
 from __future__ import annotations
 
@@ -89,8 +89,10 @@ def stored(url: str) -> dict[tuple[int, str], list[tuple[Any, ...]]]:
 def audit_twice(
     make_config: Callable[..., Path], tmp_path: Path, workers: int, here: list[str] | None = None
 ) -> dict:
-    """Two runs over the same pages with ``rule_workers = workers``; their stored results.
-    ``here`` collects, per run, the pages evaluated in the run's own process."""
+    """Two runs over the same pages with ``rule_workers = workers``, the second with
+    ``--full`` (evaluated again through the judged-post cache, not re-used whole); their
+    stored results. ``here`` collects, per run, the pages evaluated in the run's own
+    process."""
     folder = tmp_path / f"w{workers}"
     folder.mkdir()
     url = f"sqlite:///{folder / 'auditor.db'}"
@@ -100,7 +102,8 @@ def audit_twice(
         if here is not None:
             here.append(f"run {run}")
         out = folder / f"out{run}"
-        result = CliRunner().invoke(app, ["run", "-c", str(config), "--output", str(out)])
+        full = ["--full"] if run == 2 else []
+        result = CliRunner().invoke(app, ["run", "-c", str(config), "--output", str(out), *full])
         assert result.exit_code == 1, result.output  # content rules fail on the corpus
     return stored(url)
 

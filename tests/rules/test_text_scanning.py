@@ -304,7 +304,7 @@ def test_the_runner_makes_the_detectors_once_per_run(
     runner = runner_module.Runner(config, engine=None)  # type: ignore[arg-type]
     page = snap(posts=posts("Text Mia's mom at (203) 555-0147 tonight."))
     for registered in config.pages:
-        results = {r.rule: r.status.value for r in runner.evaluate(registered, page)}
+        results = {r.rule: r.status.value for r in runner.evaluate(registered, page)[0]}
         assert results["DS6.confidentiality"] == "fail"
     assert len(made) == 1 and len(config.pages) == 2
 

@@ -76,11 +76,11 @@ def test_findings_are_rebuilt_over_their_fields_whatever_they_are() -> None:
 def test_a_page_judged_from_known_verdicts_gives_the_same_results() -> None:
     page = snap(posts=posts(*corpus_texts()[:200]))
     context = replace(ctx(), text=TextMatcher(RulesConfig(), DISTRICT))
-    fresh, computed = catalog.evaluate_page(page, context)
+    fresh, computed, _ = catalog.evaluate_page(page, context)
     stored = {
         h: TextVerdict.from_json(json.loads(json.dumps(v.to_json()))) for h, v in computed.items()
     }
-    cached, again = catalog.evaluate_page(page, replace(context, known=stored))
+    cached, again, _ = catalog.evaluate_page(page, replace(context, known=stored))
     assert again == {} and [r.model_dump() for r in cached] == [r.model_dump() for r in fresh]
     assert any(r.status == "fail" for r in fresh)
 
@@ -112,9 +112,10 @@ def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return read
 
 
-def run(config: Path, out: Path) -> list[dict[str, Any]]:
+def run(config: Path, out: Path, *options: str) -> list[dict[str, Any]]:
     """Audit; the page's results as rule, status, severity, message and evidence."""
-    result = CliRunner().invoke(app, ["run", "--config", str(config), "--output", str(out)])
+    command = ["run", "--config", str(config), "--output", str(out), *options]
+    result = CliRunner().invoke(app, command)
     assert result.exit_code == 1, result.output
     [page] = json.loads((out / "findings.json").read_text())["pages"]
     keys = ("rule", "status", "severity", "message", "evidence")
@@ -143,7 +144,7 @@ def test_a_second_run_judges_no_stored_post_again(
     assert "students.district.org" not in json.dumps([r.verdict for r in rows])
 
     read.clear()
-    second = run(config, tmp_path / "r2")
+    second = run(config, tmp_path / "r2", "--full")  # evaluated again, not re-used whole
     assert second == first
     assert not {TEXTS[0], TEXTS[1], TEXTS[4]} & set(read)  # from the cache, unread
     assert {TEXTS[2], TEXTS[3]} <= set(read)  # judged again: not stored
