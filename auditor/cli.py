@@ -286,6 +286,7 @@ def _print_summary(summary: RunSummary) -> None:
     table.add_column("Audited", justify="right")
     table.add_column("With failures", justify="right")
     table.add_column("Could not be audited", justify="right")
+    table.add_column("Unchanged, not evaluated again", justify="right")
     table.add_column("API requests", justify="right")
     audited = summary.pages - len(summary.errors)
     per_page = f" ({summary.requests / summary.pages:.1f} a page)" if summary.pages else ""
@@ -294,6 +295,7 @@ def _print_summary(summary: RunSummary) -> None:
         str(audited),
         str(len(summary.failing)),
         str(len(summary.errors)),
+        str(summary.reused),
         f"{summary.requests}{per_page}",
     )
     out.print(table)

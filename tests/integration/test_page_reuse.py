@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
 import auditor.connectors.file
+from auditor.cli import app
 from auditor.db import feedback, store
 from auditor.db.engine import make_engine
 from auditor.db.models import PageAudit, Result
@@ -407,3 +409,25 @@ def test_results_purged_under_retention_are_not_re_used(
     again = audit(config, NOW + HOUR, evaluated)
     assert sorted(again.evaluated) == ["a", "b"]
     same_as_full(config, again, NOW + HOUR, evaluated)
+
+
+def test_the_run_summary_says_how_many_pages_were_not_evaluated_again(
+    make_config: Callable[..., Path], db_url: str
+) -> None:
+    config = two_pages(make_config, db_url)
+    first = CliRunner().invoke(
+        app, ["run", "-c", str(config), "--output", str(config.parent / "r1")]
+    )
+    second = CliRunner().invoke(
+        app, ["run", "-c", str(config), "--output", str(config.parent / "r2")]
+    )
+    assert first.exit_code == second.exit_code, second.output
+    # the table's row: pages, audited, with failures, could not be audited, not evaluated again
+    assert summary_row(first.output)[:5:4] == ["2", "0"]
+    assert summary_row(second.output)[:5:4] == ["2", "2"]
+
+
+def summary_row(output: str) -> list[str]:
+    """The cells of the run summary table's one row."""
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in output.splitlines()]
+    return next(row for row in rows if row and row[0].isdigit())
