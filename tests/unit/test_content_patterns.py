@@ -15,6 +15,12 @@ from tests.rules.helpers import ctx, matcher, posts, snap
 PATTERNS_ONLY = RulesConfig(classifier=ClassifierConfig(enabled=False))
 
 
+def speech_fails(text: str) -> bool:
+    """Whether DS 3's patterns alone (no classifier) fail a post of ``text``."""
+    check = catalog.get("DS3.respectful-speech").check
+    return check(snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)).status == Status.FAIL
+
+
 def categories(text: str, rules: RulesConfig | None = None) -> set[str]:
     """The DS 6 categories found in ``text``."""
     return {d.category for d in matcher(rules).disclosures(text)}
@@ -306,10 +312,7 @@ def test_words_that_are_names_or_titles_capitalised_count_only_in_lower_case(
     ],
 )
 def test_profanity_spelled_out_one_letter_at_a_time(text: str, flagged: bool) -> None:
-    result = catalog.get("DS3.respectful-speech").check(
-        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
-    )
-    assert (result.status == Status.FAIL) is flagged
+    assert speech_fails(text) is flagged
 
 
 @pytest.mark.parametrize(
@@ -333,10 +336,7 @@ def test_profanity_spelled_out_one_letter_at_a_time(text: str, flagged: bool) ->
     ],
 )
 def test_round_seven_speech_patterns(text: str, flagged: bool) -> None:
-    result = catalog.get("DS3.respectful-speech").check(
-        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
-    )
-    assert (result.status == Status.FAIL) is flagged
+    assert speech_fails(text) is flagged
 
 
 @pytest.mark.parametrize(
@@ -386,7 +386,4 @@ def test_round_seven_confidentiality_negatives(text: str, found: set) -> None:
     ],
 )
 def test_round_eight_speech_words(text: str, flagged: bool) -> None:
-    result = catalog.get("DS3.respectful-speech").check(
-        snap(posts=posts(text)), ctx(rules=PATTERNS_ONLY)
-    )
-    assert (result.status == Status.FAIL) is flagged
+    assert speech_fails(text) is flagged
