@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from importlib import resources
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,6 @@ from auditor.config import Config, PageConfig
 from auditor.feedback import storable
 from auditor.people import People
 from auditor.results import RuleResult
-from auditor.roster import ROSTER_FILES
 from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.rules.dismissals import Dismissal
@@ -74,12 +74,11 @@ class PageEvaluator:
         for path in sorted(sources):
             digest.update(f"\n{path.name}\n".encode())
             digest.update(path.read_bytes())
+        for plugin in sorted(_rule_distributions()):  # a plugin's helpers and data too
+            digest.update(f"\nplugin {plugin}\n".encode())
         digest.update(self.config.district.model_dump_json().encode())
-        folder = self.config.roster.oneroster_dir
-        for name in ROSTER_FILES if folder is not None else ():
-            file = folder / name
-            digest.update(f"\nroster {name}\n".encode())
-            digest.update(file.read_bytes() if file.is_file() else b"absent")
+        roster = self.people.roster  # the roster the rules read, not the files read again
+        digest.update(f"\nroster {roster.digest() if roster is not None else 'none'}".encode())
         return digest.hexdigest()
 
     def page_inputs(self, page: PageConfig, dismissals: tuple[Dismissal, ...]) -> str:
@@ -132,6 +131,16 @@ def content_digest(snapshot: PageSnapshot) -> str:
     text = snapshot.model_dump_json(exclude={"fetched_at"})
     return "snapshot:" + hashlib.sha256(text.encode()).hexdigest()
 
+
+def fitted_digest(digest: str | None) -> str | None:
+    """A connector's own content digest as stored (``page_inputs.content`` holds 80
+    characters): as given when it fits, else its SHA-256."""
+    if digest is None or len(digest) <= DIGEST_MAX:
+        return digest
+    return "long:" + hashlib.sha256(digest.encode()).hexdigest()
+
+
+DIGEST_MAX = 80  # page_inputs.content's length
 
 _evaluator: PageEvaluator | None = None  # a worker process's own
 
@@ -208,3 +217,14 @@ class WorkerPool:
         self._listener.stop()
         self._logs.close()
         self._logs.join_thread()
+
+
+def _rule_distributions() -> set[str]:
+    """``name version`` of every distribution that installs rules (entry point group
+    ``page_auditor.rules``): a plugin's upgrade changes its page's inputs even where its
+    rule class's own file did not change."""
+    found = set()
+    for point in entry_points(group=catalog.ENTRY_POINT_GROUP):
+        if point.dist is not None:
+            found.add(f"{point.dist.name} {point.dist.version}")
+    return found

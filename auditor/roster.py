@@ -8,6 +8,7 @@ broken export stops a run at its start instead of producing wrong findings.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -84,6 +85,18 @@ class Roster:
     _by_email: dict[str, list[RosterUser]] = field(default_factory=dict, repr=False)
     _by_platform: dict[tuple[str, str], list[RosterUser]] = field(default_factory=dict, repr=False)
     _children: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
+    def digest(self) -> str:
+        """SHA-256 of the users, classes and enrollments as read: what rules judged by
+        this roster depend on (a changed export changes it)."""
+        content = repr(
+            (
+                sorted(self.users.items()),
+                sorted(self.classes.items()),
+                sorted((k, sorted(v)) for k, v in self.enrolled.items()),
+            )
+        )
+        return hashlib.sha256(content.encode()).hexdigest()
 
     def index(self) -> None:
         """Build the lookup tables once the users are read."""

@@ -43,7 +43,7 @@ from auditor.db.store import PageRecord
 from auditor.db.writer import BatchWriter
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
-from auditor.evaluation import PageEvaluator, WorkerPool, content_digest
+from auditor.evaluation import PageEvaluator, WorkerPool, content_digest, fitted_digest
 from auditor.feedback import RunFeedback
 from auditor.loading import connector_settings
 from auditor.people import People
@@ -147,6 +147,7 @@ class Runner:
         self._ready: Future[str] | None = None  # done once a worker has its matcher
         self._writer: BatchWriter | None = None
         self._reusable: dict[str, Reusable] = {}  # stored inputs, by page (taken when used)
+        self._digest_failed = False  # warned that pages' inputs could not be digested
 
     async def run(
         self,
@@ -183,7 +184,7 @@ class Runner:
                 rule_metadata(self.config.rules),
             )
             lock.renew(run_id)
-            self._reusable = {} if self.full else reuse.load(self.engine, run_id)
+            self._reusable = {} if self.full else self._stored_inputs(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
             self._lock = lock
             keeper = LeaseKeeper(lock, run_id, HEARTBEAT_S).start()
@@ -354,6 +355,8 @@ class Runner:
         now, inputs = self._now(), before.inputs
         if inputs.valid_until is not None and now >= inputs.valid_until:
             return None, None
+        if now < inputs.evaluated_at:  # a clock set back: judged at a later instant
+            return None, None
         if full_fetch_due(page.id, inputs.evaluated_at, now, conn.settings.full_refresh_days):
             return None, None
         loop = asyncio.get_running_loop()
@@ -366,10 +369,30 @@ class Runner:
 
     def _inputs(
         self, page: PageConfig, snapshot: PageSnapshot, content: str | None, context: str | None
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str] | None:
         """The page's content digest and context, each made now unless given (in the
-        evaluation thread)."""
-        return content or content_digest(snapshot), context or self._context(page)
+        evaluation thread); None when they cannot be made: the page is evaluated all the
+        same, and stored without them (so never re-used), with one warning a run."""
+        try:
+            return content or content_digest(snapshot), context or self._context(page)
+        except Exception as exc:
+            if not self._digest_failed:
+                self._digest_failed = True
+                log.warning(
+                    "the digest of pages' inputs could not be made (%s): pages are evaluated "
+                    "in full on every run until it can",
+                    _describe(exc),
+                )
+            return None
+
+    def _stored_inputs(self, run_id: int) -> dict[str, Reusable]:
+        """What each page's stored results were evaluated from; none (every page
+        evaluated) when they cannot be read: re-use only saves work."""
+        try:
+            return reuse.load(self.engine, run_id)
+        except Exception as exc:
+            log.warning("stored page inputs could not be read (%s): every page is evaluated", exc)
+            return {}
 
     def _context(self, page: PageConfig) -> str:
         """:meth:`PageEvaluator.page_inputs` of the page (in the evaluation thread)."""
@@ -388,7 +411,8 @@ class Runner:
         when its content is ``seen`` (and an incremental connector did not fetch it in
         full), else evaluated now, with what they were evaluated from (``digests``: see
         :meth:`_seen`)."""
-        (context, seen), snapshot, content = digests, fetched.snapshot, fetched.content
+        (context, seen), snapshot = digests, fetched.snapshot
+        content = fitted_digest(fetched.content)
         loop = asyncio.get_running_loop()
         reusable = not (conn.incremental and fetched.full)
         if before is not None and seen is not None and reusable:
@@ -402,7 +426,7 @@ class Runner:
                     page.id, name, store.now(), (), None, requests, reuse_of=before.holder
                 )
         assert snapshot is not None  # a connector leaves it out only for ``seen`` content
-        content, context = await loop.run_in_executor(
+        digests_now = await loop.run_in_executor(
             self._evaluator, self._inputs, page, snapshot, content, context
         )
         now = self._now()
@@ -410,7 +434,9 @@ class Runner:
         if valid_until is not None and valid_until <= now:
             valid_until = now  # results for this instant only: evaluated again next run
         record = self._stored(page, store.now(), snapshot, outcome)
-        return replace(record, inputs=Inputs(content, context, valid_until, now))
+        if digests_now is None:
+            return record
+        return replace(record, inputs=Inputs(*digests_now, valid_until, now))
 
     async def _fetch(self, page: PageConfig, conn: Connector, seen: str | None) -> SyncedFetch:
         """The page fetched within its deadline: incrementally from its stored sync state

@@ -217,7 +217,11 @@ def _evaluate_rule(
     watched.clock_read.clear()
     try:
         result = rule.check(snapshot, watched)
-        bound = _bound(rule, snapshot, ctx, bool(watched.clock_read))
+        try:
+            bound = _bound(rule, snapshot, ctx, bool(watched.clock_read))
+        except Exception:  # its result stands, good for this instant only
+            log.exception("rule %s: valid_until failed on page %s", rule.id, ctx.page.id)
+            bound = ctx.now
     except Exception as exc:  # one buggy rule must not hide the others' results
         log.exception("rule %s failed on page %s", rule.id, ctx.page.id)
         result = RuleResult(

@@ -25,10 +25,10 @@ from auditor.cli import app
 from auditor.db import feedback, store
 from auditor.db.engine import make_engine
 from auditor.db.models import PageAudit, Result
-from auditor.evaluation import PageEvaluator
+from auditor.evaluation import DIGEST_MAX, PageEvaluator, fitted_digest
 from auditor.loading import load_config
 from auditor.people import People
-from auditor.results import RuleResult, Severity
+from auditor.results import RuleResult, Severity, Status
 from auditor.rules import catalog
 from auditor.rules.base import Rule, RuleContext
 from auditor.runner import INTERRUPTED, PageOutcome, Runner
@@ -381,7 +381,18 @@ class IgnoresTheClock(ReadsTheClock):
         return self.passed("Checked.")
 
 
-@pytest.mark.parametrize(("rule", "until"), [(ReadsTheClock(), NOW), (IgnoresTheClock(), None)])
+class DeclaresBadly(IgnoresTheClock):
+    """A rule whose declaration of when its answer changes is itself broken."""
+
+    id = "X.bad-bound"
+
+    def valid_until(self, snapshot: PageSnapshot, ctx: RuleContext) -> datetime | None:
+        raise ValueError("a bug in the declaration")
+
+
+@pytest.mark.parametrize(
+    ("rule", "until"), [(ReadsTheClock(), NOW), (IgnoresTheClock(), None), (DeclaresBadly(), NOW)]
+)
 def test_a_rule_that_reads_the_clock_undeclared_holds_for_this_instant_only(
     rule: Rule,
     until: datetime | None,
@@ -397,6 +408,7 @@ def test_a_rule_that_reads_the_clock_undeclared_holds_for_this_instant_only(
     ctx = RuleContext(page, config.district, config.rules, People.from_config(config), NOW)
     results, _, valid_until = catalog.evaluate_page(snapshot, ctx)
     assert [r.rule for r in results] == [rule.id] and valid_until == until
+    assert results[0].status == Status.PASS  # a broken declaration keeps the result
 
 
 def test_results_purged_under_retention_are_not_re_used(
@@ -431,3 +443,59 @@ def summary_row(output: str) -> list[str]:
     """The cells of the run summary table's one row."""
     rows = [[c.strip() for c in line.split("│")[1:-1]] for line in output.splitlines()]
     return next(row for row in rows if row and row[0].isdigit())
+
+
+def test_the_inputs_name_the_roster_the_rules_read_not_the_files_read_later(
+    make_config: Callable[..., Path], db_url: str, evaluated: list[str]
+) -> None:
+    config = two_pages(make_config, db_url)
+    users = with_roster(config)
+    loaded = load_config(config)
+    runner = Runner(loaded, make_engine(loaded.database.url), now=NOW)  # reads the roster
+    users.write_text(  # the export replaced while the run starts
+        users.read_text() + "t-new,active,2026-08-15T00:00:00Z,true,dhs,teacher,"
+        "new@district.org,,New,Teacher,,,new@district.org,,,,,\n"
+    )
+    asyncio.run(runner.run(loaded.pages))
+    second = audit(config, NOW + HOUR, evaluated)  # reads the new export
+    assert sorted(second.evaluated) == ["a", "b"]  # judged by another roster: evaluated
+
+
+def test_a_clock_set_back_evaluates_the_page_again(
+    make_config: Callable[..., Path], db_url: str, evaluated: list[str]
+) -> None:
+    config = two_pages(make_config, db_url)
+    audit(config, NOW, evaluated)
+    earlier = audit(config, NOW - HOUR, evaluated)
+    assert sorted(earlier.evaluated) == ["a", "b"]
+    same_as_full(config, earlier, NOW - HOUR, evaluated)
+
+
+def test_pages_are_evaluated_and_stored_when_their_inputs_cannot_be_digested(
+    make_config: Callable[..., Path],
+    db_url: str,
+    evaluated: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config = two_pages(make_config, db_url, settings={"visibility": "public"})
+    full = audit(config, NOW, evaluated, full=True)
+
+    def broken(*_: Any) -> str:
+        raise TypeError("a rule loaded from a zip file has no source file")
+
+    monkeypatch.setattr(PageEvaluator, "page_inputs", broken)
+    first = audit(config, NOW + HOUR, evaluated)
+    second = audit(config, NOW + 2 * HOUR, evaluated)
+    assert not any(o.error for o in first.outcomes.values())
+    assert sorted(first.evaluated) == sorted(second.evaluated) == ["a", "b"]  # never re-used
+    assert findings(config, first) == findings(config, full) == findings(config, second)
+    said = [r for r in caplog.records if "could not be made" in r.getMessage()]
+    assert len(said) == 2  # once a run
+
+
+def test_a_connectors_long_content_digest_is_stored_in_the_columns_length() -> None:
+    long = "sha512:" + "ab" * 64
+    assert fitted_digest(long) is not None and len(fitted_digest(long) or "") <= DIGEST_MAX
+    assert fitted_digest(long) == fitted_digest(long) != fitted_digest(long + "c")
+    assert fitted_digest("file:abc") == "file:abc" and fitted_digest(None) is None
