@@ -211,3 +211,25 @@ def test_a_worker_that_dies_leaves_the_rest_of_the_run_to_the_runs_own_process(
     assert after_crash == in_thread  # every page audited, with the same results
     stopped = [m for m in warned if m.startswith("the rules' worker process stopped")]
     assert len(stopped) == 2  # said once a run, however many pages were in flight
+
+
+def test_with_rule_workers_an_unchanged_run_re_uses_every_page(
+    make_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'auditor.db'}"
+    config = make_config(pages(), db_url=url, extra=f"{WAIVER}\n[audit]\nrule_workers = 1\n")
+    run = ["run", "-c", str(config), "--output"]
+    assert CliRunner().invoke(app, [*run, str(tmp_path / "out1")]).exit_code == 1
+    judged: list[str] = []
+    for cls in (PageEvaluator, WorkerPool):
+        original = cls.evaluate
+        monkeypatch.setattr(
+            cls,
+            "evaluate",
+            lambda self, page, *a, _o=original: judged.append(page.id) or _o(self, page, *a),
+        )
+    assert CliRunner().invoke(app, [*run, str(tmp_path / "out2")]).exit_code == 1
+    assert judged == []  # nothing evaluated, here or in a worker
+    found = stored(url)
+    for page in ("p0", "p1", "p2", "clean"):
+        assert found[(2, page)] == found[(1, page)]  # the same findings, read through run 1's
