@@ -234,6 +234,9 @@ def test_crypto_pitches_are_commercial(text: str, flagged: bool) -> None:
         ("Robotics team hoodies are $40 and every dollar goes to our registration", False),
         ("Buy tickets at gofan.co", False),
         ("Knights of Columbus 50/50 raffle, tickets from me", True),
+        ("Jump Rope for Heart starts Monday, donations go to the heart association", False),
+        ("Red Cross blood drive in the gym Friday, donations welcome", False),
+        ("Donate to my nephew's GoFundMe for his surgery", True),
     ],
 )
 def test_the_clubs_own_sales_and_raffles_are_sanctioned(text: str, flagged: bool) -> None:
