@@ -13,6 +13,7 @@ import os
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,9 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
     """Write a config with a ``pages/`` folder of snapshots; return the config path.
 
     ``snapshots`` maps page id to a snapshot dict (merged over a passing base) or to a
-    raw string written as the file (for broken files).
+    raw string written as the file (for broken files). ``as_of`` sets ``[district]
+    as_of``: every ``auditor run`` of the config then judges at that instant, not the
+    wall clock's.
     """
     import json
 
@@ -115,10 +118,13 @@ def make_config(tmp_path: Path) -> Callable[..., Path]:
         snapshots: dict[str, dict | str],
         db_url: str | None = None,
         extra: str = "",
+        as_of: datetime | None = None,
     ) -> Path:
         pages = tmp_path / "pages"
         pages.mkdir(exist_ok=True)
         text = CONFIG_HEAD.format(db_url=db_url or f"sqlite:///{tmp_path / 'auditor.db'}")
+        if as_of is not None:
+            text = text.replace("[database]", f'as_of = "{as_of.isoformat()}"\n\n[database]')
         for page_id, snap in snapshots.items():
             ext = f"ext-{page_id}"
             if isinstance(snap, str):

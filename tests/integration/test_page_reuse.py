@@ -88,8 +88,11 @@ def same_as_full(config: Path, run: Audit, now: datetime, evaluated: list[str]) 
     assert findings(config, run) == findings(config, full)
 
 
-def two_pages(make_config: Callable[..., Path], db_url: str, **a: Any) -> Path:
-    """Pages ``a`` (its snapshot overridden by ``a``) and ``b``, a post each."""
+def two_pages(
+    make_config: Callable[..., Path], db_url: str, as_of: datetime | None = None, **a: Any
+) -> Path:
+    """Pages ``a`` (its snapshot overridden by ``a``) and ``b``, a post each (``as_of``: the
+    instant ``auditor run`` judges at)."""
     post = {"id": "p1", "author_id": "o", "text": "Practice moved to 4pm.", "created_at": FRESH}
     return make_config(
         {
@@ -97,6 +100,7 @@ def two_pages(make_config: Callable[..., Path], db_url: str, **a: Any) -> Path:
             "b": {"moderation": {"last_moderator_action_at": FRESH}, "posts": [post]},
         },
         db_url=db_url,
+        as_of=as_of,
     )
 
 
@@ -426,7 +430,7 @@ def test_results_purged_under_retention_are_not_re_used(
 def test_the_run_summary_says_how_many_pages_were_not_evaluated_again(
     make_config: Callable[..., Path], db_url: str
 ) -> None:
-    config = two_pages(make_config, db_url)
+    config = two_pages(make_config, db_url, as_of=NOW)  # not the wall clock's day
     first = CliRunner().invoke(
         app, ["run", "-c", str(config), "--output", str(config.parent / "r1")]
     )

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,12 @@ def test_with_rule_workers_an_unchanged_run_re_uses_every_page(
     make_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'auditor.db'}"
-    config = make_config(pages(), db_url=url, extra=f"{WAIVER}\n[audit]\nrule_workers = 1\n")
+    config = make_config(
+        pages(),
+        db_url=url,
+        extra=f"{WAIVER}\n[audit]\nrule_workers = 1\n",
+        as_of=datetime.now(UTC),  # both runs judge at one instant: no day boundary between
+    )
     run = ["run", "-c", str(config), "--output"]
     assert CliRunner().invoke(app, [*run, str(tmp_path / "out1")]).exit_code == 1
     judged: list[str] = []
