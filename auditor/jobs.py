@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from auditor.config import Config, PageConfig
 from auditor.db import judged, store, sync
 from auditor.email.alerts import alert_after_run
+from auditor.errors import AuditorError
 from auditor.reports.run_report import write_report
 from auditor.reports.view import RunView, load_run
 from auditor.runner import ProgressFn, Runner, RunSummary
@@ -61,6 +62,9 @@ def _report_and_alert(
         view = load_run(engine, summary.run_id, evidence=False)
         job.report = write_report(view, output, config)
         log.info("run %s: report written to %s", summary.run_id, job.report)
+    except AuditorError as exc:  # a folder or file the user can fix: said in one line
+        log.error("run %s: the report could not be written: %s", summary.run_id, exc)
+        job.report_error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:
         log.exception("run %s: the report could not be written", summary.run_id)
         job.report_error = f"{type(exc).__name__}: {exc}"
