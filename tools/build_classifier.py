@@ -71,6 +71,8 @@ CORPUS = (
     "holdout-8.jsonl",  # measured once (round 8), then spent
     "train-11.jsonl",
     "holdout-9.jsonl",  # measured once (round 9), then spent
+    "train-12.jsonl",
+    "train-13.jsonl",
 )
 # Held-out files that have been measured and may be trained on; any other is refused.
 SPENT = frozenset(
