@@ -86,6 +86,8 @@ SPENT = frozenset(
         "holdout-7.jsonl",
         "holdout-8.jsonl",
         "holdout-9.jsonl",
+        "holdout-10.jsonl",  # rounds 10 and 11; the shipped heads were measured without them
+        "holdout-11.jsonl",
     }
 )
 OUT = ROOT / "auditor" / "data" / "classifier"

@@ -68,7 +68,7 @@ def test_the_shipped_files_are_what_the_build_script_recorded() -> None:
 
 
 def test_the_build_refuses_a_held_out_file_not_yet_measured(tmp_path: Path) -> None:
-    unspent = tmp_path / "holdout-10.jsonl"  # refused by its name, never opened
+    unspent = tmp_path / "holdout-12.jsonl"  # refused by its name, never opened
     with pytest.raises(SystemExit, match="never trained on"):
         build_classifier.main(["--heads-only", "--out", str(tmp_path), "--corpus", str(unspent)])
 
