@@ -231,6 +231,12 @@ def count_requests() -> Iterator[RequestCount]:
         _REQUESTS.reset(token)
 
 
+def current_count() -> RequestCount | None:
+    """The counter of the block of work under way (None outside :func:`count_requests`):
+    for requests sent on a page's behalf by another task, such as a shared Graph batch."""
+    return _REQUESTS.get()
+
+
 class HttpClient:
     """One connector's HTTP client: base URL, politeness limits, token cache, retries.
 
