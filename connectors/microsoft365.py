@@ -520,22 +520,23 @@ class Microsoft365Connector(CloudConnector):
         self, ref: PageRef, state: Mapping[str, Any] | None, seen: str | None
     ) -> Fetched:
         """The page with the fewest requests: the group, its owners, members, guest
-        setting, team and channels in one round of the shared ``$batch`` queue, then each
-        channel's messages through its Graph delta link (only what changed since the last
-        run: new, edited or deleted reply chains), merged into the threads kept in
-        ``state``. No ``state``, or one that cannot be used, reads every channel's window
-        anew (``state`` unreadable or a delta link Graph no longer honours is said in the
-        snapshot's warnings). With the snapshot: its digest, and the state to keep.
+        setting, team and channels in one round of the shared ``$batch`` queue (with each
+        kept channel's delta link), then the first delta request of each channel not
+        asked yet; every channel's changes since the last run (new, edited or deleted
+        reply chains) are merged into the threads kept in ``state``. No ``state``, or one
+        that cannot be used, reads every channel's window anew (``state`` unreadable or a
+        delta link Graph no longer honours is said in the snapshot's warnings). With the
+        snapshot: its digest, and the state to keep.
 
         Not built at all when it is provably the one whose digest is ``seen`` (see
         :meth:`_unchanged`): then the answer is no snapshot and ``seen``."""
         gid = quote(ref.external_id, safe="")
         found = Found(clock())
-        answers = await self._read_group(gid)
+        head = self._head(state)
+        answers, firsts = await self._read_group(gid, self._kept_links(head))
         inputs = await self._inputs_digest(ref, answers)
-        firsts: dict[str, tuple[str, BatchItem]] = {}
-        if inputs is not None and seen is not None:
-            unchanged, firsts = await self._unchanged(state, answers, inputs, seen, found.now)
+        if state is not None and head is not None and inputs is not None:
+            unchanged = self._unchanged(state, head, answers, firsts, (inputs, seen, found.now))
             if unchanged is not None:
                 return Fetched(None, unchanged, seen)
         kept = self._stored(state, found)
@@ -550,43 +551,42 @@ class Microsoft365Connector(CloudConnector):
             keep["seen"] = made.model_dump(mode="json")
         return Fetched(snapshot, keep, content)
 
-    async def _unchanged(
+    def _unchanged(
         self,
-        state: Mapping[str, Any] | None,
+        state: Mapping[str, Any],
+        head: StoredHead,
         answers: GroupAnswers,
-        inputs: str,
-        seen: str,
-        now: datetime,
-    ) -> tuple[dict[str, Any] | None, dict[str, tuple[str, BatchItem]]]:
-        """The state to keep when the page's content is provably ``seen``, else None; and
-        the channels' first delta answers asked on the way (path and answer, by channel).
+        firsts: Mapping[str, tuple[str, BatchItem]],
+        read: tuple[str, str | None, datetime],
+    ) -> dict[str, Any] | None:
+        """The state to keep when the page's content is provably ``seen``, else None
+        (``read``: the digest of the answers and tenant policy read now, ``seen`` and
+        the instant of the read).
 
         Provably: ``state`` was kept by a fetch whose snapshot had the digest ``seen`` and
         which fell back on nothing; that snapshot was read from answers and a tenant
-        policy with the digest ``inputs`` (the same bytes now); no kept message has left
-        the look-back window since (nor has the clock gone back); the team's channels are
-        those kept, each with its link on the API host; and every channel's delta round
-        answered at once that nothing changed (an empty first page with its next link, no
-        error, nothing cut). The snapshot would then be built of the same answers and
-        kept chains, so it would be the same."""
-        head = self._head(state)
-        if head is None or head.seen is None or not head.seen.holds(seen, inputs, now):
-            return None, {}
-        links = self._kept_links(head, answers)
-        if links is None:
-            return None, {}
-        got = await self.batches.get(links)
-        firsts = {cid: (links[cid], got[cid]) for cid in links}
-        fresh = {cid: delta_unchanged(item) for cid, item in got.items()}
-        if state is None or any(link is None for link in fresh.values()):
-            return None, firsts
-        if not fresh:
-            return dict(state), firsts
+        policy with the same digest (the same bytes now); no kept message has left the
+        look-back window since (nor has the clock gone back); the team's channels are
+        those kept; and every channel's delta round, from its kept link, answered at once
+        that nothing changed (an empty first page with its next link: no error, nothing
+        cut). The snapshot would then be built of the same answers and kept chains, so it
+        would be the same."""
+        inputs, seen, now = read
+        if head.seen is None or not head.seen.holds(seen, inputs, now):
+            return None
+        if answers.team is None or not self.settings.read_messages:
+            return None if head.channels else dict(state)
+        listed = channel_ids(answers.channels)
+        if listed is None or len(listed) != len(head.channels) or set(listed) != set(firsts):
+            return None
+        fresh = {cid: delta_unchanged(firsts[cid][1]) for cid in listed}
+        if any(link is None for link in fresh.values()):
+            return None
         channels = {
             cid: {**state["channels"][cid], "delta": state_link(str(link))}
             for cid, link in fresh.items()
         }
-        return {**state, "channels": channels}, firsts
+        return {**state, "channels": channels} if channels else dict(state)
 
     def _head(self, state: Mapping[str, Any] | None) -> StoredHead | None:
         """The parts of ``state`` the unchanged check reads; None when there are none,
@@ -599,26 +599,17 @@ class Microsoft365Connector(CloudConnector):
             return None  # a snapshot is built, and its warning says why
         return head if head.settings == self._fingerprint() else None
 
-    def _kept_links(self, head: StoredHead, answers: GroupAnswers) -> dict[str, str] | None:
-        """Each listed channel's kept delta link (relative to the API base), by channel;
-        none to ask when no messages are read; None when the channels listed (one
-        complete page) are not exactly those kept, or a link is off the API host."""
-        if answers.team is None or not self.settings.read_messages:
+    def _kept_links(self, head: StoredHead | None) -> dict[str, str]:
+        """The kept delta links on the API host (relative to it), by channel: asked with
+        the group's reads, as the channels are likely those kept."""
+        if head is None or not self.settings.read_messages:
             return {}
-        item = answers.channels
-        if not isinstance(item, Answer) or not item.ok or not isinstance(item.body, dict):
-            return None
-        listed = item.body.get("value")
-        if "@odata.nextLink" in item.body or not isinstance(listed, list):
-            return None
-        ids = [c.get("id") if isinstance(c, dict) else None for c in listed]
-        if len(ids) != len(head.channels) or set(ids) != set(head.channels):
-            return None
         base = self.http.base_url + "/"
-        links = {cid: head.channels[cid].delta for cid in head.channels}
-        if not all(link.startswith(base) for link in links.values()):
-            return None
-        return {cid: link.removeprefix(base) for cid, link in links.items()}
+        return {
+            cid: kept.delta.removeprefix(base)
+            for cid, kept in head.channels.items()
+            if kept.delta.startswith(base)
+        }
 
     def _fingerprint(self) -> dict[str, Any]:
         """The settings a stored state depends on: another value makes it unusable."""
@@ -644,11 +635,15 @@ class Microsoft365Connector(CloudConnector):
             return None
         return kept if kept.settings == self._fingerprint() else None
 
-    async def _read_group(self, gid: str) -> GroupAnswers:
+    async def _read_group(
+        self, gid: str, deltas: Mapping[str, str]
+    ) -> tuple[GroupAnswers, dict[str, tuple[str, BatchItem]]]:
         """Group, owners, members, guest setting and team in one round of the ``$batch``
-        queue (and the team's channels, when messages are read); owners and members past
-        their first page are read with the next links. An error answer is the page's
-        error, worded as the request alone would be; the channels' answer is not read."""
+        queue (and the team's channels, when messages are read, and the ``deltas``: a
+        path by channel); owners and members past their first page are read with the
+        next links. An error answer is the page's error, worded as the request alone
+        would be; the channels' and the deltas' answers are not read (the deltas' are
+        returned with their paths, by channel)."""
         people = urlencode({"$select": USER_FIELDS, "$top": 999}, safe="$,")
         paths = {
             "group": f"groups/{gid}?{urlencode({'$select': GROUP_FIELDS}, safe='$,')}",
@@ -659,7 +654,9 @@ class Microsoft365Connector(CloudConnector):
         }
         if self.settings.read_messages:
             paths["channels"] = f"teams/{gid}/channels"
+        paths.update({f"delta {cid}": path for cid, path in deltas.items()})
         answers = await self.batches.get(paths)
+        firsts = {cid: (path, answers[f"delta {cid}"]) for cid, path in deltas.items()}
         raw = answer_json(self.http, answers["group"])
         group = self.parse(GraphGroup, raw, "group")
         team: Any | None = None
@@ -668,7 +665,7 @@ class Microsoft365Connector(CloudConnector):
             if isinstance(item, Answer) and item.status == 404:
                 raise self._no_team(gid)
             team = answer_json(self.http, item)
-        return GroupAnswers(
+        read = GroupAnswers(
             group=group,
             raw=raw,
             owners=[page async for page in self._pages_from(answers["owners"])],
@@ -677,6 +674,7 @@ class Microsoft365Connector(CloudConnector):
             team=team,
             channels=answers.get("channels"),
         )
+        return read, firsts
 
     def _reads(self, answers: GroupAnswers) -> GroupReads:
         """The group's answers validated (a mismatch names the payload and the field)."""
@@ -1073,6 +1071,16 @@ def without_next(page: Any) -> Any:
     if isinstance(page, dict) and "@odata.nextLink" in page:
         return {k: v for k, v in page.items() if k != "@odata.nextLink"}
     return page
+
+
+def channel_ids(item: BatchItem | None) -> list[Any] | None:
+    """The ids a successful, complete (one page) channels listing gives; else None."""
+    if not isinstance(item, Answer) or not item.ok or not isinstance(item.body, dict):
+        return None
+    listed = item.body.get("value")
+    if "@odata.nextLink" in item.body or not isinstance(listed, list):
+        return None
+    return [c.get("id") if isinstance(c, dict) else None for c in listed]
 
 
 def delta_unchanged(item: BatchItem) -> str | None:

@@ -14,8 +14,10 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   start-up (until "run N started"), pages (until the last page is audited), discovery
   (the connector's group listing, which the run does after the pages), the rest of the
   run including its report, and process exit;
-- requests the fake answered, by kind and per page (and the count the connector's request
-  order predicts), the most in flight at once, and the connections the run opened;
+- requests the fake answered, by kind and per page (a Graph ``$batch`` shared by several
+  pages counts once for each of them), the count the connector's request order predicts
+  (shared batches taken as full: the fewest requests the reads fit in), the most in
+  flight at once, and the connections the run opened;
 - the bound: the larger of requests x latency / concurrency and the longest chain of
   dependent requests of a page x latency. Requests are counted per HTTP client of the
   connector, since each has its own ``max_concurrency`` request slots (the Google
@@ -45,6 +47,7 @@ import argparse
 import contextlib
 import csv
 import json
+import math
 import os
 import platform
 import re
@@ -60,6 +63,7 @@ from typing import Any
 
 from fake_platforms import (
     ALLOWED_DOMAINS,
+    GRAPH_BATCH,
     STAFF_DOMAIN,
     STUDENT_DOMAIN,
     District,
@@ -67,6 +71,7 @@ from fake_platforms import (
     FakeGoogle,
     FakeGraph,
     FakeServer,
+    PageCost,
     Traffic,
 )
 
@@ -423,18 +428,32 @@ def print_header(args: argparse.Namespace, load: float, server: FakeServer | Non
     if server:
         fake = server.fake
         costs = [fake.page_cost(i) for i in range(args.pages)]
-        requests = sum(c.requests for c in costs)
+        requests = expected_requests(costs)
         print(
-            f"connector asks per page: {requests / len(costs):.1f} requests, longest chain "
+            f"connector asks per page: {per_page_cost(costs)}, longest chain "
             f"{max(c.chain for c in costs)}; per run {fake.run_requests()} more "
             f"({fake.run_note}): {requests + fake.run_requests()} expected"
         )
         again = [fake.cost(i, 2) for i in range(args.pages)]
         print(
-            f"on a second run over unchanged pages (incremental): "
-            f"{sum(c.requests for c in again) / len(again):.1f} requests a page, longest "
-            f"chain {max(c.chain for c in again)}"
+            f"on a second run over unchanged pages (incremental): {per_page_cost(again)}, "
+            f"longest chain {max(c.chain for c in again)}"
         )
+
+
+def expected_requests(costs: list[PageCost]) -> int:
+    """The requests the pages' costs add up to: their own, and their shared reads in
+    full batches of :data:`GRAPH_BATCH` (the fewest those reads can take)."""
+    reads = sum(c.reads for c in costs)
+    return sum(c.requests for c in costs) + math.ceil(reads / GRAPH_BATCH)
+
+
+def per_page_cost(costs: list[PageCost]) -> str:
+    """A page's mean requests of its own, and its reads in shared batches if any."""
+    mean = sum(c.requests for c in costs) / len(costs)
+    reads = sum(c.reads for c in costs) / len(costs)
+    shared = f" and {reads:.1f} reads in shared $batch calls" if reads else ""
+    return f"{mean:.1f} requests{shared}"
 
 
 def progress_line(r: RunFigures) -> str:
@@ -509,7 +528,8 @@ def traffic_rows(
     kinds = sorted({k for t in traffic for k in t.kinds}, key=lambda k: -traffic[0].kinds[k])
     fake = server.fake
     expected = [  # the second run, over unchanged pages, fetches incrementally
-        sum(fake.cost(i, run).requests for i in range(fake.district.pages)) + fake.run_requests()
+        expected_requests([fake.cost(i, run) for i in range(fake.district.pages)])
+        + fake.run_requests()
         for run in range(1, len(traffic) + 1)
     ]
     rows = [

@@ -383,15 +383,20 @@ class Answer:
     status: int = 200
     client: str = "api"
     page: int | None = None
+    shared: frozenset[int] = frozenset()  # a Graph $batch: every group it carried reads of
 
 
 @dataclass(frozen=True)
 class PageCost:
-    """What the connector asks for one page: requests, and the longest chain of them that
-    must follow one another (each needs the one before it to have been answered)."""
+    """What the connector asks for one page: requests of its own, the longest chain of
+    them that must follow one another (each needs the one before it to have been
+    answered), and ``reads`` sent in batches shared with other pages (Graph's ``$batch``:
+    up to :data:`GRAPH_BATCH` reads of any pages in one request; each round of reads is a
+    link of the chain)."""
 
     requests: int
     chain: int
+    reads: int = 0
 
 
 class Fake(ABC):
@@ -464,6 +469,8 @@ GRAPH_DIRECTORY_PAGE = 999
 """Largest ``$top`` of directory listings (members, owners, groups)."""
 GRAPH_MESSAGES_PAGE = 50
 """Largest ``$top`` of channel messages and replies."""
+GRAPH_BATCH = 20
+"""Largest number of requests in one ``POST /$batch``."""
 MESSAGES_LIMIT = 100
 """The connector's default ``max_messages_per_channel``."""
 
@@ -514,26 +521,24 @@ class FakeGraph(Fake):
     def page_cost(self, index: int) -> PageCost:
         """Requests of a first ``fetch_page_incremental`` (no sync state), in its order;
         every one waits for the one before (the connector awaits each in turn), so the
-        chain is all of them: one ``$batch`` (the group, owners and members (999 a page:
-        one page here), the group's settings, the team, its channels); one ``$batch`` of
-        each channel's first delta request (the threads changed in the look-back window,
-        50 a page, with their replies inline: ``$expand=replies``, no thread here has over
-        1,000; the system message that the team was created is older than the window);
-        then each channel's further delta pages. The tenant's settings are read once per
-        run."""
+        chain is all of them: a round of six reads in the shared ``$batch`` calls (the
+        group, owners and members (999 a page: one page here), the group's settings, the
+        team, its channels); a round of each channel's first delta request (the threads
+        changed in the look-back window, 50 a page, with their replies inline:
+        ``$expand=replies``, no thread here has over 1,000; the system message that the
+        team was created is older than the window); then each channel's further delta
+        pages, requests of its own. The tenant's settings are read once per run."""
         g = self.district.group(index)
-        count = 2
-        for _, _, threads in self.channels(g):
-            count += pages_of(len(threads), GRAPH_MESSAGES_PAGE) - 1
-        return PageCost(count, count)
+        channels = self.channels(g)
+        more = sum(pages_of(len(t), GRAPH_MESSAGES_PAGE) - 1 for _, _, t in channels)
+        return PageCost(more, 2 + more, 6 + len(channels))
 
     def cost(self, index: int, run: int) -> PageCost:
-        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: one ``$batch`` for
-        the group's reads and one for the channels' delta requests, which find nothing
-        changed."""
+        """Run 1: :meth:`page_cost`. Later runs over unchanged pages: the same two rounds
+        of reads, the channels' delta requests finding nothing changed."""
         if run == 1:
             return self.page_cost(index)
-        return PageCost(2, 2)
+        return PageCost(0, 2, 6 + len(CHANNELS))
 
     def run_requests(self) -> int:
         """The token, the tenant's group settings, and discovery's listing of the groups."""
@@ -595,8 +600,8 @@ class FakeGraph(Fake):
             out.append(
                 {"id": item["id"], "status": got.status, "headers": headers, "body": got.body}
             )
-        page = pages.pop() if len(pages) == 1 else None
-        return Answer("batch", {"responses": out[::-1]}, page=page)
+        shared = frozenset(p for p in pages if p is not None)
+        return Answer("batch", {"responses": out[::-1]}, shared=shared)
 
     def _discovery(self, request: Request) -> Answer:
         """``GET /groups?$filter=groupTypes/any(c:c eq 'Unified')``: every group, paged."""
@@ -742,7 +747,8 @@ class FakeGraph(Fake):
 
 def graph_user(p: Person) -> dict[str, Any]:
     """A directory object for ``p``: a guest has its ``#EXT#`` user principal name."""
-    item = copy.deepcopy(fixture("microsoft365", "members-2")["value"][1 if p.guest else 0])
+    # A shallow copy: the fixture's nested values are only ever read (serialised).
+    item = dict(fixture("microsoft365", "members-2")["value"][1 if p.guest else 0])
     upn = f"{p.email.replace('@', '_')}#EXT#@district.onmicrosoft.com" if p.guest else p.email
     item.update(id=p.graph_id, displayName=p.name, mail=p.email, userPrincipalName=upn)
     return item
@@ -1208,6 +1214,8 @@ class Recorder:
             t.clients[answer.client] += 1
             if answer.page is not None:
                 t.pages[answer.page] += 1
+            for page in answer.shared:  # a shared batch counts once for each page in it
+                t.pages[page] += 1
             t.not_ok += answer.status != 200
             t.last = time.monotonic()
 
