@@ -193,7 +193,8 @@ class BatchQueue:
             {"id": str(n), "method": "GET", "url": "/" + read.path.lstrip("/")}
             for n, read in enumerate(batch, 1)
         ]
-        response = await self.http.request("POST", "$batch", json={"requests": requests})
+        body = {"requests": requests}
+        response = await self.http.request("POST", "$batch", json=body, weight=len(requests))
         return self.http.json(response)
 
     def _answered(self, batch: list[_Read], raw: Any) -> None:

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -59,6 +58,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from pydantic import AwareDatetime, Field, PositiveInt, ValidationError, field_validator
+from pydantic_core import to_json
 
 from auditor.config import EnvName
 from auditor.connectors.base import (
@@ -722,8 +722,7 @@ class Microsoft365Connector(CloudConnector):
             listing,
             tenant,
         ]
-        text = json.dumps(parts, separators=(",", ":"), ensure_ascii=False, default=str)
-        return "graph:" + hashlib.sha256(text.encode()).hexdigest()
+        return "graph:" + hashlib.sha256(to_json(parts)).hexdigest()
 
     async def _pages_from(self, item: BatchItem) -> AsyncIterator[Any]:
         """A batched first page of a listing, then the pages its next link leads to."""
