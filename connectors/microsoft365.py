@@ -7,10 +7,11 @@ messaging settings, and channel messages with replies of the last ``lookback_day
 the tenant granted ``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the
 reason). National clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
 
-``auditor run`` fetches incrementally (:meth:`Microsoft365Connector.fetch_page_incremental`):
-the group's reads in one ``$batch``, channel messages through Graph delta links, merged
-into the reply chains kept from the last run (docs/connectors/microsoft365.md, *Requests
-and incremental runs*).
+``auditor run`` fetches incrementally (:meth:`Microsoft365Connector.fetch_page_changed`):
+the group's reads in the ``$batch`` calls the pages fetched at the same time share,
+channel messages through Graph delta links, merged into the reply chains kept from the
+last run; a page whose answers prove it unchanged is not even built
+(docs/connectors/microsoft365.md, *Requests and incremental runs*).
 
 Mapping (also in docs/connectors/microsoft365.md):
 
