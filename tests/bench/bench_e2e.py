@@ -27,8 +27,10 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   tokens, the tenant's settings and discovery are requests of the run, counted in the
   first term only. The ratio is wall time / bound; it includes start-up, rules, database
   writes and the report, which the bound leaves out;
-- CPU time and peak RSS of the ``auditor run`` process (``os.wait4``), and the CPU time
-  of this process (mostly the fake's threads: they share the machine with the run);
+- CPU time (``os.wait4``) and peak RSS (its ``VmHWM``, polled: a forked child's rusage
+  also counts this process's memory at the fork) of the ``auditor run`` process, and the
+  CPU time of this process (mostly the fake's threads: they share the machine with the
+  run);
 - database size after the run, pages audited, pages where a content rule failed and
   pages the run did not evaluate again (their input unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
@@ -54,6 +56,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -267,17 +270,44 @@ def write_config(
 
 def run_process(args: list[str], folder: Path, name: str, env: dict[str, str]) -> Process:
     """Run ``python -m auditor ARGS`` in ``folder``; stdout and stderr go to ``name.out``
-    and ``name.log`` there. Its rusage comes from ``os.wait4`` on that one child."""
+    and ``name.log`` there. Its CPU time comes from ``os.wait4`` on that one child, its
+    peak RSS from its own ``VmHWM`` (:class:`PeakRss`)."""
     command = [sys.executable, "-m", "auditor", *args]
     start = time.perf_counter()
     with (folder / f"{name}.out").open("wb") as out, (folder / f"{name}.log").open("wb") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=folder)
-        _, status, usage = os.wait4(child.pid, 0)
+        peak = PeakRss(child.pid)
+        peak.start()
+        _, status, _usage = os.wait4(child.pid, 0)
+        peak.join()
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    return Process(
-        child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / MB
-    )
+    return Process(child.returncode, wall, _usage.ru_utime + _usage.ru_stime, peak.mb)
+
+
+class PeakRss(threading.Thread):
+    """The most memory a child process held, read from its ``VmHWM`` until it exits: the
+    rusage of a forked child also counts the memory of this process at the fork (the
+    fake's answers, at 5,000 pages), which the child never used."""
+
+    def __init__(self, pid: int) -> None:
+        """Watch process ``pid``."""
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.mb = 0.0
+
+    def run(self) -> None:
+        """Poll every 20 ms while the process has memory (a zombie has none)."""
+        while True:
+            try:
+                text = self.path.read_text()
+            except OSError:
+                return
+            found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+            if found is None:
+                return
+            self.mb = max(self.mb, int(found[1]) * 1024 / MB)
+            time.sleep(0.02)
 
 
 def measure(
