@@ -440,8 +440,8 @@ class Runner:
 
     async def _fetch(self, page: PageConfig, conn: Connector, seen: str | None) -> SyncedFetch:
         """The page fetched within its deadline: incrementally from its stored sync state
-        where the connector can (see :meth:`Connector.fetch_page_synced`), else in full
-        (unparsed when the connector finds its content is ``seen``)."""
+        where the connector can (see :meth:`Connector.fetch_page_synced`), else in full;
+        either way not built when the connector finds its content is ``seen``."""
         ref = PageRef(page.id, page.external_id, page.name)
         if not conn.incremental:
             return await conn.fetch_page_seen(ref, seen)
@@ -449,7 +449,7 @@ class Runner:
             sync.load, self.engine, page.id, conn.name, page.external_id
         )
         previous = SyncState(stored.data, stored.full_fetch_at, stored.problem) if stored else None
-        return await conn.fetch_page_synced(ref, previous, store.now(), self.full)
+        return await conn.fetch_page_synced(ref, previous, store.now(), self.full, seen)
 
     async def _keep_state(self, page: PageConfig, conn: Connector, fetched: SyncedFetch) -> None:
         """Store the page's new sync state after its results (never once the run lock is

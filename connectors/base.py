@@ -11,7 +11,10 @@ A connector may also fetch incrementally: it overrides ``fetch_page_incremental(
 taking what it kept of the page's last fetch (an opaque JSON object it owns, stored in the
 database by the runner) and returning the snapshot with the state to keep for next time.
 The default calls ``fetch_page`` and keeps nothing, so connectors that do not override it
-work as before.
+work as before. An incremental connector that can tell from its answers and its state
+alone that a page's content is the one its stored results were evaluated from overrides
+``fetch_page_changed(ref, state, seen)`` instead, to skip building that snapshot (see
+:meth:`Connector.fetch_page_changed`).
 """
 
 from __future__ import annotations
@@ -166,6 +169,25 @@ class SyncedFetch:
     content: str | None = None
 
 
+@dataclass(frozen=True)
+class Fetched:
+    """What :meth:`Connector.fetch_page_changed` returns: the ``snapshot`` (None only when
+    its content is the ``seen`` one, then not built), the ``state`` to keep, and the
+    digest of the content as read (``content``; None: the connector makes none)."""
+
+    snapshot: PageSnapshot | None
+    state: dict[str, Any] | None
+    content: str | None = None
+
+
+def snapshot_digest(snapshot: PageSnapshot) -> str:
+    """Digest of everything in ``snapshot`` the rules read (all but ``fetched_at``), for a
+    connector giving its content's digest: two snapshots with one digest are the same
+    page to the rules. At most 80 characters (``page_inputs.content``)."""
+    text = snapshot.model_dump_json(exclude={"fetched_at"})
+    return "snapshot:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 class Connector(ABC):
     """Base class of all connectors: one instance per ``[[connectors]]`` block."""
 
@@ -196,10 +218,31 @@ class Connector(ABC):
         nothing."""
         return await self.fetch_page(ref), None
 
+    async def fetch_page_changed(
+        self, ref: PageRef, state: Mapping[str, Any] | None, seen: str | None
+    ) -> Fetched:
+        """:meth:`fetch_page_incremental`, told ``seen``: the digest of the page's content
+        its stored results were evaluated from, as this connector gave it (``content``)
+        last time, when those results may be re-used (None otherwise). A connector that
+        can prove from its answers and ``state`` alone that the content is still ``seen``
+        returns no snapshot and ``seen`` as its ``content`` (the page is recorded
+        unchanged without being built or evaluated); one that digests what it read gives
+        that digest (:func:`snapshot_digest` of the snapshot it returns). Nothing it did
+        not read may be claimed unchanged: a fetch cut short, partly failed or read
+        differently (a fallback said in warnings) builds its snapshot. By default:
+        :meth:`fetch_page_incremental`, with no digest."""
+        snapshot, kept = await self.fetch_page_incremental(ref, state)
+        return Fetched(snapshot, kept)
+
     @property
     def incremental(self) -> bool:
-        """Whether this connector overrides :meth:`fetch_page_incremental`."""
-        return type(self).fetch_page_incremental is not Connector.fetch_page_incremental
+        """Whether this connector overrides :meth:`fetch_page_incremental` (or
+        :meth:`fetch_page_changed`)."""
+        cls = type(self)
+        return (
+            cls.fetch_page_incremental is not Connector.fetch_page_incremental
+            or cls.fetch_page_changed is not Connector.fetch_page_changed
+        )
 
     async def fetch_page_in_time(self, ref: PageRef) -> PageSnapshot:
         """:meth:`fetch_page` stopped at the settings' ``page_deadline_s``: running out of
@@ -216,12 +259,17 @@ class Connector(ABC):
         return SyncedFetch(await self.fetch_page_in_time(ref), None, True)
 
     async def fetch_page_synced(
-        self, ref: PageRef, previous: SyncState | None, now: datetime, full: bool = False
+        self,
+        ref: PageRef,
+        previous: SyncState | None,
+        now: datetime,
+        full: bool = False,
+        seen: str | None = None,
     ) -> SyncedFetch:
-        """:meth:`fetch_page_incremental` from ``previous``, within ``page_deadline_s``; in
-        full when ``full`` is asked, when there is no usable state, or when a full fetch is
-        due (:func:`full_fetch_due`). A state that could not be read is said in the
-        snapshot's warnings."""
+        """:meth:`fetch_page_changed` from ``previous`` (told ``seen``, see there), within
+        ``page_deadline_s``; in full when ``full`` is asked, when there is no usable
+        state, or when a full fetch is due (:func:`full_fetch_due`). A state that could not
+        be read is said in the snapshot's warnings."""
         usable = (
             previous is not None
             and previous.problem is None
@@ -232,11 +280,14 @@ class Connector(ABC):
         )
         state = previous.data if previous is not None and usable and not full else None
         async with self._deadline():
-            snapshot, kept = await self.fetch_page_incremental(ref, state)
-        if previous is not None and previous.problem is not None:
+            fetched = await self.fetch_page_changed(ref, state, seen if state is not None else None)
+        snapshot, kept, content = fetched.snapshot, fetched.state, fetched.content
+        if previous is not None and previous.problem is not None and snapshot is not None:
             note = f"stored sync state unusable ({previous.problem}): fetched in full"
             snapshot = snapshot.model_copy(update={"warnings": [*snapshot.warnings, note]})
-        return SyncedFetch(snapshot, kept, state is None, state is not None and kept == state)
+            content = None  # the connector's digest was of the snapshot without the note
+        unchanged = state is not None and kept == state
+        return SyncedFetch(snapshot, kept, state is None, unchanged, content)
 
     @asynccontextmanager
     async def _deadline(self) -> AsyncIterator[None]:

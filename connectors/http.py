@@ -119,6 +119,7 @@ class _Call:
     data: Mapping[str, str] | None = None
     token: str | None = None
     json: Any = None  # a JSON body (Graph's $batch)
+    weight: int = 1  # requests the platform counts it as (a Graph $batch: its reads)
 
 
 @dataclass(frozen=True)
@@ -229,6 +230,12 @@ def count_requests() -> Iterator[RequestCount]:
         yield counter
     finally:
         _REQUESTS.reset(token)
+
+
+def current_count() -> RequestCount | None:
+    """The counter of the block of work under way (None outside :func:`count_requests`):
+    for requests sent on a page's behalf by another task, such as a shared Graph batch."""
+    return _REQUESTS.get()
 
 
 class HttpClient:
@@ -354,18 +361,21 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         authenticated: bool = True,
         json: Any = None,
+        weight: int = 1,
     ) -> httpx.Response:
         """Send one request with retries; 2xx return, others raise HttpStatusError.
 
         A 401 on an authenticated request drops the cached token, fetches a new one and
-        tries once more; a second 401 is an error.
+        tries once more; a second 401 is an error. ``weight``: how many requests the
+        platform counts this one as (a Graph ``$batch`` counts each of its reads), each
+        taken from ``requests_per_second``.
         """
         url = self.url(path_or_url)
         use_auth = authenticated and self._auth is not None
         refreshed = False
         while True:
             token = await self._access_token() if use_auth else None
-            call = _Call(method, url, params, data, token, json)
+            call = _Call(method, url, params, data, token, json, weight)
             response = await self._send_with_retries(call)
             if response.status_code == 401 and use_auth and not refreshed:
                 refreshed = True
@@ -411,7 +421,8 @@ class HttpClient:
         await self.slots.acquire()
         try:
             if self._limiter is not None:
-                await self._limiter.acquire()
+                for _ in range(call.weight):
+                    await self._limiter.acquire()
             sent = time.monotonic()
             response = await self._exchange(call, headers)
         finally:

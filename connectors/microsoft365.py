@@ -7,10 +7,11 @@ messaging settings, and channel messages with replies of the last ``lookback_day
 the tenant granted ``ChannelMessage.Read.All`` (otherwise ``posts`` is null with the
 reason). National clouds (GCC High, DoD) and simulators set ``base_url`` and ``token_url``.
 
-``auditor run`` fetches incrementally (:meth:`Microsoft365Connector.fetch_page_incremental`):
-the group's reads in one ``$batch``, channel messages through Graph delta links, merged
-into the reply chains kept from the last run (docs/connectors/microsoft365.md, *Requests
-and incremental runs*).
+``auditor run`` fetches incrementally (:meth:`Microsoft365Connector.fetch_page_changed`):
+the group's reads in the ``$batch`` calls the pages fetched at the same time share,
+channel messages through Graph delta links, merged into the reply chains kept from the
+last run; a page whose answers prove it unchanged is not even built
+(docs/connectors/microsoft365.md, *Requests and incremental runs*).
 
 Mapping (also in docs/connectors/microsoft365.md):
 
@@ -46,6 +47,8 @@ warnings                  memberSettings.allowCreatePrivateChannels, guestSettin
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
@@ -55,16 +58,18 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import httpx
 from pydantic import AwareDatetime, Field, PositiveInt, ValidationError, field_validator
+from pydantic_core import to_json
 
 from auditor.config import EnvName
 from auditor.connectors.base import (
     ConnectorError,
     DiscoveredGroup,
+    Fetched,
     PageRef,
     load_remediation,
     note_limit,
+    snapshot_digest,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -73,10 +78,12 @@ from auditor.connectors.cloud import (
     map_enum,
     read_secret,
 )
-from auditor.connectors.graph_batch import BatchItem, answer_json, batch_get
+from auditor.connectors.graph_batch import Answer, BatchItem, BatchQueue, answer_json
 from auditor.connectors.html_text import html_text, with_urls
 from auditor.connectors.http import HttpStatusError, OAuth2, safe_url
 from auditor.snapshot import Member, PageSnapshot, Post, Settings
+
+log = logging.getLogger(__name__)
 
 PLATFORM = "microsoft365"
 USER_FIELDS = "id,displayName,mail,userPrincipalName,userType"
@@ -104,6 +111,12 @@ REFUSED = (
     "(or resource-specific consent)."
 )
 STATE_VERSION = 1
+PAGES_PER_SLOT = 8
+"""Pages fetched at the same time per request slot: a page's round of reads (six, and one
+a channel) leaves room in a 20-read ``$batch``, so more pages than slots fill them."""
+MOST_PAGES_IN_FLIGHT = 128
+"""But no more pages at a time than this: each one waiting for its evaluation holds its
+snapshot (128 fill 20-read batches faster than the rules evaluate them)."""
 EXPIRED_STATE = re.compile(r"syncStateNotFound|resyncRequired|sync state|delta ?token", re.I)
 LINK_SECRETS = re.compile(r"access_token|sig|code|client_secret|(?<!\$delta)(?<!\$skip)token", re.I)
 
@@ -147,6 +160,15 @@ class Microsoft365Settings(CloudConnectorSettings):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.-]*", value):
             raise ValueError("must be a tenant GUID or domain name")
         return value
+
+    @property
+    def pages_in_flight(self) -> int:
+        """Pages fetched at the same time: :data:`PAGES_PER_SLOT` per request slot, so
+        that their reads fill the shared ``$batch`` calls, up to
+        :data:`MOST_PAGES_IN_FLIGHT` (never fewer than the slots; those still bound the
+        requests in flight)."""
+        slots = super().pages_in_flight
+        return max(slots, min(slots * PAGES_PER_SLOT, MOST_PAGES_IN_FLIGHT))
 
 
 class GraphGroup(PlatformModel):
@@ -315,6 +337,45 @@ class StoredPage(PlatformModel):
     channels: dict[str, StoredChannel] = {}
 
 
+class KeptLink(PlatformModel):
+    """A channel's kept delta link (its reply chains are not read)."""
+
+    delta: str
+
+
+class KeptSeen(PlatformModel):
+    """What the snapshot built from a kept state was made of: the digest of the answers
+    and tenant policy it was read from (``inputs``), its own digest (``content``), when it
+    was read (``at``) and when the first kept message leaves the look-back window
+    (``until``; None: none ever does)."""
+
+    inputs: str
+    content: str
+    at: AwareDatetime
+    until: AwareDatetime | None = None
+
+    def holds(self, seen: str | None, inputs: str, now: datetime) -> bool:
+        """Whether a page read at ``now`` from the answers digested as ``inputs`` (and no
+        channel changed) has the content ``seen``: the same answers, the same content,
+        and the clock between the read and the first message leaving the window."""
+        return (
+            seen == self.content
+            and inputs == self.inputs
+            and self.at <= now
+            and (self.until is None or now < self.until)
+        )
+
+
+class StoredHead(PlatformModel):
+    """The parts of a kept state the unchanged check reads (the reply chains are left
+    unread: they are validated only when a snapshot is built)."""
+
+    v: Literal[1]
+    settings: dict[str, Any]
+    channels: dict[str, KeptLink] = {}
+    seen: KeptSeen | None = None
+
+
 @dataclass(frozen=True)
 class DeltaRound:
     """Where a channel's delta round starts: ``path`` (relative to the API base, query
@@ -326,6 +387,21 @@ class DeltaRound:
     path: str
     anew: str
     stored: StoredChannel | None
+
+
+@dataclass(frozen=True)
+class GroupAnswers:
+    """The answers of a page's first ``$batch``, read to their last page: the group
+    (parsed, and as ``raw`` JSON), the raw owners' and members' pages, guest setting and
+    team (None for a group without one), and the channels' answer, unread."""
+
+    group: GraphGroup
+    raw: Any
+    owners: list[Any]
+    members: list[Any]
+    settings: Any
+    team: Any | None
+    channels: BatchItem | None
 
 
 @dataclass
@@ -357,6 +433,14 @@ class Found:
     limits: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)
+    until: datetime | None = None  # when the first kept message leaves the window
+    fell_back: bool = False  # a kept state or link was not used (said in warnings)
+
+    def fall_back(self, warning: str) -> None:
+        """Say that part of the kept state was not used: the snapshot then depends on
+        this fetch's circumstances, so no later fetch may claim to have its content."""
+        self.warnings.append(warning)
+        self.fell_back = True
 
     def cutoff(self, settings: Microsoft365Settings) -> datetime:
         """The start of the look-back window."""
@@ -379,6 +463,20 @@ class Microsoft365Connector(CloudConnector):
         super().__init__(name, settings, base_dir)
         self._tenant_lock = asyncio.Lock()
         self._tenant_policy: tuple[bool | None, list[str]] | None = None
+        self.batches = BatchQueue(self.http)
+
+    async def aclose(self) -> None:
+        """Stop the batch queue, log what it sent and close the client."""
+        self.batches.close()
+        if self.batches.batches:
+            log.info(
+                "%s connector %r: %d $batch request(s) carried %d read(s)",
+                PLATFORM,
+                self.name,
+                self.batches.batches,
+                self.batches.reads,
+            )
+        await super().aclose()
 
     def oauth(self) -> OAuth2:
         """Client-credentials grant for the app registration."""
@@ -418,20 +516,106 @@ class Microsoft365Connector(CloudConnector):
     async def fetch_page_incremental(
         self, ref: PageRef, state: Mapping[str, Any] | None
     ) -> tuple[PageSnapshot, dict[str, Any] | None]:
+        """The page with the fewest requests (see :meth:`fetch_page_changed`), always
+        built."""
+        fetched = await self.fetch_page_changed(ref, state, None)
+        assert fetched.snapshot is not None  # nothing was seen: it is always built
+        return fetched.snapshot, fetched.state
+
+    async def fetch_page_changed(
+        self, ref: PageRef, state: Mapping[str, Any] | None, seen: str | None
+    ) -> Fetched:
         """The page with the fewest requests: the group, its owners, members, guest
-        setting, team and channels in one ``$batch``, then each channel's messages through
-        its Graph delta link (only what changed since the last run: new, edited or deleted
-        reply chains), merged into the threads kept in ``state``. No ``state``, or one
-        that cannot be used, reads every channel's window anew (``state`` unreadable or
-        a delta link Graph no longer honours is said in the snapshot's warnings)."""
+        setting, team and channels in one round of the shared ``$batch`` queue (with each
+        kept channel's delta link), then the first delta request of each channel not
+        asked yet; every channel's changes since the last run (new, edited or deleted
+        reply chains) are merged into the threads kept in ``state``. No ``state``, or one
+        that cannot be used, reads every channel's window anew (``state`` unreadable or a
+        delta link Graph no longer honours is said in the snapshot's warnings). With the
+        snapshot: its digest, and the state to keep.
+
+        Not built at all when it is provably the one whose digest is ``seen`` (see
+        :meth:`_unchanged`): then the answer is no snapshot and ``seen``."""
         gid = quote(ref.external_id, safe="")
         found = Found(clock())
-        kept = self._stored(state, found.warnings)
-        reads, channels = await self._batched_reads(gid)
+        head = self._head(state)
+        answers, firsts = await self._read_group(gid, self._kept_links(head))
+        inputs = await self._inputs_digest(ref, answers)
+        if state is not None and head is not None and inputs is not None:
+            unchanged = self._unchanged(state, head, answers, firsts, (inputs, seen, found.now))
+            if unchanged is not None:
+                return Fetched(None, unchanged, seen)
+        kept = self._stored(state, found)
+        reads = self._reads(answers)
         if self._reads_posts(reads.team, found):
-            found.posts = await self._posts_delta(gid, channels, kept, found)
+            found.posts = await self._posts_delta(gid, answers.channels, kept, found, firsts)
         snapshot = await self._snapshot(ref, reads, found)
-        return snapshot, {"v": STATE_VERSION, "settings": self._fingerprint(), **found.state}
+        content = snapshot_digest(snapshot)
+        keep = {"v": STATE_VERSION, "settings": self._fingerprint(), **found.state}
+        if inputs is not None and not found.fell_back:
+            made = KeptSeen(inputs=inputs, content=content, at=found.now, until=found.until)
+            keep["seen"] = made.model_dump(mode="json")
+        return Fetched(snapshot, keep, content)
+
+    def _unchanged(
+        self,
+        state: Mapping[str, Any],
+        head: StoredHead,
+        answers: GroupAnswers,
+        firsts: Mapping[str, tuple[str, BatchItem]],
+        read: tuple[str, str | None, datetime],
+    ) -> dict[str, Any] | None:
+        """The state to keep when the page's content is provably ``seen``, else None
+        (``read``: the digest of the answers and tenant policy read now, ``seen`` and
+        the instant of the read).
+
+        Provably: ``state`` was kept by a fetch whose snapshot had the digest ``seen`` and
+        which fell back on nothing; that snapshot was read from answers and a tenant
+        policy with the same digest (the same bytes now); no kept message has left the
+        look-back window since (nor has the clock gone back); the team's channels are
+        those kept; and every channel's delta round, from its kept link, answered at once
+        that nothing changed (an empty first page with its next link: no error, nothing
+        cut). The snapshot would then be built of the same answers and kept chains, so it
+        would be the same."""
+        inputs, seen, now = read
+        if head.seen is None or not head.seen.holds(seen, inputs, now):
+            return None
+        if answers.team is None or not self.settings.read_messages:
+            return None if head.channels else dict(state)
+        listed = channel_ids(answers.channels)
+        if listed is None or len(listed) != len(head.channels) or set(listed) != set(firsts):
+            return None
+        fresh = {cid: delta_unchanged(firsts[cid][1]) for cid in listed}
+        if any(link is None for link in fresh.values()):
+            return None
+        channels = {
+            cid: {**state["channels"][cid], "delta": state_link(str(link))}
+            for cid, link in fresh.items()
+        }
+        return {**state, "channels": channels} if channels else dict(state)
+
+    def _head(self, state: Mapping[str, Any] | None) -> StoredHead | None:
+        """The parts of ``state`` the unchanged check reads; None when there are none,
+        they cannot be read, or they were kept under other settings."""
+        if state is None:
+            return None
+        try:
+            head = StoredHead.model_validate(state)
+        except ValidationError:
+            return None  # a snapshot is built, and its warning says why
+        return head if head.settings == self._fingerprint() else None
+
+    def _kept_links(self, head: StoredHead | None) -> dict[str, str]:
+        """The kept delta links on the API host (relative to it), by channel: asked with
+        the group's reads, as the channels are likely those kept."""
+        if head is None or not self.settings.read_messages:
+            return {}
+        base = self.http.base_url + "/"
+        return {
+            cid: kept.delta.removeprefix(base)
+            for cid, kept in head.channels.items()
+            if kept.delta.startswith(base)
+        }
 
     def _fingerprint(self) -> dict[str, Any]:
         """The settings a stored state depends on: another value makes it unusable."""
@@ -442,7 +626,7 @@ class Microsoft365Connector(CloudConnector):
             "max_messages_per_channel": s.max_messages_per_channel,
         }
 
-    def _stored(self, state: Mapping[str, Any] | None, warnings: list[str]) -> StoredPage | None:
+    def _stored(self, state: Mapping[str, Any] | None, found: Found) -> StoredPage | None:
         """``state`` read back; one from other settings is ignored, one that cannot be read
         is ignored with a warning (the page is then fetched in full)."""
         if state is None:
@@ -451,16 +635,21 @@ class Microsoft365Connector(CloudConnector):
             kept = StoredPage.model_validate(state)
         except ValidationError as exc:
             where = ".".join(str(part) for part in exc.errors(include_url=False)[0]["loc"])
-            warnings.append(
+            found.fall_back(
                 f"stored sync state unusable (field {where or 'state'}): channels read in full"
             )
             return None
         return kept if kept.settings == self._fingerprint() else None
 
-    async def _batched_reads(self, gid: str) -> tuple[GroupReads, BatchItem | None]:
-        """Group, owners, members, guest setting and team in one ``$batch`` (and the
-        team's channels, when messages are read); owners and members past their first
-        page are read with the next links. The channels' answer is returned unread."""
+    async def _read_group(
+        self, gid: str, deltas: Mapping[str, str]
+    ) -> tuple[GroupAnswers, dict[str, tuple[str, BatchItem]]]:
+        """Group, owners, members, guest setting and team in one round of the ``$batch``
+        queue (and the team's channels, when messages are read, and the ``deltas``: a
+        path by channel); owners and members past their first page are read with the
+        next links. An error answer is the page's error, worded as the request alone
+        would be; the channels' and the deltas' answers are not read (the deltas' are
+        returned with their paths, by channel)."""
         people = urlencode({"$select": USER_FIELDS, "$top": 999}, safe="$,")
         paths = {
             "group": f"groups/{gid}?{urlencode({'$select': GROUP_FIELDS}, safe='$,')}",
@@ -471,32 +660,75 @@ class Microsoft365Connector(CloudConnector):
         }
         if self.settings.read_messages:
             paths["channels"] = f"teams/{gid}/channels"
-        answers = await batch_get(self.http, paths)
-        group = self.parse(GraphGroup, answer_json(self.http, answers["group"]), "group")
-        team: Team | None = None
+        paths.update({f"delta {cid}": path for cid, path in deltas.items()})
+        answers = await self.batches.get(paths)
+        firsts = {cid: (path, answers[f"delta {cid}"]) for cid, path in deltas.items()}
+        raw = answer_json(self.http, answers["group"])
+        group = self.parse(GraphGroup, raw, "group")
+        team: Any | None = None
         if "Team" in group.provisioning:
             item = answers["team"]
-            if isinstance(item, httpx.Response) and item.status_code == 404:
+            if isinstance(item, Answer) and item.status == 404:
                 raise self._no_team(gid)
-            team = self.parse(Team, answer_json(self.http, item), "team")
-        reads = GroupReads(
+            team = answer_json(self.http, item)
+        read = GroupAnswers(
             group=group,
+            raw=raw,
+            owners=[page async for page in self._pages_from(answers["owners"])],
+            members=[page async for page in self._pages_from(answers["members"])],
+            settings=answer_json(self.http, answers["settings"]),
+            team=team,
+            channels=answers.get("channels"),
+        )
+        return read, firsts
+
+    def _reads(self, answers: GroupAnswers) -> GroupReads:
+        """The group's answers validated (a mismatch names the payload and the field)."""
+        return GroupReads(
+            group=answers.group,
             owners=[
                 o
-                async for raw in self._pages_from(answers["owners"])
+                for raw in answers.owners
                 for o in self.parse(DirectoryObjectsPage, raw, "group owners").value
             ],
             members=[
                 m
-                async for raw in self._pages_from(answers["members"])
+                for raw in answers.members
                 for m in self.parse(DirectoryObjectsPage, raw, "group members").value
             ],
-            team=team,
-            settings=self.parse(
-                GroupSettingsPage, answer_json(self.http, answers["settings"]), "group settings"
-            ),
+            team=None if answers.team is None else self.parse(Team, answers.team, "team"),
+            settings=self.parse(GroupSettingsPage, answers.settings, "group settings"),
         )
-        return reads, answers.get("channels")
+
+    async def _inputs_digest(self, ref: PageRef, answers: GroupAnswers) -> str | None:
+        """Digest of everything the page's snapshot is made of besides its channels'
+        messages: the page, the API, the group's answers (every page of them; the next
+        links, whose tokens may differ, left out), the channels' listing, and the tenant's
+        guest policy where the group leaves it to the tenant. None when a part has no
+        answer (a snapshot is then built, and says or raises what went wrong)."""
+        channels = answers.channels
+        if isinstance(channels, ConnectorError):
+            return None
+        try:
+            settings = self.parse(GroupSettingsPage, answers.settings, "group settings")
+            tenant = None if group_decides_guests(settings) else await self._tenant_guest_policy()
+        except ConnectorError:
+            return None
+        listing = None
+        if channels is not None:
+            listing = [channels.status, channels.body if channels.ok else None]
+        parts = [
+            ref.external_id,
+            self.http.base_url,
+            answers.raw,
+            [without_next(page) for page in answers.owners],
+            [without_next(page) for page in answers.members],
+            answers.settings,
+            answers.team,
+            listing,
+            tenant,
+        ]
+        return "graph:" + hashlib.sha256(to_json(parts)).hexdigest()
 
     async def _pages_from(self, item: BatchItem) -> AsyncIterator[Any]:
         """A batched first page of a listing, then the pages its next link leads to."""
@@ -641,12 +873,19 @@ class Microsoft365Connector(CloudConnector):
         return posts
 
     async def _posts_delta(
-        self, gid: str, channels: BatchItem | None, kept: StoredPage | None, found: Found
+        self,
+        gid: str,
+        channels: BatchItem | None,
+        kept: StoredPage | None,
+        found: Found,
+        firsts: Mapping[str, tuple[str, BatchItem]],
     ) -> list[Post] | None:
         """Every channel's posts since the cutoff, from its delta link and the threads kept
-        of it (see :meth:`fetch_page_incremental`); None (with the reason) when refused.
-        Each channel's first delta request goes in one ``$batch``; what to keep of each
-        channel goes in ``found.state``."""
+        of it (see :meth:`fetch_page_changed`); None (with the reason) when refused. Each
+        channel's first delta request goes in one round of the ``$batch`` queue, unless
+        ``firsts`` holds its answer already (the path asked, and the answer); what to keep
+        of each channel goes in ``found.state``, and when its first kept message leaves
+        the window in ``found.until``."""
         cutoff = found.cutoff(self.settings)
         assert channels is not None  # asked for whenever messages are read
         keep: dict[str, Any] = {}
@@ -658,11 +897,11 @@ class Microsoft365Connector(CloudConnector):
                 for c in self.parse(ChannelsPage, raw, "channels").value
             ]
             rounds = {c.id: self._delta_start(gid, c, kept, cutoff, found) for c in listed}
-            firsts = await batch_get(self.http, {cid: r.path for cid, r in rounds.items()})
+            asked = {c: r.path for c, r in rounds.items() if firsts.get(c, ("",))[0] != r.path}
+            answers = await self.batches.get(asked)
             for channel in listed:
-                threads, link = await self._channel_delta(
-                    rounds[channel.id], firsts[channel.id], cutoff, found
-                )
+                first = answers[channel.id] if channel.id in asked else firsts[channel.id][1]
+                threads, link = await self._channel_delta(rounds[channel.id], first, cutoff, found)
                 threads, cut = newest_threads(threads, channel, cutoff, self.settings, found.limits)
                 posts.extend(thread_posts(threads, cutoff))
                 if cut:  # kept state would forget the cut: the next run reads it anew
@@ -671,6 +910,8 @@ class Microsoft365Connector(CloudConnector):
                     "delta": state_link(link),
                     "threads": [kept_message(m, cutoff) for m in threads],
                 }
+                ends = [window_end(m, cutoff, self.settings.lookback_days) for m in threads]
+                found.until = min((e for e in [found.until, *ends] if e is not None), default=None)
         except HttpStatusError as exc:
             if exc.status != 403:
                 raise
@@ -703,7 +944,7 @@ class Microsoft365Connector(CloudConnector):
             return DeltaRound(name, messages, anew, anew, None)
         base = self.http.base_url + "/"
         if not stored.delta.startswith(base):
-            found.warnings.append(
+            found.fall_back(
                 f"channel {name}: the stored delta link is not on the API host; its "
                 "messages were read in full"
             )
@@ -725,12 +966,12 @@ class Microsoft365Connector(CloudConnector):
         except HttpStatusError as exc:
             if start.stored is None or not delta_expired(exc):
                 raise
-            found.warnings.append(
+            found.fall_back(
                 f"channel {start.name}: Microsoft Graph no longer honours the stored delta "
                 f"link (HTTP {exc.status}); its messages were read in full"
             )
-            response = await self.http.request("GET", start.anew)
-            changes, link = await self._delta_round(response)
+            anew = await self.batches.get({"anew": start.anew})
+            changes, link = await self._delta_round(anew["anew"])
         for message in changes:
             if message.reply_to_id is not None:
                 continue  # delta lists reply chains by their root
@@ -752,9 +993,9 @@ class Microsoft365Connector(CloudConnector):
             changes.extend(self.parse(MessagesPage, raw, "channel messages delta").value)
             link = raw.get("@odata.deltaLink") if isinstance(raw, dict) else None
         if not isinstance(link, str) or not link:
-            where = first.request.url if isinstance(first, httpx.Response) else "delta"
+            where = first.url if isinstance(first, Answer) else "delta"
             raise ConnectorError(
-                f"{PLATFORM}: GET {safe_url(str(where))}: the delta round ended without an "
+                f"{PLATFORM}: GET {safe_url(where)}: the delta round ended without an "
                 "@odata.deltaLink"
             )
         return changes, link
@@ -820,6 +1061,56 @@ class Microsoft365Connector(CloudConnector):
             for g in self.parse(GraphGroupsPage, raw, "groups list").value:
                 extra = {"mail": g.mail} if g.mail else {}
                 yield DiscoveredGroup(g.id, g.display_name or g.mail or g.id, None, extra)
+
+
+def group_decides_guests(settings: GroupSettingsPage) -> bool:
+    """Whether the group's own ``AllowToAddGuests`` decides if guests can be added (any
+    value but true: the tenant's setting cannot widen it), so the tenant's is not read."""
+    values = (setting.get("AllowToAddGuests") for setting in settings.value)
+    return any(value is not None and value.lower() != "true" for value in values)
+
+
+def without_next(page: Any) -> Any:
+    """A listing's page without its next link (its token may differ from one read to
+    the next; the pages it leads to are read all the same)."""
+    if isinstance(page, dict) and "@odata.nextLink" in page:
+        return {k: v for k, v in page.items() if k != "@odata.nextLink"}
+    return page
+
+
+def channel_ids(item: BatchItem | None) -> list[Any] | None:
+    """The ids a successful, complete (one page) channels listing gives; else None."""
+    if not isinstance(item, Answer) or not item.ok or not isinstance(item.body, dict):
+        return None
+    listed = item.body.get("value")
+    if "@odata.nextLink" in item.body or not isinstance(listed, list):
+        return None
+    return [c.get("id") if isinstance(c, dict) else None for c in listed]
+
+
+def delta_unchanged(item: BatchItem) -> str | None:
+    """The next delta link, when the first answer of a delta round says that nothing
+    changed (a complete, empty round); else None."""
+    if not isinstance(item, Answer) or not item.ok or not isinstance(item.body, dict):
+        return None
+    body = item.body
+    link = body.get("@odata.deltaLink")
+    if body.get("value") != [] or "@odata.nextLink" in body or not isinstance(link, str):
+        return None
+    return link or None
+
+
+def window_end(message: ChatMessage, cutoff: datetime, days: int) -> datetime | None:
+    """When a kept reply chain first changes by the clock alone: the soonest its root or
+    one of its replies of the window leaves the ``days``-day look-back window (None:
+    nothing in it is dated, so nothing ever leaves)."""
+    dated = [message, *(r for r in message.replies or [] if is_post(r) and within(r, cutoff))]
+    ends = [
+        max(d for d in (m.created, m.modified) if d is not None)
+        for m in dated
+        if m.created is not None or m.modified is not None
+    ]
+    return min(ends) + timedelta(days=days) if ends else None
 
 
 def team_warnings(team: Team) -> list[str]:

@@ -14,8 +14,10 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   start-up (until "run N started"), pages (until the last page is audited), discovery
   (the connector's group listing, which the run does after the pages), the rest of the
   run including its report, and process exit;
-- requests the fake answered, by kind and per page (and the count the connector's request
-  order predicts), the most in flight at once, and the connections the run opened;
+- requests the fake answered, by kind and per page (a Graph ``$batch`` shared by several
+  pages counts once for each of them), the count the connector's request order predicts
+  (shared batches taken as full: the fewest requests the reads fit in), the most in
+  flight at once, and the connections the run opened;
 - the bound: the larger of requests x latency / concurrency and the longest chain of
   dependent requests of a page x latency. Requests are counted per HTTP client of the
   connector, since each has its own ``max_concurrency`` request slots (the Google
@@ -25,8 +27,10 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   tokens, the tenant's settings and discovery are requests of the run, counted in the
   first term only. The ratio is wall time / bound; it includes start-up, rules, database
   writes and the report, which the bound leaves out;
-- CPU time and peak RSS of the ``auditor run`` process (``os.wait4``), and the CPU time
-  of this process (mostly the fake's threads: they share the machine with the run);
+- CPU time (``os.wait4``) and peak RSS (its ``VmHWM``, polled: a forked child's rusage
+  also counts this process's memory at the fork) of the ``auditor run`` process, and the
+  CPU time of this process (mostly the fake's threads: they share the machine with the
+  run);
 - database size after the run, pages audited, pages where a content rule failed and
   pages the run did not evaluate again (their input unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
@@ -45,12 +49,14 @@ import argparse
 import contextlib
 import csv
 import json
+import math
 import os
 import platform
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +66,7 @@ from typing import Any
 
 from fake_platforms import (
     ALLOWED_DOMAINS,
+    GRAPH_BATCH,
     STAFF_DOMAIN,
     STUDENT_DOMAIN,
     District,
@@ -67,6 +74,7 @@ from fake_platforms import (
     FakeGoogle,
     FakeGraph,
     FakeServer,
+    PageCost,
     Traffic,
 )
 
@@ -262,17 +270,44 @@ def write_config(
 
 def run_process(args: list[str], folder: Path, name: str, env: dict[str, str]) -> Process:
     """Run ``python -m auditor ARGS`` in ``folder``; stdout and stderr go to ``name.out``
-    and ``name.log`` there. Its rusage comes from ``os.wait4`` on that one child."""
+    and ``name.log`` there. Its CPU time comes from ``os.wait4`` on that one child, its
+    peak RSS from its own ``VmHWM`` (:class:`PeakRss`)."""
     command = [sys.executable, "-m", "auditor", *args]
     start = time.perf_counter()
     with (folder / f"{name}.out").open("wb") as out, (folder / f"{name}.log").open("wb") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=folder)
-        _, status, usage = os.wait4(child.pid, 0)
+        peak = PeakRss(child.pid)
+        peak.start()
+        _, status, _usage = os.wait4(child.pid, 0)
+        peak.join()
     wall = time.perf_counter() - start
     child.returncode = os.waitstatus_to_exitcode(status)
-    return Process(
-        child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / MB
-    )
+    return Process(child.returncode, wall, _usage.ru_utime + _usage.ru_stime, peak.mb)
+
+
+class PeakRss(threading.Thread):
+    """The most memory a child process held, read from its ``VmHWM`` until it exits: the
+    rusage of a forked child also counts the memory of this process at the fork (the
+    fake's answers, at 5,000 pages), which the child never used."""
+
+    def __init__(self, pid: int) -> None:
+        """Watch process ``pid``."""
+        super().__init__(daemon=True)
+        self.path = Path(f"/proc/{pid}/status")
+        self.mb = 0.0
+
+    def run(self) -> None:
+        """Poll every 20 ms while the process has memory (a zombie has none)."""
+        while True:
+            try:
+                text = self.path.read_text()
+            except OSError:
+                return
+            found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+            if found is None:
+                return
+            self.mb = max(self.mb, int(found[1]) * 1024 / MB)
+            time.sleep(0.02)
 
 
 def measure(
@@ -423,18 +458,32 @@ def print_header(args: argparse.Namespace, load: float, server: FakeServer | Non
     if server:
         fake = server.fake
         costs = [fake.page_cost(i) for i in range(args.pages)]
-        requests = sum(c.requests for c in costs)
+        requests = expected_requests(costs)
         print(
-            f"connector asks per page: {requests / len(costs):.1f} requests, longest chain "
+            f"connector asks per page: {per_page_cost(costs)}, longest chain "
             f"{max(c.chain for c in costs)}; per run {fake.run_requests()} more "
             f"({fake.run_note}): {requests + fake.run_requests()} expected"
         )
         again = [fake.cost(i, 2) for i in range(args.pages)]
         print(
-            f"on a second run over unchanged pages (incremental): "
-            f"{sum(c.requests for c in again) / len(again):.1f} requests a page, longest "
-            f"chain {max(c.chain for c in again)}"
+            f"on a second run over unchanged pages (incremental): {per_page_cost(again)}, "
+            f"longest chain {max(c.chain for c in again)}"
         )
+
+
+def expected_requests(costs: list[PageCost]) -> int:
+    """The requests the pages' costs add up to: their own, and their shared reads in
+    full batches of :data:`GRAPH_BATCH` (the fewest those reads can take)."""
+    reads = sum(c.reads for c in costs)
+    return sum(c.requests for c in costs) + math.ceil(reads / GRAPH_BATCH)
+
+
+def per_page_cost(costs: list[PageCost]) -> str:
+    """A page's mean requests of its own, and its reads in shared batches if any."""
+    mean = sum(c.requests for c in costs) / len(costs)
+    reads = sum(c.reads for c in costs) / len(costs)
+    shared = f" and {reads:.1f} reads in shared $batch calls" if reads else ""
+    return f"{mean:.1f} requests{shared}"
 
 
 def progress_line(r: RunFigures) -> str:
@@ -509,7 +558,8 @@ def traffic_rows(
     kinds = sorted({k for t in traffic for k in t.kinds}, key=lambda k: -traffic[0].kinds[k])
     fake = server.fake
     expected = [  # the second run, over unchanged pages, fetches incrementally
-        sum(fake.cost(i, run).requests for i in range(fake.district.pages)) + fake.run_requests()
+        expected_requests([fake.cost(i, run) for i in range(fake.district.pages)])
+        + fake.run_requests()
         for run in range(1, len(traffic) + 1)
     ]
     rows = [

@@ -9,18 +9,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import respx
 from mock_platforms import TEAM, TENANT, mock_microsoft
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 from test_microsoft365 import NOW
+from test_microsoft365_incremental import delta_answer, new_message
 from typer.testing import CliRunner
 
 import auditor.connectors.http
 import auditor.connectors.microsoft365
 from auditor.cli import app
 from auditor.config import Config
+from auditor.connectors.microsoft365 import Microsoft365Connector
 from auditor.db import store, sync
 from auditor.db.engine import make_engine
 from auditor.db.models import SyncState
@@ -122,6 +125,51 @@ async def test_second_run_reads_only_changes_and_finds_the_same(
     assert second["debate"].reused and second["club"].reused, "unchanged: not evaluated"
     assert second["debate"].requests <= 4 < first["debate"].requests
     assert delta_asks(router) == [False, True]
+
+
+async def test_an_unchanged_graph_page_is_neither_built_nor_evaluated_and_stands(
+    district: tuple[Config, Engine], router: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, engine = district
+    first = await audit(config, engine)
+    built: list[str] = []
+    snapshot = Microsoft365Connector._snapshot
+    monkeypatch.setattr(
+        Microsoft365Connector,
+        "_snapshot",
+        lambda self, ref, *a: built.append(ref.id) or snapshot(self, ref, *a),
+    )
+    second = await audit(config, engine)
+    assert built == [] and second["debate"].reused, "told unchanged from the answers alone"
+    assert second["debate"].requests <= 4
+    full = await audit(config, engine, full=True)
+    assert built == ["debate"] and not full["debate"].reused
+    assert verdicts(engine, second, "debate") == verdicts(engine, full, "debate")
+    assert verdicts(engine, second, "debate") == verdicts(engine, first, "debate")
+
+
+async def test_a_changed_graph_page_is_evaluated_as_a_full_run_would(
+    district: tuple[Config, Engine], router: respx.MockRouter
+) -> None:
+    config, engine = district
+    first = await audit(config, engine)
+    message = new_message("1773900000009", "Call Ana at 203-555-0188 for the carpool")
+    listing, delta = router.routes["messages"].side_effect, router.routes["delta"].side_effect
+
+    def with_message(request: httpx.Request) -> httpx.Response:
+        body = listing(request).json()
+        body["value"].insert(0, message)
+        return httpx.Response(200, json=body)
+
+    router.routes["messages"].side_effect = with_message
+    router.routes["delta"].side_effect = lambda r: (
+        delta_answer(message) if "$deltatoken" in r.url.params else delta(r)
+    )
+    second = await audit(config, engine)
+    assert not second["debate"].reused and second["club"].reused
+    full = await audit(config, engine, full=True)
+    assert verdicts(engine, second, "debate") == verdicts(engine, full, "debate")
+    assert verdicts(engine, second, "debate") != verdicts(engine, first, "debate")
 
 
 async def test_full_flag_ignores_the_stored_state(

@@ -154,13 +154,13 @@ async def test_first_run_equals_a_full_fetch_and_keeps_state(
     ]
 
 
-async def test_unchanged_second_run_costs_two_requests_and_finds_the_same(
+async def test_unchanged_second_run_costs_one_round_and_finds_the_same(
     monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
 ) -> None:
     async with graph_connector(monkeypatch) as conn:
         first, state, _ = await incremental(conn, None)
         second, again, sent = await incremental(conn, state)
-    assert sent == 3, "the group's reads, the members' second page, the channels' deltas"
+    assert sent == 2, "the group's reads with the kept delta links, the members' 2nd page"
     assert second == first
     assert findings(second) == findings(first)
     assert again == state
@@ -184,7 +184,7 @@ async def test_sample_page_unchanged_is_identical_across_runs(
     assert first == full and second == full
     assert findings(second) == findings(full)
     assert any(r.status == "fail" and r.rule.startswith("DS6") for r in findings(second))
-    assert sent == 3, "the group's reads, the members' second page, the channels' deltas"
+    assert sent == 2, "the group's reads with the kept delta links, the members' 2nd page"
 
 
 async def test_a_changed_message_appears_on_the_next_run(
@@ -199,7 +199,7 @@ async def test_a_changed_message_appears_on_the_next_run(
         second, kept, sent = await incremental(conn, state)
     ids = {p.id for p in second.posts or []}
     assert ids == {p.id for p in first.posts or []} | {"1773900000009"}
-    assert sent == 3, "the changed chain came with its replies inline: no replies request"
+    assert sent == 2, "the changed chain came with its replies inline: no replies request"
     assert kept is not None and kept["channels"][CHANNEL]["delta"].endswith("$deltatoken=n2")
     before = {r.rule: r.status for r in findings(first)}
     after = {r.rule: r.status for r in findings(second)}
