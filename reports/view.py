@@ -164,6 +164,8 @@ class PageView:
     from_run: RunRef | None = None
     # Per rule: its status in each of the run's history runs (None: no result that run).
     history: dict[str, list[str | None]] = field(default_factory=dict)
+    # The audit holding its results (its own, or the earlier one an unchanged audit names).
+    holder: int | None = None
 
     @property
     def href(self) -> str:
@@ -273,6 +275,8 @@ class RunView:
     history_runs: list[RunRef] = field(default_factory=list)  # the columns of page.history
     # Reads stored evidence by result row id (set when the run was loaded without it).
     evidence_source: EvidenceReader | None = field(default=None, repr=False)
+    # The database it was loaded from (its pages' stored report pieces: reports.pieces).
+    database: Engine | None = field(default=None, repr=False)
 
     @contextmanager
     def evidence_of(self, pages: Iterable[PageView]) -> Iterator[None]:
@@ -483,6 +487,7 @@ def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -
         trend=trend,
         history_runs=runs,
         evidence_source=None if evidence else _evidence_reader(engine),
+        database=engine,
     )
 
 
@@ -529,6 +534,7 @@ def _load_pages(
             Page.connector,
             Page.owner,
             Page.supervisor,
+            holder.id.label("holder"),
         )
         .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
         .join(Page, Page.id == PageAudit.page_id)
@@ -629,6 +635,7 @@ def _page_view(audit: Row[Any], results: list[ResultView]) -> PageView:
         url=audit.url,
         source=audit.source,
         results=results,
+        holder=audit.holder,
     )
 
 
