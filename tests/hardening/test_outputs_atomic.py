@@ -135,7 +135,7 @@ def explode(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "step", ["render_part", "generate_html", "write_csv", "iter_digests", "write_action_plan"]
+    "step", ["render_part", "generate_html", "FindingsWriter", "iter_digests", "write_action_plan"]
 )
 def test_a_render_that_crashes_leaves_the_previous_report_intact(
     two_runs: TwoRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
