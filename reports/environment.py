@@ -34,7 +34,12 @@ def strip_bidi(value: str) -> str:
     return value.translate(_NO_BIDI)
 
 
-class Hole(Markup):
+class Finished(Markup):
+    """Markup already through ``finalize`` (a page's section, filled in: see
+    ``reports.pieces``), passed on as it is rather than scanned again."""
+
+
+class Hole(Finished):
     """A hole's marker in a rendered report piece (``reports.pieces``): the one value
     that may hold a NUL."""
 
@@ -46,7 +51,7 @@ def _no_bidi(value: object) -> object:
     """``finalize`` of both environments: no ``{{ }}`` value puts a bidi control in a
     document, whatever the template does with it, nor a NUL (it marks the holes of a
     report piece; HTML parsers read it as U+FFFD, which it is replaced by)."""
-    if not isinstance(value, str) or isinstance(value, Hole):
+    if not isinstance(value, str) or isinstance(value, Finished):
         return value
     if NUL in value:
         value = type(value)(value.replace(NUL, REPLACEMENT))

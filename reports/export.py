@@ -314,11 +314,6 @@ def _action_plan_rows(pages: Iterable[PageView], run_id: int | None) -> Iterator
     )
 
 
-def write_action_plan(pages: Iterable[PageView], path: Path, run_id: int | None = None) -> None:
-    """Write a supervisor's action plan (see :func:`action_plan_csv`) to a private file."""
-    _write_rows(path, ACTION_PLAN_COLUMNS, _action_plan_rows(pages, run_id))
-
-
 def action_plan_csv(pages: Iterable[PageView], run_id: int | None = None) -> str:
     """A supervisor's action plan as CSV text (the digest email's attachment)."""
     handle = io.StringIO(newline="")

@@ -1,8 +1,9 @@
-"""Writes a run's findings files as streams from its pages' pieces (``reports.pieces``), a
-part of the report at a time: ``findings.jsonl`` (gzipped when large), and
-``findings.json`` and ``findings.csv`` whole or, for a large run, split like its detail
-files (an index in the two files, each part's records and rows in ``findings/<part>``).
-Nothing is held but the open files and the manual checks seen so far."""
+"""Writes a run's findings files and action plans as streams from its pages' pieces
+(``reports.pieces``), a part of the report at a time: ``findings.jsonl`` (gzipped when
+large), ``findings.json`` and ``findings.csv`` whole or, for a large run, split like its
+detail files (an index in the two files, each part's records and rows in
+``findings/<part>``), and each supervisor's ``action-plans/<supervisor>.csv``. Nothing is
+held but the open files and the manual checks seen so far."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from auditor.reports.environment import file_stem
 from auditor.reports.export import (
+    ACTION_PLAN_COLUMNS,
     CSV_COLUMNS,
     JSONL_LIMIT,
     discovered_records,
@@ -22,8 +25,8 @@ from auditor.reports.export import (
     run_record,
     summary,
 )
-from auditor.reports.files import create_text
-from auditor.reports.pieces import Pieces, csv_cells, csv_rows, quiet_cells, record
+from auditor.reports.files import append_text, create_text
+from auditor.reports.pieces import Pieces, csv_cells, csv_rows, plan_rows, quiet_cells, record
 from auditor.reports.view import PageView, RunView
 
 FINDINGS_DIR = "findings"
@@ -177,3 +180,28 @@ def pack_jsonl(path: Path) -> Path:
         shutil.copyfileobj(source, out)
     path.unlink()
     return packed
+
+
+class ActionPlans:
+    """Each supervisor's action plan in ``folder`` (``<supervisor>.csv``): every file made
+    with its header at once, then each part's rows appended to its pages' supervisors'."""
+
+    def __init__(self, view: RunView, folder: Path) -> None:
+        self.view = view
+        self.paths = {
+            s: folder / f"{file_stem(s)}.csv" for s in sorted({p.supervisor for p in view.pages})
+        }
+        for path in self.paths.values():
+            with create_text(path) as handle:
+                handle.write(",".join(ACTION_PLAN_COLUMNS) + "\r\n")
+
+    def add(self, pages: Sequence[PageView], pieces: Sequence[Pieces]) -> None:
+        """Append the rows of ``pages`` (with their ``pieces``), in page order."""
+        rows: dict[str, list[str]] = {}
+        for page, made in zip(pages, pieces, strict=True):
+            text = plan_rows(self.view, page, made)
+            if text:
+                rows.setdefault(page.supervisor, []).append(text)
+        for supervisor, texts in rows.items():
+            with append_text(self.paths[supervisor]) as handle:
+                handle.write("".join(texts))

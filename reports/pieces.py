@@ -35,6 +35,7 @@ from auditor.reports.charts import Cell, history_strip
 from auditor.reports.environment import (
     NUL,
     REPLACEMENT,
+    Finished,
     Hole,
     day,
     environment,
@@ -78,24 +79,40 @@ class Pieces:
     """A page's rendered pieces: findings.json members up to ``worst`` (``head``), each
     result's findings.json object up to its run's members (by index in the page's
     results), the page's findings.csv cells ``page_id`` to ``page_error`` and each result's
-    cells ``rule`` to ``evidence``, and its details section with holes."""
+    cells ``rule`` to ``evidence``, its action-plan cells ``page_id`` to ``owner`` and each
+    planned result's cells ``rule`` to ``evidence`` and ``how_to_fix`` (none for the
+    others), and its details section with holes."""
 
     head: str
     results: list[str]
     csv_page: str
     csv_results: list[str]
+    plan_page: str
+    plans: list[list[str]]
     html: str
 
     def pack(self) -> bytes:
-        """The pieces as stored (compressed JSON)."""
-        body = [self.head, self.results, self.csv_page, self.csv_results, self.html]
-        return zlib.compress(json.dumps(body, separators=_COMPACT).encode(), 1)
+        """The pieces as stored: compressed JSON of all but the section, a NUL (never in
+        JSON text) and the section."""
+        body = [
+            self.head,
+            self.results,
+            self.csv_page,
+            self.csv_results,
+            self.plan_page,
+            self.plans,
+        ]
+        text = json.dumps(body, separators=_COMPACT) + NUL + self.html
+        return zlib.compress(text.encode(), 1)
 
     @classmethod
     def unpack(cls, body: bytes) -> Pieces:
-        """Pieces as :meth:`pack` stored them (ValueError, zlib.error when they are not)."""
-        head, results, csv_page, csv_results, html = json.loads(zlib.decompress(body))
-        return cls(head, results, csv_page, csv_results, html)
+        """Pieces as :meth:`pack` stored them (ValueError, TypeError or zlib.error when
+        they are not)."""
+        data, nul, html = zlib.decompress(body).decode().partition(NUL)
+        if not nul:
+            raise ValueError("no section")
+        return cls(*json.loads(data), html=html)
 
 
 def has_evidence(r: ResultView) -> bool:
@@ -134,13 +151,32 @@ def render(view: RunView, page: PageView, root: str) -> Pieces:
         )
         for r in page.results
     ]
+    plan_page = csv_cells([page.id, page.name, page.school, page.platform, page.owner])
+    plans = [
+        [
+            csv_cells(
+                [r.rule, r.title, r.status, r.severity, r.message, evidence_text(r.evidence)]
+            ),
+            csv_cells([r.remediation, ""])[:-1],  # one cell (an empty one written as nothing)
+        ]
+        if planned(r)
+        else []
+        for r in page.results
+    ]
     return Pieces(
         dumps(kept)[1:-1],
         [dumps(record)[:-1] for record in static],
         csv_page,
         csv_results,
+        plan_page,
+        plans,
         _section(view, page, root),
     )
+
+
+def planned(r: ResultView) -> bool:
+    """Whether the result has a row in its supervisor's action plan (fail or warn)."""
+    return r.needs_attention and r.status != "error"
 
 
 def _section(view: RunView, page: PageView, root: str) -> str:
@@ -233,7 +269,7 @@ def section(view: RunView, page: PageView, pieces: Pieces) -> Markup:
     for i in range(1, len(parts), 2):
         kind, _, arg = parts[i].partition(ARG)
         parts[i] = FILLERS[kind](view, page, page.results[int(arg)] if arg else None)
-    return Markup("".join(parts))
+    return Finished("".join(parts))
 
 
 def _from(view: RunView, page: PageView, _: ResultView | None) -> str:
@@ -376,6 +412,27 @@ def csv_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
         rows.append(f"{base}{pieces.csv_results[i]},{cells}\r\n")
     if not rows:
         rows.append(base + quiet_cells(page) + "\r\n")
+    return "".join(rows)
+
+
+def plan_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
+    """The page's rows in its supervisor's action plan (see ``export.action_plan_csv``):
+    its fail and warn results, with their due day and imported plan."""
+    run_id = page.from_run.id if page.from_run else view.id
+    rows = []
+    for r, plan in zip(page.results, pieces.plans, strict=True):
+        if not plan:
+            continue
+        cells, fix = plan
+        first = r.first_seen.isoformat() if r.first_seen else ""
+        days = "" if r.days_open is None else r.days_open
+        due = r.due.isoformat() if r.due else ""
+        fix_on = r.plan_fix_on.isoformat() if r.plan_fix_on else ""
+        imported = csv_cells([r.plan_note or "", fix_on, r.plan_by or ""])
+        rows.append(
+            f"{run_id},{pieces.plan_page},{cells},{first},{days},{r.trend or ''},{fix},{due},"
+            f"{imported},\r\n"
+        )
     return "".join(rows)
 
 

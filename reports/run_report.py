@@ -20,7 +20,7 @@ from auditor.reports.charts import Bar, stacked_columns, stacked_rows
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
-from auditor.reports.export import write_action_plan, write_discovered_csv
+from auditor.reports.export import write_discovered_csv
 from auditor.reports.files import (
     ReportFolderError,
     make_folder,
@@ -28,7 +28,7 @@ from auditor.reports.files import (
     write_pieces,
     write_text,
 )
-from auditor.reports.findings_files import FINDINGS_DIR, FindingsWriter
+from auditor.reports.findings_files import FINDINGS_DIR, ActionPlans, FindingsWriter
 from auditor.reports.pieces import Cache, section
 from auditor.reports.view import PageView, RunView
 
@@ -192,6 +192,7 @@ def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> Non
         make_folder(out / FINDINGS_DIR)
     stems = [(findings_stem(part), part.title, part.pages) for part in parts]
     sections: list[Markup] = []
+    plans = ActionPlans(view, make_folder(out / PLANS_DIR))
     with FindingsWriter(view, out, stems if split else None) as findings:
         for k, part in enumerate(parts or [DetailPart("index.html", "", view.pages)]):
             made = cache.pieces(part.pages)
@@ -201,18 +202,13 @@ def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> Non
             else:
                 sections = shown
             findings.add(part.pages, made, stems[k][:2] if split else None)
+            plans.add(part.pages, made)
     write_pieces(out / "index.html", generate_html(view, parts, sections))
     cache.report()
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
-    plans_dir = make_folder(out / PLANS_DIR)
-    # One at a time: each digest is written, then dropped; while its action plan is written
-    # below, iter_digests holds that supervisor's evidence (it is suspended in evidence_of).
-    for digest in iter_digests(view, config):
+    for digest in iter_digests(view, config):  # one at a time: each written, then dropped
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)
-        wanted = set(digest.page_ids)
-        pages = (p for p in view.pages if p.id in wanted)
-        write_action_plan(pages, plans_dir / f"{stem}.csv", view.id)
