@@ -23,6 +23,8 @@ from auditor.db.models import PageAudit, ReportPiece, Run
 from auditor.db.store import PageRecord
 from auditor.loading import load_config
 from auditor.reports import pieces, run_report
+from auditor.reports.deadlines import apply_deadlines
+from auditor.reports.export import action_plan_csv
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
 from auditor.results import Evidence, RuleResult, Severity, Status
@@ -151,6 +153,18 @@ def test_a_later_run_reuses_the_unchanged_pages_pieces_and_writes_the_same_bytes
     assert b"OVERDUE" in page and b"(10 days, run 1)" in page  # filled in for run 2
     assert reports.write(reports.second, "again") == fresh
     assert reports.said() == ["run 2: report pieces of 6 page(s) re-used, 0 rendered"]
+
+
+def test_the_action_plan_is_the_digest_emails_attachment(reports: Reports) -> None:
+    """The action plan written from the pieces is, byte for byte, the one the digest
+    email attaches (made from the run loaded with its evidence)."""
+    reports.write(reports.first, "first")
+    written = reports.write(reports.second, "reused")
+    view = load_run(reports.engine, reports.second)
+    apply_deadlines(view, reports.config.remediation, reports.config.district.timezone)
+    attached = action_plan_csv(view.pages, view.id).encode()
+    assert b"OVERDUE" not in attached and attached.count(b"\r\n") == 7  # header, 6 rows
+    assert written["action-plans/boss@district.org.csv"] == attached
 
 
 def test_a_new_templates_version_renders_every_page_again(
