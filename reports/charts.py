@@ -175,7 +175,7 @@ def history_strip(ident: str, title: str, rows: Sequence[tuple[str, Sequence[Cel
     return _svg(ident, (width, height), (title, "; ".join(lines) or "No history."), body, "strip")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _strip_row(i: int, label: str, cells: tuple[Cell, ...]) -> tuple[str, str]:
     """Row ``i`` of a history strip (its markup and its text alternative), drawn once for
     every page whose rule has that history."""

@@ -210,7 +210,7 @@ def _run_labels(runs: tuple[RunRef, ...], tz: str) -> tuple[str, ...]:
     return tuple(f"run {ref.id}, {day(ref.started_at, tz)}" for ref in runs)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=512)
 def _history_row(
     label: str, statuses: tuple[str | None, ...], runs: tuple[str, ...]
 ) -> tuple[str, tuple[Cell, ...]]:
