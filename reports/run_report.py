@@ -156,10 +156,11 @@ def generate_html(
     )
 
 
-def render_part(view: RunView, part: DetailPart, sections: list[Markup]) -> str:
-    """One file of page sections for a large run (at most ``PAGES_PER_FILE`` pages)."""
+def render_part(view: RunView, part: DetailPart, sections: list[Markup]) -> Iterator[str]:
+    """One file of page sections for a large run (at most ``PAGES_PER_FILE`` pages), piece
+    by piece (written as it comes, never held whole)."""
     template = environment().get_template("details.html.j2")
-    return template.render(run=view, part=part, root="../", sections=sections)
+    return template.generate(run=view, part=part, root="../", sections=sections)
 
 
 def write_report(
@@ -198,7 +199,7 @@ def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> Non
             made = cache.pieces(part.pages)
             shown = [section(view, p, m) for p, m in zip(part.pages, made, strict=True)]
             if parts:
-                write_text(out / part.path, render_part(view, part, shown))
+                write_pieces(out / part.path, render_part(view, part, shown))
             else:
                 sections = shown
             findings.add(part.pages, made, stems[k][:2] if split else None)

@@ -78,7 +78,8 @@ def main() -> None:
         run = [sys.executable, "-m", "auditor", "run", "-c", str(config), "-o", tmp + "/r1"]
         start = time.perf_counter()
         subprocess.run(run, cwd=folder, env=child_environment(), capture_output=True)
-        print(f"{pages} pages; run 1 (`auditor run`): {time.perf_counter() - start:.1f} s", flush=True)
+        took = time.perf_counter() - start
+        print(f"{pages} pages; run 1 (`auditor run`): {took:.1f} s", flush=True)
         measure_second(config, folder)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from report_seed import PageSpec, add_pages
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from auditor.db import store
@@ -198,6 +198,18 @@ def test_corrupt_or_deleted_pieces_are_rendered_again_and_said_in_one_line(
     assert reports.write(reports.second, "deleted") == fresh
     assert reports.said() == ["run 2: report pieces of 0 page(s) re-used, 6 rendered"]
     assert reports.stored() == 6
+
+
+def test_a_store_that_cannot_be_used_is_said_in_one_line(reports: Reports) -> None:
+    """With the table gone (say, a database restored from before it), the report is
+    written all the same, every page rendered, and the log says why in one line."""
+    fresh = reports.write(reports.second, "fresh", reuse=False)
+    with reports.engine.begin() as conn:
+        conn.execute(text("DROP TABLE report_pieces"))
+    assert reports.write(reports.second, "without") == fresh
+    said = reports.said()
+    assert said[0] == "run 2: report pieces of 0 page(s) re-used, 6 rendered"
+    assert len(said) == 2 and said[1].startswith("run 2: stored report pieces could not be used")
 
 
 def test_the_purge_removes_the_purged_runs_pieces(reports: Reports) -> None:
