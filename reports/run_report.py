@@ -181,16 +181,12 @@ def write_report(
     return out_dir / "index.html"
 
 
-def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> None:
-    """Render every output of the run into the new, empty folder ``out``: the pages a part
-    at a time (their pieces read, or rendered and stored, then written to each file)."""
-    parts = plan_parts(view)
-    cache = Cache(view.database if reuse else None, view, inline=not parts)
-    split = bool(parts) and len(view.pages) > FINDINGS_INLINE_LIMIT
-    if parts:
-        make_folder(out / DETAILS_DIR)
-    if split:
-        make_folder(out / FINDINGS_DIR)
+def _write_parts(
+    view: RunView, out: Path, parts: list[DetailPart], cache: Cache, split: bool
+) -> list[Markup]:
+    """Write the pages' details files, findings files and action plans, a part at a time
+    (its pieces dropped before the next part's are read); the sections of a run whose
+    sections are in index.html."""
     stems = [(findings_stem(part), part.title, part.pages) for part in parts]
     sections: list[Markup] = []
     plans = ActionPlans(view, make_folder(out / PLANS_DIR))
@@ -204,6 +200,20 @@ def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> Non
                 sections = shown
             findings.add(part.pages, made, stems[k][:2] if split else None)
             plans.add(part.pages, made)
+    return sections
+
+
+def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> None:
+    """Render every output of the run into the new, empty folder ``out``: the pages a part
+    at a time (their pieces read, or rendered and stored, then written to each file)."""
+    parts = plan_parts(view)
+    cache = Cache(view.database if reuse else None, view, inline=not parts)
+    split = bool(parts) and len(view.pages) > FINDINGS_INLINE_LIMIT
+    if parts:
+        make_folder(out / DETAILS_DIR)
+    if split:
+        make_folder(out / FINDINGS_DIR)
+    sections = _write_parts(view, out, parts, cache, split)
     write_pieces(out / "index.html", generate_html(view, parts, sections))
     cache.report()
     if view.discovered:
