@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -59,6 +59,8 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 30.0
 AUTO_WORKER_PAGES = 100  # with rule_workers unset, a run of this many pages or more uses one
+PAGES_AHEAD = 500  # pages of a connector started beyond its slots (awaiting a slot or commit)
+INPUTS_CHUNK = 500  # pages whose stored inputs are read at a time, as their pages start
 LOCAL_UNJUDGED = 0.1  # with workers, a page with at most this share of posts not judged
 # before is evaluated in the run's process (sending it would cost more than judging them)
 INTERRUPTED = "the audit was stopped (SIGTERM or Ctrl-C) before this page finished"
@@ -184,7 +186,6 @@ class Runner:
                 rule_metadata(self.config.rules),
             )
             lock.renew(run_id)
-            self._reusable = {} if self.full else self._stored_inputs(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
             self._lock = lock
             keeper = LeaseKeeper(lock, run_id, HEARTBEAT_S).start()
@@ -259,10 +260,15 @@ class Runner:
                 if on_page:
                     on_page(outcome)
 
+            by_connector: dict[str, list[PageConfig]] = {}
+            for p in pages:
+                by_connector.setdefault(p.connector, []).append(p)
             try:  # a lost lease stops every page still in flight
                 async with asyncio.TaskGroup() as group:
-                    for p in pages:
-                        group.create_task(one(p))
+                    for name, its_pages in by_connector.items():
+                        conn = connectors.get(name)
+                        ahead = PAGES_AHEAD + (conn.settings.pages_in_flight if conn else 0)
+                        group.create_task(self._start(run_id, its_pages, ahead, one, group))
             except* LeaseLost as lost:
                 raise lost.exceptions[0] from None
             await record_for_run(self.config, self.engine, run_id, connectors)  # never raises
@@ -270,6 +276,35 @@ class Runner:
             for conn in connectors.values():
                 with contextlib.suppress(Exception):
                     await conn.aclose()
+
+    async def _start(
+        self,
+        run_id: int,
+        pages: Sequence[PageConfig],
+        ahead: int,
+        audit: Callable[[PageConfig], Awaitable[None]],
+        group: asyncio.TaskGroup,
+    ) -> None:
+        """Start ``audit`` of each of ``pages`` (one connector's) in ``group``, at most
+        ``ahead`` unfinished at a time, in order; each chunk's stored inputs read before
+        its pages start. So the run holds a window of pages, not one task and stored
+        inputs per page of the district."""
+        slots = asyncio.Semaphore(ahead)
+
+        async def one(page: PageConfig) -> None:
+            try:
+                await audit(page)
+            finally:
+                slots.release()
+
+        for start in range(0, len(pages), INPUTS_CHUNK):
+            chunk = pages[start : start + INPUTS_CHUNK]
+            if not self.full:
+                ids = [p.id for p in chunk]
+                self._reusable.update(await asyncio.to_thread(self._stored_inputs, run_id, ids))
+            for page in chunk:
+                await slots.acquire()
+                group.create_task(one(page))
 
     def _open_connectors(self, names: set[str]) -> tuple[dict[str, Connector], dict[str, str]]:
         """Instantiate the connectors in use; a connector that cannot start fails its pages."""
@@ -385,11 +420,11 @@ class Runner:
                 )
             return None
 
-    def _stored_inputs(self, run_id: int) -> dict[str, Reusable]:
-        """What each page's stored results were evaluated from; none (every page
+    def _stored_inputs(self, run_id: int, pages: Sequence[str]) -> dict[str, Reusable]:
+        """What the stored results of ``pages`` were evaluated from; none (those pages
         evaluated) when they cannot be read: re-use only saves work."""
         try:
-            return reuse.load(self.engine, run_id)
+            return reuse.load(self.engine, run_id, pages)
         except Exception as exc:
             log.warning("stored page inputs could not be read (%s): every page is evaluated", exc)
             return {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -168,22 +169,29 @@ def history_strip(ident: str, title: str, rows: Sequence[tuple[str, Sequence[Cel
     runs = max((len(cells) for _, cells in rows), default=0)
     width = label_w + runs * (cell + gap)
     height = len(rows) * (cell + gap + 3)
-    body = []
-    lines = []
-    for i, (label, cells) in enumerate(rows):
-        y0 = i * (cell + gap + 3)
-        body.append(
-            f'<text class="label" x="{label_w - 6}" y="{y0 + cell - 1}" text-anchor="end">'
-            f"{escape(_shorten(label, 24))}</text>"
-        )
-        for j, c in enumerate(cells):
-            css = f"st-{escape(c.status)}" if c.status else "st-none"
-            body.append(
-                f'<rect class="{css}" x="{label_w + j * (cell + gap)}" y="{y0}" '
-                f'width="{cell}" height="{cell}"><title>{escape(c.tooltip)}</title></rect>'
-            )
-        lines.append(f"{label}: " + ", ".join(c.tooltip for c in cells))
+    drawn = [_strip_row(i, label, tuple(cells)) for i, (label, cells) in enumerate(rows)]
+    body = [svg for svg, _ in drawn]
+    lines = [line for _, line in drawn]
     return _svg(ident, (width, height), (title, "; ".join(lines) or "No history."), body, "strip")
+
+
+@lru_cache(maxsize=512)
+def _strip_row(i: int, label: str, cells: tuple[Cell, ...]) -> tuple[str, str]:
+    """Row ``i`` of a history strip (its markup and its text alternative), drawn once for
+    every page whose rule has that history."""
+    cell, gap, label_w = 11, 2, 150
+    y0 = i * (cell + gap + 3)
+    body = [
+        f'<text class="label" x="{label_w - 6}" y="{y0 + cell - 1}" text-anchor="end">'
+        f"{escape(_shorten(label, 24))}</text>"
+    ]
+    for j, c in enumerate(cells):
+        css = f"st-{escape(c.status)}" if c.status else "st-none"
+        body.append(
+            f'<rect class="{css}" x="{label_w + j * (cell + gap)}" y="{y0}" '
+            f'width="{cell}" height="{cell}"><title>{escape(c.tooltip)}</title></rect>'
+        )
+    return "".join(body), f"{label}: " + ", ".join(c.tooltip for c in cells)
 
 
 def _legend(series: Sequence[str], line_label: str, y: float, x: float) -> str:

@@ -50,7 +50,9 @@ def iter_digests(view: RunView, config: Config) -> Iterator[Digest]:
     for page in view.pages:
         by_supervisor[page.supervisor].append(page)
     for supervisor, pages in sorted(by_supervisor.items()):
-        with view.evidence_of(pages):  # held until the caller asks for the next digest
+        # The evidence of the pages listed in full (held until the caller asks for the
+        # next digest): the others' is in the action plan and the report.
+        with view.evidence_of(in_full(pages)):
             yield build_digest(view, config, supervisor, pages)
 
 
@@ -172,13 +174,20 @@ def _more(pages: list[PageView]) -> dict[str, Any] | None:
     return {"pages": len(pages), "open": sum(len(p.attention) for p in pages), "names": names}
 
 
+def in_full(pages: list[PageView]) -> list[PageView]:
+    """The audited pages a digest lists in full (with their open items' evidence): those
+    needing attention, most urgent first, at most ``PAGES_IN_FULL``."""
+    audited = (p for p in pages if p.needs_attention and p.status == "audited")
+    return sorted(audited, key=_urgency)[:PAGES_IN_FULL]
+
+
 def digest_context(
     view: RunView, config: Config, recipient: str, pages: list[PageView]
 ) -> dict[str, Any]:
     """Everything both digest templates show, so HTML and text carry the same facts."""
     base = config.reports.base_url
     attention = sorted((p for p in pages if p.needs_attention), key=_urgency)
-    audited = [p for p in attention if p.status == "audited"]
+    audited = [p for p in attention if p.status == "audited"]  # in_full(pages) first
     return {
         "run": view,
         "tz": config.district.timezone,

@@ -34,10 +34,28 @@ def strip_bidi(value: str) -> str:
     return value.translate(_NO_BIDI)
 
 
+class Finished(Markup):
+    """Markup already through ``finalize`` (a page's section, filled in: see
+    ``reports.pieces``), passed on as it is rather than scanned again."""
+
+
+class Hole(Finished):
+    """A hole's marker in a rendered report piece (``reports.pieces``): the one value
+    that may hold a NUL."""
+
+
+NUL, REPLACEMENT = "\x00", "\ufffd"  # a NUL in text, and what HTML parsers read it as
+
+
 def _no_bidi(value: object) -> object:
     """``finalize`` of both environments: no ``{{ }}`` value puts a bidi control in a
-    document, whatever the template does with it."""
-    if not isinstance(value, str) or value.isascii():  # ASCII cannot hold a bidi control
+    document, whatever the template does with it, nor a NUL (it marks the holes of a
+    report piece; HTML parsers read it as U+FFFD, which it is replaced by)."""
+    if not isinstance(value, str) or isinstance(value, Finished):
+        return value
+    if NUL in value:
+        value = type(value)(value.replace(NUL, REPLACEMENT))
+    if value.isascii():  # ASCII cannot hold a bidi control
         return value
     if isinstance(value, Markup):
         return Markup(strip_bidi(str(value)))
@@ -51,19 +69,19 @@ def bdi(value: object) -> Markup:
 
 
 @lru_cache(maxsize=4096)
-def _settled_html(status: str, resolved: bool, title: str, rule: str, message: str) -> Markup:
-    """A settled rule's row (``_settled.html.j2``), rendered once for all the pages where it
-    reads the same (most passing rules' messages do): a third of a large report's time."""
+def _settled_html(title: str, rule: str, message: str) -> Markup:
+    """A settled rule's row after its badges (``_settled.html.j2``), rendered once for all
+    the pages where it reads the same (most passing rules' messages do): a third of a large
+    report's time."""
     template = environment().get_template("_settled.html.j2")
-    return Markup(
-        template.render(status=status, resolved=resolved, title=title, rule=rule, message=message)
-    )
+    return Markup(template.render(title=title, rule=rule, message=message))
 
 
 def settled_row(r: Any) -> Markup:
-    """Filter: the row of a result that needs nothing now (a ``ResultView``), in a page's
-    "Other rules" list (a filter, called directly: cheaper than a function in a context)."""
-    return _settled_html(r.status, r.trend == "resolved", r.title or r.rule, r.rule, r.message)
+    """Filter: the row of a result that needs nothing now (a ``ResultView``), after its
+    badges, in a page's "Other rules" list (a filter, called directly: cheaper than a
+    function in a context)."""
+    return _settled_html(r.title or r.rule, r.rule, r.message)
 
 
 def safe_url(value: str | None) -> str | None:

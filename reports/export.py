@@ -1,5 +1,5 @@
-"""Machine-readable outputs of a run: ``findings.json`` and ``findings.jsonl`` (written as
-streams, one page at a time), ``findings.csv``, the unregistered
+"""Machine-readable outputs of a run: the records of ``findings.json``, ``findings.jsonl``
+and ``findings.csv`` (written as streams by ``reports.findings_files``), the unregistered
 groups as CSV, and one action-plan CSV per supervisor. They carry the same facts as the
 HTML report, including first-seen dates and trends. Each is a new private file (see
 ``reports.files``); no bidi control reaches a CSV cell, and findings.json keeps them as
@@ -8,13 +8,10 @@ HTML report, including first-seen dates and trends. Each is a new private file (
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
-import shutil
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -162,7 +159,7 @@ def page_record(
     return {k: v for k, v in full.items() if v is not None or k not in OPTIONAL}
 
 
-def _run_record(view: RunView) -> dict[str, Any]:
+def run_record(view: RunView) -> dict[str, Any]:
     """The run's header in findings.json."""
     return {
         "id": view.id,
@@ -174,7 +171,7 @@ def _run_record(view: RunView) -> dict[str, Any]:
     }
 
 
-def _summary(view: RunView) -> dict[str, Any]:
+def summary(view: RunView) -> dict[str, Any]:
     """The run's counts in findings.json."""
     return {
         "pages": len(view.pages),
@@ -191,7 +188,7 @@ def _summary(view: RunView) -> dict[str, Any]:
     }
 
 
-def _discovered(view: RunView) -> list[dict[str, Any]]:
+def discovered_records(view: RunView) -> list[dict[str, Any]]:
     """The unregistered groups in findings.json."""
     return [
         {
@@ -212,105 +209,19 @@ def findings(view: RunView) -> dict[str, Any]:
     checks: dict[str, str] = {}
     pages = [page_record(p, checks=checks) for p in view.pages]
     return {
-        "run": _run_record(view),
-        "summary": _summary(view),
+        "run": run_record(view),
+        "summary": summary(view),
         "pages": pages,
         "manual_checks": checks,
-        "discovered_groups": _discovered(view),
+        "discovered_groups": discovered_records(view),
     }
 
 
-def _dumps(value: Any) -> str:
+def dumps(value: Any) -> str:
     """Compact JSON with bidi controls kept as escapes (they occur only in strings; the
     scan for them is cheap, the escaping rarely needed)."""
     text = json.dumps(value, separators=_COMPACT, ensure_ascii=False)
     return text.translate(_ESCAPED_BIDI) if _BIDI_FOUND.search(text) else text
-
-
-def write_json(view: RunView, path: Path) -> None:
-    """Write ``findings.json`` as a stream: the head, then one page a line, then the
-    discovered groups (never the whole document in memory)."""
-    with create_text(path) as handle:
-        handle.write(f'{{"run":{_dumps(_run_record(view))},"summary":{_dumps(_summary(view))},')
-        handle.write('"pages":[')
-        checks: dict[str, str] = {}
-        for i, page in enumerate(view.with_evidence(view.pages)):
-            handle.write(("\n" if i == 0 else ",\n") + _dumps(page_record(page, checks=checks)))
-        handle.write(f'\n],"manual_checks":{_dumps(checks)},')
-        handle.write(f'"discovered_groups":{_dumps(_discovered(view))}}}\n')
-
-
-@dataclass(frozen=True)
-class FindingsPart:
-    """One file of a split run's findings: a school (or part of one), as its detail file."""
-
-    stem: str  # "findings/001-school" (+ ".json", ".csv"), relative to the report folder
-    title: str
-    pages: list[PageView]
-
-
-def write_json_split(view: RunView, parts: Sequence[FindingsPart], out: Path) -> None:
-    """``findings.json`` of a large run: the run, its summary, the manual checks, the
-    discovered groups, an index of its pages (``page_index``: each page's status and the
-    file holding its results) and the list of its ``parts``; each part's pages in full,
-    as in a whole findings.json, in ``<part>.json``. So no file grows with the district."""
-    checks: dict[str, str] = {}
-    index: list[dict[str, Any]] = []
-    listed: list[dict[str, Any]] = []
-    for part in parts:
-        with create_text(out / f"{part.stem}.json") as handle:
-            handle.write(f'{{"run_id":{view.id},"title":{_dumps(part.title)},"pages":[')
-            for i, page in enumerate(view.with_evidence(part.pages)):
-                record = page_record(page, checks=checks)
-                handle.write(("\n" if i == 0 else ",\n") + _dumps(record))
-                index.append(_index_entry(page, f"{part.stem}.json"))
-            handle.write("\n]}\n")
-        attention = sum(p.needs_attention for p in part.pages)
-        listed.append(
-            {"file": f"{part.stem}.json", "csv": f"{part.stem}.csv", "title": part.title}
-            | {"pages": len(part.pages), "need_attention": attention}
-        )
-    with create_text(out / "findings.json") as handle:
-        handle.write(f'{{"run":{_dumps(_run_record(view))},"summary":{_dumps(_summary(view))},')
-        handle.write(f'"parts":{_dumps(listed)},"page_index":[')
-        handle.write(",\n".join(_dumps(entry) for entry in index))
-        handle.write(f'\n],"manual_checks":{_dumps(checks)},')
-        handle.write(f'"discovered_groups":{_dumps(_discovered(view))}}}\n')
-
-
-def _index_entry(p: PageView, file: str) -> dict[str, Any]:
-    """A page in a split findings.json's ``page_index``: who, its state, where its results
-    are."""
-    return {
-        "id": p.id,
-        "name": p.name,
-        "school": p.school,
-        "supervisor": p.supervisor,
-        "status": p.status,
-        "worst": p.worst,
-        "open": len(p.attention),
-        "findings": file,
-    }
-
-
-def write_jsonl(view: RunView, path: Path) -> Path:
-    """Write ``findings.jsonl``: one page a line, every result in full, each line naming
-    its run (``run_id``) and the run its results come from (``from_run``). Above
-    ``JSONL_LIMIT`` bytes it is gzipped to ``findings.jsonl.gz`` instead; the path written."""
-    with create_text(path) as handle:
-        for page in view.with_evidence(view.pages):
-            handle.write(_dumps({"run_id": view.id} | page_record(page, complete=True)) + "\n")
-    if path.stat().st_size <= JSONL_LIMIT:
-        return path
-    packed = path.with_name(path.name + ".gz")
-    with (
-        path.open("rb") as source,
-        create_text(packed) as target,
-        gzip.GzipFile(filename=path.name, fileobj=target.buffer, mode="wb", mtime=0) as out,
-    ):
-        shutil.copyfileobj(source, out)
-    path.unlink()
-    return packed
 
 
 def evidence_text(evidence: list[dict[str, Any]]) -> str:
@@ -364,68 +275,12 @@ def _result_columns(r: ResultView) -> dict[str, Any]:
     }
 
 
-def write_csv(view: RunView, path: Path, pages: Sequence[PageView] | None = None) -> None:
-    """Write ``findings.csv`` (of ``pages``, default every page of the run): one row per
-    result that is not a plain pass or not-applicable (those are in findings.json by id and
-    in findings.jsonl in full), and one row for each page with no such result: its status,
-    and for an audited page how many rules pass."""
-    shown = view.pages if pages is None else pages
-    _write_rows(path, CSV_COLUMNS, _csv_result_rows(view, shown))
-
-
-def _csv_base(view: RunView, p: PageView) -> dict[str, Any]:
-    """The page's columns in each of its findings.csv rows."""
-    return {
-        "run_id": view.id,
-        "page_id": p.id,
-        "page_name": p.name,
-        "school": p.school,
-        "platform": p.platform,
-        "owner": p.owner,
-        "supervisor": p.supervisor,
-        "page_status": p.status,
-        "page_error": p.error or "",
-    }
-
-
-def _listed(p: PageView) -> list[ResultView]:
+def listed(p: PageView) -> list[ResultView]:
     """The page's results findings.csv lists (all but plain passes and not-applicable)."""
     return [r for r in p.results if brief(r) not in BRIEF_STATUSES.values()]
 
 
-def _csv_result_rows(view: RunView, pages: Sequence[PageView]) -> Iterator[dict[str, Any]]:
-    """findings.csv's rows of ``pages`` (evidence read a batch of pages at a time)."""
-    for p in view.with_evidence(pages):
-        base = _csv_base(view, p)
-        shown = _listed(p)
-        if not shown:
-            yield base | _quiet_page(p)
-        for r in shown:
-            extra = {"clause": r.clause, "first_seen_run": r.first_seen_run or ""}
-            yield base | _result_columns(r) | extra
-
-
-def write_csv_split(view: RunView, parts: Sequence[FindingsPart], out: Path) -> None:
-    """``findings.csv`` of a large run: one row per page (its most urgent status and how
-    many rows its part's file lists, or how many rules pass), and each part's rows in full
-    in ``<part>.csv``."""
-    for part in parts:
-        write_csv(view, out / f"{part.stem}.csv", part.pages)
-
-    def rows() -> Iterator[dict[str, Any]]:
-        for part in parts:
-            for p in part.pages:
-                listed = len(_listed(p))
-                if not listed:
-                    yield _csv_base(view, p) | _quiet_page(p)
-                    continue
-                message = f"{listed} result(s) listed in {part.stem}.csv"
-                yield _csv_base(view, p) | {"status": p.worst, "message": message}
-
-    _write_rows(out / "findings.csv", CSV_COLUMNS, rows())
-
-
-def _quiet_page(p: PageView) -> dict[str, Any]:
+def quiet_page(p: PageView) -> dict[str, Any]:
     """The one row of a page with nothing to list: how many of its rules pass."""
     if not p.results:
         return {}
@@ -457,11 +312,6 @@ def _action_plan_rows(pages: Iterable[PageView], run_id: int | None) -> Iterator
         for r in p.attention
         if r.status != "error"
     )
-
-
-def write_action_plan(pages: Iterable[PageView], path: Path, run_id: int | None = None) -> None:
-    """Write a supervisor's action plan (see :func:`action_plan_csv`) to a private file."""
-    _write_rows(path, ACTION_PLAN_COLUMNS, _action_plan_rows(pages, run_id))
 
 
 def action_plan_csv(pages: Iterable[PageView], run_id: int | None = None) -> str:

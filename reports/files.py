@@ -41,6 +41,12 @@ def create_text(path: Path) -> IO[str]:
     return open(path, "x", encoding="utf-8", newline="", opener=_private_opener)
 
 
+def append_text(path: Path) -> IO[str]:
+    """A private file this report made, opened to add to its end (never through a
+    symlink)."""
+    return open(path, "a", encoding="utf-8", newline="", opener=_private_opener)
+
+
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to a new private file at ``path``."""
     with create_text(path) as handle:

@@ -8,31 +8,19 @@ SIGKILL mid-render leaves the previous report as it was; files are 0600, folders
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any
 
 from markupsafe import Markup
 
 from auditor.config import Config
-from auditor.reports.charts import Bar, Cell, history_strip, stacked_columns, stacked_rows
+from auditor.reports.charts import Bar, stacked_columns, stacked_rows
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
-from auditor.reports.evidence import evidence_lines
-from auditor.reports.export import (
-    FindingsPart,
-    write_action_plan,
-    write_csv,
-    write_csv_split,
-    write_discovered_csv,
-    write_json,
-    write_json_split,
-    write_jsonl,
-)
+from auditor.reports.export import write_discovered_csv
 from auditor.reports.files import (
     ReportFolderError,
     make_folder,
@@ -40,7 +28,8 @@ from auditor.reports.files import (
     write_pieces,
     write_text,
 )
-from auditor.reports.history import OPEN_STATUSES
+from auditor.reports.findings_files import FINDINGS_DIR, ActionPlans, FindingsWriter
+from auditor.reports.pieces import Cache, section
 from auditor.reports.view import PageView, RunView
 
 # Up to this many pages, every page's section is in index.html (one file to mail or print);
@@ -52,7 +41,6 @@ PAGES_PER_FILE = 150
 # each part's results in findings/<part>.json and .csv, an index in the two files.
 FINDINGS_INLINE_LIMIT = 1000
 DETAILS_DIR = "details"
-FINDINGS_DIR = "findings"
 DIGESTS_DIR = "digests"
 PLANS_DIR = "action-plans"
 DISCOVERED_CSV = "discovered-groups.csv"
@@ -107,10 +95,9 @@ def plan_parts(view: RunView) -> list[DetailPart]:
     return parts
 
 
-def findings_part(part: DetailPart) -> FindingsPart:
-    """The findings files of a detail part: ``findings/<its file's stem>``."""
-    stem = Path(part.path).stem
-    return FindingsPart(f"{FINDINGS_DIR}/{stem}", part.title, part.pages)
+def findings_stem(part: DetailPart) -> str:
+    """Where a detail part's findings files are: ``findings/<its file's stem>``."""
+    return f"{FINDINGS_DIR}/{Path(part.path).stem}"
 
 
 def trend_chart(view: RunView) -> Markup:
@@ -145,124 +132,94 @@ def age_chart(view: RunView) -> Markup:
     return stacked_rows("by-age", "Open items by time since first found", bars)
 
 
-def history_chart(view: RunView, page: PageView) -> Markup | None:
-    """The page's rules that were open in any of the last runs, as a strip of one cell per
-    run; None when every rule passed (or did not apply) in every run shown."""
-    runs = [f"run {ref.id}, {day(ref.started_at, view.timezone)}" for ref in view.history_runs]
-    rows = []
-    for r in page.results:
-        statuses = page.history.get(r.rule) or [None] * len(runs)
-        if set(OPEN_STATUSES).intersection(statuses):
-            label = r.title or r.rule
-            cells = [
-                Cell(status, f"{label} — {run}: {status or 'no result'}")
-                for run, status in zip(runs, statuses, strict=True)
-            ]
-            rows.append((label, cells))
-    if not rows:
-        return None
-    return history_strip(f"history-{page.id}", f"Rule history of {page.name}", rows)
-
-
-@lru_cache(maxsize=1024)
-def _rule_text(
-    clause_text: str, policy: str, clause: str, rationale: str, remediation: str, platform: str
-) -> Markup:
-    """``_rule_text.html.j2``, rendered once per rule text and platform."""
-    template = environment().get_template("_rule_text.html.j2")
-    return Markup(
-        template.render(
-            clause_text=clause_text,
-            policy=policy,
-            clause=clause,
-            rationale=rationale,
-            remediation=remediation,
-            platform=platform,
-        )
-    )
-
-
-def _context(view: RunView) -> dict[str, Callable[..., Any]]:
-    """What every template with page sections needs besides the run."""
-    return {
-        "rule_text": lambda r, platform: _rule_text(
-            r.clause_text, view.policy, r.clause, r.rationale, r.remediation, platform
-        ),
-        "strip": lambda page: history_chart(view, page),
-        "evidence": lambda result: list(
-            zip(evidence_lines(result.evidence, view.timezone), result.evidence, strict=True)
-        ),
-    }
-
-
 def render_html(view: RunView, parts: list[DetailPart] | None = None) -> str:
     """The run report's front page (inline CSS, SVG and script, no remote content)."""
     return "".join(generate_html(view, parts))
 
 
-def generate_html(view: RunView, parts: list[DetailPart] | None = None) -> Iterator[str]:
-    """:func:`render_html` piece by piece (the pages' sections, when they are in it, hold
-    their evidence only while they are rendered)."""
+def generate_html(
+    view: RunView, parts: list[DetailPart] | None = None, sections: list[Markup] | None = None
+) -> Iterator[str]:
+    """:func:`render_html` piece by piece; ``sections``: the pages' sections, when they are
+    in it (rendered here, with no stored pieces, when not given)."""
     parts = plan_parts(view) if parts is None else parts
+    if not parts and sections is None:
+        cache = Cache(None, view, inline=True)
+        sections = [
+            section(view, p, made)
+            for p, made in zip(view.pages, cache.pieces(view.pages), strict=True)
+        ]
     charts = {"trend": trend_chart(view), "school": school_chart(view), "age": age_chart(view)}
     template = environment().get_template("run_report.html.j2")
-    with view.evidence_of([] if parts else view.pages):  # inline only for small runs
-        yield from template.generate(
-            run=view, parts=parts, root="", limit=100, charts=charts, **_context(view)
-        )
+    yield from template.generate(
+        run=view, parts=parts, root="", limit=100, charts=charts, sections=sections or []
+    )
 
 
-def render_part(view: RunView, part: DetailPart) -> str:
-    """One file of page sections for a large run (at most ``PAGES_PER_FILE`` pages: held
-    whole, which renders faster than piece by piece), the part's evidence read for it and
-    dropped after."""
+def render_part(view: RunView, part: DetailPart, sections: list[Markup]) -> Iterator[str]:
+    """One file of page sections for a large run (at most ``PAGES_PER_FILE`` pages), piece
+    by piece (written as it comes, never held whole)."""
     template = environment().get_template("details.html.j2")
-    with view.evidence_of(part.pages):
-        return template.render(run=view, part=part, root="../", **_context(view))
+    return template.generate(run=view, part=part, root="../", sections=sections)
 
 
-def write_report(view: RunView, out_dir: Path, config: Config | None = None) -> Path:
+def write_report(
+    view: RunView, out_dir: Path, config: Config | None = None, reuse: bool = True
+) -> Path:
     """Write every output of the run into ``out_dir`` (replacing the report there); return
     the path of ``index.html``. ``config`` supplies the time zone and ``reports.base_url``
-    (defaults when omitted)."""
+    (defaults when omitted); ``reuse``: use (and keep) the pages' stored report pieces in
+    the database the run was loaded from (``reports.pieces``)."""
     config = config or Config()
     view.timezone = config.district.timezone
     apply_deadlines(view, config.remediation, view.timezone)
     try:
         with replaced_folder(out_dir, OUTPUTS) as staging:
-            _write_outputs(view, config, staging)
+            _write_outputs(view, config, staging, reuse)
     except OSError as exc:
         raise ReportFolderError(f"{out_dir}: the report could not be written: {exc}") from exc
     return out_dir / "index.html"
 
 
-def _write_outputs(view: RunView, config: Config, out: Path) -> None:
-    """Render every output of the run into the new, empty folder ``out``."""
+def _write_parts(
+    view: RunView, out: Path, parts: list[DetailPart], cache: Cache, split: bool
+) -> list[Markup]:
+    """Write the pages' details files, findings files and action plans, a part at a time
+    (its pieces dropped before the next part's are read); the sections of a run whose
+    sections are in index.html."""
+    stems = [(findings_stem(part), part.title, part.pages) for part in parts]
+    sections: list[Markup] = []
+    plans = ActionPlans(view, make_folder(out / PLANS_DIR))
+    with FindingsWriter(view, out, stems if split else None) as findings:
+        for k, part in enumerate(parts or [DetailPart("index.html", "", view.pages)]):
+            made = cache.pieces(part.pages)
+            shown = [section(view, p, m) for p, m in zip(part.pages, made, strict=True)]
+            if parts:
+                write_pieces(out / part.path, render_part(view, part, shown))
+            else:
+                sections = shown
+            findings.add(part.pages, made, stems[k][:2] if split else None)
+            plans.add(part.pages, made)
+    return sections
+
+
+def _write_outputs(view: RunView, config: Config, out: Path, reuse: bool) -> None:
+    """Render every output of the run into the new, empty folder ``out``: the pages a part
+    at a time (their pieces read, or rendered and stored, then written to each file)."""
     parts = plan_parts(view)
+    cache = Cache(view.database if reuse else None, view, inline=not parts)
+    split = bool(parts) and len(view.pages) > FINDINGS_INLINE_LIMIT
     if parts:
         make_folder(out / DETAILS_DIR)
-    for part in parts:  # one part's sections (and evidence) at a time
-        write_text(out / part.path, render_part(view, part))
-    write_pieces(out / "index.html", generate_html(view, parts))
-    if parts and len(view.pages) > FINDINGS_INLINE_LIMIT:
+    if split:
         make_folder(out / FINDINGS_DIR)
-        split = [findings_part(part) for part in parts]
-        write_json_split(view, split, out)
-        write_csv_split(view, split, out)
-    else:
-        write_json(view, out / "findings.json")
-        write_csv(view, out / "findings.csv")
-    write_jsonl(view, out / "findings.jsonl")
+    sections = _write_parts(view, out, parts, cache, split)
+    write_pieces(out / "index.html", generate_html(view, parts, sections))
+    cache.report()
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
     digests_dir = make_folder(out / DIGESTS_DIR)
-    plans_dir = make_folder(out / PLANS_DIR)
-    # One at a time: each digest is written, then dropped; while its action plan is written
-    # below, iter_digests holds that supervisor's evidence (it is suspended in evidence_of).
-    for digest in iter_digests(view, config):
+    for digest in iter_digests(view, config):  # one at a time: each written, then dropped
         stem = file_stem(digest.recipient)
         write_text(digests_dir / f"{stem}.html", digest.html)
         write_text(digests_dir / f"{stem}.txt", digest.text)
-        wanted = set(digest.page_ids)
-        pages = (p for p in view.pages if p.id in wanted)
-        write_action_plan(pages, plans_dir / f"{stem}.csv", view.id)

@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, NoReturn
@@ -164,6 +164,8 @@ class PageView:
     from_run: RunRef | None = None
     # Per rule: its status in each of the run's history runs (None: no result that run).
     history: dict[str, list[str | None]] = field(default_factory=dict)
+    # The audit holding its results (its own, or the earlier one an unchanged audit names).
+    holder: int | None = None
 
     @property
     def href(self) -> str:
@@ -273,6 +275,8 @@ class RunView:
     history_runs: list[RunRef] = field(default_factory=list)  # the columns of page.history
     # Reads stored evidence by result row id (set when the run was loaded without it).
     evidence_source: EvidenceReader | None = field(default=None, repr=False)
+    # The database it was loaded from (its pages' stored report pieces: reports.pieces).
+    database: Engine | None = field(default=None, repr=False)
 
     @contextmanager
     def evidence_of(self, pages: Iterable[PageView]) -> Iterator[None]:
@@ -483,6 +487,7 @@ def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -
         trend=trend,
         history_runs=runs,
         evidence_source=None if evidence else _evidence_reader(engine),
+        database=engine,
     )
 
 
@@ -529,6 +534,7 @@ def _load_pages(
             Page.connector,
             Page.owner,
             Page.supervisor,
+            holder.id.label("holder"),
         )
         .join(shown, and_(shown.c.page_id == PageAudit.page_id, shown.c.run_id == PageAudit.run_id))
         .join(Page, Page.id == PageAudit.page_id)
@@ -541,6 +547,7 @@ def _load_pages(
         )
     }
     meta = RuleMeta(rules)
+    shared: dict[tuple[str, ...], ResultView] = {}  # settled results, one object each
     audit_of = {audit.id: audit for audit in audits}
     results_of: dict[int, list[ResultView]] = {}
     rows = conn.execute(
@@ -561,7 +568,7 @@ def _load_pages(
     for row in rows:  # each row becomes a result at once: no batch of rows is kept
         audit = audit_of[row.audit_id]
         results_of.setdefault(row.audit_id, []).append(
-            _result_view(row, audit, run_started, seen, before, meta, evidence)
+            _result_view(row, audit, run_started, seen, before, meta, evidence, shared)
         )
     pages = []
     for audit in audits:
@@ -589,16 +596,26 @@ def _result_view(
     before: dict[str, dict[str, EarlierResult]],
     meta: RuleMeta,
     evidence: bool,
+    shared: dict[tuple[str, ...], ResultView],
 ) -> ResultView:
     """One result's view from its row; with ``evidence`` False, evidence that is not empty
-    is left in the database (``NOT_LOADED``, read by ``RunView.evidence_of``)."""
+    is left in the database (``NOT_LOADED``, read by ``RunView.evidence_of``). A result
+    that needs nothing now, with no evidence, history or trend (most passes), is one
+    object shared by every page where it reads the same (``shared``): never changed
+    in place (see :func:`attach_plans`)."""
     _, row_id, rule_id, status, severity, message, stored = row
     page_id = audit.page_id
     first = seen.get((page_id, rule_id))
     earlier = before.get(page_id)
-    deferred = not evidence and bool(stored) and stored != "[]"
+    trend = _trend(status, earlier.get(rule_id) if earlier else None)
+    empty = not stored or stored == "[]"
+    key = (rule_id, status, severity, message, audit.platform or "")
+    settled = empty and first is None and trend is None and status not in ATTENTION
+    if settled and key in shared:
+        return shared[key]
+    deferred = not evidence and not empty
     intern = sys.intern  # one copy of each rule id, status, severity, and of most messages
-    return ResultView(
+    view = ResultView(
         intern(rule_id),
         intern(status),
         intern(severity),
@@ -608,9 +625,12 @@ def _result_view(
         first_seen=first.started_at if first else None,
         first_seen_run=first.run_id if first else None,
         days_open=(run_started - first.started_at).days if first else None,
-        trend=_trend(status, earlier.get(rule_id) if earlier else None),
+        trend=trend,
         evidence_row=row_id if deferred else None,
     )
+    if settled:
+        shared[key] = view
+    return view
 
 
 def _page_view(audit: Row[Any], results: list[ResultView]) -> PageView:
@@ -629,6 +649,7 @@ def _page_view(audit: Row[Any], results: list[ResultView]) -> PageView:
         url=audit.url,
         source=audit.source,
         results=results,
+        holder=audit.holder,
     )
 
 
@@ -693,13 +714,15 @@ def _evidence(stored: str | list[dict[str, Any]] | None) -> list[dict[str, Any]]
 
 
 def attach_plans(session: Session, pages: Iterable[PageView]) -> None:
-    """Fill each result's plan fields from the stored plans of its page and rule."""
+    """Fill each result's plan fields from the stored plans of its page and rule (on a
+    copy of a result shared between pages, see :func:`_result_view`)."""
     pages = list(pages)
     stored = plans_of(session, [p.id for p in pages])
     for page in pages:
-        for result in page.results:
+        for i, result in enumerate(page.results):
             plan = stored.get((page.id, result.rule))
             if plan is not None:
+                result = page.results[i] = replace(result)
                 result.plan_fix_on = plan.planned_fix_on
                 result.plan_by = plan.responsible
                 result.plan_note = plan.note

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -217,6 +218,22 @@ class PageInput(Base):
     valid_until: Mapped[datetime | None]
     audit_id: Mapped[int] = mapped_column(Integer)  # the page_audits row holding the results
     evaluated_at: Mapped[datetime]
+
+
+class ReportPiece(Base):
+    """A page's report pieces (its details section, findings records and CSV rows, the
+    parts that do not change from run to run), rendered from the results an audit holds:
+    a later report showing the same results re-uses them. ``key`` is the digest of what
+    else they were rendered from (templates, code, settings, the page's registration);
+    ``body`` is compressed. Removed with the evidence when the audit's run is purged."""
+
+    __tablename__ = "report_pieces"
+
+    audit_id: Mapped[int] = mapped_column(
+        ForeignKey("page_audits.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Delivery(Base):

@@ -1,6 +1,7 @@
 """Re-used results: what each page's last evaluated results were evaluated from (table
-``page_inputs``), read once at a run's start and written with the page's audit, so that
-a page provably unchanged since is recorded as unchanged without being evaluated.
+``page_inputs``), read a chunk of pages at a time as a run starts them and written with
+the page's audit, so that a page provably unchanged since is recorded as unchanged
+without being evaluated.
 
 A page's stored inputs are usable only while its newest audit is the one they describe
 (it holds, or points at, the results evaluated from them, in a run not purged): a page
@@ -9,7 +10,7 @@ that errored, was interrupted or was evaluated from other inputs since is evalua
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,12 +46,12 @@ class Reusable:
     failing: tuple[str, ...]
 
 
-def load(engine: Engine, run_id: int) -> dict[str, Reusable]:
-    """Every page whose stored inputs describe its newest audit before ``run_id``, by
-    page id: two queries for the whole run."""
+def load(engine: Engine, run_id: int, pages: Collection[str]) -> dict[str, Reusable]:
+    """Each of ``pages`` whose stored inputs describe its newest audit before ``run_id``,
+    by page id: two queries (a run reads its pages a chunk at a time)."""
     newest = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("run_id"))
-        .where(PageAudit.run_id < run_id)
+        .where(PageAudit.run_id < run_id, PageAudit.page_id.in_(pages))
         .group_by(PageAudit.page_id)
         .subquery()
     )
@@ -81,8 +82,10 @@ def load(engine: Engine, run_id: int) -> dict[str, Reusable]:
             Run.purged_at.is_(None),
         )
     )
-    failing = select(PageInput.page_id, Result.rule_id).join(
-        Result, Result.page_audit_id == PageInput.audit_id
+    failing = (
+        select(PageInput.page_id, Result.rule_id)
+        .join(Result, Result.page_audit_id == PageInput.audit_id)
+        .where(PageInput.page_id.in_(pages))
     )
     with engine.connect() as conn:
         found = conn.execute(rows).all()

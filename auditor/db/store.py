@@ -33,6 +33,7 @@ from auditor.db.models import (
     DiscoveredGroup,
     Page,
     PageAudit,
+    ReportPiece,
     Result,
     Run,
     Waiver,
@@ -385,6 +386,7 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
             .values(error=case((PageAudit.error.is_not(None), PURGED), else_=None), url=None)
         )
         session.execute(delete(DiscoveredGroup).where(DiscoveredGroup.run_id.in_(runs)))
+        session.execute(delete(ReportPiece).where(ReportPiece.audit_id.in_(audits)))
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
         session.commit()
     return len(runs), count

@@ -41,7 +41,7 @@ RUN2 = [PageSpec(f"b{i}", f"B {i}", "B", supervisor="s2@district.org") for i in 
     PageSpec(f"c{i}", f"C {i}", "C", supervisor="s3@district.org") for i in range(3)
 ]
 INLINE_LIMIT, PAGES_PER_FILE = 2, 2  # three pages a school: four detail files per run
-SLOW_STEPS = ("render_part", "generate_html", "iter_digests", "write_action_plan")
+SLOW_STEPS = ("render_part", "generate_html", "iter_digests", "ActionPlans")
 
 # ``auditor report`` with small detail files and a pause before each rendering step; each
 # step is appended to the progress file (argv[1]) as it starts, so a test can kill it there.
@@ -135,7 +135,7 @@ def explode(*args: object, **kwargs: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "step", ["render_part", "generate_html", "write_csv", "iter_digests", "write_action_plan"]
+    "step", ["render_part", "generate_html", "FindingsWriter", "iter_digests", "ActionPlans"]
 )
 def test_a_render_that_crashes_leaves_the_previous_report_intact(
     two_runs: TwoRuns, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str

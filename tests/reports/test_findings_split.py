@@ -13,7 +13,7 @@ import pytest
 from conftest import SampleRun
 
 from auditor.reports import run_report
-from auditor.reports.export import findings, write_csv
+from auditor.reports.export import findings
 from auditor.reports.run_report import write_report
 from auditor.reports.view import RunView, load_run
 
@@ -68,12 +68,14 @@ def test_split_findings_json_holds_every_page_record_once(
 
 
 def test_split_findings_csv_lists_every_row_in_its_part(
-    sample: SampleRun, split_report: Path, tmp_path: Path
+    sample: SampleRun, split_report: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The parts' CSV rows, in order, are the rows of a whole findings.csv; findings.csv
     has one row per page naming the part's file when it lists results there."""
-    write_csv(planned(sample), tmp_path / "whole.csv")
-    expected = rows_of(tmp_path / "whole.csv")
+    monkeypatch.setattr(run_report, "FINDINGS_INLINE_LIMIT", 1000)
+    whole = tmp_path / "whole"  # the same run's report, its findings.csv whole
+    write_report(load_run(sample.engine, sample.run_id), whole, sample.config, reuse=False)
+    expected = rows_of(whole / "findings.csv")
     head = json.loads((split_report / "findings.json").read_text(encoding="utf-8"))
     got = [row for part in head["parts"] for row in rows_of(split_report / part["csv"])]
     assert got == expected

@@ -105,7 +105,10 @@ def everything_read(engine: Engine, run_ids: list[int]) -> list[Any]:
     config = Config()
     for run_id in run_ids:
         view = load_run(engine, run_id)
-        said.append(dataclasses.asdict(view))
+        # What the view says, not where it is stored: the database and each page's
+        # results holder (which differ between the two databases by design) left out.
+        pages = [dataclasses.replace(p, holder=None) for p in view.pages]
+        said.append(dataclasses.asdict(dataclasses.replace(view, pages=pages, database=None)))
         said.append(json.dumps(findings(view), sort_keys=True, default=str))
         said.append([(d.recipient, d.subject, d.text) for d in build_digests(view, config)])
         with Session(engine) as session:
