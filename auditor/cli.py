@@ -31,6 +31,7 @@ from auditor.errors import AuditorError, ConfigError, ExitCode
 from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
+from auditor.memory import limit_malloc_arenas
 from auditor.reports.environment import strip_bidi
 from auditor.results import RuleInfo
 from auditor.rulebook import prepare_database
@@ -878,7 +879,8 @@ def corpus_export(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (the allocator set before any thread starts)."""
+    limit_malloc_arenas()
     try:
         app()
     except BrokenPipeError:  # `auditor rules | head`
