@@ -388,3 +388,21 @@ async def test_pages_fetched_together_share_their_batches(
     batches = [json.loads(c.request.content)["requests"] for c in router.routes["batch"].calls]
     assert [len(b) for b in batches] == [20, 15], "5 pages x 7 reads, 20 a batch"
     assert all(sent <= 3 for _, sent in done), "at most two batches and the members' page"
+
+
+async def test_a_batch_refused_whole_in_the_delta_round_is_the_pages_error(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """A 403 on the ``$batch`` call carrying the channels' delta requests is the page's
+    error, never read as the app lacking ChannelMessage.Read.All."""
+    batch = router.routes["batch"].side_effect
+
+    def refuse_delta(request: httpx.Request) -> httpx.Response:
+        if "/delta" in request.content.decode():
+            return httpx.Response(403, json={"error": {"code": "Forbidden", "message": "no"}})
+        return batch(request)
+
+    router.routes["batch"].side_effect = refuse_delta
+    async with graph_connector(monkeypatch) as conn:
+        with pytest.raises(ConnectorError, match=r"POST https://\S+/\$batch: HTTP 403"):
+            await changed(conn, None, None)
