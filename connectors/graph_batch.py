@@ -18,11 +18,17 @@ What one page asks never fails another's:
   :func:`answer_json`, which raises the one-line error the request alone would have);
 - a read answered ``429`` or ``5xx`` is queued again after its own ``Retry-After`` (else a
   jittered backoff), up to the client's ``max_attempts``, then is that read's error; one
-  that asks to wait longer than ``max_retry_after_s`` is its error at once;
-- a read the batch's answer leaves out is that read's error, never an empty answer;
-- a batch that fails as a whole (after the client's own retries) and carried reads of
-  several pages is sent again split by page, so that a page only ever fails on its own
-  requests.
+  that asks to wait longer than ``max_retry_after_s`` is its error at once; a ``429``
+  also holds the client's other requests a moment (:data:`THROTTLE_PAUSE_S` at most), and
+  a batch with a ``429`` or ``5xx`` read halves the adaptive slots as such an answer does;
+- a read the batch's answer leaves out is that read's error, never an empty answer, and
+  an answer that cannot be read fails the batch's reads with a one-line error;
+- a batch that fails as a whole (after the client's own retries) fails each of its reads
+  with the batch's error when no single read can have caused it (``429``, ``5xx``,
+  network, ``401``, ``403``; a wait asked past ``max_retry_after_s`` pauses the client);
+  otherwise (another ``4xx``, an answer that is not JSON) a batch that carried reads of
+  several pages is queued again split by page, ahead of what waits, so that a page only
+  ever fails on its own requests.
 
 Requests are counted per page (:func:`auditor.connectors.http.count_requests`) as the
 HTTP requests that carried its reads: a batch shared by several pages counts once for
