@@ -52,7 +52,12 @@ class ConnectorSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_concurrency: PositiveInt = Field(4, description="Pages fetched at the same time.")
+    max_concurrency: PositiveInt = Field(
+        4,
+        description="Pages fetched at the same time and, for cloud connectors, requests "
+        "in flight (max_concurrency_ceiling raises both; microsoft365 fetches 8 pages per "
+        "request slot, at most 128, unless requests_per_second is set: then one per slot).",
+    )
     requests_per_second: PositiveFloat | None = Field(
         None, description="Upper bound on API requests per second (none: no limit)."
     )

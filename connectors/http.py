@@ -150,6 +150,17 @@ class HttpStatusError(ConnectorError):
         self.response = response
 
 
+class WaitTooLongError(ConnectorError):
+    """The platform asked to wait ``wait`` seconds, more than ``max_retry_after_s``: the
+    request was given up (a caller may hold its other requests, :meth:`HttpClient.pause`)."""
+
+    def __init__(self, message: str, status: int, wait: float) -> None:
+        """The error ``message`` for HTTP ``status`` asking to wait ``wait`` seconds."""
+        super().__init__(message)
+        self.status = status
+        self.wait = wait
+
+
 class _Retryable(Exception):
     """A response worth trying again: a 5xx, or a rate-limit answer with its wait."""
 
@@ -215,6 +226,7 @@ class RequestCount:
     """How many HTTP requests (retries and token requests included) a block of work sent."""
 
     sent: int = 0
+    tokens: int = 0  # of which token requests
 
 
 _REQUESTS: ContextVar[RequestCount | None] = ContextVar("page_requests", default=None)
@@ -507,10 +519,12 @@ class HttpClient:
         if wait is None:
             wait = retry_after_seconds(response)
         if wait is not None and wait > self.max_retry_after_s:
-            raise ConnectorError(
+            raise WaitTooLongError(
                 f"{self.platform}: {call.method} {safe_url(call.url)}: HTTP "
                 f"{response.status_code}; the platform asks to wait {wait:.0f} s, more than "
-                f"the {self.max_retry_after_s:.0f} s this connector waits"
+                f"the {self.max_retry_after_s:.0f} s this connector waits",
+                response.status_code,
+                wait,
             )
         return wait
 
@@ -593,7 +607,13 @@ class HttpClient:
         """A new access token and its lifetime (s) from the token endpoint."""
         assert self._auth is not None
         url = self._auth.token_url
-        response = await self._send_with_retries(_Call("POST", url, data=self._auth.form()))
+        counter = _REQUESTS.get()
+        before = counter.sent if counter is not None else 0
+        try:
+            response = await self._send_with_retries(_Call("POST", url, data=self._auth.form()))
+        finally:
+            if counter is not None:
+                counter.tokens += counter.sent - before
         if not response.is_success:
             code = ""
             try:

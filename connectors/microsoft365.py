@@ -166,8 +166,12 @@ class Microsoft365Settings(CloudConnectorSettings):
         """Pages fetched at the same time: :data:`PAGES_PER_SLOT` per request slot, so
         that their reads fill the shared ``$batch`` calls, up to
         :data:`MOST_PAGES_IN_FLIGHT` (never fewer than the slots; those still bound the
-        requests in flight)."""
+        requests in flight). With ``requests_per_second`` set, one page per slot: each
+        read takes one request of that rate however it is batched, so more pages would
+        only wait longer for it within their ``page_deadline_s``."""
         slots = super().pages_in_flight
+        if self.requests_per_second is not None:
+            return slots
         return max(slots, min(slots * PAGES_PER_SLOT, MOST_PAGES_IN_FLIGHT))
 
 

@@ -243,25 +243,108 @@ def more_to_come(request: httpx.Request) -> httpx.Response:
 
 
 @pytest.mark.parametrize(
-    "answer",
+    ("answer", "error"),
     [
-        more_to_come,
-        lambda r: httpx.Response(200, json={"value": []}),  # no link: the round is not whole
-        lambda r: httpx.Response(404, json={"error": {"code": "NotFound", "message": "gone"}}),
+        (more_to_come, None),
+        (lambda r: httpx.Response(200, json={"value": []}), "without an @odata.deltaLink"),
+        (
+            lambda r: httpx.Response(404, json={"error": {"code": "NotFound", "message": "gone"}}),
+            r"/messages/delta: HTTP 404",
+        ),
     ],
     ids=["a round of two pages", "a round without its link", "a refused round"],
 )
 async def test_a_delta_round_not_seen_whole_and_empty_is_never_claimed(
-    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, answer: Any
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, answer: Any, error: str | None
 ) -> None:
+    """A round of two pages is built; a round cut short is the page's error."""
     async with graph_connector(monkeypatch) as conn:
         _, state, seen = await first_fetch(conn)
         router.routes["delta"].side_effect = answer
-        try:
-            second, _ = await changed(conn, state, seen)
-        except ConnectorError:
-            return  # the page's error: nothing claimed
-    assert second.snapshot is not None
+        if error is not None:
+            with pytest.raises(ConnectorError, match=error):
+                await changed(conn, state, seen)
+            return
+        second, _ = await changed(conn, state, seen)
+    assert second.snapshot is not None and second.content == seen, "built, the same content"
+
+
+async def test_a_channel_removed_is_built(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    async with graph_connector(monkeypatch) as conn:
+        first, state, seen = await first_fetch(conn)
+        router.routes["channels"].side_effect = lambda r: httpx.Response(200, json={"value": []})
+        second, _ = await changed(conn, state, seen)
+    assert first.snapshot is not None and first.snapshot.posts
+    assert second.snapshot is not None and second.snapshot.posts == []
+    assert second.content != seen and second.state is not None
+    assert second.state["channels"] == {}
+
+
+async def test_without_messages_read_an_unchanged_page_is_not_built(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """``read_messages = false``: no channel is kept, and the group's answers alone tell."""
+    async with graph_connector(monkeypatch, read_messages=False) as conn:
+        _, state, seen = await first_fetch(conn)
+        second, _ = await changed(conn, state, seen)
+        rebuilt, _ = await conn.fetch_page_incremental(REF, state)
+    assert second == Fetched(None, state, seen)
+    assert snapshot_digest(rebuilt) == seen
+
+
+async def test_a_group_without_a_team_is_told_unchanged_unless_channels_were_kept(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """No team now: unchanged only when no channel was kept (a team gone is a change)."""
+    teamless = load("microsoft365", "group") | {"resourceProvisioningOptions": []}
+    async with graph_connector(monkeypatch) as conn:
+        _, with_team, team_seen = await first_fetch(conn)
+        router.routes["group"].side_effect = lambda r: httpx.Response(200, json=teamless)
+        _, without, seen = await first_fetch(conn)
+        again, _ = await changed(conn, without, seen)
+        gone, _ = await changed(conn, with_team, team_seen)
+    assert not without.get("channels"), "no channel kept"
+    assert again == Fetched(None, without, seen), "nothing kept, nothing changed"
+    assert gone.snapshot is not None and gone.content != team_seen, "the team's posts went"
+
+
+async def test_a_reply_can_end_the_window_first(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """A root edited after its reply was posted: the reply leaves the window first, and
+    the page is built from then on."""
+    edited = load("microsoft365", "messages")
+    edited["value"][0]["lastModifiedDateTime"] = "2026-11-19T10:00:00.000Z"
+    router.routes["messages"].side_effect = lambda r: httpx.Response(200, json=edited)
+    reply = datetime.fromisoformat(load("microsoft365", "replies")["value"][0]["createdDateTime"])
+    async with graph_connector(monkeypatch) as conn:
+        _, state, seen = await first_fetch(conn)
+        until = datetime.fromisoformat(state["seen"]["until"])
+        at(monkeypatch, until + timedelta(minutes=1))
+        after, _ = await changed(conn, state, seen)
+    assert until == reply + timedelta(days=30), "the reply's end, not the root's"
+    assert after.snapshot is not None and after.content != seen
+
+
+async def test_a_rate_limited_run_fetches_its_pages_within_their_deadline(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """With requests_per_second set, pages in flight stay at the request slots: pages
+    taking turns each get their requests within page_deadline_s (eight pages in flight
+    sharing 20 reads a second ran past a 1.5 s deadline)."""
+    settings = {"max_concurrency": 1, "requests_per_second": 20, "page_deadline_s": 1.5}
+    async with graph_connector(monkeypatch, **settings) as conn:
+        slots = asyncio.Semaphore(conn.settings.pages_in_flight)  # as the runner does
+
+        async def one() -> Any:
+            async with slots:
+                return await conn.fetch_page_synced(REF, None, NOW)
+
+        done = await asyncio.gather(*(one() for _ in range(8)), return_exceptions=True)
+    assert [str(d) for d in done if isinstance(d, BaseException)] == []
+    assert conn.settings.pages_in_flight == 1
 
 
 async def test_a_read_the_batch_left_out_is_an_error_not_a_claim(
@@ -305,3 +388,21 @@ async def test_pages_fetched_together_share_their_batches(
     batches = [json.loads(c.request.content)["requests"] for c in router.routes["batch"].calls]
     assert [len(b) for b in batches] == [20, 15], "5 pages x 7 reads, 20 a batch"
     assert all(sent <= 3 for _, sent in done), "at most two batches and the members' page"
+
+
+async def test_a_batch_refused_whole_in_the_delta_round_is_the_pages_error(
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter
+) -> None:
+    """A 403 on the ``$batch`` call carrying the channels' delta requests is the page's
+    error, never read as the app lacking ChannelMessage.Read.All."""
+    batch = router.routes["batch"].side_effect
+
+    def refuse_delta(request: httpx.Request) -> httpx.Response:
+        if "/delta" in request.content.decode():
+            return httpx.Response(403, json={"error": {"code": "Forbidden", "message": "no"}})
+        return batch(request)
+
+    router.routes["batch"].side_effect = refuse_delta
+    async with graph_connector(monkeypatch) as conn:
+        with pytest.raises(ConnectorError, match=r"POST https://\S+/\$batch: HTTP 403"):
+            await changed(conn, None, None)
