@@ -352,7 +352,8 @@ PURGED = "(removed under the retention policy)"
 def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int, int]:
     """Remove the evidence, messages, errors and links of every finished run that started
     before ``before`` (what may name students), keeping each result's rule, status and
-    severity so that trends still count them; ``(runs, results)`` purged."""
+    severity so that trends still count them, and the report pieces of every purged run
+    (those a report saved while an earlier purge ran too); ``(runs, results)`` purged."""
     with Session(engine) as session:
         runs = list(
             session.scalars(
@@ -386,8 +387,18 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
             .values(error=case((PageAudit.error.is_not(None), PURGED), else_=None), url=None)
         )
         session.execute(delete(DiscoveredGroup).where(DiscoveredGroup.run_id.in_(runs)))
-        session.execute(delete(ReportPiece).where(ReportPiece.audit_id.in_(audits)))
+        # purged_at first: a report saving pieces meanwhile either sees it or holds the
+        # run's row until it commits, and the delete below then sees its pieces.
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
+        session.execute(
+            delete(ReportPiece).where(
+                ReportPiece.audit_id.in_(
+                    select(PageAudit.id)
+                    .join(Run, Run.id == PageAudit.run_id)
+                    .where(Run.purged_at.is_not(None))
+                )
+            )
+        )
         session.commit()
     return len(runs), count
 
