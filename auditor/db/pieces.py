@@ -34,14 +34,23 @@ def read(engine: Engine, audit_ids: Sequence[int]) -> Iterator[tuple[int, str, b
 
 def save(engine: Engine, pieces: Iterable[tuple[int, str, bytes]]) -> None:
     """Keep each ``(audit id, key, body)`` whose audit's run is not purged, replacing the
-    audit's older piece: one transaction for the lot. Each row is inserted by a select
-    guarded by ``runs.purged_at IS NULL`` that share-locks the run's row on PostgreSQL,
-    so a purge committing meanwhile either makes the guard drop it or (it sets
-    ``purged_at`` before deleting pieces) waits for it and deletes it."""
+    audit's older piece: one transaction for the lot. On PostgreSQL the audits' runs are
+    share-locked first, in id order as :func:`auditor.db.store.purge` locks them: a purge
+    committing meanwhile either waits for this save (then deletes what it kept) or has
+    set ``purged_at``, which the insert's guard sees (SQLite runs one writer at a time)."""
     rows = [{"a": a, "k": k, "b": b} for a, k, b in pieces]
     if not rows:
         return
     with engine.begin() as conn:
+        ids = sorted({row["a"] for row in rows})
+        for start in range(0, len(ids), _IDS_PER_SELECT):
+            conn.execute(
+                select(Run.id)
+                .join(PageAudit, PageAudit.run_id == Run.id)
+                .where(PageAudit.id.in_(ids[start : start + _IDS_PER_SELECT]))
+                .order_by(Run.id)
+                .with_for_update(read=True, of=Run)
+            ).all()
         insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         guarded = (
             select(
@@ -52,7 +61,6 @@ def save(engine: Engine, pieces: Iterable[tuple[int, str, bytes]]) -> None:
             .select_from(PageAudit)
             .join(Run, Run.id == PageAudit.run_id)
             .where(PageAudit.id == bindparam("a", type_=Integer), Run.purged_at.is_(None))
-            .with_for_update(read=True, of=Run)
         )
         statement = insert(_PIECES).from_select(["audit_id", "key", "body"], guarded)
         statement = statement.on_conflict_do_update(

@@ -355,13 +355,16 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
     severity so that trends still count them, and the report pieces of every purged run
     (those a report saved while an earlier purge ran too); ``(runs, results)`` purged."""
     with Session(engine) as session:
-        runs = list(
-            session.scalars(
-                select(Run.id).where(
-                    Run.started_at < before, Run.purged_at.is_(None), Run.status != "running"
-                )
-            )
+        due = (
+            select(Run.id)
+            .where(Run.started_at < before, Run.purged_at.is_(None), Run.status != "running")
+            .order_by(Run.id)
         )
+        if not dry_run:
+            # Locked first, in id order as a save of report pieces locks its runs (no
+            # deadlock): a save under way commits before the pieces below are deleted.
+            due = due.with_for_update(key_share=True)
+        runs = list(session.scalars(due))
         if not runs:
             return 0, 0
         audits = select(PageAudit.id).where(PageAudit.run_id.in_(runs)).scalar_subquery()
@@ -387,8 +390,6 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
             .values(error=case((PageAudit.error.is_not(None), PURGED), else_=None), url=None)
         )
         session.execute(delete(DiscoveredGroup).where(DiscoveredGroup.run_id.in_(runs)))
-        # purged_at first: a report saving pieces meanwhile either sees it or holds the
-        # run's row until it commits, and the delete below then sees its pieces.
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
         session.execute(
             delete(ReportPiece).where(
