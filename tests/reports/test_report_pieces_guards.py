@@ -6,6 +6,8 @@ but do not fit the page, or survive a change of what renders them."""
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 import zlib
 from collections.abc import Callable
 from datetime import timedelta
@@ -14,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 from report_seed import PageSpec, add_run
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
 from test_report_pieces import (  # noqa: F401  (layout: a fixture of reports)
     DAY0,
@@ -274,3 +276,44 @@ def test_the_code_version_covers_the_libraries_and_the_rule_texts_code(
     other.write_text("# another remediation_for\n")
     monkeypatch.setattr(pieces, "results_module", SimpleNamespace(__file__=str(other)))
     assert version() != before
+
+
+def test_a_purge_waits_for_a_save_under_way_then_deletes_its_pieces(postgres_url: str) -> None:
+    """PostgreSQL, two connections: a save that has locked its run (as ``save`` does
+    first) and not yet committed holds the purge back; once it commits, the purge deletes
+    what it saved. The purge is seen waiting in ``pg_stat_activity`` before the save
+    commits, so the order is certain."""
+    engine = _engine(postgres_url)
+    add_pages(engine, PAGES, DAY0)
+    first = night(engine, 0, {p.id: results(p.id) for p in PAGES})
+    with Session(engine) as session:
+        audit = session.scalar(select(PageAudit.id).where(PageAudit.run_id == first).limit(1))
+    with engine.connect() as saving:
+        saving.execute(select(Run.id).where(Run.id == first).with_for_update(read=True)).all()
+        purging = threading.Thread(target=store.purge, args=(engine, DAY0 + timedelta(days=1)))
+        purging.start()
+        try:
+            assert _waits_on_a_lock(engine), "the purge did not wait for the save"
+            saving.execute(insert(ReportPiece).values(audit_id=audit, key="k", body=b"quote"))
+            saving.commit()
+        finally:
+            purging.join()
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ReportPiece)) == 0
+        assert session.scalar(select(Run.purged_at).where(Run.id == first)) is not None
+
+
+def _waits_on_a_lock(engine: Engine) -> bool:
+    """Whether another session of the database comes to wait on a lock (polled, for at
+    most ten seconds: a bound, not a measure)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()"
+    )
+    with engine.connect() as conn:
+        for _ in range(1000):
+            if conn.execute(waiting).scalar():
+                return True
+            conn.rollback()
+            time.sleep(0.01)
+    return False
