@@ -47,6 +47,7 @@ RLO = "\u202e"
 
 
 def _engine(db_url: str) -> Engine:
+    """A migrated database at ``db_url``."""
     engine = make_engine(db_url)
     upgrade(engine)
     return engine
@@ -127,6 +128,7 @@ def test_pieces_of_a_purged_run_are_not_read_and_the_next_purge_removes_them(
 
 
 def test_save_keeps_no_piece_of_a_purged_run(db_url: str) -> None:
+    """Of one save's pieces, those of a purged run's audit are dropped, the others kept."""
     engine = _engine(db_url)
     add_pages(engine, PAGES, DAY0)
     first = night(engine, 0, {p.id: results(p.id) for p in PAGES})
@@ -215,6 +217,7 @@ def _bend(held: Reports, change: Callable[[Pieces], None]) -> None:
 
 
 def _first_hole(made: Pieces) -> str:
+    """The marker of the first hole in the pieces' section."""
     return made.html.split(HOLE)[1]
 
 
@@ -247,6 +250,8 @@ def test_a_piece_that_does_not_fit_the_page_is_rendered_again(
     reports: Reports,  # noqa: F811
     change: Callable[[Pieces], None],
 ) -> None:
+    """Pieces that read back but do not fit the page's results are counted as unreadable
+    and rendered again: the report is the fresh one, said in one more log line."""
     fresh = reports.write(reports.second, "fresh", reuse=False)
     reports.write(reports.second, "stored")
     _bend(reports, change)
