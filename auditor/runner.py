@@ -426,7 +426,12 @@ class Runner:
         try:
             return reuse.load(self.engine, run_id, pages)
         except Exception as exc:
-            log.warning("stored page inputs could not be read (%s): every page is evaluated", exc)
+            log.warning(
+                "stored page inputs of %d page(s) could not be read (%s): those pages are "
+                "evaluated in full",
+                len(pages),
+                exc,
+            )
             return {}
 
     def _context(self, page: PageConfig) -> str:

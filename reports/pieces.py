@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import logging
+import platform
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from typing import Any
 from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
+from auditor import results as results_module
 from auditor.db import pieces as stored
 from auditor.reports.charts import Cell, history_strip
 from auditor.reports.environment import (
@@ -65,7 +67,20 @@ _COMPACT = (",", ":")
 # A result's members in findings.json and .jsonl that change from run to run (the others,
 # and title and clause, are in its stored piece), in the order they are written.
 RUN_MEMBERS = ("first_seen", "first_seen_run", "days_open", "trend")
-_SOURCES = ("pieces.py", "export.py", "view.py", "environment.py", "evidence.py", "charts.py")
+# The reports code that renders the pieces or computes what they show, and what it imports
+# from the rest of the package (``RuleInfo.remediation_for``, the history's statuses).
+_SOURCES = (
+    "pieces.py",
+    "export.py",
+    "view.py",
+    "environment.py",
+    "evidence.py",
+    "charts.py",
+    "history.py",
+    "theme.py",
+)
+_PACKAGE_SOURCES = ("results.py",)
+_LIBRARIES = ("page-auditor", "jinja2", "markupsafe")
 _HISTORY_KEY = (
     '<figcaption>One cell per run, oldest on the left: <span class="key st-fail"></span> fail '
     '<span class="key st-warn"></span> warn <span class="key st-error"></span> error '
@@ -288,7 +303,10 @@ def _history(view: RunView, page: PageView, _: ResultView | None) -> str:
     strip = history_chart(view, page)
     if strip is None:
         return ""
-    return f'  <h4>Rule history</h4>\n  <figure class="history">{strip}{_HISTORY_KEY}</figure>\n'
+    # Filled in after rendering, past ``finalize``: its page name and rule titles are
+    # cleaned here as finalize would (no bidi control, no NUL).
+    text = strip_bidi(str(strip)).replace(NUL, REPLACEMENT)
+    return f'  <h4>Rule history</h4>\n  <figure class="history">{text}{_HISTORY_KEY}</figure>\n'
 
 
 def _overdue(view: RunView, page: PageView, r: ResultView | None) -> str:
@@ -448,13 +466,18 @@ def quiet_cells(page: PageView) -> str:
 @cache
 def code_version() -> str:
     """Digest of what renders the pieces: the templates, this package's code that renders
-    them, and the installed version."""
+    them or computes what they show, the installed versions of the package, jinja2 and
+    markupsafe (escaping), and Python's (csv, json)."""
     digest = hashlib.sha256()
     here = Path(__file__).parent
-    for path in sorted((here / "templates").iterdir()) + [here / name for name in _SOURCES]:
+    package = Path(results_module.__file__).parent
+    paths = sorted((here / "templates").iterdir()) + [here / name for name in _SOURCES]
+    for path in paths + [package / name for name in _PACKAGE_SOURCES]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    with contextlib.suppress(metadata.PackageNotFoundError):
-        digest.update(metadata.version("page-auditor").encode())
+    for name in _LIBRARIES:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{name}\0{metadata.version(name)}\0".encode())
+    digest.update(platform.python_version().encode())
     return digest.hexdigest()
 
 
@@ -485,6 +508,45 @@ def page_key(settings: str, page: PageView) -> str:
     return hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:32]
 
 
+def _kept_by(page: PageView) -> int | None:
+    """The audit whose stored pieces are the page's, or None when they are not stored: an
+    audit that errored holds its own (empty) results in every run, so its pieces would
+    never be re-used, and they are cheap to render."""
+    if page.holder is None or page.status == "error" or not page.results:
+        return None
+    return page.holder
+
+
+# The hole kinds whose filler shows a result (the others show the page's).
+_RESULT_HOLES = frozenset({"overdue", "resolved", "dates"})
+
+
+def _check_fits(pieces: Pieces, count: int) -> None:
+    """Raise ValueError unless stored ``pieces`` fit a page of ``count`` results: a piece
+    per result in each list, text where text is kept, and known holes naming results the
+    page has (what :func:`section`, :func:`record`, :func:`csv_rows` and
+    :func:`plan_rows` rely on)."""
+    texts = [pieces.head, pieces.csv_page, pieces.plan_page, pieces.html]
+    texts += pieces.results + pieces.csv_results
+    for plan in pieces.plans:
+        if not isinstance(plan, list) or len(plan) not in (0, 2):
+            raise ValueError("a plan is not two cells")
+        texts += plan
+    if not all(isinstance(t, str) for t in texts):
+        raise ValueError("a piece is not text")
+    if not len(pieces.results) == len(pieces.csv_results) == len(pieces.plans) == count:
+        raise ValueError(f"pieces for another number of results than {count}")
+    parts = pieces.html.split(HOLE)
+    if len(parts) % 2 == 0:
+        raise ValueError("a hole is not closed")
+    for marker in parts[1::2]:
+        kind, arg_sep, arg = marker.partition(ARG)
+        if kind not in FILLERS or not arg_sep:
+            raise ValueError(f"unknown hole {kind!r}")
+        if (kind in _RESULT_HOLES) != bool(arg) or (arg and not 0 <= int(arg) < count):
+            raise ValueError(f"hole {kind!r} names no result of the page")
+
+
 class Cache:
     """The pieces of a report's pages: read from the database (``engine``; None: none
     stored), rendered where missing or stale, and the rendered ones stored."""
@@ -500,11 +562,13 @@ class Cache:
     def pieces(self, pages: Sequence[PageView]) -> list[Pieces]:
         """The pieces of ``pages``, in order (a part's pages: read and written at once)."""
         keys = [page_key(self.settings, p) for p in pages]
-        found = self._read([p.holder for p in pages if p.holder is not None])
+        found = self._read([h for p in pages if (h := _kept_by(p)) is not None])
         out: list[Pieces | None] = []
         for page, key in zip(pages, keys, strict=True):
-            hit = found.pop(page.holder, None) if page.holder is not None else None
-            out.append(self._unpack(hit[1]) if hit is not None and hit[0] == key else None)
+            holder = _kept_by(page)
+            hit = found.pop(holder, None) if holder is not None else None
+            fits = hit is not None and hit[0] == key
+            out.append(self._unpack(page, hit[1]) if hit is not None and fits else None)
         missing = [i for i, pieces in enumerate(out) if pieces is None]
         self.reused += len(pages) - len(missing)
         if missing:
@@ -515,17 +579,20 @@ class Cache:
             self._save(
                 (holder, keys[i], made.pack())
                 for i in missing
-                if (holder := pages[i].holder) is not None and (made := out[i]) is not None
+                if (holder := _kept_by(pages[i])) is not None and (made := out[i]) is not None
             )
         return [pieces for pieces in out if pieces is not None]
 
-    def _unpack(self, body: bytes) -> Pieces | None:
-        """Stored pieces, or None (counted) when they cannot be read."""
+    def _unpack(self, page: PageView, body: bytes) -> Pieces | None:
+        """Stored pieces that fit ``page``'s results, or None (counted) when they cannot be
+        read or do not fit."""
         try:
-            return Pieces.unpack(body)
-        except (ValueError, TypeError, zlib.error):
+            pieces = Pieces.unpack(body)
+            _check_fits(pieces, len(page.results))
+        except (ValueError, TypeError, KeyError, IndexError, zlib.error):
             self.unreadable += 1
             return None
+        return pieces
 
     def _read(self, holders: list[int]) -> dict[int, tuple[str, bytes]]:
         """The stored pieces of ``holders``: none when the store cannot be read."""

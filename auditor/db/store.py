@@ -352,15 +352,19 @@ PURGED = "(removed under the retention policy)"
 def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int, int]:
     """Remove the evidence, messages, errors and links of every finished run that started
     before ``before`` (what may name students), keeping each result's rule, status and
-    severity so that trends still count them; ``(runs, results)`` purged."""
+    severity so that trends still count them, and the report pieces of every purged run
+    (those a report saved while an earlier purge ran too); ``(runs, results)`` purged."""
     with Session(engine) as session:
-        runs = list(
-            session.scalars(
-                select(Run.id).where(
-                    Run.started_at < before, Run.purged_at.is_(None), Run.status != "running"
-                )
-            )
+        due = (
+            select(Run.id)
+            .where(Run.started_at < before, Run.purged_at.is_(None), Run.status != "running")
+            .order_by(Run.id)
         )
+        if not dry_run:
+            # Locked first, in id order as a save of report pieces locks its runs (no
+            # deadlock): a save under way commits before the pieces below are deleted.
+            due = due.with_for_update(key_share=True)
+        runs = list(session.scalars(due))
         if not runs:
             return 0, 0
         audits = select(PageAudit.id).where(PageAudit.run_id.in_(runs)).scalar_subquery()
@@ -386,8 +390,16 @@ def purge(engine: Engine, before: datetime, dry_run: bool = False) -> tuple[int,
             .values(error=case((PageAudit.error.is_not(None), PURGED), else_=None), url=None)
         )
         session.execute(delete(DiscoveredGroup).where(DiscoveredGroup.run_id.in_(runs)))
-        session.execute(delete(ReportPiece).where(ReportPiece.audit_id.in_(audits)))
         session.execute(update(Run).where(Run.id.in_(runs)).values(purged_at=now()))
+        session.execute(
+            delete(ReportPiece).where(
+                ReportPiece.audit_id.in_(
+                    select(PageAudit.id)
+                    .join(Run, Run.id == PageAudit.run_id)
+                    .where(Run.purged_at.is_not(None))
+                )
+            )
+        )
         session.commit()
     return len(runs), count
 

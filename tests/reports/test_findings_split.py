@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import SampleRun
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from auditor.db.models import Page, PageAudit, Result, results_holder
 from auditor.reports import run_report
 from auditor.reports.export import findings
 from auditor.reports.run_report import write_report
@@ -91,3 +94,56 @@ def test_split_findings_csv_lists_every_row_in_its_part(
 def _pages(folder: Path, part: dict[str, str]) -> list[dict[str, str]]:
     """The page records of one part file."""
     return json.loads((folder / part["file"]).read_text(encoding="utf-8"))["pages"]
+
+
+def test_findings_csv_rows_are_the_stored_results(sample: SampleRun, tmp_path: Path) -> None:
+    """Independently of the code that writes it: findings.csv, parsed, lists exactly the
+    run's stored results that are not passing or not applicable, each with its page's
+    registration and the rule, status, severity and message the database holds, and one
+    row for each page that lists none."""
+    out = tmp_path / "whole"
+    write_report(load_run(sample.engine, sample.run_id), out, sample.config, reuse=False)
+    rows = rows_of(out / "findings.csv")
+    with Session(sample.engine) as session:
+        stored = session.execute(
+            select(
+                PageAudit.page_id,
+                Page.name,
+                Page.school,
+                Page.owner,
+                Page.supervisor,
+                Result.rule_id,
+                Result.status,
+                Result.severity,
+                Result.message,
+            )
+            .join(Page, Page.id == PageAudit.page_id)
+            .join(Result, Result.page_audit_id == results_holder(PageAudit))
+            .where(PageAudit.run_id == sample.run_id)
+        ).all()
+        audited = set(
+            session.scalars(select(PageAudit.page_id).where(PageAudit.run_id == sample.run_id))
+        )
+    listed = {
+        (r.page_id, r.rule_id): r for r in stored if r.status not in ("pass", "not-applicable")
+    }
+    assert len(listed) > 10
+    got = {(row["page_id"], row["rule"]): row for row in rows if row["rule"]}
+    assert got.keys() == listed.keys()
+    for key, row in got.items():
+        want = listed[key]
+        assert row["run_id"] == str(sample.run_id)
+        assert (row["page_name"], row["school"], row["owner"], row["supervisor"]) == (
+            want.name,
+            want.school,
+            want.owner,
+            want.supervisor,
+        )
+        assert (row["status"], row["severity"], row["message"]) == (
+            want.status,
+            want.severity,
+            want.message,
+        ), key
+    quiet = {row["page_id"] for row in rows if not row["rule"]}
+    assert quiet == audited - {page for page, _ in listed}
+    assert len(rows) == len(got) + len(quiet)

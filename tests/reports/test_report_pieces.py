@@ -7,6 +7,8 @@ retention purge (which removes the purged runs' pieces with their evidence)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -163,7 +165,12 @@ def test_the_action_plan_is_the_digest_emails_attachment(reports: Reports) -> No
     view = load_run(reports.engine, reports.second)
     apply_deadlines(view, reports.config.remediation, reports.config.district.timezone)
     attached = action_plan_csv(view.pages, view.id).encode()
-    assert b"OVERDUE" not in attached and attached.count(b"\r\n") == 7  # header, 6 rows
+    rows = list(csv.DictReader(io.StringIO(attached.decode(), newline="")))
+    # One row per page's failing rule, with run 2's ages, trends and (past) due days.
+    assert [(r["page_id"], r["rule"]) for r in rows] == [(p.id, "DS2.closed") for p in PAGES]
+    assert {(r["days_open"], r["trend"], r["due_by"]) for r in rows} == {
+        ("10", "still-failing", "2026-10-02")
+    }
     assert written["action-plans/boss@district.org.csv"] == attached
 
 
