@@ -23,10 +23,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 import respx
 from mock_platforms import CHANNEL, GRAPH, TEAM, TENANT, json_response, mock_microsoft, paged
 
 from auditor.connectors.base import PageRef
+from auditor.connectors.microsoft365 import Microsoft365Connector
 
 ENV: dict[str, str] = {"M365_CLIENT_SECRET": "mock-client-secret-not-real"}
 """Environment the connector reads: the app's (fake) client secret."""
@@ -70,3 +72,16 @@ def mock_microsoft365(router: respx.MockRouter) -> None:
         router.get(f"{messages}/{root}/replies", name=f"replies-{root}").mock(
             side_effect=lambda r, root=root: sample(f"replies-{root}")
         )
+
+
+def spy_builds(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The ids of the pages whose snapshot the Microsoft 365 connector builds from now on
+    (it still builds them)."""
+    built: list[str] = []
+    snapshot = Microsoft365Connector._snapshot
+    monkeypatch.setattr(
+        Microsoft365Connector,
+        "_snapshot",
+        lambda self, ref, *a: built.append(ref.id) or snapshot(self, ref, *a),
+    )
+    return built

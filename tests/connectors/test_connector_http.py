@@ -14,7 +14,6 @@ import httpx
 import pytest
 import respx
 
-import auditor.connectors.http
 from auditor.connectors.base import ConnectorError, PageRef
 from auditor.connectors.cloud import CloudConnector, CloudConnectorSettings, read_secret
 from auditor.connectors.html_text import html_text, with_urls
@@ -31,15 +30,7 @@ BASE = "https://api.example.test/v1"
 TOKEN_URL = "https://login.example.test/token"
 
 
-@pytest.fixture(autouse=True)
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    asked: list[float] = []
-
-    async def record(seconds: float) -> None:
-        asked.append(seconds)
-
-    monkeypatch.setattr(auditor.connectors.http, "sleep", record)
-    return asked
+pytestmark = pytest.mark.usefixtures("waits")  # every pause recorded, none slept (conftest)
 
 
 def client(**kwargs: object) -> HttpClient:

@@ -13,7 +13,6 @@ import httpx
 import pytest
 import respx
 
-import auditor.connectors.http
 from auditor.connectors.base import ConnectorError
 from auditor.connectors.graph_batch import (
     MAX_BATCH,
@@ -29,16 +28,7 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 Item = dict[str, Any]
 
 
-@pytest.fixture(autouse=True)
-def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every pause asked for (nothing really sleeps)."""
-    asked: list[float] = []
-
-    async def record(seconds: float) -> None:
-        asked.append(seconds)
-
-    monkeypatch.setattr(auditor.connectors.http, "sleep", record)
-    return asked
+pytestmark = pytest.mark.usefixtures("waits")  # every pause recorded, none slept (conftest)
 
 
 def ok(path: str) -> Item:

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+from microsoft365_platform import spy_builds
 from mock_platforms import TEAM, TENANT, mock_microsoft
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
@@ -23,7 +24,6 @@ import auditor.connectors.http
 import auditor.connectors.microsoft365
 from auditor.cli import app
 from auditor.config import Config
-from auditor.connectors.microsoft365 import Microsoft365Connector
 from auditor.db import store, sync
 from auditor.db.engine import make_engine
 from auditor.db.models import SyncState
@@ -132,13 +132,7 @@ async def test_an_unchanged_graph_page_is_neither_built_nor_evaluated_and_stands
 ) -> None:
     config, engine = district
     first = await audit(config, engine)
-    built: list[str] = []
-    snapshot = Microsoft365Connector._snapshot
-    monkeypatch.setattr(
-        Microsoft365Connector,
-        "_snapshot",
-        lambda self, ref, *a: built.append(ref.id) or snapshot(self, ref, *a),
-    )
+    built = spy_builds(monkeypatch)
     second = await audit(config, engine)
     assert built == [] and second["debate"].reused, "told unchanged from the answers alone"
     assert second["debate"].requests <= 4

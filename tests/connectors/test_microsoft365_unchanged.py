@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from microsoft365_platform import spy_builds
 from mock_platforms import CHANNEL, GRAPH, TEAM, load, mock_microsoft
 from test_microsoft365 import NOW, graph_connector
 from test_microsoft365_incremental import REF, delta_answer, new_message
@@ -67,13 +68,7 @@ async def test_an_unchanged_page_is_not_built_and_what_it_claims_is_true(
 ) -> None:
     async with graph_connector(monkeypatch) as conn:
         first, state, seen = await first_fetch(conn)
-        built: list[str] = []
-        snapshot = Microsoft365Connector._snapshot
-        monkeypatch.setattr(
-            Microsoft365Connector,
-            "_snapshot",
-            lambda self, ref, *a: built.append(ref.id) or snapshot(self, ref, *a),
-        )
+        built = spy_builds(monkeypatch)
         second, sent = await changed(conn, state, seen)
         assert second == Fetched(None, state, seen), "not built; the state stays as it is"
         assert built == [] and sent == 2, "one round, and the members' second page"
