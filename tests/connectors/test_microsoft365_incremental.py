@@ -77,16 +77,7 @@ class TestMicrosoft365IncrementalContract(TestMicrosoft365Contract):
         assert len(faults.hits) == 2
 
 
-@pytest.fixture(autouse=True)
-def no_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every pause asked for (nothing really sleeps)."""
-    asked: list[float] = []
-
-    async def record(seconds: float) -> None:
-        asked.append(seconds)
-
-    monkeypatch.setattr(auditor.connectors.http, "sleep", record)
-    return asked
+pytestmark = pytest.mark.usefixtures("waits")  # every pause recorded, none slept (conftest)
 
 
 @pytest.fixture
@@ -283,7 +274,7 @@ async def test_kept_threads_hold_no_names_and_no_credentials(
 
 
 async def test_batch_item_throttled_is_sent_again(
-    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, no_waits: list[float]
+    monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, waits: list[float]
 ) -> None:
     team = router.routes["team"].side_effect
     answers = iter([httpx.Response(429, headers={"Retry-After": "3"})])
@@ -291,8 +282,8 @@ async def test_batch_item_throttled_is_sent_again(
     async with graph_connector(monkeypatch) as conn:
         snapshot, _, _ = await incremental(conn, None)
     assert router.routes["batch"].call_count == 3, "reads, the throttled one again, deltas"
-    assert no_waits[0] == 3.0, "the throttled read waits its Retry-After"
-    assert all(0 < w <= 3.0 for w in no_waits[1:]), "the other requests held as long at most"
+    assert waits[0] == 3.0, "the throttled read waits its Retry-After"
+    assert all(0 < w <= 3.0 for w in waits[1:]), "the other requests held as long at most"
     retried = json.loads(router.routes["batch"].calls[1].request.content)["requests"]
     assert [r["url"] for r in retried] == [f"/teams/{TEAM}"], "only the throttled item"
     assert snapshot.url is not None

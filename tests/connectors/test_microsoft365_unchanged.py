@@ -23,15 +23,7 @@ from auditor.connectors.base import ConnectorError, Fetched, snapshot_digest
 from auditor.connectors.http import count_requests
 from auditor.connectors.microsoft365 import Microsoft365Connector
 
-
-@pytest.fixture(autouse=True)
-def no_waits(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Nothing really sleeps."""
-
-    async def record(seconds: float) -> None:
-        return None
-
-    monkeypatch.setattr(auditor.connectors.http, "sleep", record)
+pytestmark = pytest.mark.usefixtures("waits")  # nothing really sleeps (conftest)
 
 
 @pytest.fixture
