@@ -1,6 +1,6 @@
 """Machine-readable outputs of a run: the records of ``findings.json``, ``findings.jsonl``
-and ``findings.csv`` (written as streams by ``reports.findings_files``), the unregistered
-groups as CSV, and one action-plan CSV per supervisor. They carry the same facts as the
+and ``findings.csv`` and the action-plan columns (the files and each supervisor's action
+plan written by ``reports.findings_files``), and the unregistered groups as CSV. They carry the same facts as the
 HTML report, including first-seen dates and trends. Each is a new private file (see
 ``reports.files``); no bidi control reaches a CSV cell, and findings.json keeps them as
 ``\\uXXXX`` escapes (the exact text, and nothing that reorders a line in an editor)."""
@@ -8,10 +8,9 @@ HTML report, including first-seen dates and trends. Each is a new private file (
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -261,20 +260,6 @@ def _csv_rows(handle: TextIO, columns: list[str], rows: Iterable[dict[str, Any]]
         writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
 
 
-def _result_columns(r: ResultView) -> dict[str, Any]:
-    return {
-        "rule": r.rule,
-        "title": r.title,
-        "status": r.status,
-        "severity": r.severity,
-        "message": r.message,
-        "evidence": evidence_text(r.evidence),
-        "first_seen": _iso(r.first_seen) or "",
-        "days_open": "" if r.days_open is None else r.days_open,
-        "trend": r.trend or "",
-    }
-
-
 def listed(p: PageView) -> list[ResultView]:
     """The page's results findings.csv lists (all but plain passes and not-applicable)."""
     return [r for r in p.results if brief(r) not in BRIEF_STATUSES.values()]
@@ -286,39 +271,6 @@ def quiet_page(p: PageView) -> dict[str, Any]:
         return {}
     passing = sum(r.status == "pass" for r in p.results)
     return {"status": "pass", "message": f"{passing} of {len(p.results)} rules pass"}
-
-
-def _action_plan_rows(pages: Iterable[PageView], run_id: int | None) -> Iterator[dict[str, Any]]:
-    """One action-plan row per fail/warn result of ``pages``, its due date filled in, and
-    the reason, planned fix date and who fixes it as last imported (empty when unplanned);
-    ``run_id``: the run shown (a page carried over from an earlier run names that one)."""
-    return (
-        {
-            "run_id": p.from_run.id if p.from_run else run_id or "",
-            "page_id": p.id,
-            "page_name": p.name,
-            "school": p.school,
-            "platform": p.platform,
-            "owner": p.owner,
-            "how_to_fix": r.remediation,
-            "due_by": r.due.isoformat() if r.due else "",
-            "reason": r.plan_note or "",
-            "planned_fix_date": r.plan_fix_on.isoformat() if r.plan_fix_on else "",
-            "fixed_by": r.plan_by or "",
-            "dismiss": "",
-        }
-        | _result_columns(r)
-        for p in pages
-        for r in p.attention
-        if r.status != "error"
-    )
-
-
-def action_plan_csv(pages: Iterable[PageView], run_id: int | None = None) -> str:
-    """A supervisor's action plan as CSV text (the digest email's attachment)."""
-    handle = io.StringIO(newline="")
-    _csv_rows(handle, ACTION_PLAN_COLUMNS, _action_plan_rows(pages, run_id))
-    return handle.getvalue()
 
 
 def write_discovered_csv(view: RunView, path: Path) -> None:

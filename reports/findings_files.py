@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -26,7 +26,15 @@ from auditor.reports.export import (
     summary,
 )
 from auditor.reports.files import append_text, create_text
-from auditor.reports.pieces import Pieces, csv_cells, csv_rows, plan_rows, quiet_cells, record
+from auditor.reports.pieces import (
+    Pieces,
+    csv_cells,
+    csv_rows,
+    plan_cells,
+    plan_rows,
+    quiet_cells,
+    record,
+)
 from auditor.reports.view import PageView, RunView
 
 FINDINGS_DIR = "findings"
@@ -199,9 +207,16 @@ class ActionPlans:
         """Append the rows of ``pages`` (with their ``pieces``), in page order."""
         rows: dict[str, list[str]] = {}
         for page, made in zip(pages, pieces, strict=True):
-            text = plan_rows(self.view, page, made)
+            text = plan_rows(self.view.id, page, (made.plan_page, made.plans))
             if text:
                 rows.setdefault(page.supervisor, []).append(text)
         for supervisor, texts in rows.items():
             with append_text(self.paths[supervisor]) as handle:
                 handle.write("".join(texts))
+
+
+def action_plan_csv(pages: Iterable[PageView], run_id: int | None = None) -> str:
+    """A supervisor's action plan as CSV text (the digest email's attachment): the rows
+    :class:`ActionPlans` writes, made from the pages' results."""
+    header = ",".join(ACTION_PLAN_COLUMNS) + "\r\n"
+    return header + "".join(plan_rows(run_id, p, plan_cells(p)) for p in pages)

@@ -166,6 +166,21 @@ def render(view: RunView, page: PageView, root: str) -> Pieces:
         )
         for r in page.results
     ]
+    plan_page, plans = plan_cells(page)
+    return Pieces(
+        dumps(kept)[1:-1],
+        [dumps(record)[:-1] for record in static],
+        csv_page,
+        csv_results,
+        plan_page,
+        plans,
+        _section(view, page, root),
+    )
+
+
+def plan_cells(page: PageView) -> tuple[str, list[list[str]]]:
+    """The page's action-plan cells ``page_id`` to ``owner``, and each result's cells
+    ``rule`` to ``evidence`` and ``how_to_fix`` where it is planned (none for the others)."""
     plan_page = csv_cells([page.id, page.name, page.school, page.platform, page.owner])
     plans = [
         [
@@ -178,15 +193,7 @@ def render(view: RunView, page: PageView, root: str) -> Pieces:
         else []
         for r in page.results
     ]
-    return Pieces(
-        dumps(kept)[1:-1],
-        [dumps(record)[:-1] for record in static],
-        csv_page,
-        csv_results,
-        plan_page,
-        plans,
-        _section(view, page, root),
-    )
+    return plan_page, plans
 
 
 def planned(r: ResultView) -> bool:
@@ -433,12 +440,15 @@ def csv_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
     return "".join(rows)
 
 
-def plan_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
-    """The page's rows in its supervisor's action plan (see ``export.action_plan_csv``):
-    its fail and warn results, with their due day and imported plan."""
-    run_id = page.from_run.id if page.from_run else view.id
+def plan_rows(run_id: int | None, page: PageView, made: tuple[str, Sequence[Sequence[str]]]) -> str:
+    """The page's rows in its supervisor's action plan: its fail and warn results, with
+    their due day and imported plan; ``run_id``: the run shown (a page carried over from
+    an earlier run names that one); ``made``: :func:`plan_cells` (or as stored)."""
+    shown = page.from_run.id if page.from_run else run_id
+    run = "" if shown is None else shown
+    plan_page, plans = made
     rows = []
-    for r, plan in zip(page.results, pieces.plans, strict=True):
+    for r, plan in zip(page.results, plans, strict=True):
         if not plan:
             continue
         cells, fix = plan
@@ -448,8 +458,7 @@ def plan_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
         fix_on = r.plan_fix_on.isoformat() if r.plan_fix_on else ""
         imported = csv_cells([r.plan_note or "", fix_on, r.plan_by or ""])
         rows.append(
-            f"{run_id},{pieces.plan_page},{cells},{first},{days},{r.trend or ''},{fix},{due},"
-            f"{imported},\r\n"
+            f"{run},{plan_page},{cells},{first},{days},{r.trend or ''},{fix},{due},{imported},\r\n"
         )
     return "".join(rows)
 

@@ -19,8 +19,8 @@ from auditor.errors import AuditorError
 from auditor.reports.deadlines import apply_deadlines, overdue_items
 from auditor.reports.digest import Digest, build_digests
 from auditor.reports.environment import file_stem, join_url, render_email
-from auditor.reports.export import action_plan_csv
 from auditor.reports.files import make_folder, replace_file
+from auditor.reports.findings_files import action_plan_csv
 from auditor.reports.view import RunNotFoundError, RunView, load_run
 
 DIGEST = "digest"

@@ -26,7 +26,7 @@ from auditor.db.store import PageRecord
 from auditor.loading import load_config
 from auditor.reports import pieces, run_report
 from auditor.reports.deadlines import apply_deadlines
-from auditor.reports.export import action_plan_csv
+from auditor.reports.findings_files import action_plan_csv
 from auditor.reports.run_report import write_report
 from auditor.reports.view import load_run
 from auditor.results import Evidence, RuleResult, Severity, Status
