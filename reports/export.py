@@ -1,9 +1,10 @@
 """Machine-readable outputs of a run: the records of ``findings.json``, ``findings.jsonl``
 and ``findings.csv`` and the action-plan columns (the files and each supervisor's action
-plan written by ``reports.findings_files``), and the unregistered groups as CSV. They carry the same facts as the
-HTML report, including first-seen dates and trends. Each is a new private file (see
-``reports.files``); no bidi control reaches a CSV cell, and findings.json keeps them as
-``\\uXXXX`` escapes (the exact text, and nothing that reorders a line in an editor)."""
+plan written by ``reports.findings_files``), and the unregistered groups as CSV. They
+carry the same facts as the HTML report, including first-seen dates and trends. Each is a
+new private file (see ``reports.files``); no bidi control reaches a CSV cell, and
+findings.json keeps them as ``\\uXXXX`` escapes (the exact text, and nothing that
+reorders a line in an editor)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,8 @@ _ESCAPED_BIDI = {ord(c): f"\\u{ord(c):04x}" for c in BIDI_CONTROLS}  # JSON esca
 _BIDI_FOUND = re.compile("[" + "".join(BIDI_CONTROLS) + "]")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A date or time as ISO 8601 text, None for none."""
     return value.isoformat() if value else None
 
 
@@ -99,7 +101,7 @@ def result_record(r: ResultView) -> dict[str, Any]:
     additions = {
         "title": r.title,
         "clause": r.clause,
-        "first_seen": _iso(r.first_seen),
+        "first_seen": iso(r.first_seen),
         "first_seen_run": r.first_seen_run,
         "days_open": r.days_open,
         "trend": r.trend,
@@ -149,7 +151,7 @@ def page_record(
         "url": p.url,
         "worst": p.worst,
         "report": p.href,
-        "from_run": {"id": from_run.id, "started_at": _iso(from_run.started_at)}
+        "from_run": {"id": from_run.id, "started_at": iso(from_run.started_at)}
         if from_run
         else None,
         "results": results,
@@ -162,8 +164,8 @@ def run_record(view: RunView) -> dict[str, Any]:
     """The run's header in findings.json."""
     return {
         "id": view.id,
-        "started_at": _iso(view.started_at),
-        "finished_at": _iso(view.finished_at),
+        "started_at": iso(view.started_at),
+        "finished_at": iso(view.finished_at),
         "status": view.status,
         "district": view.district,
         "previous_run_id": view.previous_run.id if view.previous_run else None,
@@ -196,7 +198,7 @@ def discovered_records(view: RunView) -> list[dict[str, Any]]:
             "external_id": g.external_id,
             "name": g.name,
             "url": g.url,
-            "found_at": _iso(g.found_at),
+            "found_at": iso(g.found_at),
         }
         for g in view.discovered
     ]
@@ -286,7 +288,7 @@ def write_discovered_csv(view: RunView, path: Path) -> None:
                 "external_id": g.external_id,
                 "name": g.name,
                 "url": g.url or "",
-                "found_at": _iso(g.found_at),
+                "found_at": iso(g.found_at),
             }
             for g in view.discovered
         ),

@@ -52,6 +52,7 @@ from auditor.reports.export import (
     brief,
     dumps,
     evidence_text,
+    iso,
     quiet_page,
     result_record,
     spreadsheet_safe,
@@ -385,7 +386,7 @@ def record(
     out.append(',"report":' + dumps(page.href))
     ref = page.from_run
     if ref is not None:
-        out.append(',"from_run":' + dumps({"id": ref.id, "started_at": _iso(ref.started_at)}))
+        out.append(',"from_run":' + dumps({"id": ref.id, "started_at": iso(ref.started_at)}))
     out.append(',"results":[')
     keys = (*BRIEF_STATUSES.values(), RESOLVED, *(["manual"] if checks is not None else []))
     listed: dict[str, list[str]] = {key: [] for key in keys}
@@ -404,10 +405,6 @@ def record(
         out.append("," + dumps(listed)[1:-1])
     out.append("}")
     return "".join(out)
-
-
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _run_members(r: ResultView) -> str:
@@ -432,7 +429,7 @@ def csv_rows(view: RunView, page: PageView, pieces: Pieces) -> str:
     for i, r in enumerate(page.results):
         if brief(r) in BRIEF_STATUSES.values():
             continue
-        tail = (_iso(r.first_seen) or "", r.first_seen_run or "", r.days_open, r.trend or "")
+        tail = (iso(r.first_seen) or "", r.first_seen_run or "", r.days_open, r.trend or "")
         cells = ",".join("" if v is None else str(v) for v in tail)
         rows.append(f"{base}{pieces.csv_results[i]},{cells}\r\n")
     if not rows:
