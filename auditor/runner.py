@@ -40,6 +40,7 @@ from auditor.db import reuse, store, sync
 from auditor.db.lock import LeaseKeeper, RunLock
 from auditor.db.reuse import Inputs, Reusable
 from auditor.db.store import PageRecord
+from auditor.db.sync import StateWrite
 from auditor.db.writer import BatchWriter
 from auditor.discovery import record_for_run
 from auditor.errors import LeaseLost
@@ -253,9 +254,11 @@ class Runner:
                         outcome, record, fetched = await self._audit_page(
                             page, connectors[page.connector]
                         )
+                if fetched is not None and not fetched.unchanged:  # kept with the results
+                    name = connectors[page.connector].name
+                    write = StateWrite(name, page.external_id, fetched.state, fetched.full)
+                    record = replace(record, sync=write)
                 await self._record(record, outcome)
-                if fetched is not None:  # the connector's state, kept after the results
-                    await self._keep_state(page, connectors[page.connector], fetched)
                 summary.add(outcome)
                 if on_page:
                     on_page(outcome)
@@ -490,22 +493,6 @@ class Runner:
         )
         previous = SyncState(stored.data, stored.full_fetch_at, stored.problem) if stored else None
         return await conn.fetch_page_synced(ref, previous, store.now(), self.full, seen)
-
-    async def _keep_state(self, page: PageConfig, conn: Connector, fetched: SyncedFetch) -> None:
-        """Store the page's new sync state after its results (never once the run lock is
-        lost, nor when it did not change); a failure is logged, and the next run reads from
-        the older state."""
-        if self._lease_lost or fetched.unchanged:
-            return
-        stamp = store.now()
-        try:
-            await asyncio.to_thread(
-                sync.save,
-                *(self.engine, page.id, conn.name, page.external_id, fetched.state),
-                *(stamp if fetched.full else None, stamp),
-            )
-        except Exception as exc:
-            log.warning("page %s: its sync state could not be stored: %s", page.id, _describe(exc))
 
     @staticmethod
     def _stored(

@@ -49,6 +49,7 @@ from tenacity import (
 
 from auditor.connectors.adaptive import AdaptiveSlots
 from auditor.connectors.base import ConnectorError
+from auditor.connectors.transport import transport
 from auditor.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -315,8 +316,7 @@ class HttpClient:
                 **(headers or {}),
             },
             follow_redirects=False,
-            verify=True,
-            limits=pool_limits(max(max_concurrency, max_concurrency_ceiling or 0)),
+            transport=transport(pool_limits(max(max_concurrency, max_concurrency_ceiling or 0))),
         )
         self.slots = AdaptiveSlots(max_concurrency, max_concurrency_ceiling)
         self._limiter = _limiter(requests_per_second)

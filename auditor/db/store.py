@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from auditor.config import Config
-from auditor.db import reuse
+from auditor.db import reuse, sync
 from auditor.db.models import (
     ActionPlan,
     DiscoveredGroup,
@@ -40,6 +40,7 @@ from auditor.db.models import (
     results_holder,
 )
 from auditor.db.reuse import Inputs
+from auditor.db.sync import StateWrite
 from auditor.results import RuleInfo, RuleResult
 from auditor.snapshot import PageSnapshot
 
@@ -158,6 +159,7 @@ class PageRecord:
     finished_at: datetime = field(default_factory=lambda: now())
     reuse_of: int | None = None  # not evaluated: the results held by this audit stand
     inputs: Inputs | None = None  # evaluated: what from (kept for re-use by later runs)
+    sync: StateWrite | None = None  # the connector's new state, kept with the results
 
     @classmethod
     def of(
@@ -249,8 +251,8 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
     """Commit several pages' outcomes in one transaction with bulk inserts. A page whose
     results equal its previous audit's, or that was not evaluated because its inputs were
     unchanged (``reuse_of``), stores no result rows: its ``same_as`` names the audit that
-    holds them (storage grows with change, not with runs). An evaluated page's inputs are
-    kept for later runs."""
+    holds them (storage grows with change, not with runs). An evaluated page's inputs, and
+    each page's new sync state, are kept for later runs."""
     if not records:
         return
     with engine.begin() as conn:
@@ -290,6 +292,7 @@ def record_pages(engine: Engine, run_id: int, records: Sequence[PageRecord]) -> 
                 if rec.inputs is not None and not rec.error
             ],
         )
+        sync.save(conn, [(r.page_id, r.sync) for r in records if r.sync is not None], now())
         results = [
             row | {"page_audit_id": audit_id}
             for audit_id, rows in zip(ids, rows_of, strict=True)

@@ -12,12 +12,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, delete, insert, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from auditor.db.models import SyncState
@@ -61,41 +71,67 @@ def load(engine: Engine, page_id: str, connector: str, external_id: str) -> Stor
     return StoredState(data, row.full_fetch_at)
 
 
-def save(
-    engine: Engine,
-    page_id: str,
-    connector: str,
-    external_id: str,
-    state: dict[str, Any] | None,
-    full_fetch_at: datetime | None,
-    now: datetime,
-) -> bool:
-    """Keep ``state`` for ``page_id`` (``None`` removes it); ``full_fetch_at`` is the
-    last full fetch (``None``: unchanged). A state holding a known secret is not kept
-    (the old one is removed) and ``False`` is returned."""
-    text = json.dumps(state, separators=(",", ":")) if state is not None else None
-    if text is not None and redact(text) != text:
-        log.warning("page %s: its sync state holds a secret; not stored", page_id)
-        state = None
-    with Session(engine) as session, session.begin():
-        # Core statements, never the ORM row: its state may be unreadable JSON.
-        where = SyncState.page_id == page_id
-        if state is None:
-            session.execute(delete(SyncState).where(where))
-            return text is None
-        last = session.scalar(select(SyncState.full_fetch_at).where(where))
-        values = {
-            "connector": connector,
-            "external_id": external_id,
-            "state": state,
-            "full_fetch_at": full_fetch_at or last or now,
+@dataclass(frozen=True)
+class StateWrite:
+    """A page's new state, written with its results (:func:`store.record_pages`): the
+    connector's ``state`` (``None`` removes the stored one) and whether it came from a
+    full fetch (then ``full_fetch_at`` moves to now)."""
+
+    connector: str
+    external_id: str
+    state: dict[str, Any] | None
+    full: bool
+
+
+def save(conn: Connection, states: Sequence[tuple[str, StateWrite]], now: datetime) -> None:
+    """Keep each page's new state, in the caller's transaction: one statement per kind of
+    change for the whole batch. A state holding a secret the process knows is never kept:
+    the page's old state is removed instead, with a warning (the next run reads it in
+    full)."""
+    if not states:
+        return
+    gone: list[str] = []
+    kept: dict[str, dict[str, Any]] = {}
+    for page_id, write in states:
+        text = json.dumps(write.state, separators=(",", ":")) if write.state is not None else ""
+        if text and redact(text) != text:
+            log.warning("page %s: its sync state holds a secret; not stored", page_id)
+            text = ""
+        if not text:
+            gone.append(page_id)
+            kept.pop(page_id, None)
+            continue
+        kept[page_id] = {
+            "connector": write.connector,
+            "external_id": write.external_id,
+            "state": write.state,
+            "full_fetch_at": now if write.full else None,
             "updated_at": now,
         }
-        if last is None:
-            session.execute(insert(SyncState).values(page_id=page_id, **values))
-        else:
-            session.execute(update(SyncState).where(where).values(**values))
-    return True
+    table = SyncState.__table__
+    if gone:
+        conn.execute(delete(table).where(table.c.page_id.in_(gone)))
+    if not kept:
+        return
+    last = dict(
+        conn.execute(
+            select(table.c.page_id, table.c.full_fetch_at).where(table.c.page_id.in_(kept))
+        ).all()
+    )
+    new = [
+        {"page_id": pid, **row, "full_fetch_at": row["full_fetch_at"] or now}
+        for pid, row in kept.items()
+        if pid not in last
+    ]
+    old = [
+        {"pid": pid, **row, "full_fetch_at": row["full_fetch_at"] or last[pid]}
+        for pid, row in kept.items()
+        if pid in last
+    ]
+    if new:
+        conn.execute(insert(table), new)
+    if old:
+        conn.execute(update(table).where(table.c.page_id == bindparam("pid")), old)
 
 
 def drop_unregistered(engine: Engine, registered: Iterable[str], dry_run: bool = False) -> int:

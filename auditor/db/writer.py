@@ -122,16 +122,27 @@ class BatchWriter:
             _settle(future, self._write_one(record))
 
     def _write_one(self, record: PageRecord) -> str | None:
-        """Store one page; if refused, store it as an error without its results."""
+        """Store one page; if refused, store it without its new sync state (the next run
+        reads from the older one), then as an error without its results."""
         try:
             store.record_pages(self.engine, self.run_id, [record])
             return record.error
         except Exception as exc:
             log.debug("page %s: results not stored", record.page_id, exc_info=True)
             error = f"{NOT_STORED}: {self.describe(exc)}"
-            log.warning("page %s could not be audited: %s", record.page_id, error)
+        if record.sync is not None:
+            try:
+                store.record_pages(self.engine, self.run_id, [replace(record, sync=None)])
+            except Exception:
+                log.debug("page %s: not stored without its state", record.page_id, exc_info=True)
+            else:
+                log.warning("page %s: its sync state was not stored: %s", record.page_id, error)
+                return record.error
+        log.warning("page %s could not be audited: %s", record.page_id, error)
         try:
-            store.record_pages(self.engine, self.run_id, [replace(record, results=(), error=error)])
+            store.record_pages(
+                self.engine, self.run_id, [replace(record, results=(), error=error, sync=None)]
+            )
         except Exception as exc:  # the database is failing: the log says so, the run goes on
             log.error(
                 "page %s: not even its error could be stored: %s",

@@ -254,5 +254,6 @@ async def test_a_state_holding_a_secret_is_never_stored(
     register_secret("s3cret-token-value-Z9")
     now = store.now()
     state = {"v": 1, "link": "https://graph.example/x?access_token=s3cret-token-value-Z9"}
-    assert not sync.save(engine, "debate", "m365", TEAM, state, now, now)
+    with engine.begin() as conn:
+        sync.save(conn, [("debate", sync.StateWrite("m365", TEAM, state, False))], now)
     assert sync.load(engine, "debate", "m365", TEAM) is None

@@ -4,6 +4,7 @@ written once the run lock is lost."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -12,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from auditor.db import store
 from auditor.db.engine import make_engine, upgrade
-from auditor.db.models import Page, PageAudit, Result, Run
+from auditor.db.models import Page, PageAudit, Result, Run, SyncState
 from auditor.db.store import PageRecord
+from auditor.db.sync import StateWrite
 from auditor.db.writer import NOT_STORED, BatchWriter
 from auditor.errors import LeaseLost
 from auditor.results import RuleResult, Severity, Status
@@ -145,3 +147,72 @@ def test_a_lock_that_cannot_be_checked_fails_that_batch_not_the_rest(
     )
     assert second.result() is None  # the next batch is checked again and stored
     assert set(stored(engine)) == {"p1"}
+
+
+def later_run(engine: Engine) -> int:
+    """A second running run (a page is stored once a run)."""
+    with Session(engine) as session:
+        row = Run(started_at=NOW, status="running")
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def states(engine: Engine) -> dict[str, dict[str, object]]:
+    """The sync state stored per page."""
+    with Session(engine) as session:
+        return dict(session.execute(select(SyncState.page_id, SyncState.state)).all())
+
+
+def fetched_in_full(engine: Engine) -> dict[str, datetime]:
+    """When each page with a stored state was last fetched in full."""
+    with Session(engine) as session:
+        rows = session.execute(select(SyncState.page_id, SyncState.full_fetch_at))
+        return dict(rows.all())
+
+
+def test_sync_states_are_written_with_their_pages_in_the_same_transaction(
+    run: tuple[Engine, int],
+) -> None:
+    engine, run_id = run
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    for i in range(4):
+        write = StateWrite("files", f"g{i}", {"delta": f"t{i}"}, full=True)
+        writer.submit(replace(record(f"p{i}"), sync=write))
+    writer.start().close()
+    assert states(engine) == {f"p{i}": {"delta": f"t{i}"} for i in range(4)}
+    full_fetch = fetched_in_full(engine)
+
+    writer = BatchWriter(engine, later_run(engine), never_stops, str)  # kept, moved, removed
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "u0"}, False)))
+    writer.submit(replace(record("p1"), sync=StateWrite("files", "g1", None, False)))
+    writer.submit(record("p2"))  # its state unchanged: nothing written
+    writer.start().close()
+    assert states(engine) == {"p0": {"delta": "u0"}, "p2": {"delta": "t2"}, "p3": {"delta": "t3"}}
+    assert fetched_in_full(engine)["p0"] == full_fetch["p0"], "not a full fetch: the date stays"
+
+
+def test_a_refused_state_leaves_the_older_one_and_the_page_keeps_its_results(
+    run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, run_id = run
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
+    writer.start().close()
+    real = store.record_pages
+
+    def refuse_states(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
+        if any(r.sync is not None for r in records):
+            raise ValueError("state too large")
+        real(engine, run_id, records)
+
+    monkeypatch.setattr(store, "record_pages", refuse_states)
+    writer = BatchWriter(engine, later_run(engine), never_stops, str)
+    future = writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"d": 2}, False)))
+    other = writer.submit(record("p1"))
+    writer.start().close()
+    assert future.result() is None and other.result() is None
+    assert states(engine) == {"p0": {"delta": "old"}}
+    with Session(engine) as session:
+        audits = session.scalars(select(PageAudit.status).where(PageAudit.page_id == "p0")).all()
+    assert audits == ["audited", "audited"]

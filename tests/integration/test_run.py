@@ -234,7 +234,7 @@ def test_killed_run_keeps_finished_pages_and_earlier_runs(
 
 def test_interrupted_run_marks_itself(make_config: Callable[..., Path], tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'auditor.db'}"
-    proc = _start_slow(_slow_config(make_config, db_url, 4, 0.7), tmp_path / "out")
+    proc = _start_slow(_slow_config(make_config, db_url, 8, 0.7), tmp_path / "out")
     engine = make_engine(db_url)
     _wait_for(lambda: _audits(engine, 1) >= 1)
     os.kill(proc.pid, signal.SIGINT)
