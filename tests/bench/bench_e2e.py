@@ -30,7 +30,9 @@ subprocess, then ``python -m auditor report``. For each run it prints:
 - CPU time (``os.wait4``) and peak RSS (its ``VmHWM``, polled: a forked child's rusage
   also counts this process's memory at the fork) of the ``auditor run`` process, and the
   CPU time of this process (mostly the fake's threads: they share the machine with the
-  run);
+  run); the CPU floor, both CPU times over the cores this process may use: the least wall
+  time they allow, so a run far above its network bound but near its CPU floor is
+  CPU-bound, not waiting on requests;
 - database size after the run, pages audited, pages where a content rule failed and
   pages the run did not evaluate again (their input unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
@@ -87,6 +89,7 @@ PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 RUN_OK = {0, 1, 3}
 """``auditor run`` exit codes that still mean a finished run: clean, failures, page errors."""
 MB = 1e6
+CORES = len(os.sched_getaffinity(0))  # the cores this benchmark and its runs may use
 
 
 @dataclass
@@ -452,7 +455,7 @@ def print_header(args: argparse.Namespace, load: float, server: FakeServer | Non
         + ("" if args.rule_workers is None else f"; rule_workers {args.rule_workers}")
     )
     print(
-        f"machine: {os.cpu_count()} CPUs, load average {load:.1f} at start, niceness "
+        f"machine: {CORES} CPUs, load average {load:.1f} at start, niceness "
         f"{os.nice(0)}; Python {platform.python_version()}; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
     if server:
@@ -519,6 +522,8 @@ def print_table(
     rows += [
         ("CPU of `auditor run` (user+sys)", [seconds(r.run.cpu_s) for r in runs]),
         ("CPU of this process (the fake)", [seconds(r.bench_cpu_s) for r in runs]),
+        (f"CPU floor: both CPUs / {CORES} cores", [seconds(cpu_floor(r)) for r in runs]),
+        ("wall time / CPU floor", [ratio(r.run.wall_s, cpu_floor(r)) for r in runs]),
         ("peak RSS of `auditor run`", [f"{r.run.peak_rss_mb:.0f} MB" for r in runs]),
         ("database size after the run", [f"{r.database_mb:.1f} MB" for r in runs]),
         ("pages audited / not audited", [f"{r.audited} / {r.not_audited}" for r in runs]),
@@ -538,6 +543,17 @@ def print_table(
         print(
             f"{label:<{width}}" + "".join(f"  {v:>{c}}" for v, c in zip(values, cells, strict=True))
         )
+
+
+def cpu_floor(figures: RunFigures) -> float:
+    """The least wall time the run's CPU and the fake's allow on this machine's cores:
+    when it is above the network bound, the run is CPU-bound, not waiting on requests."""
+    return (figures.run.cpu_s + figures.bench_cpu_s) / CORES
+
+
+def ratio(wall: float | None, floor: float) -> str:
+    """``wall / floor`` to two places ("-" without both)."""
+    return "-" if wall is None or floor <= 0 else f"{wall / floor:.2f}"
 
 
 def per_page(traffic: Traffic) -> str:
@@ -584,14 +600,11 @@ def traffic_rows(
         ("bound (the larger)", [seconds(b.seconds) for b in bounds]),
         (
             "wall time / bound",
-            [f"{r.run.wall_s / b.seconds:.2f}" for r, b in zip(runs, bounds, strict=True)],
+            [ratio(r.run.wall_s, b.seconds) for r, b in zip(runs, bounds, strict=True)],
         ),
         (
             "pages phase / bound",
-            [
-                "-" if r.phases.pages is None else f"{r.phases.pages / b.seconds:.2f}"
-                for r, b in zip(runs, bounds, strict=True)
-            ],
+            [ratio(r.phases.pages, b.seconds) for r, b in zip(runs, bounds, strict=True)],
         ),
     ]
     return rows
