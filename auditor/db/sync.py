@@ -50,14 +50,15 @@ def load(engine: Engine, page_id: str, connector: str, external_id: str) -> Stor
     """The state kept for ``page_id`` by the connector named ``connector`` for
     ``external_id``; ``None`` when there is none, or it was kept for another connector or
     group (the page was re-registered: its old state says nothing of the new one)."""
-    with Session(engine) as session:
-        row = session.execute(
+    table = SyncState.__table__
+    with engine.connect() as conn:  # Core: one row, no ORM compile or session per page
+        row = conn.execute(
             select(
-                SyncState.connector,
-                SyncState.external_id,
-                type_coerce(SyncState.state, Text),  # parsed here, so bad JSON is caught
-                SyncState.full_fetch_at,
-            ).where(SyncState.page_id == page_id)
+                table.c.connector,
+                table.c.external_id,
+                type_coerce(table.c.state, Text),  # parsed here, so bad JSON is caught
+                table.c.full_fetch_at,
+            ).where(table.c.page_id == page_id)
         ).one_or_none()
     if row is None or row.connector != connector or row.external_id != external_id:
         return None
