@@ -350,7 +350,7 @@ class PageConfig(_Section):
 
     id: Annotated[str, Field(pattern=PAGE_ID_RE.pattern)]
     connector: str
-    external_id: str = Field(min_length=1)
+    external_id: str = Field(min_length=1, max_length=500)  # the database's column
     name: str = Field(min_length=1)
     kind: PageKindConfig = "club"
     school: str = ""

@@ -47,9 +47,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from auditor.connectors import transport
 from auditor.connectors.adaptive import AdaptiveSlots
 from auditor.connectors.base import ConnectorError
-from auditor.connectors.transport import transport
 from auditor.logs import register_secret
 
 log = logging.getLogger(__name__)
@@ -307,7 +307,8 @@ class HttpClient:
             if request_auth is not None:
                 raise ValueError("give auth (OAuth2 bearer tokens) or request_auth, not both")
             check_api_url(auth.token_url)
-        self._client = httpx.AsyncClient(
+        self._client = transport.client(
+            pool_limits(max(max_concurrency, max_concurrency_ceiling or 0)),
             auth=request_auth,
             timeout=httpx.Timeout(timeout_s),
             headers={
@@ -316,7 +317,6 @@ class HttpClient:
                 **(headers or {}),
             },
             follow_redirects=False,
-            transport=transport(pool_limits(max(max_concurrency, max_concurrency_ceiling or 0))),
         )
         self.slots = AdaptiveSlots(max_concurrency, max_concurrency_ceiling)
         self._limiter = _limiter(requests_per_second)

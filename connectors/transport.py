@@ -62,6 +62,8 @@ def readable(sock: socket.socket | None) -> bool:
     fd = -1 if sock is None else sock.fileno()
     if fd < 0:
         return True
+    if not hasattr(select, "poll"):  # Windows
+        return bool(select.select([fd], [], [], 0)[0])
     poll = select.poll()
     poll.register(fd, select.POLLIN)
     return bool(poll.poll(0))
@@ -96,12 +98,15 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-def transport(limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    """httpx's transport (certificates verified, proxies and ``SSL_CERT_FILE`` from the
-    environment as httpx reads them) within ``limits``, its pool on :class:`_Backend`."""
+def client(limits: httpx.Limits, **options: Any) -> httpx.AsyncClient:
+    """An httpx client within ``limits`` (certificates verified, ``SSL_CERT_FILE`` and
+    proxies from the environment as httpx reads them), its direct connections' pool on
+    :class:`_Backend` (proxied ones keep httpx's own)."""
     context = httpx.create_ssl_context()
-    made = httpx.AsyncHTTPTransport(verify=context, limits=limits)
-    made._pool = httpcore.AsyncConnectionPool(  # the pool httpx made, on our backend
+    made = httpx.AsyncClient(verify=context, limits=limits, **options)
+    direct = made._transport  # not given one, httpx made it: its pool is the one replaced
+    assert isinstance(direct, httpx.AsyncHTTPTransport)
+    direct._pool = httpcore.AsyncConnectionPool(
         ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

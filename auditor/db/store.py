@@ -145,7 +145,8 @@ def _rules_json(rules: Mapping[str, RuleInfo]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class PageRecord:
     """One page's outcome as stored: audited with results, or error (with its message).
-    Holds only what is stored of the snapshot, so a queued record keeps no posts alive."""
+    Holds only what is stored of the snapshot (and the connector's new sync state, which
+    may keep posts: the writer drops the record once committed)."""
 
     page_id: str
     page_name: str  # what the platform calls it, else the registered name

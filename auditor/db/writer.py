@@ -129,14 +129,15 @@ class BatchWriter:
             return record.error
         except Exception as exc:
             log.debug("page %s: results not stored", record.page_id, exc_info=True)
-            error = f"{NOT_STORED}: {self.describe(exc)}"
+            refused = self.describe(exc)
+            error = f"{NOT_STORED}: {refused}"
         if record.sync is not None:
             try:
                 store.record_pages(self.engine, self.run_id, [replace(record, sync=None)])
             except Exception:
                 log.debug("page %s: not stored without its state", record.page_id, exc_info=True)
             else:
-                log.warning("page %s: its sync state was not stored: %s", record.page_id, error)
+                log.warning("page %s: its sync state was not stored: %s", record.page_id, refused)
                 return record.error
         log.warning("page %s could not be audited: %s", record.page_id, error)
         try:

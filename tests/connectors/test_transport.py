@@ -4,15 +4,21 @@ looked up once, and a pooled connection the server has closed is still never reu
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpcore
 import pytest
+import trustme
 
+from auditor.connectors.base import ConnectorError
 from auditor.connectors.http import HttpClient
 from auditor.connectors.transport import readable
 
@@ -36,18 +42,44 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = self.path == "/close"
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """The base URL of a threaded keep-alive server on a free loopback port."""
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
+class Server(ThreadingHTTPServer):
+    """A threaded server that says when it has closed a connection."""
+
+    daemon_threads = True
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(("127.0.0.1", 0), handler)
+        self.closed = threading.Event()
+
+    def shutdown_request(self, request: Any) -> None:
+        """Close the connection, then say so."""
+        super().shutdown_request(request)
+        self.closed.set()
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[Server]:
+    """``handler`` served on a free loopback port until the block ends."""
+    httpd = Server(handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        yield httpd
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A keep-alive server (:class:`Handler`) on loopback."""
+    with serving(Handler) as httpd:
+        yield httpd
+
+
+def base(httpd: Server, scheme: str = "http") -> str:
+    """The server's base URL."""
+    return f"{scheme}://127.0.0.1:{httpd.server_address[1]}"
 
 
 def test_a_socket_is_readable_once_data_or_the_peers_close_waits() -> None:
@@ -64,11 +96,11 @@ def test_a_socket_is_readable_once_data_or_the_peers_close_waits() -> None:
     assert readable(mine), "a closed socket counts as gone"
 
 
-async def test_a_connection_the_server_closed_is_not_reused(server: str) -> None:
-    http = HttpClient("demo", server, max_attempts=1)
+async def test_a_connection_the_server_closed_is_not_reused(server: Server) -> None:
+    http = HttpClient("demo", base(server), max_attempts=1)
     try:
         first = await http.get_json("/close")
-        await asyncio.sleep(0.2)  # the server's close reaches the pooled connection
+        assert await asyncio.to_thread(server.closed.wait, 10), "the server closed it"
         second = await http.get_json("/keep")
         third = await http.get_json("/keep")
     finally:
@@ -78,7 +110,7 @@ async def test_a_connection_the_server_closed_is_not_reused(server: str) -> None
 
 
 async def test_a_connections_socket_is_looked_up_once_however_many_requests(
-    server: str, monkeypatch: pytest.MonkeyPatch
+    server: Server, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[str] = []
     inner = httpcore.AnyIOBackend
@@ -96,7 +128,7 @@ async def test_a_connections_socket_is_looked_up_once_however_many_requests(
 
     real_connect = inner.connect_tcp
     monkeypatch.setattr(inner, "connect_tcp", counting)
-    http = HttpClient("demo", server, max_attempts=1, max_concurrency=4)
+    http = HttpClient("demo", base(server), max_attempts=1, max_concurrency=4)
     try:
         answers = [await http.get_json("/keep") for _ in range(20)]
     finally:
@@ -104,3 +136,58 @@ async def test_a_connections_socket_is_looked_up_once_however_many_requests(
     assert len({a["port"] for a in answers}) == 1
     assert asked.count("socket") == 1, "looked up when the connection opened"
     assert "is_readable" not in asked, "each request asks the socket, not the stream"
+
+
+class Proxy(BaseHTTPRequestHandler):
+    """A forward proxy that answers every request itself, saying what it was asked for."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+    def do_GET(self) -> None:
+        body = json.dumps({"via": "proxy", "asked": self.path}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+async def test_proxies_from_the_environment_are_used(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with serving(Proxy) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", base(proxy))
+        http = HttpClient("demo", base(server), max_attempts=1)
+        try:
+            answer = await http.get_json("/keep")
+        finally:
+            await http.aclose()
+    assert answer == {"via": "proxy", "asked": f"{base(server)}/keep"}
+
+
+async def test_tls_connections_are_verified_and_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    authority = trustme.CA()
+    with serving(Handler) as httpd:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert("127.0.0.1").configure_cert(context)
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+        url = base(httpd, "https")
+        untrusted = HttpClient("demo", url, max_attempts=1)
+        try:
+            with pytest.raises(ConnectorError):
+                await untrusted.get_json("/keep")
+        finally:
+            await untrusted.aclose()
+        authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+        monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))
+        http = HttpClient("demo", url, max_attempts=1)
+        try:
+            answers = [await http.get_json("/keep") for _ in range(3)]
+        finally:
+            await http.aclose()
+    assert len({a["port"] for a in answers}) == 1, "one TLS connection, reused"

@@ -18,6 +18,7 @@ from auditor.db.store import PageRecord
 from auditor.db.sync import StateWrite
 from auditor.db.writer import NOT_STORED, BatchWriter
 from auditor.errors import LeaseLost
+from auditor.logs import register_secret
 from auditor.results import RuleResult, Severity, Status
 
 NOW = datetime(2026, 11, 2, 2, tzinfo=UTC)
@@ -216,3 +217,48 @@ def test_a_refused_state_leaves_the_older_one_and_the_page_keeps_its_results(
     with Session(engine) as session:
         audits = session.scalars(select(PageAudit.status).where(PageAudit.page_id == "p0")).all()
     assert audits == ["audited", "audited"]
+
+
+def test_a_page_whose_results_are_refused_is_an_error_and_keeps_its_older_state(
+    run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine, run_id = run
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
+    writer.start().close()
+    real = store.record_pages
+
+    def refuse_results(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
+        if any(r.results for r in records):
+            raise ValueError("value too long")
+        real(engine, run_id, records)
+
+    monkeypatch.setattr(store, "record_pages", refuse_results)
+    later = later_run(engine)
+    writer = BatchWriter(engine, later, never_stops, str)
+    future = writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"d": 2}, True)))
+    writer.start().close()
+    assert future.result() == f"{NOT_STORED}: value too long"
+    assert states(engine) == {"p0": {"delta": "old"}}, "no state newer than what is stored"
+    with Session(engine) as session:
+        status = session.scalar(
+            select(PageAudit.status).where(PageAudit.run_id == later, PageAudit.page_id == "p0")
+        )
+    assert status == "error"
+
+
+def test_a_state_holding_a_secret_is_dropped_and_the_rest_of_its_batch_kept(
+    run: tuple[Engine, int],
+) -> None:
+    engine, run_id = run
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
+    writer.start().close()
+    register_secret("s3cret-batch-token-Q7")
+    leaking = {"link": "https://graph.example/x?access_token=s3cret-batch-token-Q7"}
+    writer = BatchWriter(engine, later_run(engine), never_stops, str)
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", leaking, False)))
+    writer.submit(replace(record("p1"), sync=StateWrite("files", "g1", {"delta": "t1"}, True)))
+    writer.start().close()
+    assert states(engine) == {"p1": {"delta": "t1"}}, "the leaking state removed, not kept"
+    assert set(stored(engine)) == {"p0", "p1"}

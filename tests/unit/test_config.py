@@ -195,3 +195,10 @@ def test_example_config_is_valid() -> None:
     config = load_config(ROOT / "config.example.toml")
     assert len(config.pages) >= 12
     assert config.connectors[0].type == "file"
+
+
+def test_an_external_id_longer_than_the_database_keeps_is_refused_by_name(tmp_path: Path) -> None:
+    (line,) = error_of(
+        write(tmp_path, BASE.replace('external_id = "x"', f'external_id = "{"g" * 501}"'))
+    )
+    assert "external_id" in line and "500" in line
