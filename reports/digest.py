@@ -5,7 +5,7 @@ and a plain-text alternative carrying the same facts."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -50,22 +50,63 @@ def build_digests(view: RunView, config: Config) -> list[Digest]:
     return list(iter_digests(view, config))
 
 
-def iter_digests(view: RunView | RunOutline, config: Config) -> Iterator[Digest]:
+def iter_digests(
+    view: RunView | RunOutline, config: Config, done: Collection[str] = ()
+) -> Iterator[Digest]:
     """The digests of :func:`build_digests`, one at a time (a large district's report
-    writes each before building the next, rather than holding them all). ``view``: a run
-    read in full, or an outline whose pages were all summed up (its report's): only the
-    pages listed in full are read again, for several digests at a time."""
+    writes each before building the next, rather than holding them all), but those of the
+    supervisors ``done``. ``view``: a run read in full, or an outline whose pages were all
+    summed up (its report's): only the pages listed in full are read again, for several
+    digests at a time."""
     run = view if isinstance(view, RunOutline) else _summed(view, config)
-    by_supervisor: dict[str, list[PageLine]] = defaultdict(list)
-    for line in run.lines:
-        by_supervisor[line.supervisor].append(line)
     waiting: list[tuple[str, list[PageLine], list[PageLine]]] = []
-    for supervisor, lines in sorted(by_supervisor.items()):
+    for supervisor, lines in sorted(by_supervisor(run.lines).items()):
+        if supervisor in done:
+            continue
         waiting.append((supervisor, lines, in_full(lines)))
         if sum(len(full) for _, _, full in waiting) >= LOAD_PAGES:
             yield from _digests_of(run, config, waiting)
             waiting = []
     yield from _digests_of(run, config, waiting)
+
+
+def by_supervisor(lines: Iterable[PageLine]) -> dict[str, list[PageLine]]:
+    """The pages of each supervisor, in page order."""
+    out: dict[str, list[PageLine]] = defaultdict(list)
+    for line in lines:
+        out[line.supervisor].append(line)
+    return out
+
+
+class DigestsAsRead:
+    """The digests a report can build as it reads its pages: a supervisor's, once all of
+    their pages were summed up, when the pages it lists in full are in the batch just read
+    (a supervisor of one school: their pages are read together), so those pages are not
+    read again; the others are left to :func:`iter_digests` (``done`` names those built)."""
+
+    def __init__(self, run: RunOutline, config: Config) -> None:
+        self.run = run
+        self.config = config
+        self.pages_of = by_supervisor(run.lines)
+        self.left = {supervisor: len(lines) for supervisor, lines in self.pages_of.items()}
+        self.done: set[str] = set()
+
+    def after(self, lines: list[PageLine], pages: list[PageView]) -> Iterator[Digest]:
+        """The digests that ``pages`` (just read and summed up, with ``lines``) complete."""
+        here = {p.id: p for p in pages}
+        finished = set()
+        for line in lines:
+            self.left[line.supervisor] -= 1
+            if not self.left[line.supervisor]:
+                finished.add(line.supervisor)
+        for supervisor in sorted(finished):
+            theirs = self.pages_of[supervisor]
+            full = in_full(theirs)
+            if all(line.id in here for line in full):
+                shown = [here[line.id] for line in full]
+                with self.run.view.evidence_of(shown):
+                    yield build_digest(self.run.view, self.config, supervisor, theirs, shown)
+                self.done.add(supervisor)
 
 
 def _summed(view: RunView, config: Config) -> RunOutline:
@@ -82,7 +123,7 @@ def _digests_of(
     """The digests of ``waiting`` (supervisor, their pages, those listed in full), the
     pages listed in full read at once."""
     wanted = [line for _, _, full in waiting for line in full]
-    pages = {p.id: p for p in run.load(wanted)} if wanted else {}
+    pages = {p.id: p for p in run.load(wanted, changes=False)} if wanted else {}
     tz = config.district.timezone
     set_deadlines(pages.values(), run.view.started_at, config.remediation, tz)
     for supervisor, lines, full in waiting:

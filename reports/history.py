@@ -88,6 +88,8 @@ def shown_audits(run_id: int, whole: bool = True, pages: Collection[str] | None 
     if not whole:
         return own.subquery("shown")
     in_run = select(PageAudit.page_id).where(PageAudit.run_id == run_id)
+    if pages is not None:
+        in_run = in_run.where(PageAudit.page_id.in_(pages))
     newest = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("run_id"))
         .join(Run, Run.id == PageAudit.run_id)

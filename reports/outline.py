@@ -32,9 +32,9 @@ from auditor.reports.view import (
 )
 from auditor.results import STATUS_ORDER, Severity, Status
 
-LOAD_PAGES = 300  # pages read in full at a time (a few detail parts, or digests)
+LOAD_PAGES = 500  # pages read in full at a time (a few detail parts, or digests)
 CHANGES_LISTED = 100  # new and resolved results named on the front page (the rest counted)
-Reader = Callable[[list[str]], list[PageView]]
+Reader = Callable[[list[str], bool], list[PageView]]  # page ids, changes: pages in full
 
 
 @dataclass(slots=True)
@@ -293,10 +293,10 @@ class RunOutline:
     def id(self) -> int:
         return self.view.id
 
-    def load(self, lines: Sequence[PageLine]) -> list[PageView]:
+    def load(self, lines: Sequence[PageLine], changes: bool = True) -> list[PageView]:
         """The pages of ``lines`` in full, in their order, each with its line's section
-        file."""
-        found = {p.id: p for p in self.reader([line.id for line in lines])}
+        file; without their trends and rule history unless ``changes``."""
+        found = {p.id: p for p in self.reader([line.id for line in lines], changes)}
         pages = []
         for line in lines:
             page = found[line.id]
@@ -325,9 +325,9 @@ def open_run(engine: Engine, run_id: int | None = None) -> RunOutline:
         lines = sorted((_line_of_row(a, sources) for a in audits), key=page_order)
     del audits
 
-    def read(ids: Collection[str]) -> list[PageView]:
+    def read(ids: Collection[str], changes: bool) -> list[PageView]:
         with no_cyclic_gc(), Session(engine) as session:
-            return read_pages(session, view, list(ids))
+            return read_pages(session, view, list(ids), changes)
 
     return RunOutline(view, lines, read, RunTotals(list(view.rules)))
 
@@ -337,7 +337,9 @@ def outline_of(view: RunView) -> RunOutline:
     batches are its own pages."""
     lines = [line_of(p) for p in view.pages]
     by_id = {p.id: p for p in view.pages}
-    return RunOutline(view, lines, lambda ids: [by_id[i] for i in ids], RunTotals(list(view.rules)))
+    return RunOutline(
+        view, lines, lambda ids, _: [by_id[i] for i in ids], RunTotals(list(view.rules))
+    )
 
 
 def severity_rank(line: PageLine) -> int:

@@ -8,7 +8,7 @@ SIGKILL mid-render leaves the previous report as it was; files are 0600, folders
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -19,7 +19,7 @@ from markupsafe import Markup
 from auditor.config import Config
 from auditor.reports.charts import Bar, stacked_columns, stacked_rows
 from auditor.reports.deadlines import set_deadlines
-from auditor.reports.digest import iter_digests
+from auditor.reports.digest import Digest, DigestsAsRead, iter_digests
 from auditor.reports.environment import day, environment, file_stem, readable_stem
 from auditor.reports.export import write_discovered_csv
 from auditor.reports.files import (
@@ -209,11 +209,15 @@ def write_report(
 
 
 def _loaded_parts(
-    run: RunOutline, parts: list[DetailPart], config: Config
+    run: RunOutline,
+    parts: list[DetailPart],
+    config: Config,
+    after: Callable[[list[PageLine], list[PageView]], None],
 ) -> Iterator[tuple[int, DetailPart, list[PageView]]]:
     """Each part (its index, itself, its pages in full with their deadlines), its pages
     read with the next parts' up to ``LOAD_PAGES`` at a time and summed up into the run's
-    totals; only one such batch of pages is held at a time."""
+    totals, then handed to ``after`` once the batch's parts are written; only one such
+    batch of pages is held at a time."""
     start = 0
     while start < len(parts):
         end, size = start, 0
@@ -229,23 +233,31 @@ def _loaded_parts(
             count = len(parts[k].pages)
             yield k, parts[k], pages[at : at + count]
             at += count
+        after(lines, pages)
         del pages, lines
         start = end
 
 
 def _write_parts(
     run: RunOutline, config: Config, out: Path, parts: list[DetailPart], cache: Cache, split: bool
-) -> list[Markup]:
+) -> tuple[list[Markup], set[str]]:
     """Write the pages' details files, findings files and action plans, a part at a time
-    (the pages read in full a batch of parts at a time, and their pieces a part at a time);
-    the sections of a run whose sections are in index.html."""
+    (the pages read in full a batch of parts at a time, and their pieces a part at a time),
+    and the digests whose pages were all read by then (see ``DigestsAsRead``); the sections
+    of a run whose sections are in index.html, and the supervisors whose digests are
+    written."""
     view = run.view
     stems = [(findings_stem(part), part.title, part.pages) for part in parts]
     sections: list[Markup] = []
     plans = ActionPlans(view, make_folder(out / PLANS_DIR), (p.supervisor for p in run.lines))
     planned = parts or [DetailPart("index.html", "", run.lines)]
+    early = DigestsAsRead(run, config)
+
+    def after(lines: list[PageLine], pages: list[PageView]) -> None:
+        _write_digests(out / DIGESTS_DIR, early.after(lines, pages))
+
     with FindingsWriter(run, out, stems if split else None) as findings:
-        for k, part, pages in _loaded_parts(run, planned, config):
+        for k, part, pages in _loaded_parts(run, planned, config, after):
             made = cache.pieces(pages)
             shown = [section(view, p, m) for p, m in zip(pages, made, strict=True)]
             if parts:
@@ -254,13 +266,21 @@ def _write_parts(
                 sections = shown
             findings.add(pages, made, stems[k][:2] if split else None)
             plans.add(pages, made)
-    return sections
+    return sections, early.done
+
+
+def _write_digests(folder: Path, digests: Iterable[Digest]) -> None:
+    """Write each digest as it comes (then dropped), as ``<supervisor>.html`` and ``.txt``."""
+    for digest in digests:
+        stem = file_stem(digest.recipient)
+        write_text(folder / f"{stem}.html", digest.html)
+        write_text(folder / f"{stem}.txt", digest.text)
 
 
 def _write_outputs(run: RunOutline, config: Config, out: Path, reuse: bool) -> None:
     """Render every output of the run into the new, empty folder ``out``: the pages a part
     at a time (their pieces read, or rendered and stored, then written to each file), then
-    the front page from the run's totals, then the digests."""
+    the front page from the run's totals, then the digests not written with the pages."""
     view = run.view
     parts = plan_parts(run)
     cache = Cache(view.database if reuse else None, view, inline=not parts)
@@ -269,13 +289,10 @@ def _write_outputs(run: RunOutline, config: Config, out: Path, reuse: bool) -> N
         make_folder(out / DETAILS_DIR)
     if split:
         make_folder(out / FINDINGS_DIR)
-    sections = _write_parts(run, config, out, parts, cache, split)
+    digests_dir = make_folder(out / DIGESTS_DIR)
+    sections, written = _write_parts(run, config, out, parts, cache, split)
     write_pieces(out / "index.html", generate_html(run, parts, sections))
     cache.report()
     if view.discovered:
         write_discovered_csv(view, out / DISCOVERED_CSV)
-    digests_dir = make_folder(out / DIGESTS_DIR)
-    for digest in iter_digests(run, config):  # one at a time: each written, then dropped
-        stem = file_stem(digest.recipient)
-        write_text(digests_dir / f"{stem}.html", digest.html)
-        write_text(digests_dir / f"{stem}.txt", digest.text)
+    _write_digests(digests_dir, iter_digests(run, config, written))

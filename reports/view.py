@@ -528,18 +528,24 @@ def run_header(session: Session, engine: Engine, run_id: int | None, evidence: b
 
 
 def read_pages(
-    session: Session, view: RunView, pages: Collection[str] | None = None
+    session: Session, view: RunView, pages: Collection[str] | None = None, changes: bool = True
 ) -> list[PageView]:
     """The pages of ``view``'s run (only ``pages``, by page id, when given), each with its
-    results, first-seen dates, trends, rule history and plans: a fixed number of Core
-    selects, narrowed to ``pages`` (a report reads a large run a batch at a time)."""
+    results, first-seen dates, plans and, with ``changes``, trends and rule history (a
+    digest shows neither): a fixed number of Core selects, narrowed to ``pages`` (a report
+    reads a large run a batch at a time)."""
     conn = session.connection()
     evidence = view.evidence_source is None
     seen = first_seen(conn, view.id, pages=pages)
-    before = previous_results(conn, view.id, whole=True, statuses=(Status.FAIL.value,), pages=pages)
+    before = (
+        previous_results(conn, view.id, whole=True, statuses=(Status.FAIL.value,), pages=pages)
+        if changes
+        else {}
+    )
     read = _load_pages(conn, view, seen, before, evidence, pages)
     del seen, before  # not needed past here: the next queries' rows take their place
-    _add_history(read, rule_history(conn, view.history_runs, open_only=True, pages=pages))
+    if changes:
+        _add_history(read, rule_history(conn, view.history_runs, open_only=True, pages=pages))
     attach_plans(session, read)
     return read
 
