@@ -58,15 +58,16 @@ def results(i: int, day: int) -> list[RuleResult] | str:
     ]
 
 
-def seed(engine: Engine) -> int:
-    """Three runs of ``PAGES`` pages in five schools and three supervisors; the last run
+def seed(engine: Engine, by_school: bool = False) -> int:
+    """Three runs of ``PAGES`` pages in five schools and three supervisors across them
+    (``by_school``: in schools of ``BATCH`` pages, each its own supervisor); the last run
     leaves a few pages out (shown from the run before). Returns the last run's id."""
     pages = [
         PageSpec(
             f"p{i:03d}",
             f"Club {i:03d}",
-            school=f"School {i % 5}",
-            supervisor=f"boss{i % 3}@district.org",
+            school=f"School {i // BATCH if by_school else i % 5}",
+            supervisor=f"boss{i // BATCH if by_school else i % 3}@district.org",
         )
         for i in range(PAGES)
     ]
@@ -136,9 +137,27 @@ def test_the_report_holds_one_batch_of_pages_in_full(
     seen = count_pages(monkeypatch)
     streamed = tmp_path / "streamed"
     write_report(open_run(engine, run_id), streamed, Config(), reuse=False)
-    assert seen["built"] >= PAGES, "every page is read in full for its part"
+    assert seen["built"] > PAGES, "every page read for its part, some again for digests"
     assert seen["most"] <= BATCH + max(PART, IN_FULL), seen
     assert len(list((streamed / "details").glob("*.html"))) == PAGES // PART
+    assert same_folders(whole, streamed) == []
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_a_school_supervisors_digest_is_built_from_the_pages_read_for_the_details(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When each supervisor's pages are read in one batch, no page is read twice: the
+    digests are built with the details; the report is still the one of the run whole."""
+    run_id = seed(engine, by_school=True)
+    whole = tmp_path / "whole"
+    write_report(load_run(engine, run_id, evidence=False), whole, Config(), reuse=False)
+    seen = count_pages(monkeypatch)
+    streamed = tmp_path / "streamed"
+    write_report(open_run(engine, run_id), streamed, Config(), reuse=False)
+    assert seen["built"] == PAGES
+    assert seen["most"] <= BATCH + PART, seen
+    assert len(list((streamed / "digests").glob("*.html"))) == -(-PAGES // BATCH)
     assert same_folders(whole, streamed) == []
 
 
