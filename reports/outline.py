@@ -32,7 +32,7 @@ from auditor.reports.view import (
 )
 from auditor.results import STATUS_ORDER, Severity, Status
 
-LOAD_PAGES = 1000  # pages read in full at a time (a few detail parts, or digests)
+LOAD_PAGES = 500  # pages read in full at a time (a few detail parts, or digests)
 CHANGES_LISTED = 100  # new and resolved results named on the front page (the rest counted)
 Reader = Callable[[list[str], bool], list[PageView]]  # page ids, changes: pages in full
 

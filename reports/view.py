@@ -293,7 +293,7 @@ class RunView:
     finished_at: datetime | None
     status: str
     district: str
-    pages: list[PageView]
+    pages: list[PageView]  # PAGES_NOT_READ when only its header was read (run_header)
     previous_run: RunRef | None = None
     discovered: list[DiscoveredView] = field(default_factory=list)
     rules: dict[str, RuleInfo] = field(default_factory=dict)  # as this run used them
@@ -472,8 +472,9 @@ def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -
     return view
 
 
-def page_order(page: PageView | Any) -> tuple[str, str, str]:
-    """Where a page is listed: by school, then name (case-blind), then id."""
+def page_order(page: Any) -> tuple[str, str, str]:
+    """Where a page (in full, or a line of ``reports.outline``) is listed: by school, then
+    name (case-blind), then id."""
     return (page.school.lower(), page.name.lower(), page.id)
 
 
