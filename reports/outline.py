@@ -37,6 +37,10 @@ CHANGES_LISTED = 100  # new and resolved results named on the front page (the re
 Reader = Callable[[list[str], bool], list[PageView]]  # page ids, changes: pages in full
 
 
+class PageNotSummedError(RuntimeError):
+    """A page line's summary was asked for before its page was read in full."""
+
+
 @dataclass(slots=True)
 class PageLine(Linked):
     """One page of a run in brief: its registration and audit and, once its results were
@@ -69,12 +73,19 @@ class PageLine(Linked):
     @property
     def needs_attention(self) -> bool:
         """The page could not be audited or has a result someone must act on."""
+        self._check_summed()
         return self.status == "error" or self.open > 0
 
     @property
     def worst_rank(self) -> int:
         """Sort key of :attr:`worst` (0 is the most urgent)."""
+        self._check_summed()
         return STATUS_ORDER[Status(self.worst)]
+
+    def _check_summed(self) -> None:
+        """Refuse to tell what a page's results say before they were read."""
+        if not self.summed:
+            raise PageNotSummedError(f"page {self.id}: its results are not summed up yet")
 
 
 def line_of(page: PageView) -> PageLine:

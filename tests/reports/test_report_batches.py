@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from auditor.config import Config
 from auditor.reports import digest, outline, run_report
 from auditor.reports import view as view_module
-from auditor.reports.outline import open_run
+from auditor.reports.outline import PageNotSummedError, open_run
 from auditor.reports.run_report import write_report
 from auditor.reports.view import PAGES_NOT_READ, PagesNotReadError, PageView, load_run
 from auditor.results import RuleResult, Severity, Status
@@ -179,5 +179,5 @@ def test_an_outline_has_no_pages_to_sum_up_by_mistake(engine: Engine) -> None:
     with pytest.raises(PagesNotReadError):
         len(run.view.failing_pages)
     assert len(run.lines) == PAGES and not any(line.summed for line in run.lines)
-    with pytest.raises(ValueError):
-        run.lines[0].worst_rank  # noqa: B018
+    with pytest.raises(PageNotSummedError):
+        run.lines[0].needs_attention  # noqa: B018
