@@ -266,6 +266,7 @@ def _write_parts(
                 sections = shown
             findings.add(pages, made, stems[k][:2] if split else None)
             plans.add(pages, made)
+            del made, shown, pages  # not held while the next part is read, or digests built
     return sections, early.done
 
 
