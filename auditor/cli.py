@@ -323,8 +323,9 @@ def report(
     log_format: LogFormatOpt = "plain",
 ) -> None:
     """Re-render the report of a past run from the database."""
+    from auditor.reports.outline import open_run
     from auditor.reports.run_report import write_report
-    from auditor.reports.view import RunNotFoundError, load_run
+    from auditor.reports.view import RunNotFoundError
 
     _setup(log_level, log_format)
     cfg = _load(config)
@@ -333,7 +334,7 @@ def report(
         engine = make_engine(cfg.database.url)
         prepare_database(engine, cfg.rules)
         try:
-            view = load_run(engine, run_id, evidence=False)
+            view = open_run(engine, run_id)
         except RunNotFoundError as exc:
             raise AuditorError(f"{cfg.database.url}: {exc}") from None
         return write_report(view, output or cfg.reports.output_dir, cfg)

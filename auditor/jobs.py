@@ -16,8 +16,8 @@ from auditor.config import Config, PageConfig
 from auditor.db import judged, store, sync
 from auditor.email.alerts import alert_after_run
 from auditor.errors import AuditorError
+from auditor.reports.outline import RunOutline, open_run
 from auditor.reports.run_report import write_report
-from auditor.reports.view import RunView, load_run
 from auditor.runner import ProgressFn, Runner, RunSummary
 
 log = logging.getLogger(__name__)
@@ -53,13 +53,14 @@ async def audit_report_alert(
 def _report_and_alert(
     config: Config, engine: Engine, summary: RunSummary, output: Path
 ) -> AuditJob:
-    """Load the run once (its evidence left in the database, read a few pages at a time
-    as each output needs it), write its report from that load, then send its urgent alerts
-    from the same load (best effort: never raises)."""
+    """Read the run's outline once (a line per page; the pages read in full a batch at a
+    time, their evidence a few pages at a time, as each output needs them), write its report
+    from it, then send its urgent alerts from the same outline (best effort: never
+    raises)."""
     job = AuditJob(summary, None)
-    view: RunView | None = None
+    view: RunOutline | None = None
     try:
-        view = load_run(engine, summary.run_id, evidence=False)
+        view = open_run(engine, summary.run_id)
         job.report = write_report(view, output, config)
         log.info("run %s: report written to %s", summary.run_id, job.report)
     except AuditorError as exc:  # a folder or file the user can fix: said in one line

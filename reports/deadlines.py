@@ -4,6 +4,7 @@ ends (in the district's time zone). Computed on a loaded run, so every output ag
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,13 +27,21 @@ def is_overdue(due: date, at: datetime, tz: str) -> bool:
 
 def apply_deadlines(view: RunView, config: RemediationConfig, tz: str) -> None:
     """Set ``due`` and ``overdue`` on every failing result of ``view`` (idempotent)."""
-    for page in view.pages:
+    set_deadlines(view.pages, view.started_at, config, tz)
+
+
+def set_deadlines(
+    pages: Iterable[PageView], run_started: datetime, config: RemediationConfig, tz: str
+) -> None:
+    """Set ``due`` and ``overdue`` on every failing result of ``pages``, of a run that
+    started at ``run_started`` (idempotent; a report sets them a batch of pages at a time)."""
+    for page in pages:
         for result in page.results:
             if result.status != Status.FAIL or result.first_seen is None:
                 result.due, result.overdue = None, False
                 continue
             result.due = due_day(result.first_seen, result.severity, config, tz)
-            result.overdue = is_overdue(result.due, view.started_at, tz)
+            result.overdue = is_overdue(result.due, run_started, tz)
 
 
 def overdue_items(view: RunView) -> list[tuple[PageView, ResultView]]:

@@ -26,6 +26,7 @@ from auditor.reports.export import (
     summary,
 )
 from auditor.reports.files import append_text, create_text
+from auditor.reports.outline import PageLine, RunOutline
 from auditor.reports.pieces import (
     Pieces,
     csv_cells,
@@ -38,20 +39,24 @@ from auditor.reports.pieces import (
 from auditor.reports.view import PageView, RunView
 
 FINDINGS_DIR = "findings"
+JSON_BODY = "findings.json.pages"  # findings.json's pages, until its head is known
 
 
 class FindingsWriter:
     """The findings files of one report folder, written part by part (:meth:`add`) and
-    finished on leaving the ``with`` block. ``parts``: each split part's file stem and
-    title ("findings/001-school"), or None to write findings.json and .csv whole."""
+    finished on leaving the ``with`` block. ``parts``: each split part's file stem, title
+    and pages ("findings/001-school"), or None to write findings.json and .csv whole.
+    findings.json's pages (or page index) are written to a scratch file of the folder
+    first: its head, the run's summary, is known once every page was added."""
 
     def __init__(
         self,
-        view: RunView,
+        run: RunOutline,
         out: Path,
-        parts: Sequence[tuple[str, str, Sequence[PageView]]] | None,
+        parts: Sequence[tuple[str, str, Sequence[PageLine]]] | None,
     ) -> None:
-        self.view = view
+        self.run = run
+        self.view = run.view
         self.out = out
         self.parts = parts
         self.checks: dict[str, str] = {}  # manual checks: rule -> the words shown once
@@ -59,22 +64,26 @@ class FindingsWriter:
         self._first = True  # no page written to findings.json (or its index) yet
 
     def __enter__(self) -> FindingsWriter:
-        view = self.view
         self.jsonl = self._open("findings.jsonl")
-        self.json = self._open("findings.json")
+        self.json = self._open(JSON_BODY)
         self.csv = self._open("findings.csv")
         self.csv.write(_csv_header())
-        head = f'{{"run":{dumps(run_record(view))},"summary":{dumps(summary(view))},'
+        return self
+
+    def _head(self) -> str:
+        """findings.json up to its pages (or page index): the run, its summary (every page
+        added) and, when split, its parts."""
+        head = (
+            f'{{"run":{dumps(run_record(self.view))},"summary":{dumps(summary(self.run.totals))},'
+        )
         if self.parts is None:
-            self.json.write(head + '"pages":[')
-            return self
+            return head + '"pages":['
         listed_parts = [
             {"file": f"{stem}.json", "csv": f"{stem}.csv", "title": title}
             | {"pages": len(pages), "need_attention": sum(p.needs_attention for p in pages)}
             for stem, title, pages in self.parts
         ]
-        self.json.write(head + f'"parts":{dumps(listed_parts)},"page_index":[')
-        return self
+        return head + f'"parts":{dumps(listed_parts)},"page_index":['
 
     def add(
         self, pages: Sequence[PageView], pieces: Sequence[Pieces], part: tuple[str, str] | None
@@ -118,7 +127,18 @@ class FindingsWriter:
             for handle in self._files:
                 handle.close()
         if kind is None:
+            self._finish_json()
             pack_jsonl(self.out / "findings.jsonl")
+
+    def _finish_json(self) -> None:
+        """findings.json: its head, then the pages written to the scratch file (removed)."""
+        body = self.out / JSON_BODY
+        with create_text(self.out / "findings.json") as target:
+            target.write(self._head())
+            target.flush()
+            with body.open("rb") as source:
+                shutil.copyfileobj(source, target.buffer)
+        body.unlink()
 
     def _open(self, name: str) -> IO[str]:
         """A new private file of the folder, closed with the writer."""
@@ -194,11 +214,9 @@ class ActionPlans:
     """Each supervisor's action plan in ``folder`` (``<supervisor>.csv``): every file made
     with its header at once, then each part's rows appended to its pages' supervisors'."""
 
-    def __init__(self, view: RunView, folder: Path) -> None:
+    def __init__(self, view: RunView, folder: Path, supervisors: Iterable[str]) -> None:
         self.view = view
-        self.paths = {
-            s: folder / f"{file_stem(s)}.csv" for s in sorted({p.supervisor for p in view.pages})
-        }
+        self.paths = {s: folder / f"{file_stem(s)}.csv" for s in sorted(set(supervisors))}
         for path in self.paths.values():
             with create_text(path) as handle:
                 handle.write(",".join(ACTION_PLAN_COLUMNS) + "\r\n")

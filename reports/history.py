@@ -5,6 +5,7 @@ one per result, so re-rendering a 5,000-page run stays fast. Results are read th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -76,14 +77,19 @@ class RuleHistory:
     statuses: dict[PairKey, dict[int, str]]
 
 
-def shown_audits(run_id: int, whole: bool = True) -> Subquery:
+def shown_audits(run_id: int, whole: bool = True, pages: Collection[str] | None = None) -> Subquery:
     """(page id, run id) of each page's audit that a report of ``run_id`` shows: the run's
     own audits and, when ``whole``, every other registered page's newest audit from an
-    earlier complete or partial run (the whole picture)."""
+    earlier complete or partial run (the whole picture); only those of ``pages`` (page ids)
+    when given (a report reads its pages a batch at a time)."""
     own = select(PageAudit.page_id, PageAudit.run_id).where(PageAudit.run_id == run_id)
+    if pages is not None:
+        own = own.where(PageAudit.page_id.in_(pages))
     if not whole:
         return own.subquery("shown")
     in_run = select(PageAudit.page_id).where(PageAudit.run_id == run_id)
+    if pages is not None:
+        in_run = in_run.where(PageAudit.page_id.in_(pages))
     newest = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("run_id"))
         .join(Run, Run.id == PageAudit.run_id)
@@ -94,15 +100,20 @@ def shown_audits(run_id: int, whole: bool = True) -> Subquery:
         )
         .group_by(PageAudit.page_id)
     )
+    if pages is not None:
+        newest = newest.where(PageAudit.page_id.in_(pages))
     return union_all(own, newest).subquery("shown")
 
 
-def first_seen(session: Reader, run_id: int, whole: bool = True) -> dict[PairKey, FirstSeen]:
-    """For each open result that a report of ``run_id`` shows (see :func:`shown_audits`):
+def first_seen(
+    session: Reader, run_id: int, whole: bool = True, pages: Collection[str] | None = None
+) -> dict[PairKey, FirstSeen]:
+    """For each open result that a report of ``run_id`` shows (see :func:`shown_audits`,
+    whose ``pages`` narrow it):
     the earliest run since which that page+rule has had that status in every audit of the
     page up to the one shown (runs where the page was not audited, or the rule gave no
     result, do not break the streak)."""
-    shown = shown_audits(run_id, whole)
+    shown = shown_audits(run_id, whole, pages)
     cur_audit, cur_result = aliased(PageAudit), aliased(Result)
     current = (
         select(
@@ -177,13 +188,17 @@ def first_seen(session: Reader, run_id: int, whole: bool = True) -> dict[PairKey
 
 
 def previous_results(
-    session: Reader, run_id: int, whole: bool = False, statuses: tuple[str, ...] = ()
+    session: Reader,
+    run_id: int,
+    whole: bool = False,
+    statuses: tuple[str, ...] = (),
+    pages: Collection[str] | None = None,
 ) -> dict[str, dict[str, EarlierResult]]:
     """For each page of ``run_id`` (with ``whole``: each page a report of it shows, see
-    :func:`shown_audits`) that was audited before: the results of its audit before the one
-    shown, by rule. Pages never audited before are absent. With ``statuses``, only results
-    of those statuses (and pages that had one)."""
-    shown = shown_audits(run_id, whole)
+    :func:`shown_audits`; only those of ``pages`` when given) that was audited before: the
+    results of its audit before the one shown, by rule. Pages never audited before are
+    absent. With ``statuses``, only results of those statuses (and pages that had one)."""
+    shown = shown_audits(run_id, whole, pages)
     previous = (
         select(PageAudit.page_id, func.max(PageAudit.run_id).label("prev_run"))
         .join(shown, shown.c.page_id == PageAudit.page_id)
@@ -271,19 +286,29 @@ def run_trend(session: Reader, runs: list[RunRef]) -> list[TrendPoint]:
     ]
 
 
-def rule_history(session: Reader, runs: list[RunRef], open_only: bool = False) -> RuleHistory:
+def rule_history(
+    session: Reader,
+    runs: list[RunRef],
+    open_only: bool = False,
+    pages: Collection[str] | None = None,
+) -> RuleHistory:
     """Each page+rule's status in each of ``runs`` (one query; absent where the page was
-    not audited or the rule gave no result). With ``open_only``, only the page+rules that
-    were open (fail, warn, error) in at least one of them: the ones a history strip shows."""
+    not audited or the rule gave no result), of ``pages`` (page ids) when given. With
+    ``open_only``, only the page+rules that were open (fail, warn, error) in at least one
+    of them: the ones a history strip shows."""
     ids = [r.id for r in runs]
     query = select(PageAudit.page_id, PageAudit.run_id, Result.rule_id, Result.status).where(
         PageAudit.run_id.in_(ids)
     )
+    if pages is not None:
+        query = query.where(PageAudit.page_id.in_(pages))
     if open_only:
         open_audit, open_result = aliased(PageAudit), aliased(Result)
+        opened = select(open_audit.page_id, open_result.rule_id)
+        if pages is not None:
+            opened = opened.where(open_audit.page_id.in_(pages))
         pairs = (
-            select(open_audit.page_id, open_result.rule_id)
-            .join(open_result, open_result.page_audit_id == results_holder(open_audit))
+            opened.join(open_result, open_result.page_audit_id == results_holder(open_audit))
             .where(open_audit.run_id.in_(ids), open_result.status.in_(OPEN_STATUSES))
             .distinct()
             .cte("open_pairs")

@@ -8,7 +8,7 @@ import gc
 import json
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -80,6 +80,25 @@ class _NotLoaded:
 
 
 NOT_LOADED: Any = _NotLoaded()
+
+
+class PagesNotReadError(RuntimeError):
+    """The pages of a run whose header alone was read (a report reads them in batches)."""
+
+
+class _PagesNotRead:
+    """The pages of a run read without them: any use is an error, so that no total is
+    ever worked out over pages that were not read."""
+
+    def _refuse(self, *args: object) -> NoReturn:
+        raise PagesNotReadError(
+            "the run's pages are not read: read them in batches (reports.outline.RunOutline)"
+        )
+
+    __iter__ = __len__ = __bool__ = __getitem__ = _refuse
+
+
+PAGES_NOT_READ: Any = _PagesNotRead()
 EVIDENCE_BATCH = 200  # pages whose evidence is read (and held) at a time
 _IDS_PER_SELECT = 500  # result ids in one select's IN list
 EvidenceReader = Callable[[list[int]], Iterator[tuple[int, str | None]]]
@@ -143,8 +162,31 @@ class ResultView:
         return self.status in ATTENTION
 
 
+class Linked:
+    """Where a page's section is, for a page in full or in brief (``reports.outline``)."""
+
+    __slots__ = ()
+    id: str
+    detail_file: str
+    from_run: RunRef | None
+
+    @property
+    def href(self) -> str:
+        """Link to the page's section, relative to the report folder."""
+        return f"{self.detail_file}#page-{self.id}"
+
+    def href_from(self, file: str) -> str:
+        """Link to the page's section from ``file`` (a bare anchor within the same file)."""
+        return f"#page-{self.id}" if file == self.detail_file else self.href
+
+    @property
+    def carried(self) -> bool:
+        """The run shown did not audit this page: its results are from ``from_run``."""
+        return self.from_run is not None
+
+
 @dataclass
-class PageView:
+class PageView(Linked):
     """One page in a run."""
 
     id: str
@@ -166,15 +208,6 @@ class PageView:
     history: dict[str, list[str | None]] = field(default_factory=dict)
     # The audit holding its results (its own, or the earlier one an unchanged audit names).
     holder: int | None = None
-
-    @property
-    def href(self) -> str:
-        """Link to the page's section, relative to the report folder."""
-        return f"{self.detail_file}#page-{self.id}"
-
-    def href_from(self, file: str) -> str:
-        """Link to the page's section from ``file`` (a bare anchor within the same file)."""
-        return f"#page-{self.id}" if file == self.detail_file else self.href
 
     @cached_property
     def failing(self) -> list[ResultView]:
@@ -220,11 +253,6 @@ class PageView:
         return STATUS_ORDER[Status(self.worst)]
 
     @property
-    def carried(self) -> bool:
-        """The run shown did not audit this page: its results are from ``from_run``."""
-        return self.from_run is not None
-
-    @property
     def finding_keys(self) -> list[str]:
         """``rule|severity`` of each result needing attention (the table's filter data)."""
         return [f"{r.rule}|{r.severity}" for r in self.attention]
@@ -265,7 +293,7 @@ class RunView:
     finished_at: datetime | None
     status: str
     district: str
-    pages: list[PageView]
+    pages: list[PageView]  # PAGES_NOT_READ when only its header was read (run_header)
     previous_run: RunRef | None = None
     discovered: list[DiscoveredView] = field(default_factory=list)
     rules: dict[str, RuleInfo] = field(default_factory=dict)  # as this run used them
@@ -434,65 +462,97 @@ def load_run(engine: Engine, run_id: int | None = None, evidence: bool = True) -
 
     ``evidence`` False leaves each result's evidence in the database, to be read a few
     pages at a time with :meth:`RunView.evidence_of` (the report of a large run: its
-    memory stays flat however many posts its pages quote)."""
-    with _no_cyclic_gc(), Session(engine) as session:
+    memory stays flat however many posts its pages quote). A report reads a large run a
+    batch of pages at a time instead (``reports.outline.open_run``)."""
+    with no_cyclic_gc(), Session(engine) as session:
+        view = run_header(session, engine, run_id, evidence)
+        pages = read_pages(session, view)
+    pages.sort(key=page_order)
+    view.pages = pages
+    return view
+
+
+def page_order(page: Any) -> tuple[str, str, str]:
+    """Where a page (in full, or a line of ``reports.outline``) is listed: by school, then
+    name (case-blind), then id."""
+    return (page.school.lower(), page.name.lower(), page.id)
+
+
+def run_header(session: Session, engine: Engine, run_id: int | None, evidence: bool) -> RunView:
+    """The run ``run_id`` (default: the newest) without its pages (``pages`` not read: any
+    use is an error): its own row, rules, trend and history runs, previous run and the
+    groups discovered."""
+    if run_id is None:
+        run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
         if run_id is None:
-            run_id = session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1))
-            if run_id is None:
-                raise RunNotFoundError("the database holds no runs yet")
-        run = session.execute(
+            raise RunNotFoundError("the database holds no runs yet")
+    run = session.execute(
+        select(Run.id, Run.started_at, Run.finished_at, Run.status, Run.district, Run.rules).where(
+            Run.id == run_id
+        )
+    ).first()
+    if run is None:
+        raise RunNotFoundError(f"no run with id {run_id}")
+    rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
+    conn = session.connection()  # Core rows from here: no ORM row processing
+    runs = recent_runs(conn, run_id)
+    discovered = [
+        DiscoveredView(*row)
+        for row in conn.execute(
             select(
-                Run.id, Run.started_at, Run.finished_at, Run.status, Run.district, Run.rules
-            ).where(Run.id == run_id)
-        ).first()
-        if run is None:
-            raise RunNotFoundError(f"no run with id {run_id}")
-        rules = {key: RuleInfo.model_validate(value) for key, value in (run.rules or {}).items()}
-        conn = session.connection()  # Core rows from here: no ORM row processing
-        seen = first_seen(conn, run_id)
-        before = previous_results(conn, run_id, whole=True, statuses=(Status.FAIL.value,))
-        pages = _load_pages(conn, run_id, run.started_at, seen, before, rules, evidence)
-        del seen, before  # not needed past here: the next queries' rows take their place
-        runs = recent_runs(conn, run_id)
-        _add_history(pages, rule_history(conn, runs, open_only=True))
-        trend = run_trend(conn, runs)
-        attach_plans(session, pages)
-        discovered = [
-            DiscoveredView(*row)
-            for row in session.execute(
-                select(
-                    DiscoveredGroup.connector,
-                    DiscoveredGroup.platform,
-                    DiscoveredGroup.external_id,
-                    DiscoveredGroup.name,
-                    DiscoveredGroup.url,
-                    DiscoveredGroup.found_at,
-                )
-                .where(DiscoveredGroup.run_id == run_id)
-                .order_by(DiscoveredGroup.platform, DiscoveredGroup.name)
+                DiscoveredGroup.connector,
+                DiscoveredGroup.platform,
+                DiscoveredGroup.external_id,
+                DiscoveredGroup.name,
+                DiscoveredGroup.url,
+                DiscoveredGroup.found_at,
             )
-        ]
-        previous = find_previous_run(session, run_id)
-    pages.sort(key=lambda p: (p.school.lower(), p.name.lower(), p.id))
+            .where(DiscoveredGroup.run_id == run_id)
+            .order_by(DiscoveredGroup.platform, DiscoveredGroup.name)
+        )
+    ]
     return RunView(
         id=run.id,
         started_at=run.started_at,
         finished_at=run.finished_at,
         status=run.status,
         district=run.district,
-        pages=pages,
-        previous_run=previous,
+        pages=PAGES_NOT_READ,
+        previous_run=find_previous_run(conn, run_id),
         discovered=discovered,
         rules=rules,
-        trend=trend,
+        trend=run_trend(conn, runs),
         history_runs=runs,
         evidence_source=None if evidence else _evidence_reader(engine),
         database=engine,
     )
 
 
+def read_pages(
+    session: Session, view: RunView, pages: Collection[str] | None = None, changes: bool = True
+) -> list[PageView]:
+    """The pages of ``view``'s run (only ``pages``, by page id, when given), each with its
+    results, first-seen dates, plans and, with ``changes``, trends and rule history (a
+    digest shows neither): a fixed number of Core selects, narrowed to ``pages`` (a report
+    reads a large run a batch at a time)."""
+    conn = session.connection()
+    evidence = view.evidence_source is None
+    seen = first_seen(conn, view.id, pages=pages)
+    before = (
+        previous_results(conn, view.id, whole=True, statuses=(Status.FAIL.value,), pages=pages)
+        if changes
+        else {}
+    )
+    read = _load_pages(conn, view, seen, before, evidence, pages)
+    del seen, before  # not needed past here: the next queries' rows take their place
+    if changes:
+        _add_history(read, rule_history(conn, view.history_runs, open_only=True, pages=pages))
+    attach_plans(session, read)
+    return read
+
+
 @contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
+def no_cyclic_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while building the view: its objects all live
     on, and collections triggered by their allocation cost a third of a 5,000-page load."""
     was_enabled = gc.isenabled()
@@ -504,19 +564,13 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _load_pages(
-    conn: Connection,
-    run_id: int,
-    run_started: datetime,
-    seen: dict[tuple[str, str], FirstSeen],
-    before: dict[str, dict[str, EarlierResult]],
-    rules: dict[str, RuleInfo],
-    evidence: bool,
-) -> list[PageView]:
-    """The pages a report of ``run_id`` shows (see ``shown_audits``), each with its results
-    (and their evidence, if ``evidence``): one select of the audits and one streamed select
-    of their results."""
-    shown = shown_audits(run_id)
+def audit_rows(
+    conn: Connection, run_id: int, pages: Collection[str] | None = None
+) -> tuple[list[Row[Any]], dict[int, RunRef]]:
+    """The audits a report of ``run_id`` shows (see ``shown_audits``; of ``pages`` when
+    given), joined with their pages and results holders, and the earlier runs some of them
+    come from (by id)."""
+    shown = shown_audits(run_id, pages=pages)
     holder = aliased(PageAudit)
     audits = conn.execute(
         select(
@@ -546,7 +600,23 @@ def _load_pages(
             select(Run.id, Run.started_at).where(Run.id.in_({a.run_id for a in audits} - {run_id}))
         )
     }
-    meta = RuleMeta(rules)
+    return audits, sources
+
+
+def _load_pages(
+    conn: Connection,
+    view: RunView,
+    seen: dict[tuple[str, str], FirstSeen],
+    before: dict[str, dict[str, EarlierResult]],
+    evidence: bool,
+    pages: Collection[str] | None,
+) -> list[PageView]:
+    """The pages a report of ``view``'s run shows (see ``shown_audits``; of ``pages`` when
+    given), each with its results (and their evidence, if ``evidence``): one select of the
+    audits and one streamed select of their results."""
+    shown = shown_audits(view.id, pages=pages)
+    audits, sources = audit_rows(conn, view.id, pages)
+    meta = RuleMeta(view.rules)
     shared: dict[tuple[str, ...], ResultView] = {}  # settled results, one object each
     audit_of = {audit.id: audit for audit in audits}
     results_of: dict[int, list[ResultView]] = {}
@@ -568,14 +638,14 @@ def _load_pages(
     for row in rows:  # each row becomes a result at once: no batch of rows is kept
         audit = audit_of[row.audit_id]
         results_of.setdefault(row.audit_id, []).append(
-            _result_view(row, audit, run_started, seen, before, meta, evidence, shared)
+            _result_view(row, audit, view.started_at, seen, before, meta, evidence, shared)
         )
-    pages = []
+    out = []
     for audit in audits:
-        view = _page_view(audit, results_of.pop(audit.id, []))
-        view.from_run = sources.get(audit.run_id)
-        pages.append(view)
-    return pages
+        page = _page_view(audit, results_of.pop(audit.id, []))
+        page.from_run = sources.get(audit.run_id)
+        out.append(page)
+    return out
 
 
 def _add_history(pages: list[PageView], history: RuleHistory) -> None:

@@ -5,7 +5,7 @@ right after the run, once (the delivery log keys it by run and recipient)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from auditor.email.deliver import DeliveryOutcome, RetryPolicy, deliver
 from auditor.reports.environment import join_url, render_email
 from auditor.reports.evidence import evidence_lines
 from auditor.reports.history import previous_results
+from auditor.reports.outline import RunOutline
 from auditor.reports.view import PageView, ResultView, RunView, load_run
 from auditor.results import Severity, Status
 
@@ -27,14 +28,23 @@ AFTER_RUN_RETRY = RetryPolicy(attempts=3, first_wait_s=1.0, max_wait_s=4.0)
 Finding = tuple[PageView, ResultView]
 
 
-def urgent_findings(engine: Engine, view: RunView, min_severity: Severity) -> list[Finding]:
-    """Results of ``view`` that fail now, did not fail in the page's previous audit, and are
-    at least ``min_severity``. A page's first audit has no baseline and alerts nobody (its
-    failures reach the supervisor in the digest), so installing the auditor is not a flood."""
+def urgent_findings(
+    engine: Engine, view: RunView | RunOutline, min_severity: Severity
+) -> list[Finding]:
+    """Results of ``view`` (a run read in full, or its outline: its pages read a batch at a
+    time, those with an urgent finding kept) that fail now, did not fail in the page's
+    previous audit, and are at least ``min_severity``. A page's first audit has no baseline
+    and alerts nobody (its failures reach the supervisor in the digest), so installing the
+    auditor is not a flood."""
     with Session(engine) as session:
         before = previous_results(session, view.id)
+    pages: Iterable[PageView] = (
+        view.pages
+        if isinstance(view, RunView)
+        else (page for _, batch in view.batches() for page in batch)
+    )
     found = []
-    for page in view.pages:
+    for page in pages:
         if page.id not in before:
             continue
         for result in page.failing:
@@ -81,17 +91,18 @@ def send_urgent_alerts(
     config: Config,
     run_id: int,
     policy: RetryPolicy | None = None,
-    view: RunView | None = None,
+    view: RunView | RunOutline | None = None,
 ) -> list[DeliveryOutcome]:
-    """Email the urgent findings of ``run_id`` (from ``view`` when the caller already loaded
+    """Email the urgent findings of ``run_id`` (from ``view`` when the caller already read
     it, else loaded here); a second call for the same run sends nothing."""
-    view = view if view is not None and view.id == run_id else load_run(engine, run_id)
-    findings = urgent_findings(engine, view, config.email.urgent_min_severity)
+    source = view if view is not None and view.id == run_id else load_run(engine, run_id)
+    findings = urgent_findings(engine, source, config.email.urgent_min_severity)
+    run = source.view if isinstance(source, RunOutline) else source
     if not findings:
         return []
-    with view.evidence_of({page.id: page for page, _ in findings}.values()):
-        mails = alert_mails(view, config, findings)
-    return deliver(engine, config, view.id, mails, policy=policy)
+    with run.evidence_of({page.id: page for page, _ in findings}.values()):
+        mails = alert_mails(run, config, findings)
+    return deliver(engine, config, run.id, mails, policy=policy)
 
 
 def alert_after_run(
@@ -99,7 +110,7 @@ def alert_after_run(
     config: Config,
     run_id: int,
     policy: RetryPolicy | None = None,
-    view: RunView | None = None,
+    view: RunView | RunOutline | None = None,
 ) -> list[DeliveryOutcome]:
     """The hook called after each run: never raises, so email cannot change a run's
     outcome. Does nothing when alerts are off or ``[email] from`` is not set. ``view``:

@@ -26,7 +26,8 @@ from typing import Any
 from bench_e2e import District, child_environment, write_config, write_exports
 
 TIMED = {
-    "auditor.jobs": ("load_run", "write_report", "alert_after_run"),
+    "auditor.jobs": ("open_run", "write_report", "alert_after_run"),
+    "auditor.reports.outline:RunOutline": ("load",),  # pages read in full, a batch at a time
     "auditor.reports.pieces:Cache": ("pieces",),  # stored pieces read, or rendered and stored
     "auditor.reports.run_report": (
         "section",  # the pages' sections filled in for the run
