@@ -165,6 +165,13 @@ def states(engine: Engine) -> dict[str, dict[str, object]]:
         return dict(session.execute(select(SyncState.page_id, SyncState.state)).all())
 
 
+def store_old_state(engine: Engine, run_id: int) -> None:
+    """Page p0 stored by ``run_id`` with the state ``{"delta": "old"}``."""
+    writer = BatchWriter(engine, run_id, never_stops, str)
+    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
+    writer.start().close()
+
+
 def fetched_in_full(engine: Engine) -> dict[str, datetime]:
     """When each page with a stored state was last fetched in full."""
     with Session(engine) as session:
@@ -197,9 +204,7 @@ def test_a_refused_state_leaves_the_older_one_and_the_page_keeps_its_results(
     run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, run_id = run
-    writer = BatchWriter(engine, run_id, never_stops, str)
-    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
-    writer.start().close()
+    store_old_state(engine, run_id)
     real = store.record_pages
 
     def refuse_states(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
@@ -223,9 +228,7 @@ def test_a_page_whose_results_are_refused_is_an_error_and_keeps_its_older_state(
     run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, run_id = run
-    writer = BatchWriter(engine, run_id, never_stops, str)
-    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
-    writer.start().close()
+    store_old_state(engine, run_id)
     real = store.record_pages
 
     def refuse_results(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
@@ -251,9 +254,7 @@ def test_a_state_holding_a_secret_is_dropped_and_the_rest_of_its_batch_kept(
     run: tuple[Engine, int],
 ) -> None:
     engine, run_id = run
-    writer = BatchWriter(engine, run_id, never_stops, str)
-    writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"delta": "old"}, True)))
-    writer.start().close()
+    store_old_state(engine, run_id)
     register_secret("s3cret-batch-token-Q7")
     leaking = {"link": "https://graph.example/x?access_token=s3cret-batch-token-Q7"}
     writer = BatchWriter(engine, later_run(engine), never_stops, str)
