@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, Row
 from sqlalchemy.orm import Session
 
+from auditor.errors import AuditorError
 from auditor.reports.environment import plural
 from auditor.reports.history import RunRef
 from auditor.reports.view import (
@@ -152,7 +153,7 @@ class Changes:
 class RunTotals:
     """What the whole run's summary needs, summed up a batch of pages at a time: the
     pages in brief, counts by status, rule, severity, school and age, the changes and the
-    manual checks (the same figures as ``RunView``'s, which needs every page in full)."""
+    manual checks: what index.html and findings.json's summary show of the whole run."""
 
     def __init__(self, rule_order: Sequence[str]) -> None:
         self.rule_order = list(rule_order)
@@ -306,23 +307,36 @@ class RunOutline:
 
     def load(self, lines: Sequence[PageLine], changes: bool = True) -> list[PageView]:
         """The pages of ``lines`` in full, in their order, each with its line's section
-        file; without their trends and rule history unless ``changes``."""
+        file and registration (the outline's: a page re-registered meanwhile, say under
+        another supervisor, is shown as every other output of the report shows it);
+        without their trends and rule history unless ``changes``."""
         found = {p.id: p for p in self.reader([line.id for line in lines], changes)}
         pages = []
         for line in lines:
-            page = found[line.id]
+            page = found.get(line.id)
+            if page is None:
+                raise AuditorError(
+                    f"page {line.id} left the database while run {self.id}'s report was "
+                    "written; write it again"
+                )
+            page.name, page.school, page.platform = line.name, line.school, line.platform
+            page.owner, page.supervisor = line.owner, line.supervisor
             page.detail_file = line.detail_file
             pages.append(page)
         return pages
 
     def batches(
-        self, lines: Sequence[PageLine] | None = None, size: int = LOAD_PAGES
+        self,
+        lines: Sequence[PageLine] | None = None,
+        size: int = LOAD_PAGES,
+        changes: bool = True,
     ) -> Iterator[tuple[list[PageLine], list[PageView]]]:
-        """``lines`` (default: every page) with their pages in full, ``size`` at a time."""
+        """``lines`` (default: every page) with their pages in full, ``size`` at a time
+        (without trends and rule history unless ``changes``)."""
         lines = self.lines if lines is None else lines
         for start in range(0, len(lines), size):
             chunk = list(lines[start : start + size])
-            yield chunk, self.load(chunk)
+            yield chunk, self.load(chunk, changes)
 
 
 def open_run(engine: Engine, run_id: int | None = None) -> RunOutline:

@@ -363,35 +363,6 @@ class RunView:
         """Pages this run did not audit, shown with their newest earlier results."""
         return [p for p in self.pages if p.carried]
 
-    def open_items(self) -> list[ResultView]:
-        """Every result that needs attention, on every page."""
-        return [r for p in self.pages for r in p.attention]
-
-    def open_by_school(self) -> list[tuple[str, Counter[str]]]:
-        """Open items per school by severity, most first (schools with none left out)."""
-        by_school: dict[str, Counter[str]] = {}
-        for p in self.pages:
-            for r in p.attention:
-                by_school.setdefault(p.school or "No school", Counter())[r.severity] += 1
-        return sorted(by_school.items(), key=lambda kv: (-kv[1].total(), kv[0].lower()))
-
-    def open_by_age(self) -> list[tuple[str, Counter[str]]]:
-        """Open items per age bucket (days since first seen) by severity, youngest first."""
-        buckets: list[tuple[str, Counter[str]]] = [(label, Counter()) for label, _ in AGE_BUCKETS]
-        for r in self.open_items():
-            days = r.days_open or 0
-            index = max(i for i, (_, least) in enumerate(AGE_BUCKETS) if days >= least)
-            buckets[index][1][r.severity] += 1
-        return buckets
-
-    def manual_checks(self) -> list[tuple[ResultView, list[PageView]]]:
-        """Each manual check once (by rule and message), with the pages it applies to."""
-        checks: dict[tuple[str, str], tuple[ResultView, list[PageView]]] = {}
-        for p in self.pages:
-            for r in p.manual:
-                checks.setdefault((r.rule, r.message), (r, []))[1].append(p)
-        return list(checks.values())
-
     @property
     def errored(self) -> list[PageView]:
         return [p for p in self.pages if p.status == "error"]
@@ -400,55 +371,16 @@ class RunView:
     def failing_pages(self) -> list[PageView]:
         return [p for p in self.pages if p.failing]
 
-    @property
-    def attention_pages(self) -> list[PageView]:
-        return [p for p in self.pages if p.needs_attention]
-
     def count_by(self, attr: str, status: str = Status.FAIL) -> Counter[str]:
         """Results of one status (default fail) counted by rule or severity."""
         return Counter(
             getattr(r, attr) for p in self.pages for r in p.results if r.status == status
         )
 
-    def rule_matrix(self) -> list[dict[str, Any]]:
-        """Per rule with failures or warnings: counts by severity, warnings and new ones."""
-        rows: dict[str, dict[str, Any]] = {}
-        for p in self.pages:
-            for r in p.results:
-                if r.status not in (Status.FAIL, Status.WARN):
-                    continue
-                row = rows.setdefault(
-                    r.rule,
-                    {"rule": r.rule, "title": r.title, "warn": 0, "fail": 0, "new": 0}
-                    | {s: 0 for s in SEVERITIES},
-                )
-                if r.status == Status.WARN:
-                    row["warn"] += 1
-                    continue
-                row["fail"] += 1
-                row[r.severity] += 1
-                row["new"] += r.trend == Trend.NEW
-        return sorted(rows.values(), key=lambda row: (-row["fail"], -row["warn"], row["rule"]))
-
     def changes(self, trend: str) -> list[tuple[PageView, ResultView]]:
         """(page, result) pairs with this trend, in page order, among the pages this run
         audited (a page shown from an earlier run did not change in this one)."""
         return [(p, r) for p in self.in_run for r in p.results if r.trend == trend]
-
-    @property
-    def status_counts(self) -> Counter[str]:
-        return Counter(r.status for p in self.pages for r in p.results)
-
-    @property
-    def schools(self) -> list[str]:
-        return sorted({p.school for p in self.pages}, key=str.lower)
-
-    @property
-    def rules_with_findings(self) -> list[str]:
-        """Rule ids that need attention somewhere, in catalog order."""
-        found = {r.rule for p in self.pages for r in p.attention}
-        order = {rule_id: i for i, rule_id in enumerate(self.rules)}
-        return sorted(found, key=lambda rule_id: (order.get(rule_id, len(order)), rule_id))
 
 
 LOAD_BATCH = 2000  # rows fetched at a time while streaming a run's results

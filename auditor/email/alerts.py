@@ -5,7 +5,7 @@ right after the run, once (the delivery log keys it by run and recipient)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -31,28 +31,38 @@ Finding = tuple[PageView, ResultView]
 def urgent_findings(
     engine: Engine, view: RunView | RunOutline, min_severity: Severity
 ) -> list[Finding]:
-    """Results of ``view`` (a run read in full, or its outline: its pages read a batch at a
-    time, those with an urgent finding kept) that fail now, did not fail in the page's
-    previous audit, and are at least ``min_severity``. A page's first audit has no baseline
-    and alerts nobody (its failures reach the supervisor in the digest), so installing the
-    auditor is not a flood."""
-    with Session(engine) as session:
-        before = previous_results(session, view.id)
-    pages: Iterable[PageView] = (
-        view.pages
-        if isinstance(view, RunView)
-        else (page for _, batch in view.batches() for page in batch)
-    )
+    """Results of ``view`` (a run read in full, or its outline: then only its pages with a
+    failing result are read, a batch at a time, without trends or history) that fail now,
+    did not fail in the page's previous audit, and are at least ``min_severity``. A page's
+    first audit has no baseline and alerts nobody (its failures reach the supervisor in
+    the digest), so installing the auditor is not a flood."""
     found = []
-    for page in pages:
-        if page.id not in before:
-            continue
-        for result in page.failing:
-            earlier = before[page.id].get(result.rule)
-            newly = earlier is None or earlier.status != Status.FAIL
-            if newly and Severity(result.severity).rank >= min_severity.rank:
-                found.append((page, result))
+    with Session(engine) as session:
+        for pages, ids in _failing_batches(view):
+            before = previous_results(session, view.id, pages=ids)
+            for page in pages:
+                if page.id not in before:
+                    continue
+                for result in page.failing:
+                    earlier = before[page.id].get(result.rule)
+                    newly = earlier is None or earlier.status != Status.FAIL
+                    if newly and Severity(result.severity).rank >= min_severity.rank:
+                        found.append((page, result))
     return found
+
+
+def _failing_batches(
+    view: RunView | RunOutline,
+) -> Iterator[tuple[Sequence[PageView], Collection[str] | None]]:
+    """The pages that may hold an urgent finding, a batch at a time, with their ids (None:
+    every page of a run read in full). An outline's report has summed its pages up: those
+    with no failing result are not read again."""
+    if isinstance(view, RunView):
+        yield view.pages, None
+        return
+    wanted = [line for line in view.lines if not line.summed or line.failing]
+    for lines, pages in view.batches(wanted, changes=False):
+        yield pages, [line.id for line in lines]
 
 
 def alert_mails(view: RunView, config: Config, findings: Sequence[Finding]) -> list[Outgoing]:

@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from report_seed import PageSpec, add_pages, add_run
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 
 from auditor.config import Config
+from auditor.db.models import Page
+from auditor.email.alerts import urgent_findings
 from auditor.reports import digest, outline, run_report
 from auditor.reports import view as view_module
 from auditor.reports.outline import PageNotSummedError, open_run
@@ -181,3 +183,48 @@ def test_an_outline_has_no_pages_to_sum_up_by_mistake(engine: Engine) -> None:
     assert len(run.lines) == PAGES and not any(line.summed for line in run.lines)
     with pytest.raises(PageNotSummedError):
         run.lines[0].needs_attention  # noqa: B018
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_a_page_reregistered_while_the_report_is_written_is_shown_as_the_outline_read_it(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A registry sync between the outline and a page's batch (another supervisor, say)
+    does not break the report: every output shows the page as the outline read it."""
+    run_id = seed(engine)
+    whole = tmp_path / "whole"
+    write_report(load_run(engine, run_id, evidence=False), whole, Config(), reuse=False)
+    run = open_run(engine, run_id)
+    with engine.begin() as conn:
+        conn.execute(
+            update(Page)
+            .where(Page.id == "p007")
+            .values(supervisor="new-boss@district.org", school="Elsewhere", name="Renamed")
+        )
+    streamed = tmp_path / "streamed"
+    write_report(run, streamed, Config(), reuse=False)
+    assert same_folders(whole, streamed) == []
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_alerts_read_only_the_pages_with_a_failing_result_and_find_what_a_whole_read_finds(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = seed(engine)
+    whole = urgent_findings(engine, load_run(engine, run_id), Severity.LOW)
+    run = open_run(engine, run_id)
+    write_report(run, tmp_path / "report", Config(), reuse=False)  # sums its pages up
+    failing = {line.id for line in run.lines if line.failing}
+    asked: list[str] = []
+    reader = run.reader
+
+    def counted(ids: list[str], changes: bool) -> list[PageView]:
+        asked.extend(ids)
+        return reader(ids, changes)
+
+    run.reader = counted
+    streamed = urgent_findings(engine, run, Severity.LOW)
+    assert whole, "the seeded run has newly failing results"
+    key = [(page.id, result.rule) for page, result in whole]
+    assert [(page.id, result.rule) for page, result in streamed] == key
+    assert set(asked) == failing and len(asked) == len(failing), "each failing page once"
