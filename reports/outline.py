@@ -21,6 +21,7 @@ from auditor.reports.view import (
     AGE_BUCKETS,
     SEVERITIES,
     Linked,
+    PageLists,
     PageView,
     ResultView,
     RunView,
@@ -150,7 +151,7 @@ class Changes:
             self.listed.append((line, result))
 
 
-class RunTotals:
+class RunTotals(PageLists[PageLine]):
     """What the whole run's summary needs, summed up a batch of pages at a time: the
     pages in brief, counts by status, rule, severity, school and age, the changes and the
     manual checks: what index.html and findings.json's summary show of the whole run."""
@@ -226,28 +227,6 @@ class RunTotals:
     def pages(self) -> list[PageLine]:
         """Every page summed up so far, in the order added (the run's page order)."""
         return self.summed
-
-    @property
-    def audited(self) -> list[PageLine]:
-        return [p for p in self.summed if p.status == "audited"]
-
-    @property
-    def in_run(self) -> list[PageLine]:
-        """Pages this run audited (or tried to)."""
-        return [p for p in self.summed if not p.carried]
-
-    @property
-    def carried(self) -> list[PageLine]:
-        """Pages this run did not audit, shown with their newest earlier results."""
-        return [p for p in self.summed if p.carried]
-
-    @property
-    def errored(self) -> list[PageLine]:
-        return [p for p in self.summed if p.status == "error"]
-
-    @property
-    def failing_pages(self) -> list[PageLine]:
-        return [p for p in self.summed if p.failing]
 
     def changes(self, trend: str) -> Changes:
         """Results of this trend among the pages this run audited."""

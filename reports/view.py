@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
 from sqlalchemy import Connection, Engine, Row, Text, and_, cast, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -284,8 +284,40 @@ class DiscoveredView:
     found_at: datetime
 
 
+P = TypeVar("P", bound="Linked")  # a page in full or in brief
+
+
+class PageLists(Generic[P]):
+    """A run's pages as its summary lists them, over its ``pages`` (in full, or in brief
+    as the report sums them up: ``reports.outline.RunTotals``)."""
+
+    pages: Sequence[P]
+
+    @property
+    def audited(self) -> list[P]:
+        return [p for p in self.pages if p.status == "audited"]
+
+    @property
+    def in_run(self) -> list[P]:
+        """Pages this run audited (or tried to)."""
+        return [p for p in self.pages if not p.carried]
+
+    @property
+    def carried(self) -> list[P]:
+        """Pages this run did not audit, shown with their newest earlier results."""
+        return [p for p in self.pages if p.carried]
+
+    @property
+    def errored(self) -> list[P]:
+        return [p for p in self.pages if p.status == "error"]
+
+    @property
+    def failing_pages(self) -> list[P]:
+        return [p for p in self.pages if p.failing]
+
+
 @dataclass
-class RunView:
+class RunView(PageLists[PageView]):
     """A run and its pages, ready to render."""
 
     id: int
@@ -345,31 +377,9 @@ class RunView:
                 yield from chunk
 
     @property
-    def audited(self) -> list[PageView]:
-        return [p for p in self.pages if p.status == "audited"]
-
-    @property
-    def in_run(self) -> list[PageView]:
-        """Pages this run audited (or tried to)."""
-        return [p for p in self.pages if not p.carried]
-
-    @property
     def errored_now(self) -> list[PageView]:
         """Pages this run tried and could not audit (not older errors of pages it skipped)."""
         return [p for p in self.in_run if p.status == "error"]
-
-    @property
-    def carried(self) -> list[PageView]:
-        """Pages this run did not audit, shown with their newest earlier results."""
-        return [p for p in self.pages if p.carried]
-
-    @property
-    def errored(self) -> list[PageView]:
-        return [p for p in self.pages if p.status == "error"]
-
-    @property
-    def failing_pages(self) -> list[PageView]:
-        return [p for p in self.pages if p.failing]
 
     def count_by(self, attr: str, status: str = Status.FAIL) -> Counter[str]:
         """Results of one status (default fail) counted by rule or severity."""
