@@ -22,7 +22,7 @@ from auditor.reports import digest, outline, run_report
 from auditor.reports import view as view_module
 from auditor.reports.outline import PageNotSummedError, open_run
 from auditor.reports.run_report import write_report
-from auditor.reports.view import PAGES_NOT_READ, PagesNotReadError, PageView, load_run
+from auditor.reports.view import PAGES_NOT_READ, PagesNotReadError, PageView, Trend, load_run
 from auditor.results import RuleResult, Severity, Status
 
 DAY0 = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)
@@ -228,3 +228,19 @@ def test_alerts_read_only_the_pages_with_a_failing_result_and_find_what_a_whole_
     key = [(page.id, result.rule) for page, result in whole]
     assert [(page.id, result.rule) for page, result in streamed] == key
     assert set(asked) == failing and len(asked) == len(failing), "each failing page once"
+
+
+def test_the_reports_changes_leave_out_pages_shown_from_an_earlier_run(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """New, resolved and still-failing results count only pages this run audited, as the
+    run read whole counts them: a page shown from an earlier run changed in that one."""
+    run_id = seed(engine)
+    whole = load_run(engine, run_id)
+    assert any(r.trend for p in whole.carried for r in p.results), "carried pages had trends"
+    run = open_run(engine, run_id)
+    write_report(run, tmp_path / "report", Config(), reuse=False)
+    for trend in (Trend.NEW, Trend.RESOLVED, Trend.STILL):
+        changes = run.totals.changes(trend)
+        assert len(changes) == len(whole.changes(trend)), trend
+        assert not any(line.carried for line, _ in changes.listed), trend
