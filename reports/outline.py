@@ -19,14 +19,16 @@ from auditor.reports.environment import plural
 from auditor.reports.history import RunRef
 from auditor.reports.view import (
     AGE_BUCKETS,
+    HEAD_FIELDS,
     SEVERITIES,
-    Linked,
+    PageHead,
     PageLists,
     PageView,
     ResultView,
     RunView,
     Trend,
     audit_rows,
+    head_of_row,
     no_cyclic_gc,
     page_order,
     read_pages,
@@ -44,21 +46,11 @@ class PageNotSummedError(RuntimeError):
 
 
 @dataclass(slots=True)
-class PageLine(Linked):
+class PageLine(PageHead):
     """One page of a run in brief: its registration and audit and, once its results were
     read (:meth:`RunTotals.add`), what the run's summary, pages table and digests need of
     them."""
 
-    id: str
-    name: str
-    school: str
-    platform: str
-    owner: str
-    supervisor: str
-    status: str  # audited | error
-    error: str | None
-    url: str | None
-    platform_name: str | None = None
     from_run: RunRef | None = None
     detail_file: str = "index.html"
     summed: bool = False  # the fields below are set
@@ -92,37 +84,13 @@ class PageLine(Linked):
 
 def line_of(page: PageView) -> PageLine:
     """A page in full, in brief (its results not summed up yet)."""
-    return PageLine(
-        page.id,
-        page.name,
-        page.school,
-        page.platform,
-        page.owner,
-        page.supervisor,
-        page.status,
-        page.error,
-        page.url,
-        page.platform_name,
-        page.from_run,
-        page.detail_file,
-    )
+    head = {name: getattr(page, name) for name in HEAD_FIELDS}
+    return PageLine(**head, from_run=page.from_run, detail_file=page.detail_file)
 
 
 def _line_of_row(audit: Row[Any], sources: dict[int, RunRef]) -> PageLine:
     """A page in brief from its audit row (see ``view.audit_rows``)."""
-    return PageLine(
-        audit.page_id,
-        audit.name,
-        audit.school,
-        audit.platform or audit.connector,
-        audit.owner,
-        audit.supervisor,
-        audit.status,
-        audit.error,
-        audit.url,
-        audit.page_name if audit.page_name != audit.name else None,
-        sources.get(audit.run_id),
-    )
+    return PageLine(**head_of_row(audit), from_run=sources.get(audit.run_id))
 
 
 def passing_line(page: PageView) -> str:
@@ -298,8 +266,8 @@ class RunOutline:
                     f"page {line.id} left the database while run {self.id}'s report was "
                     "written; write it again"
                 )
-            page.name, page.school, page.platform = line.name, line.school, line.platform
-            page.owner, page.supervisor = line.owner, line.supervisor
+            for name in HEAD_FIELDS:
+                setattr(page, name, getattr(line, name))
             page.detail_file = line.detail_file
             pages.append(page)
         return pages

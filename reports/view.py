@@ -10,7 +10,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Generic, NoReturn, TypeVar
@@ -185,9 +185,10 @@ class Linked:
         return self.from_run is not None
 
 
-@dataclass
-class PageView(Linked):
-    """One page in a run."""
+@dataclass(slots=True)
+class PageHead(Linked):
+    """Who and where a page is, and how its audit went: what a page in full
+    (:class:`PageView`) and in brief (``reports.outline.PageLine``) share."""
 
     id: str
     name: str
@@ -198,9 +199,34 @@ class PageView(Linked):
     status: str  # audited | error
     error: str | None
     url: str | None
-    source: str | None
-    results: list[ResultView] = field(default_factory=list)
     platform_name: str | None = None  # what the platform calls it, when not the registered name
+
+
+HEAD_FIELDS = tuple(f.name for f in fields(PageHead))
+
+
+def head_of_row(audit: Row[Any]) -> dict[str, Any]:
+    """The :class:`PageHead` of a page from its audit row joined with the page."""
+    return {
+        "id": audit.page_id,
+        "name": audit.name,
+        "school": audit.school,
+        "platform": audit.platform or audit.connector,
+        "owner": audit.owner,
+        "supervisor": audit.supervisor,
+        "status": audit.status,
+        "error": audit.error,
+        "url": audit.url,
+        "platform_name": audit.page_name if audit.page_name != audit.name else None,
+    }
+
+
+@dataclass
+class PageView(PageHead):
+    """One page in a run."""
+
+    source: str | None = None
+    results: list[ResultView] = field(default_factory=list)
     detail_file: str = "index.html"  # the report file holding its section
     # The earlier run this page's results come from, when the run shown did not audit it.
     from_run: RunRef | None = None
@@ -648,21 +674,7 @@ def _result_view(
 def _page_view(audit: Row[Any], results: list[ResultView]) -> PageView:
     """One page's view from its audit row (joined with the page) and its results."""
     results.sort(key=lambda r: (_STATUS_RANK[r.status], -_SEVERITY_RANK[r.severity]))
-    return PageView(
-        id=audit.page_id,
-        name=audit.name,
-        platform_name=audit.page_name if audit.page_name != audit.name else None,
-        school=audit.school,
-        platform=audit.platform or audit.connector,
-        owner=audit.owner,
-        supervisor=audit.supervisor,
-        status=audit.status,
-        error=audit.error,
-        url=audit.url,
-        source=audit.source,
-        results=results,
-        holder=audit.holder,
-    )
+    return PageView(**head_of_row(audit), source=audit.source, results=results, holder=audit.holder)
 
 
 def _trend(status: str, earlier: EarlierResult | None) -> str | None:
