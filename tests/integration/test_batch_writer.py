@@ -4,6 +4,7 @@ written once the run lock is lost."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -66,6 +67,19 @@ def stored(engine: Engine) -> dict[str, tuple[str, str | None, int]]:
     return {a.page_id: (a.status, a.error, counts[a.id]) for a in audits}
 
 
+def refuse(monkeypatch: pytest.MonkeyPatch, when: Callable[[PageRecord], bool], why: str) -> None:
+    """The database refuses (ValueError ``why``) every write holding a record ``when``
+    says."""
+    real = store.record_pages
+
+    def refusing(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
+        if any(when(r) for r in records):
+            raise ValueError(why)
+        real(engine, run_id, records)
+
+    monkeypatch.setattr(store, "record_pages", refusing)
+
+
 def never_stops() -> None:
     """A lease check that always passes."""
 
@@ -94,14 +108,7 @@ def test_a_refused_page_becomes_its_error_and_the_others_keep_their_results(
     run: tuple[Engine, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine, run_id = run
-    real = store.record_pages
-
-    def refuse_p3(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
-        if any(r.page_id == "p3" and r.results for r in records):
-            raise ValueError("value too long")
-        real(engine, run_id, records)
-
-    monkeypatch.setattr(store, "record_pages", refuse_p3)
+    refuse(monkeypatch, lambda r: r.page_id == "p3" and bool(r.results), "value too long")
     writer = BatchWriter(engine, run_id, never_stops, str)
     futures = {f"p{i}": writer.submit(record(f"p{i}")) for i in range(5)}
     writer.start().close()
@@ -205,14 +212,7 @@ def test_a_refused_state_leaves_the_older_one_and_the_page_keeps_its_results(
 ) -> None:
     engine, run_id = run
     store_old_state(engine, run_id)
-    real = store.record_pages
-
-    def refuse_states(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
-        if any(r.sync is not None for r in records):
-            raise ValueError("state too large")
-        real(engine, run_id, records)
-
-    monkeypatch.setattr(store, "record_pages", refuse_states)
+    refuse(monkeypatch, lambda r: r.sync is not None, "state too large")
     writer = BatchWriter(engine, later_run(engine), never_stops, str)
     future = writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"d": 2}, False)))
     other = writer.submit(record("p1"))
@@ -229,14 +229,7 @@ def test_a_page_whose_results_are_refused_is_an_error_and_keeps_its_older_state(
 ) -> None:
     engine, run_id = run
     store_old_state(engine, run_id)
-    real = store.record_pages
-
-    def refuse_results(engine: Engine, run_id: int, records: list[PageRecord]) -> None:
-        if any(r.results for r in records):
-            raise ValueError("value too long")
-        real(engine, run_id, records)
-
-    monkeypatch.setattr(store, "record_pages", refuse_results)
+    refuse(monkeypatch, lambda r: bool(r.results), "value too long")
     later = later_run(engine)
     writer = BatchWriter(engine, later, never_stops, str)
     future = writer.submit(replace(record("p0"), sync=StateWrite("files", "g0", {"d": 2}, True)))
