@@ -35,7 +35,7 @@ from auditor.rules import catalog
 from auditor.rules.base import RuleContext
 from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
-from auditor.text.matcher import TextMatcher
+from auditor.text.matcher import TextMatcher, verdicts_version
 from auditor.text.verdict import TextVerdict
 from auditor.waivers import apply_waivers, waivers_valid_until
 
@@ -59,8 +59,14 @@ class PageEvaluator:
         return TextMatcher(self.config.rules, self.config.district)
 
     def version(self) -> str:
-        """The version of the verdicts this evaluator gives (the judged-post cache's key)."""
-        return self.text.version
+        """The version of the verdicts this evaluator gives (the judged-post cache's key),
+        made without the text matcher: a run whose pages are all re-used never makes one."""
+        return self._version
+
+    @cached_property
+    def _version(self) -> str:
+        """:meth:`version`, made once."""
+        return verdicts_version(self.config.rules, self.config.district)
 
     @cached_property
     def _run_inputs(self) -> str:
@@ -159,9 +165,10 @@ def _start(config: Config, people: People, logs: Any, level: int) -> None:
 
 
 def _version() -> str:
-    """The worker's verdict version (made with its text matcher)."""
+    """The worker's verdict version, once its text matcher is made (so that the first page
+    it is given does not wait for it)."""
     assert _evaluator is not None
-    return _evaluator.version()
+    return _evaluator.text.version
 
 
 def _evaluate(

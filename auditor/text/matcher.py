@@ -84,34 +84,8 @@ class TextMatcher:
 
     @cached_property
     def version(self) -> str:
-        """The version of every verdict this matcher gives: a digest of what can change one
-        (this package's version and its text detectors' code, the versions of the packages
-        they use, the ``[rules]`` and ``[district]`` settings and the classifier's
-        thresholds in use, defaults included, and the data files in
-        ``auditor/data``, and the files of the classifier in use, wherever it is). Verdicts
-        judged under another version are not reused."""
-        digest = hashlib.sha256(f"page-auditor {__version__}\n".encode())
-        for name in VERDICT_PACKAGES:
-            try:
-                digest.update(f"{name} {metadata.version(name)}\n".encode())
-            except metadata.PackageNotFoundError:
-                digest.update(f"{name} absent\n".encode())
-        rules, district = self._config
-        digest.update(rules.model_dump_json().encode())
-        for rule in ("DS3", "DS6", "DS8"):  # the defaults in use too, not only those set
-            digest.update(f"threshold {rule} {rules.classifier.threshold_of(rule)}\n".encode())
-        digest.update(district.model_dump_json(exclude={"as_of"}).encode())
-        for folder in (resources.files("auditor") / "data", resources.files("auditor.text")):
-            for item in sorted(folder.iterdir(), key=lambda f: f.name):
-                if item.is_file() and not item.name.endswith(".pyc"):
-                    digest.update(f"{folder.name}/{item.name}\n".encode())
-                    digest.update(item.read_bytes())
-        if self._model_folder is not None:
-            for item in sorted(self._model_folder.iterdir(), key=lambda f: f.name):
-                if item.is_file():
-                    digest.update(f"model/{item.name}\n".encode())
-                    digest.update(item.read_bytes())
-        return digest.hexdigest()[:32]
+        """The version of every verdict this matcher gives (:func:`verdicts_version`)."""
+        return verdicts_version(*self._config)
 
     def page(
         self, texts: Iterable[str], known: Mapping[str, TextVerdict] | None = None
@@ -177,6 +151,40 @@ class TextMatcher:
     def _scan(self) -> Scan:
         """The page's scan; outside a page, a new one for one detector's look at a text."""
         return self._page if self._page is not None else Scan(self._index)
+
+
+def verdicts_version(rules: RulesConfig, district: DistrictConfig) -> str:
+    """The version of every verdict a :class:`TextMatcher` made from ``rules`` and ``district``
+    gives, made without one: a digest of what can change a verdict
+    (this package's version and its text detectors' code, the versions of the packages
+    they use, the ``[rules]`` and ``[district]`` settings and the classifier's
+    thresholds in use, defaults included, and the data files in
+    ``auditor/data``, and the files of the classifier in use, wherever it is). Verdicts
+    judged under another version are not reused."""
+    digest = hashlib.sha256(f"page-auditor {__version__}\n".encode())
+    for name in VERDICT_PACKAGES:
+        try:
+            digest.update(f"{name} {metadata.version(name)}\n".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name} absent\n".encode())
+    digest.update(rules.model_dump_json().encode())
+    for rule in ("DS3", "DS6", "DS8"):  # the defaults in use too, not only those set
+        digest.update(f"threshold {rule} {rules.classifier.threshold_of(rule)}\n".encode())
+    digest.update(district.model_dump_json(exclude={"as_of"}).encode())
+    for folder in (resources.files("auditor") / "data", resources.files("auditor.text")):
+        for item in sorted(folder.iterdir(), key=lambda f: f.name):
+            if item.is_file() and not item.name.endswith(".pyc"):
+                digest.update(f"{folder.name}/{item.name}\n".encode())
+                digest.update(item.read_bytes())
+    model_folder = _model_folder(rules)
+    if model_folder is not None:
+        if not model_folder.is_dir():
+            raise ConfigError(f"[rules.classifier] path: {model_folder}: no such model folder")
+        for item in sorted(model_folder.iterdir(), key=lambda f: f.name):
+            if item.is_file():
+                digest.update(f"model/{item.name}\n".encode())
+                digest.update(item.read_bytes())
+    return digest.hexdigest()[:32]
 
 
 def _model_folder(rules: RulesConfig) -> Path | None:

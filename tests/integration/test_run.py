@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.connectors.registry import available_connectors
-from auditor.db.engine import make_engine, upgrade
+from auditor.db.engine import SCHEMA_HEAD, alembic_config, make_engine, upgrade
 from auditor.db.models import Base, Lock, PageAudit, Run
 from auditor.rules import catalog
 
@@ -58,6 +59,19 @@ def test_migrations_match_models(db_url: str) -> None:
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     assert upgrade(engine) == (head, head)
+
+
+def test_a_database_at_the_newest_revision_opens_without_alembic(db_url: str) -> None:
+    """SCHEMA_HEAD is the newest migration; a command opening a database already there
+    loads neither alembic nor the migration scripts (a tenth of a second of its start)."""
+    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == SCHEMA_HEAD
+    upgrade(make_engine(db_url))
+    code = (
+        "import sys; from auditor.db.engine import make_engine, upgrade; "
+        f"print(upgrade(make_engine({db_url!r})), 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [f"('{SCHEMA_HEAD}',", f"'{SCHEMA_HEAD}')", "False"]
 
 
 def test_clean_run_exits_0_and_writes_findings(

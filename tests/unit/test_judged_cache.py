@@ -23,14 +23,18 @@ from auditor.config import RulesConfig
 from auditor.db import judged
 from auditor.db.engine import make_engine, upgrade
 from auditor.db.models import JudgedPost
+from auditor.errors import ConfigError
+from auditor.evaluation import PageEvaluator
 from auditor.feedback import RunFeedback, storable
+from auditor.loading import load_config
+from auditor.people import People
 from auditor.rules import catalog
 from auditor.text import verdict as verdict_module
 from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import ConfidentialityDetector
 from auditor.text.digest import text_hash
 from auditor.text.links import LinkFinder
-from auditor.text.matcher import TextMatcher
+from auditor.text.matcher import TextMatcher, verdicts_version
 from auditor.text.speech import SpeechDetector
 from auditor.text.verdict import TextVerdict
 from tests.rules.helpers import DISTRICT, ctx, posts, snap
@@ -91,6 +95,38 @@ def test_the_version_changes_with_what_changes_a_verdict() -> None:
     terms = TextMatcher(RulesConfig(speech_terms=["dang"]), DISTRICT)
     domains = TextMatcher(RulesConfig(), DISTRICT.model_copy(update={"web_domains": ["x.org"]}))
     assert len({base.version, terms.version, domains.version}) == 3
+
+
+def test_the_version_is_made_without_a_text_matcher(
+    monkeypatch: pytest.MonkeyPatch, make_config: Callable[..., Path]
+) -> None:
+    """An unchanged run needs only the version (the judged-post cache's key and part of
+    each page's inputs): it is the matcher's, and made without making one."""
+    config = load_config(make_config({"p1": {}}))
+    evaluators = [
+        PageEvaluator(config.model_copy(update={"rules": rules}), People(config.district))
+        for rules in (RulesConfig(), RulesConfig(speech_terms=["dang"]))
+    ]
+    expected = [TextMatcher(e.config.rules, e.config.district).version for e in evaluators]
+
+    def refused(*args: object) -> None:
+        raise AssertionError("a text matcher was made")
+
+    monkeypatch.setattr(TextMatcher, "__init__", refused)
+    assert [e.version() for e in evaluators] == expected
+    assert expected[0] != expected[1]
+    assert [verdicts_version(e.config.rules, e.config.district) for e in evaluators] == expected
+
+
+def test_a_classifier_folder_gone_since_the_config_was_read_is_named(tmp_path: Path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.json").write_text("{}")
+    rules = RulesConfig.model_validate({"classifier": {"path": str(folder)}})
+    (folder / "model.json").unlink()
+    folder.rmdir()
+    with pytest.raises(ConfigError, match=r"\[rules.classifier\] path: .*model: no such model"):
+        verdicts_version(rules, DISTRICT)
 
 
 def spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
