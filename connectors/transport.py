@@ -1,12 +1,16 @@
-"""The HTTP transport of every connector's client: httpx's own, on an httpcore pool whose
-connections look up their socket once.
+"""The HTTP transport of every connector's client: httpx's own, on an httpcore pool that
+assigns requests in one pass and asks only the connection it hands out whether the server
+closed it, and whose connections look up their socket once.
 
-Before each request httpcore asks every idle pooled connection whether its socket is
-readable (a connection the server closed must not be reused). Through anyio each ask
-rebuilds the stream's table of socket attributes, a ``getpeername`` system call included:
-on an unchanged Graph run of 5,000 pages that was 39% of the client's CPU
-(tests/bench/RESULTS.md, "Socket look-ups"). Here the socket is looked up when the
-connection opens, and each ask is one ``poll``.
+httpcore's pool runs its assignment pass about five times a request (each request and
+each answer closed), and each pass asks every idle connection whether its socket is
+readable (a connection the server closed must not be reused) and counts the idle ones once
+per connection. Each ask releases the interpreter lock for a ``poll``, and the event loop
+then waits for the threads writing pages to hand it back: on an unchanged 2,000-page Graph
+run, 36,000 asks held the loop 1.2 s (tests/bench/RESULTS.md, "The connection pool").
+Through anyio each ask also rebuilt the stream's table of socket attributes, a
+``getpeername`` system call included (39% of the client's CPU on an unchanged 5,000-page
+run: "Socket look-ups"); here the socket is looked up when the connection opens.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 import select
 import socket
 import ssl
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -98,15 +103,91 @@ class _Backend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+SWEEP_S = 1.0
+"""How often, at most, every idle connection is asked whether it expired (its keep-alive
+time passed, or the server closed it); the one handed out is always asked."""
+
+
+class _Pool(httpcore.AsyncConnectionPool):
+    """httpcore's pool for HTTP/1.1 (this client never asks for HTTP/2), its assignment
+    pass in one go over the connections: an idle connection goes to one queued request (a
+    connection assigned to a request that has not started yet is not handed out again, nor
+    closed as surplus), it is asked whether it expired when handed out, and all idle ones at
+    most every :data:`SWEEP_S`; otherwise as httpcore assigns (the same limits, the
+    connections in the same order, a new one opened while there is room, else an idle one
+    to another host closed for it)."""
+
+    _swept = 0.0
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        """Drop closed connections, close expired and surplus idle ones, then give queued
+        requests a connection while one is free; the connections to close."""
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        reserved = {id(r.connection) for r in self._requests if r.connection is not None}
+        now = time.monotonic()
+        sweep = now - self._swept >= SWEEP_S
+        if sweep:
+            self._swept = now
+        kept: list[httpcore.AsyncConnectionInterface] = []
+        idle: list[httpcore.AsyncConnectionInterface] = []
+        for conn in self._connections:
+            if conn.is_closed():
+                continue
+            free = id(conn) not in reserved and conn.is_idle()
+            if free and sweep and conn.has_expired():
+                closing.append(conn)
+                continue
+            kept.append(conn)
+            if free:
+                idle.append(conn)
+        while len(idle) > self._max_keepalive_connections:
+            surplus = idle.pop(0)
+            kept.remove(surplus)
+            closing.append(surplus)
+        for request in [r for r in self._requests if r.is_queued()]:
+            origin = request.request.url.origin
+            conn = _take(idle, origin, kept, closing)
+            if conn is None:
+                if len(kept) >= self._max_connections:
+                    if not idle:
+                        break  # none free: the rest wait for a connection to come back
+                    other = idle.pop(0)  # an idle one to another host makes room
+                    kept.remove(other)
+                    closing.append(other)
+                conn = self.create_connection(origin)
+                kept.append(conn)
+            request.assign_to_connection(conn)
+        self._connections = kept
+        return closing
+
+
+def _take(
+    idle: list[httpcore.AsyncConnectionInterface],
+    origin: httpcore.Origin,
+    kept: list[httpcore.AsyncConnectionInterface],
+    closing: list[httpcore.AsyncConnectionInterface],
+) -> httpcore.AsyncConnectionInterface | None:
+    """The first idle connection to ``origin`` that has not expired, taken out of
+    ``idle``; the expired ones met on the way move from ``kept`` to ``closing``."""
+    for conn in [c for c in idle if c.can_handle_request(origin)]:
+        idle.remove(conn)
+        if conn.has_expired():
+            kept.remove(conn)
+            closing.append(conn)
+            continue
+        return conn
+    return None
+
+
 def client(limits: httpx.Limits, **options: Any) -> httpx.AsyncClient:
     """An httpx client within ``limits`` (certificates verified, ``SSL_CERT_FILE`` and
-    proxies from the environment as httpx reads them), its direct connections' pool on
-    :class:`_Backend` (proxied ones keep httpx's own)."""
+    proxies from the environment as httpx reads them), its direct connections on
+    :class:`_Backend` in a :class:`_Pool` (proxied ones keep httpx's own)."""
     context = httpx.create_ssl_context()
     made = httpx.AsyncClient(verify=context, limits=limits, **options)
     direct = made._transport  # not given one, httpx made it: its pool is the one replaced
     assert isinstance(direct, httpx.AsyncHTTPTransport)
-    direct._pool = httpcore.AsyncConnectionPool(
+    direct._pool = _Pool(
         ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,

@@ -273,6 +273,20 @@ async def test_kept_threads_hold_no_names_and_no_credentials(
     assert state_link(f"{LINK}&access_token=abc") == LINK
 
 
+@pytest.mark.parametrize(
+    ("link", "kept"),
+    [
+        (f"{LINK}", f"{LINK}"),  # the usual link: only its state token
+        (f"{LINK}&sig=abc", f"{LINK}"),
+        (f"{LINK}&code=1#frag", f"{LINK}"),
+        (f"{LINK}#frag", f"{LINK}"),
+        ("https://graph.microsoft.com/v1.0/x/delta?$deltatoken=signcode", None),  # in a value
+    ],
+)
+def test_a_kept_delta_link_loses_what_could_carry_a_credential(link: str, kept: str | None) -> None:
+    assert state_link(link) == (link if kept is None else kept)
+
+
 async def test_batch_item_throttled_is_sent_again(
     monkeypatch: pytest.MonkeyPatch, router: respx.MockRouter, waits: list[float]
 ) -> None:

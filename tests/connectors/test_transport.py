@@ -1,5 +1,7 @@
 """The connectors' HTTP transport (auditor.connectors.transport): a connection's socket is
-looked up once, and a pooled connection the server has closed is still never reused."""
+looked up once, and a pooled connection the server has closed is still never reused; the
+pool keeps httpcore's limits (connections, idle ones kept, keep-alive time) while asking
+only the connection it hands out whether it expired."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import httpcore
+import httpx
 import pytest
 import trustme
 
+from auditor.connectors import transport
 from auditor.connectors.base import ConnectorError
 from auditor.connectors.http import HttpClient
 from auditor.connectors.transport import readable
@@ -33,6 +38,8 @@ class Handler(BaseHTTPRequestHandler):
         """Quiet."""
 
     def do_GET(self) -> None:
+        if self.path.startswith("/slow"):
+            time.sleep(0.2)
         body = b'{"port": %d}' % self.client_address[1]
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -191,3 +198,66 @@ async def test_tls_connections_are_verified_and_reused(
         finally:
             await http.aclose()
     assert len({a["port"] for a in answers}) == 1, "one TLS connection, reused"
+
+
+def pooled(limits: httpx.Limits) -> tuple[httpx.AsyncClient, httpcore.AsyncConnectionPool]:
+    """A transport client within ``limits``, and its pool of direct connections."""
+    made = transport.client(limits)
+    pool = made._transport._pool  # type: ignore[attr-defined]
+    return made, pool
+
+
+async def test_concurrent_requests_share_the_pools_connections(server: Server) -> None:
+    made, pool = pooled(httpx.Limits(max_connections=4, max_keepalive_connections=4))
+    async with made:
+        answers = await asyncio.gather(*(made.get(f"{base(server)}/keep") for _ in range(60)))
+        assert len(pool.connections) <= 4
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.json()["port"] for a in answers}) <= 4, "never more connections than allowed"
+
+
+async def test_only_the_connection_handed_out_is_asked_whether_the_server_closed_it(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[object] = []
+    real = transport.readable
+    monkeypatch.setattr(transport, "readable", lambda sock: asked.append(sock) or real(sock))
+    made, pool = pooled(httpx.Limits(max_connections=4, max_keepalive_connections=4))
+    async with made:
+        await asyncio.gather(*(made.get(f"{base(server)}/slow") for _ in range(4)))
+        assert len(pool.connections) == 4
+        asked.clear()
+        for _ in range(40):
+            assert (await made.get(f"{base(server)}/keep")).status_code == 200
+    # httpcore's own pool asks each idle connection on each of its passes (320 asks here)
+    assert len(asked) <= 40 + 4, "one ask a request, and the idle ones on a sweep"
+
+
+async def test_idle_connections_beyond_the_keep_alive_limit_are_closed(server: Server) -> None:
+    made, pool = pooled(httpx.Limits(max_connections=6, max_keepalive_connections=2))
+    async with made:
+        slow = await asyncio.gather(*(made.get(f"{base(server)}/slow") for _ in range(6)))
+        assert len({a.json()["port"] for a in slow}) == 6, "six at once: six connections"
+        again = await made.get(f"{base(server)}/keep")
+        assert [c.is_idle() for c in pool.connections].count(True) <= 2
+    assert again.json()["port"] in {a.json()["port"] for a in slow}, "an idle one is reused"
+
+
+async def test_a_connection_past_its_keep_alive_time_is_not_reused(server: Server) -> None:
+    made, _ = pooled(httpx.Limits(max_connections=2, keepalive_expiry=0.05))
+    async with made:
+        first = (await made.get(f"{base(server)}/keep")).json()
+        second = (await made.get(f"{base(server)}/keep")).json()
+        await asyncio.sleep(0.2)
+        third = (await made.get(f"{base(server)}/keep")).json()
+    assert second["port"] == first["port"], "reused within its keep-alive time"
+    assert third["port"] != first["port"], "a new connection once that time passed"
+
+
+async def test_a_full_pool_waits_for_a_connection_to_come_back(server: Server) -> None:
+    made, pool = pooled(httpx.Limits(max_connections=2))
+    async with made:
+        answers = await asyncio.gather(*(made.get(f"{base(server)}/slow") for _ in range(5)))
+        assert len(pool.connections) <= 2
+    assert [a.status_code for a in answers] == [200] * 5
+    assert len({a.json()["port"] for a in answers}) == 2
