@@ -7,6 +7,8 @@ tracebacks are for bugs only (and shown with ``--log-level debug``).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 import getpass
 import logging
 import os
@@ -880,8 +882,11 @@ def corpus_export(
 
 
 def main() -> None:
-    """Console-script entry point (the allocator set before any thread starts)."""
+    """Console-script entry point (the allocator set before any thread starts). At exit the
+    heap is frozen before the interpreter's last garbage collection, which would otherwise
+    walk every object a run left (0.2-0.3 s; the outputs are closed by then)."""
     limit_malloc_arenas()
+    atexit.register(gc.freeze)  # runs after every handler registered later (LIFO)
     try:
         app()
     except BrokenPipeError:  # `auditor rules | head`
