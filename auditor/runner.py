@@ -36,7 +36,7 @@ from auditor.connectors.base import (
 )
 from auditor.connectors.http import RequestCount, count_requests
 from auditor.connectors.registry import available_connectors
-from auditor.db import reuse, store, sync
+from auditor.db import reuse, store
 from auditor.db.lock import LeaseKeeper, RunLock
 from auditor.db.reuse import Inputs, Reusable
 from auditor.db.store import PageRecord
@@ -52,6 +52,7 @@ from auditor.results import RuleResult, Status
 from auditor.rulebook import prepare_database, rule_metadata
 from auditor.rules.dismissals import Dismissal
 from auditor.snapshot import PageSnapshot
+from auditor.state_reads import StateReads
 from auditor.text.digest import text_hash
 from auditor.text.verdict import TextVerdict
 from auditor.validation import describe_validation_error
@@ -151,6 +152,7 @@ class Runner:
         self._writer: BatchWriter | None = None
         self._reusable: dict[str, Reusable] = {}  # stored inputs, by page (taken when used)
         self._digest_failed = False  # warned that pages' inputs could not be digested
+        self._states = StateReads(engine)  # sync states, read many pages a query
 
     async def run(
         self,
@@ -488,9 +490,7 @@ class Runner:
         ref = PageRef(page.id, page.external_id, page.name)
         if not conn.incremental:
             return await conn.fetch_page_seen(ref, seen)
-        stored = await asyncio.to_thread(
-            sync.load, self.engine, page.id, conn.name, page.external_id
-        )
+        stored = await self._states.load(page.id, conn.name, page.external_id)
         previous = SyncState(stored.data, stored.full_fetch_at, stored.problem) if stored else None
         return await conn.fetch_page_synced(ref, previous, store.now(), self.full, seen)
 

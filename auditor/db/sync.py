@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,26 +50,41 @@ def load(engine: Engine, page_id: str, connector: str, external_id: str) -> Stor
     """The state kept for ``page_id`` by the connector named ``connector`` for
     ``external_id``; ``None`` when there is none, or it was kept for another connector or
     group (the page was re-registered: its old state says nothing of the new one)."""
+    return load_many(engine, {page_id: (connector, external_id)})[page_id]
+
+
+def load_many(
+    engine: Engine, wanted: Mapping[str, tuple[str, str]]
+) -> dict[str, StoredState | None]:
+    """:func:`load` of each page in ``wanted`` (page id: connector, external id), in one
+    query."""
     table = SyncState.__table__
-    with engine.connect() as conn:  # Core: one row, no ORM compile or session per page
-        row = conn.execute(
+    with engine.connect() as conn:  # Core: no ORM compile or session
+        rows = conn.execute(
             select(
+                table.c.page_id,
                 table.c.connector,
                 table.c.external_id,
                 type_coerce(table.c.state, Text),  # parsed here, so bad JSON is caught
                 table.c.full_fetch_at,
-            ).where(table.c.page_id == page_id)
-        ).one_or_none()
-    if row is None or row.connector != connector or row.external_id != external_id:
-        return None
-    raw = row[2]
+            ).where(table.c.page_id.in_(list(wanted)))
+        ).all()
+    found: dict[str, StoredState | None] = dict.fromkeys(wanted)
+    for row in rows:
+        if (row.connector, row.external_id) == wanted[row.page_id]:
+            found[row.page_id] = _state(row[3], row.full_fetch_at)
+    return found
+
+
+def _state(raw: Any, full_fetch_at: datetime | None) -> StoredState:
+    """A stored state from its column's text (or its value, where the driver parsed it)."""
     try:
         data = json.loads(raw) if isinstance(raw, str | bytes) else raw
     except ValueError:
-        return StoredState({}, row.full_fetch_at, "not valid JSON")
+        return StoredState({}, full_fetch_at, "not valid JSON")
     if not isinstance(data, dict):
-        return StoredState({}, row.full_fetch_at, "not a JSON object")
-    return StoredState(data, row.full_fetch_at)
+        return StoredState({}, full_fetch_at, "not a JSON object")
+    return StoredState(data, full_fetch_at)
 
 
 @dataclass(frozen=True)
