@@ -4,15 +4,19 @@ formatting filters the templates use."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from datetime import datetime
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import jinja2
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from markupsafe import Markup, escape
 
 from auditor.reports.theme import DARK, LIGHT
@@ -142,11 +146,36 @@ def join_url(base: str | None, href: str) -> str | None:
     return safe_url(base.rstrip("/") + "/" + href.lstrip("/"))
 
 
+class _Compiled(FileSystemBytecodeCache):
+    """Templates compiled by an earlier process, in jinja2's own folder for this user in the
+    temporary directory (a tenth of a second of every report); best effort: one that
+    cannot be written there is compiled again next time."""
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        """Keep a compiled template, if the folder takes it."""
+        with contextlib.suppress(OSError):
+            super().dump_bytecode(bucket)
+
+
+def _compiled(kind: str) -> _Compiled | None:
+    """Where the ``kind`` environment's compiled templates are kept: files named for this
+    module's code and jinja2's version (jinja2's own key has the template's source, not
+    the environment's options, which this module sets); none where jinja2's folder cannot
+    be made."""
+    made_by = Path(__file__).read_bytes() + jinja2.__version__.encode()
+    tag = hashlib.sha256(made_by).hexdigest()[:16]
+    try:
+        return _Compiled(pattern=f"page-auditor-{kind}-{tag}-%s.cache")
+    except (OSError, RuntimeError):  # RuntimeError: no folder safe for this user
+        return None
+
+
 @cache
 def environment() -> Environment:
     """The shared environment; templates live in ``reports/templates``."""
     env = Environment(
         loader=PackageLoader("auditor.reports", "templates"),
+        bytecode_cache=_compiled("html"),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -170,6 +199,7 @@ def text_environment() -> Environment:
     """For plain-text templates (email text parts, no HTML escaping applies)."""
     env = Environment(
         loader=PackageLoader("auditor.reports", "templates"),
+        bytecode_cache=_compiled("text"),
         autoescape=False,
         undefined=StrictUndefined,
         trim_blocks=True,

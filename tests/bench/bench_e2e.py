@@ -33,8 +33,9 @@ subprocess, then ``python -m auditor report``. For each run it prints:
   run); the CPU floor, both CPU times over the cores this process may use: the least wall
   time they allow, so a run far above its network bound but near its CPU floor is
   CPU-bound, not waiting on requests;
-- database size after the run, pages audited, pages where a content rule failed and
-  pages the run did not evaluate again (their input unchanged: its last log line);
+- database size after the run (and its growth in the run, in kB), pages audited, pages
+  where a content rule failed and pages the run did not evaluate again (their input
+  unchanged: its last log line);
 - wall time and peak RSS of ``auditor report``, and the largest file it wrote.
 
 Nothing leaves 127.0.0.1: the fake listens there, and the subprocesses run without proxy
@@ -63,6 +64,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -269,6 +271,12 @@ def write_config(
     path = folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def growth(runs: list[RunFigures]) -> list[str]:
+    """How much each run grew the database (the first from empty), in kB."""
+    sizes = [0.0, *(r.database_mb for r in runs)]
+    return [f"{(after - before) * MB / 1000:,.0f} kB" for before, after in pairwise(sizes)]
 
 
 def run_process(args: list[str], folder: Path, name: str, env: dict[str, str]) -> Process:
@@ -526,6 +534,7 @@ def print_table(
         ("wall time / CPU floor", [ratio(r.run.wall_s, cpu_floor(r)) for r in runs]),
         ("peak RSS of `auditor run`", [f"{r.run.peak_rss_mb:.0f} MB" for r in runs]),
         ("database size after the run", [f"{r.database_mb:.1f} MB" for r in runs]),
+        ("  growth in this run", growth(runs)),
         ("pages audited / not audited", [f"{r.audited} / {r.not_audited}" for r in runs]),
         ("pages failing a content rule", [str(r.content_failing) for r in runs]),
         ("  not evaluated (input unchanged)", [str(r.reused) for r in runs]),
