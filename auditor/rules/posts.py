@@ -10,9 +10,9 @@ from auditor.people import member_email
 from auditor.results import Evidence
 from auditor.rules.base import RuleContext
 from auditor.snapshot import Member, PageSnapshot, Post
-from auditor.text.classifier import sentences
 from auditor.text.mask import mask
 from auditor.text.matcher import TextMatcher
+from auditor.text.sentences import sentences
 
 NO_POSTS = "The platform did not return the page's posts."
 MAX_SENTENCE = 200  # characters of a triggering sentence shown in evidence

@@ -12,35 +12,19 @@ is read once per process.
 from __future__ import annotations
 
 import json
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from auditor.text.embedding import ModelFileError, StaticEmbedding, read_array
+from auditor.text.sentences import SENTENCE_SPLIT_RE, sentences
 
 FORMAT = "page-auditor-classifier/1"
-# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
-# Lane", "Mrs. Cho", "Sra. Ortiz").
-_SENTENCE_SPLIT_RE = re.compile(
-    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
-)
 _CACHE_SIZE = 4096  # posts whose scores are kept: every rule of a page asks for them
-
-
-def shipped_model() -> Path:
-    """The folder of the model that ships with the package."""
-    return Path(str(resources.files("auditor") / "data" / "classifier"))
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of ``text`` (lines and ``.!?`` endings), blank ones left out."""
-    return [s for s in (p.strip() for p in _SENTENCE_SPLIT_RE.split(text)) if s]
 
 
 @dataclass(frozen=True)
@@ -118,8 +102,8 @@ class Classifier:
         its own, from the post's tokens (a sentence alone is tokenized as it is inside
         the post: sentences end where no word piece crosses)."""
         ids, starts = self._post(text)[1]
-        pieces = _SENTENCE_SPLIT_RE.split(text)
-        cuts = [m.end() for m in _SENTENCE_SPLIT_RE.finditer(text)]
+        pieces = SENTENCE_SPLIT_RE.split(text)
+        cuts = [m.end() for m in SENTENCE_SPLIT_RE.finditer(text)]
         of_token = np.searchsorted(cuts, starts, side="right")
         named: list[str] = []
         rows: list[np.ndarray] = []
@@ -164,7 +148,7 @@ def _features(
         if not found.size:
             continue
         vectors = embedding.vectors[found]
-        cuts = [m.end() for m in _SENTENCE_SPLIT_RE.finditer(text)]
+        cuts = [m.end() for m in SENTENCE_SPLIT_RE.finditer(text)]
         if cuts:
             sentence = np.searchsorted(cuts, starts, side="right")
             firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])

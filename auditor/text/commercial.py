@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from auditor.text.classifier import Classifier
 from auditor.text.phrases import Alternation, compile_phrases, compile_regexes, data_file
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
+
+if TYPE_CHECKING:  # the classifier (numpy, the tokenizer) loads only when texts are judged
+    from auditor.text.classifier import Classifier
 
 CATEGORIES = ("financial-gain", "commercial", "political", "proselytizing", "solicitation")
 LABELS = {

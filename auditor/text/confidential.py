@@ -10,12 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import phonenumbers
 
-from auditor.text.classifier import Classifier
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
+from auditor.text.sentences import SENTENCE_SPLIT_RE
+
+if TYPE_CHECKING:  # the classifier (numpy, the tokenizer) loads only when texts are judged
+    from auditor.text.classifier import Classifier
 
 DEFAULT_STUDENT_ID = r"\b[A-Za-z]?\d{5,10}\b"
 CATEGORIES = (
@@ -174,11 +178,6 @@ _ROLES = (
 _VOCATIVE_RE = re.compile(r"^\s*[A-Z][^\W\d_]+,\s+(?:you|your)\b")  # "Ben, you're at a 62"
 _POSSESSIVE_RE = re.compile(r"^\s*[A-Z][a-z]+(?:'s|’s)\s")  # "Maya's torn meniscus"
 _CAPITAL_RE = re.compile(r"\b([A-Z][a-z]+|[A-Z]\.)(?:'s|’s)?(?![A-Za-z])")  # not EpiPen
-# Sentences end at line breaks and at ".!?" before a space, but not after a title ("Dr.
-# Lane", "Mrs. Cho", "Sra. Ortiz").
-_SENTENCE_SPLIT_RE = re.compile(
-    r"(?<=[.!?])(?<!\b[DM]r\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bSr\.)(?<!\bSra\.)\s+|\n+"
-)
 _NAME_VERB_RE = re.compile(
     r"^\s*[A-Z][^\W\d_]+(?:'s|’s)?\s+(?:[A-Z][^\W\d_]+\s+)?(?:has|had|is|was|got|gets|needs|will|"
     r"and|missed|can't|cannot|won't|isn't|wasn't|came|left|went|tested|broke|tore|sprained|"
@@ -448,7 +447,7 @@ class ConfidentialityDetector:
     ) -> Iterator[Disclosure]:
         """Terms in sentences about a person; ``in_text``: each term's first match in the
         post, which is the sentence's when the post is one sentence."""
-        sentences = _SENTENCE_SPLIT_RE.split(text)
+        sentences = SENTENCE_SPLIT_RE.split(text)
         for sentence in sentences:
             if len(sentences) == 1:
                 matches = in_text

@@ -21,18 +21,22 @@ from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from importlib import metadata, resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.config import DistrictConfig, RulesConfig
 from auditor.errors import ConfigError
-from auditor.text import classifier as learned
 from auditor.text.commercial import CommercialDetector, CommercialFinding
 from auditor.text.confidential import ConfidentialityDetector, Disclosure
 from auditor.text.digest import text_hash
 from auditor.text.links import Domains, LinkFinder
 from auditor.text.scan import PatternIndex, Scan
+from auditor.text.sentences import shipped_model
 from auditor.text.speech import SpeechDetector, SpeechFinding
 from auditor.text.verdict import TextVerdict
+
+if TYPE_CHECKING:
+    from auditor.text.classifier import Classifier
 
 # Installed packages whose code or data a verdict depends on (the profanity model, RE2,
 # phone number metadata, the public suffix list).
@@ -193,15 +197,17 @@ def _model_folder(rules: RulesConfig) -> Path | None:
     settings = rules.classifier
     if not settings.enabled:
         return None
-    return Path(settings.path or learned.shipped_model()).resolve()
+    return Path(settings.path or shipped_model()).resolve()
 
 
-def _learned_model(folder: Path | None) -> learned.Classifier | None:
+def _learned_model(folder: Path | None) -> Classifier | None:
     """The classifier in ``folder`` (read once per process and folder), None for none; a
     folder that cannot be read is a :class:`ConfigError` naming it."""
     if folder is None:
         return None
+    from auditor.text import classifier  # numpy and the tokenizer: only once texts are judged
+
     try:
-        return learned.load(folder)
+        return classifier.load(folder)
     except ValueError as exc:
         raise ConfigError(f"[rules.classifier] path: {exc}") from None

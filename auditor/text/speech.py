@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from auditor.text.classifier import Classifier, sentences
 from auditor.text.phrases import compile_disguised, compile_phrases, compile_regexes, data_file
 from auditor.text.profanity import ProfanityModel
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
+from auditor.text.sentences import sentences
+
+if TYPE_CHECKING:  # the classifier (numpy, the tokenizer) loads only when texts are judged
+    from auditor.text.classifier import Classifier
 
 MODEL_THRESHOLD = 0.9
 # Below this DS3 score an abuse pattern's hit is dropped ("this weather is garbage" scores

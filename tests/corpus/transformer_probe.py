@@ -35,9 +35,9 @@ from auditor.config import ClassifierConfig  # noqa: E402
 from auditor.people import People  # noqa: E402
 from auditor.rules import catalog  # noqa: E402
 from auditor.rules.base import RuleContext  # noqa: E402
-from auditor.text.classifier import sentences  # noqa: E402
 from auditor.text.embedding import StaticEmbedding  # noqa: E402
 from auditor.text.matcher import TextMatcher  # noqa: E402
+from auditor.text.sentences import sentences  # noqa: E402
 
 
 def pattern_flags(posts: list[dict]) -> np.ndarray:

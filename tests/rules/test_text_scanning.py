@@ -23,7 +23,6 @@ from auditor.text.commercial import CommercialDetector
 from auditor.text.confidential import (
     _DATE,
     _IS_BIRTHDAY,
-    _SENTENCE_SPLIT_RE,
     ConfidentialityDetector,
     _dates_before_birthdays,
 )
@@ -41,6 +40,7 @@ from auditor.text.profanity import (
 )
 from auditor.text.re2_syntax import Untranslatable, to_re2
 from auditor.text.scan import Gated, IndexFrozen, Pattern, PatternIndex, PatternSet, Scan
+from auditor.text.sentences import SENTENCE_SPLIT_RE
 from auditor.text.speech import SpeechDetector
 from tests.rules.helpers import ctx, posts, snap
 
@@ -135,7 +135,7 @@ def test_sentences_searched_within_their_post_find_what_they_alone_find(
     scan, _, sets = detectors
     for patterns_ in sets:
         for text in _texts():
-            for sentence in _SENTENCE_SPLIT_RE.split(text):
+            for sentence in SENTENCE_SPLIT_RE.split(text):
                 got = [m and m.span() for m in patterns_.search(sentence, scan, within=text)]
                 assert got == [m and m.span() for m in patterns_.search(sentence, scan)], sentence
 

@@ -6,6 +6,8 @@ import hashlib
 import importlib.util
 import json
 import shutil
+import subprocess
+import sys
 from importlib.metadata import requires
 from pathlib import Path
 
@@ -18,9 +20,10 @@ from auditor.errors import ConfigError
 from auditor.text import classifier
 from auditor.text.embedding import ModelFileError, StaticEmbedding
 from auditor.text.matcher import TextMatcher
+from auditor.text.sentences import sentences, shipped_model
 from tests.rules.helpers import DISTRICT
 
-SHIPPED = classifier.shipped_model()
+SHIPPED = shipped_model()
 _SPEC = importlib.util.spec_from_file_location(
     "build_classifier", Path(__file__).resolve().parents[2] / "tools" / "build_classifier.py"
 )
@@ -183,7 +186,7 @@ def test_a_model_folder_is_found_relative_to_the_config_file(
     import shutil
 
     from auditor.loading import config_from_dict
-    from auditor.text.classifier import shipped_model
+    from auditor.text.sentences import shipped_model
 
     district = tmp_path / "district"
     shutil.copytree(shipped_model(), district / "models" / "ours")
@@ -208,8 +211,22 @@ def test_the_verdicts_version_follows_the_default_thresholds(
 def test_a_trigger_is_the_sentence_scored_highest_on_its_own() -> None:
     model = classifier.load(SHIPPED.resolve())
     text = "Practice is at 4 in the gym. You are all worthless losers!\nBring water."
-    parts = classifier.sentences(text)
+    parts = sentences(text)
     alone = model.scores(parts)[:, model.heads.index("DS3")]  # each sentence tokenized alone
     found = model.trigger(text, "DS3")
     assert found.sentence == parts[int(np.argmax(alone))] == "You are all worthless losers!"
     assert found.score == pytest.approx(float(alone.max()), abs=1e-5)
+
+
+def test_the_command_loads_the_classifier_only_to_judge_texts() -> None:
+    """numpy and the model's tokenizer (about 50 ms of every start) are loaded by the text
+    matcher when a run has posts to judge; a run whose pages are unchanged never loads them."""
+    code = (
+        "import sys, auditor.cli; from auditor.text.matcher import verdicts_version; "
+        "from auditor.config import RulesConfig, DistrictConfig; "
+        "verdicts_version(RulesConfig(), DistrictConfig.model_validate({}) ); "
+        "print(sorted(m for m in ('numpy', 'tokenizers', 'auditor.text.classifier') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

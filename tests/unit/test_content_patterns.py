@@ -9,7 +9,7 @@ import pytest
 from auditor.config import ClassifierConfig, RulesConfig
 from auditor.results import Status
 from auditor.rules import catalog
-from auditor.text.classifier import sentences
+from auditor.text.sentences import sentences
 from tests.rules.helpers import ctx, matcher, posts, snap
 
 PATTERNS_ONLY = RulesConfig(classifier=ClassifierConfig(enabled=False))

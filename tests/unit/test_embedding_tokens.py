@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from auditor.text.classifier import shipped_model
 from auditor.text.embedding import MAX_TOKENS, StaticEmbedding
+from auditor.text.sentences import shipped_model
 
 CORPUS = sorted((Path(__file__).parents[1] / "corpus").glob("*.jsonl"))
 ODD = [
