@@ -14,29 +14,26 @@ import asyncio
 from sqlalchemy import Engine
 
 from auditor.db import sync
-from auditor.db.sync import StoredState
+from auditor.db.sync import StoredState, Wanted
 
 MOST_PER_QUERY = 500
-"""Pages whose states one query reads at most (within every database's parameter limit)."""
-
-Ask = tuple[tuple[str, str], "asyncio.Future[StoredState | None]"]
+"""Asks one query answers at most (within every database's parameter limit)."""
 
 
 class StateReads:
-    """The stored sync states of one run's pages, read in batches (one ask per page at a
-    time: a run audits each page once)."""
+    """The stored sync states of one run's pages, read in batches."""
 
     def __init__(self, engine: Engine) -> None:
         """Read from ``engine``'s database."""
         self._engine = engine
-        self._asked: dict[str, Ask] = {}
+        self._asked: list[tuple[Wanted, asyncio.Future[StoredState | None]]] = []
         self._reading: asyncio.Task[None] | None = None
 
     async def load(self, page_id: str, connector: str, external_id: str) -> StoredState | None:
         """:func:`auditor.db.sync.load` of the page, read with the others asked meanwhile (a
-        failed query is the error of every page it read)."""
+        failed query is the error of every ask it answered)."""
         future: asyncio.Future[StoredState | None] = asyncio.get_running_loop().create_future()
-        self._asked[page_id] = ((connector, external_id), future)
+        self._asked.append(((page_id, connector, external_id), future))
         if self._reading is None:
             self._reading = asyncio.create_task(self._read())
         return await future
@@ -45,18 +42,18 @@ class StateReads:
         """Answer the asks, up to :data:`MOST_PER_QUERY` a query, until none wait."""
         try:
             while self._asked:
-                pages = list(self._asked)[:MOST_PER_QUERY]
-                asked = {page: self._asked.pop(page) for page in pages}
-                wanted = {page: key for page, (key, _) in asked.items()}
+                asked = self._asked[:MOST_PER_QUERY]
+                del self._asked[:MOST_PER_QUERY]
+                wanted = [key for key, _ in asked]
                 try:
                     found = await asyncio.to_thread(sync.load_many, self._engine, wanted)
                 except Exception as exc:
-                    for _, future in asked.values():
+                    for _, future in asked:
                         if not future.done():  # a page stopped meanwhile is not told
                             future.set_exception(exc)
                     continue
-                for page, (_, future) in asked.items():
+                for key, future in asked:
                     if not future.done():
-                        future.set_result(found[page])
+                        future.set_result(found[key])
         finally:
             self._reading = None

@@ -1294,7 +1294,8 @@ def kept_message(message: ChatMessage, cutoff: datetime) -> dict[str, Any]:
 def state_link(link: str) -> str:
     """A delta link as kept: its state token stays (it grants nothing by itself), any
     query parameter that could carry a credential is dropped."""
-    if "#" not in link and not LINK_SECRETS.search(link.partition("?")[2]):
+    query = link.partition("?")[2]
+    if "#" not in link and "%" not in query and not LINK_SECRETS.search(query):
         return link  # no parameter can be one (the usual link: only $deltatoken)
     parts = urlsplit(link)
     pairs = parse_qsl(parts.query, keep_blank_values=True)

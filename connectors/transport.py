@@ -113,9 +113,10 @@ class _Pool(httpcore.AsyncConnectionPool):
     pass in one go over the connections: an idle connection goes to one queued request (a
     connection assigned to a request that has not started yet is not handed out again, nor
     closed as surplus), it is asked whether it expired when handed out, and all idle ones at
-    most every :data:`SWEEP_S`; otherwise as httpcore assigns (the same limits, the
-    connections in the same order, a new one opened while there is room, else an idle one
-    to another host closed for it)."""
+    most every :data:`SWEEP_S`; a connection made for a request stopped before it began is
+    closed (httpcore's pool keeps it, and with it a place, for good); otherwise as httpcore
+    assigns (the same limits, the connections in the same order, a new one opened while
+    there is room, else an idle one to another host closed for it)."""
 
     _swept = 0.0
 
@@ -132,6 +133,9 @@ class _Pool(httpcore.AsyncConnectionPool):
         idle: list[httpcore.AsyncConnectionInterface] = []
         for conn in self._connections:
             if conn.is_closed():
+                continue
+            if id(conn) not in reserved and not conn.is_idle():  # made for a request that
+                closing.append(conn)  # stopped before it began: it would hold its place
                 continue
             free = id(conn) not in reserved and conn.is_idle()
             if free and sweep and conn.has_expired():

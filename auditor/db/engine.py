@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,8 +40,21 @@ def make_engine(url: str) -> Engine:
             _create_private(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
+    _ENGINES.add(engine)
+    return engine
+
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+"""Every engine made and still alive, for :func:`close_all`."""
+
+
+def close_all() -> None:
+    """Close every pooled connection of every engine still alive (SQLite then writes its
+    write-ahead log back into the database file), as a command ends."""
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def _create_private(path: Path) -> None:

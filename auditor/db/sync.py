@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,14 +50,17 @@ def load(engine: Engine, page_id: str, connector: str, external_id: str) -> Stor
     """The state kept for ``page_id`` by the connector named ``connector`` for
     ``external_id``; ``None`` when there is none, or it was kept for another connector or
     group (the page was re-registered: its old state says nothing of the new one)."""
-    return load_many(engine, {page_id: (connector, external_id)})[page_id]
+    wanted = (page_id, connector, external_id)
+    return load_many(engine, [wanted])[wanted]
 
 
-def load_many(
-    engine: Engine, wanted: Mapping[str, tuple[str, str]]
-) -> dict[str, StoredState | None]:
-    """:func:`load` of each page in ``wanted`` (page id: connector, external id), in one
-    query."""
+Wanted = tuple[str, str, str]
+"""A page's id, the connector name and the page's external id its state is asked for."""
+
+
+def load_many(engine: Engine, wanted: Iterable[Wanted]) -> dict[Wanted, StoredState | None]:
+    """:func:`load` of each of ``wanted``, in one query."""
+    asked = set(wanted)
     table = SyncState.__table__
     with engine.connect() as conn:  # Core: no ORM compile or session
         rows = conn.execute(
@@ -67,12 +70,13 @@ def load_many(
                 table.c.external_id,
                 type_coerce(table.c.state, Text),  # parsed here, so bad JSON is caught
                 table.c.full_fetch_at,
-            ).where(table.c.page_id.in_(list(wanted)))
+            ).where(table.c.page_id.in_({page for page, _, _ in asked}))
         ).all()
-    found: dict[str, StoredState | None] = dict.fromkeys(wanted)
+    found: dict[Wanted, StoredState | None] = dict.fromkeys(asked)
     for row in rows:
-        if (row.connector, row.external_id) == wanted[row.page_id]:
-            found[row.page_id] = _state(row[3], row.full_fetch_at)
+        key = (row.page_id, row.connector, row.external_id)
+        if key in found:
+            found[key] = _state(row[3], row.full_fetch_at)
     return found
 
 

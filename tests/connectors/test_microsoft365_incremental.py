@@ -281,6 +281,9 @@ async def test_kept_threads_hold_no_names_and_no_credentials(
         (f"{LINK}&code=1#frag", f"{LINK}"),
         (f"{LINK}#frag", f"{LINK}"),
         ("https://graph.microsoft.com/v1.0/x/delta?$deltatoken=signcode", None),  # in a value
+        (f"{LINK}&si%67=SECRET", f"{LINK}"),  # a name percent-encoded: read decoded
+        (f"{LINK}&client%5Fsecret=SECRET", f"{LINK}"),
+        (f"{LINK}&cod%65=SECRET", f"{LINK}"),
     ],
 )
 def test_a_kept_delta_link_loses_what_could_carry_a_credential(link: str, kept: str | None) -> None:

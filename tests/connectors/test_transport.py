@@ -222,6 +222,7 @@ async def test_only_the_connection_handed_out_is_asked_whether_the_server_closed
     asked: list[object] = []
     real = transport.readable
     monkeypatch.setattr(transport, "readable", lambda sock: asked.append(sock) or real(sock))
+    monkeypatch.setattr(transport, "SWEEP_S", 3600.0)  # one sweep, however slow the machine
     made, pool = pooled(httpx.Limits(max_connections=4, max_keepalive_connections=4))
     async with made:
         await asyncio.gather(*(made.get(f"{base(server)}/slow") for _ in range(4)))
@@ -261,3 +262,65 @@ async def test_a_full_pool_waits_for_a_connection_to_come_back(server: Server) -
         assert len(pool.connections) <= 2
     assert [a.status_code for a in answers] == [200] * 5
     assert len({a.json()["port"] for a in answers}) == 2
+
+
+class Unused(httpcore.AsyncConnectionInterface):
+    """A connection that answers every request at once (its state as httpcore's has it)."""
+
+    def __init__(self, origin: httpcore.Origin) -> None:
+        self.origin, self.state = origin, "NEW"
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        self.state = "ACTIVE"
+        conn = self
+
+        class Body:
+            async def __aiter__(self) -> Any:
+                yield b""
+
+            async def aclose(self) -> None:
+                conn.state = "IDLE"
+
+        return httpcore.Response(200, content=Body())
+
+    def can_handle_request(self, origin: httpcore.Origin) -> bool:
+        return origin == self.origin
+
+    async def aclose(self) -> None:
+        self.state = "CLOSED"
+
+    def is_available(self) -> bool:
+        return self.state == "IDLE"
+
+    def has_expired(self) -> bool:
+        return False
+
+    def is_idle(self) -> bool:
+        return self.state == "IDLE"
+
+    def is_closed(self) -> bool:
+        return self.state == "CLOSED"
+
+    def info(self) -> str:
+        return self.state
+
+
+async def test_a_connection_made_for_a_request_stopped_before_it_began_is_not_kept() -> None:
+    class Pool(transport._Pool):
+        def create_connection(self, origin: httpcore.Origin) -> Unused:
+            return Unused(origin)
+
+    pool = Pool(max_connections=1)
+    first = await pool.handle_async_request(httpcore.Request("GET", "http://x.test/"))
+    stopped = asyncio.create_task(
+        pool.handle_async_request(httpcore.Request("GET", "http://y.test/"))
+    )
+    await asyncio.sleep(0)  # queued: the pool is full
+    await first.aclose()  # x's idle connection closed, one made for y, the request woken...
+    stopped.cancel()  # ...and stopped before it ran (a page deadline, a run stopped)
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    later = pool.handle_async_request(httpcore.Request("GET", "http://y.test/"))
+    answer = await asyncio.wait_for(later, timeout=5)  # httpcore's own pool waits for good
+    await answer.aclose()
+    assert len(pool.connections) == 1

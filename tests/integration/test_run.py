@@ -6,11 +6,14 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -74,6 +77,29 @@ def test_a_database_at_the_newest_revision_opens_without_alembic(db_url: str) ->
     assert out.stdout.split() == [f"('{SCHEMA_HEAD}',", f"'{SCHEMA_HEAD}')", "False"]
 
 
+def test_a_command_leaves_the_sqlite_file_whole(tmp_path: Path) -> None:
+    """The console command closes its connections at exit (the heap frozen for the exit
+    leaves nothing to the garbage collector): SQLite writes its log back into the file,
+    so a copy of the file alone is the whole database."""
+    auditor = [sys.executable, "-c", "from auditor.cli import main; main()"]
+    subprocess.run([*auditor, "init", str(tmp_path)], check=True, capture_output=True)
+    config = tmp_path / "config.toml"
+    done = subprocess.run(
+        [*auditor, "db", "upgrade", "--config", str(config)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "revision" in done.stdout
+    assert not (tmp_path / "auditor.db-wal").exists(), "the log was written back"
+    copy = tmp_path / "copy.db"
+    shutil.copy(tmp_path / "auditor.db", copy)
+    with closing(sqlite3.connect(copy)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"alembic_version", "page_audits"} <= tables
+
+
 def test_clean_run_exits_0_and_writes_findings(
     db_url: str, make_config: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -133,6 +159,10 @@ def test_page_option_and_unknown_page(make_config: Callable[..., Path], tmp_path
     assert result.exit_code == 0
     data = json.loads((tmp_path / "out" / "findings.json").read_text())
     assert [p["id"] for p in data["pages"]] == ["b"]
+    result = run_cli(config, tmp_path / "twice", "--page", "b", "--page", "a", "--page", "b")
+    assert result.exit_code == 0, result.output
+    data = json.loads((tmp_path / "twice" / "findings.json").read_text())
+    assert sorted(p["id"] for p in data["pages"]) == ["a", "b"], "a page given twice, once"
     result = run_cli(config, tmp_path / "out", "--page", "zzz")
     assert result.exit_code == 2 and "--page zzz: no page with that id" in result.output
 

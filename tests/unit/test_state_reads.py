@@ -1,7 +1,7 @@
 """Sync states read for the pages in flight (auditor.state_reads): pages asking at the
 same time share a query, each gets its own state (none where it was kept for another
-connector or group), and a query that fails is the error of the pages it read, not of
-those asked later (SQLite and PostgreSQL)."""
+connector or group; a page asked for twice, twice), and a query that fails is the error
+of the pages it read, not of those asked later (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ async def test_pages_asking_together_share_a_query_and_get_their_own_state(
     assert [s.data["page"] if s else None for s in states] == [f"p{i}" for i in range(30)] + [None]
     assert sum(sizes) == 31 and len(sizes) <= 2, "the first alone, then all that waited"
     assert await reads.load("p1", "m365", "g1") is not None, "and again once all were read"
+
+
+async def test_a_page_asked_for_twice_at_once_gets_both_answers(engine: Engine) -> None:
+    reads = StateReads(engine)
+    both = asyncio.gather(reads.load("p1", "m365", "g1"), reads.load("p1", "m365", "g1"))
+    first, second = await asyncio.wait_for(both, timeout=10)
+    assert first is not None and second is not None and first.data == second.data
 
 
 async def test_a_state_kept_for_another_group_or_connector_is_none(engine: Engine) -> None:
