@@ -3,7 +3,7 @@
 A page asks for its own state and waits; the asks that arrive while a query runs go
 together into the next one. A run then makes one database round trip, and one hand-off
 to a thread, for many pages instead of one for each (on an unchanged 2,000-page Graph run
-the hand-offs alone cost a second: tests/bench/RESULTS.md, "State reads"), and holds the
+the hand-offs alone cost a second: tests/bench/RESULTS.md, "Session 10"), and holds the
 states of the pages in flight only.
 """
 

@@ -6,8 +6,9 @@ httpcore's pool runs its assignment pass about five times a request (each reques
 each answer closed), and each pass asks every idle connection whether its socket is
 readable (a connection the server closed must not be reused) and counts the idle ones once
 per connection. Each ask releases the interpreter lock for a ``poll``, and the event loop
-then waits for the threads writing pages to hand it back: on an unchanged 2,000-page Graph
-run, 36,000 asks held the loop 1.2 s (tests/bench/RESULTS.md, "The connection pool").
+then waits for the threads reading and writing pages to hand it back: on an unchanged
+2,000-page Graph run, 36,000 asks held the loop 1.2 s (tests/bench/RESULTS.md, "Session
+10").
 Through anyio each ask also rebuilt the stream's table of socket attributes, a
 ``getpeername`` system call included (39% of the client's CPU on an unchanged 5,000-page
 run: "Socket look-ups"); here the socket is looked up when the connection opens.
