@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
@@ -114,16 +114,39 @@ def record(engine: Engine, run_id: int, report: DiscoveryReport) -> int:
     return len(report.unregistered)
 
 
-async def record_for_run(
-    config: Config, engine: Engine, run_id: int, opened: Mapping[str, Connector]
-) -> None:
-    """Discover and store unregistered groups for a run with its open connectors; never
-    raises (logs instead)."""
+def list_for_run(
+    config: Config, opened: Mapping[str, Connector]
+) -> asyncio.Task[DiscoveryReport | None]:
+    """:func:`find_unregistered` with a run's open connectors, started now so that it runs
+    beside the run's pages (its errors logged; None when it failed); hand it to
+    :func:`record_for_run` once the pages are stored, or cancel it."""
+    return asyncio.create_task(_listed(config, opened))
+
+
+async def _listed(config: Config, opened: Mapping[str, Connector]) -> DiscoveryReport | None:
+    """The unregistered groups, their errors logged; None when discovery failed."""
     try:
         report = await find_unregistered(config, opened)
-        for line in report.errors:
-            log.warning("discovery: %s", line)
-        if report.searched:
+    except Exception as exc:  # discovery is advisory: it can never fail the run
+        log.warning("discovery failed: %s", _describe(exc))
+        return None
+    for line in report.errors:
+        log.warning("discovery: %s", line)
+    return report
+
+
+async def record_for_run(
+    config: Config,
+    engine: Engine,
+    run_id: int,
+    opened: Mapping[str, Connector],
+    listing: Awaitable[DiscoveryReport | None] | None = None,
+) -> None:
+    """Store the unregistered groups ``listing`` found (:func:`list_for_run`; listed now
+    when not given) for a run with its open connectors; never raises (logs instead)."""
+    try:
+        report = await (listing if listing is not None else _listed(config, opened))
+        if report is not None and report.searched:
             count = await asyncio.to_thread(record, engine, run_id, report)
             log.info("discovery: %d unregistered group(s) found", count)
     except Exception as exc:  # discovery is advisory: it can never fail the run

@@ -42,7 +42,7 @@ from auditor.db.reuse import Inputs, Reusable
 from auditor.db.store import PageRecord
 from auditor.db.sync import StateWrite
 from auditor.db.writer import BatchWriter
-from auditor.discovery import record_for_run
+from auditor.discovery import list_for_run, record_for_run
 from auditor.errors import LeaseLost
 from auditor.evaluation import PageEvaluator, WorkerPool, content_digest, fitted_digest
 from auditor.feedback import RunFeedback
@@ -245,6 +245,7 @@ class Runner:
             name: asyncio.Semaphore(conn.settings.pages_in_flight)
             for name, conn in connectors.items()
         }
+        listing = list_for_run(self.config, connectors)  # beside the pages, stored after them
         try:
 
             async def one(page: PageConfig) -> None:
@@ -276,11 +277,15 @@ class Runner:
                         group.create_task(self._start(run_id, its_pages, ahead, one, group))
             except* LeaseLost as lost:
                 raise lost.exceptions[0] from None
-            await record_for_run(self.config, self.engine, run_id, connectors)  # never raises
+            await record_for_run(self.config, self.engine, run_id, connectors, listing)
         finally:
-            for conn in connectors.values():
-                with contextlib.suppress(Exception):
-                    await conn.aclose()
+            listing.cancel()  # done by now, unless the pages stopped: then it stops too
+            try:
+                await asyncio.wait([listing])  # before its connectors close
+            finally:
+                for conn in connectors.values():
+                    with contextlib.suppress(Exception):
+                        await conn.aclose()
 
     async def _start(
         self,

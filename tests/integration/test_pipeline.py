@@ -1,5 +1,5 @@
 """The one audit job that the command line and the scheduler run: discovery uses the run's
-own connectors, and page writes leave the event loop free."""
+own connectors and lists beside the pages, and page writes leave the event loop free."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,6 +59,44 @@ def test_discovery_reuses_the_run_connectors(
         "unregistered-club"
     ]
     assert job.report is not None and job.report.is_file()
+
+
+class ListingFirst(FileConnector):
+    """A file connector whose pages wait until its discovery has begun listing."""
+
+    type = "listing-first"
+    listing: asyncio.Event
+
+    async def discover(self) -> AsyncIterator[DiscoveredGroup]:
+        type(self).listing.set()
+        yield DiscoveredGroup(external_id="unregistered-club", name="Unregistered club")
+
+    async def fetch_page(self, ref: Any) -> Any:
+        await type(self).listing.wait()
+        return await super().fetch_page(ref)
+
+
+def test_discovery_lists_beside_the_pages_and_is_stored_after_them(
+    make_config, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    registry = {**available_connectors(), "listing-first": ListingFirst}
+    monkeypatch.setattr(auditor.runner, "available_connectors", lambda: registry)
+    monkeypatch.setattr(auditor.loading, "available_connectors", lambda: registry)
+    path = make_config({"chess": {}, "robotics": {}})
+    path.write_text(path.read_text().replace('type = "file"', 'type = "listing-first"'))
+    config = load_config(path)
+    engine = make_engine(config.database.url)
+
+    async def audit() -> Any:
+        ListingFirst.listing = asyncio.Event()
+        job = audit_report_alert(config, engine, config.pages, tmp_path / "out", "cli")
+        return await asyncio.wait_for(job, timeout=30)  # listed after the pages: never ends
+
+    job = asyncio.run(audit())
+    assert job.summary.pages == 2 and job.summary.errors == []
+    assert [g.external_id for g in load_run(engine, job.summary.run_id).discovered] == [
+        "unregistered-club"
+    ]
 
 
 def test_page_writes_run_off_the_event_loop(
