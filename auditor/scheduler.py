@@ -219,7 +219,12 @@ class AuditScheduler:
             await self.digest_job()
 
     async def audit_job(self) -> int | None:
-        """One scheduled audit: run, report, urgent alerts; the run id, or None if skipped."""
+        """One scheduled audit: run, report, urgent alerts; the run id, or None if skipped
+        (also when it starts once a stop was asked: APScheduler may start a job it handed
+        out just before, after the audits in flight were cancelled)."""
+        if self._stop is not None and self._stop.is_set():
+            log.info("scheduled audit not started: the scheduler is stopping")
+            return None
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)
@@ -275,7 +280,11 @@ class AuditScheduler:
         await self._mail_job("overdue lists", send_escalations)
 
     async def _mail_job(self, what: str, send: Sender) -> None:
-        """Run one mail job in a worker thread, tracked so that a stop waits for it."""
+        """Run one mail job in a worker thread, tracked so that a stop waits for it (none
+        starts once a stop was asked)."""
+        if self._stop is not None and self._stop.is_set():
+            log.info("scheduled %s not started: the scheduler is stopping", what)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._jobs.add(task)

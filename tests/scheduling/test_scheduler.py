@@ -86,6 +86,21 @@ async def test_one_run_per_tick(make_district: Callable[..., District]) -> None:
     assert (config.reports.output_dir / "index.html").is_file()
 
 
+async def test_a_job_handed_out_as_the_scheduler_stops_does_not_start(
+    make_district: Callable[..., District],
+) -> None:
+    """APScheduler may start a job it handed out just before a stop, after the audits in
+    flight were cancelled: it must not start an audit that would outlive the scheduler."""
+    config, engine = setup(make_district())
+    scheduler = AuditScheduler(config, engine, audit_trigger=IntervalTrigger(hours=1))
+    serving = asyncio.create_task(scheduler.serve(handle_signals=False))
+    await asyncio.sleep(0.1)
+    scheduler.stop()
+    await serving
+    assert await scheduler.audit_job() is None
+    assert runs(engine) == [], "no audit started once the stop was asked"
+
+
 async def test_ticks_missed_while_stalled_are_coalesced_into_one_run(
     make_district: Callable[..., District],
 ) -> None:
