@@ -136,16 +136,12 @@ async def _listed(config: Config, opened: Mapping[str, Connector]) -> DiscoveryR
 
 
 async def record_for_run(
-    config: Config,
-    engine: Engine,
-    run_id: int,
-    opened: Mapping[str, Connector],
-    listing: Awaitable[DiscoveryReport | None] | None = None,
+    engine: Engine, run_id: int, listing: Awaitable[DiscoveryReport | None]
 ) -> None:
-    """Store the unregistered groups ``listing`` found (:func:`list_for_run`; listed now
-    when not given) for a run with its open connectors; never raises (logs instead)."""
+    """Store for run ``run_id`` the unregistered groups ``listing`` (:func:`list_for_run`)
+    found; never raises (logs instead)."""
     try:
-        report = await (listing if listing is not None else _listed(config, opened))
+        report = await listing
         if report is not None and report.searched:
             count = await asyncio.to_thread(record, engine, run_id, report)
             log.info("discovery: %d unregistered group(s) found", count)

@@ -277,7 +277,7 @@ class Runner:
                         group.create_task(self._start(run_id, its_pages, ahead, one, group))
             except* LeaseLost as lost:
                 raise lost.exceptions[0] from None
-            await record_for_run(self.config, self.engine, run_id, connectors, listing)
+            await record_for_run(self.engine, run_id, listing)
         finally:
             listing.cancel()  # done by now, unless the pages stopped: then it stops too
             try:

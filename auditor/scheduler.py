@@ -211,18 +211,22 @@ class AuditScheduler:
             await asyncio.sleep(0)  # let APScheduler's shutdown callback run on this loop
         log.info("scheduler stopped")
 
+    def _stopping(self) -> bool:
+        """Whether a stop was asked."""
+        return self._stop is not None and self._stop.is_set()
+
     async def _catch_up(self, catch_up: CatchUp) -> None:
         """The one-off job for ticks missed while down: the audit first, then its digest."""
         if catch_up.audit:
             await self.audit_job()
-        if catch_up.digest and not (self._stop and self._stop.is_set()):
+        if catch_up.digest and not self._stopping():
             await self.digest_job()
 
     async def audit_job(self) -> int | None:
         """One scheduled audit: run, report, urgent alerts; the run id, or None if skipped
         (also when it starts once a stop was asked: APScheduler may start a job it handed
         out just before, after the audits in flight were cancelled)."""
-        if self._stop is not None and self._stop.is_set():
+        if self._stopping():
             log.info("scheduled audit not started: the scheduler is stopping")
             return None
         task = asyncio.current_task()
@@ -282,7 +286,7 @@ class AuditScheduler:
     async def _mail_job(self, what: str, send: Sender) -> None:
         """Run one mail job in a worker thread, tracked so that a stop waits for it (none
         starts once a stop was asked)."""
-        if self._stop is not None and self._stop.is_set():
+        if self._stopping():
             log.info("scheduled %s not started: the scheduler is stopping", what)
             return
         task = asyncio.current_task()

@@ -135,10 +135,10 @@ class _Pool(httpcore.AsyncConnectionPool):
         for conn in self._connections:
             if conn.is_closed():
                 continue
-            if id(conn) not in reserved and not conn.is_idle():  # made for a request that
-                closing.append(conn)  # stopped before it began: it would hold its place
+            free = id(conn) not in reserved  # then idle, or made for a request that
+            if free and not conn.is_idle():  # stopped before it began: it would hold its
+                closing.append(conn)  # place for good
                 continue
-            free = id(conn) not in reserved and conn.is_idle()
             if free and sweep and conn.has_expired():
                 closing.append(conn)
                 continue

@@ -201,7 +201,7 @@ async def test_discovery_failure_never_fails_the_run(
     config = load_config(cloud_config)
     engine = make_engine(config.database.url)
     with caplog.at_level(logging.WARNING):
-        await discovery.record_for_run(config, engine, run_id=1, opened={})
+        await discovery.record_for_run(engine, 1, discovery.list_for_run(config, {}))
     assert "discovery failed: RuntimeError: directory exploded" in caplog.text
 
 
