@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import Engine
 
 from auditor.config import RulesConfig
@@ -13,9 +15,10 @@ from auditor.results import RuleInfo
 from auditor.rules import catalog
 
 
-def rule_metadata(rules: RulesConfig) -> dict[str, RuleInfo]:
-    """RuleInfo by rule id, in catalog order."""
-    steps = platform_remediation()
+def rule_metadata(rules: RulesConfig, types: Iterable[str] | None = None) -> dict[str, RuleInfo]:
+    """RuleInfo by rule id, in catalog order, with the fix steps of the platforms the
+    connectors of ``types`` read (of every installed connector when None)."""
+    steps = platform_remediation(types)
     infos = {}
     for rule in catalog.all_rules():
         override = rules.overrides.get(rule.id)
@@ -40,5 +43,5 @@ def prepare_database(engine: Engine, rules: RulesConfig) -> tuple[str | None, st
     """Migrate the schema to the newest revision, and give runs recorded before runs kept
     their rule metadata today's; ``(revision before, revision after)``."""
     revisions = upgrade(engine)
-    store.backfill_rules(engine, rule_metadata(rules))
+    store.backfill_rules(engine, lambda: rule_metadata(rules))
     return revisions

@@ -186,7 +186,7 @@ class Runner:
                 trigger,
                 lock.holder,
                 len(pages),
-                rule_metadata(self.config.rules),
+                rule_metadata(self.config.rules, {c.type for c in self.config.connectors}),
             )
             lock.renew(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))

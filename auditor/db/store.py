@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -127,12 +127,14 @@ def start_run(
         return run.id
 
 
-def backfill_rules(engine: Engine, rules: Mapping[str, RuleInfo]) -> int:
-    """Give runs recorded before runs kept their rule metadata (schema 0001) today's; the
-    number of runs filled."""
+def backfill_rules(engine: Engine, rules: Callable[[], Mapping[str, RuleInfo]]) -> int:
+    """Give runs recorded before runs kept their rule metadata (schema 0001) today's, made
+    by ``rules`` only when there is such a run; the number of runs filled."""
     with Session(engine) as session:
+        if session.scalar(select(Run.id).where(Run.rules.is_(None)).limit(1)) is None:
+            return 0
         filled = session.execute(
-            update(Run).where(Run.rules.is_(None)).values(rules=_rules_json(rules))
+            update(Run).where(Run.rules.is_(None)).values(rules=_rules_json(rules()))
         ).rowcount
         session.commit()
     return filled

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, null, update
 from sqlalchemy.orm import Session
 
 from auditor.config import RuleOverride
+from auditor.db import store
 from auditor.db.models import Run
 from auditor.loading import load_config
 from auditor.reports.run_report import write_report
@@ -62,3 +63,18 @@ def test_platform_steps_come_from_the_connector() -> None:
     closed = infos["DS2.closed"]
     assert "Groups admin console" in closed.remediation_for("google-groups")
     assert closed.remediation_for("a-platform-with-no-connector") == closed.remediation
+
+
+def test_runs_that_kept_their_metadata_are_left_alone(engine: Engine, db_url: str) -> None:
+    audit(engine, db_url)
+    made: list[int] = []
+    assert store.backfill_rules(engine, lambda: made.append(1) or {}) == 0
+    assert made == []  # the metadata is not even made when no run needs it
+
+
+def test_a_run_keeps_the_steps_of_the_platforms_its_connectors_read() -> None:
+    rules = load_config(SAMPLE_CONFIG).rules
+    graph = rule_metadata(rules, {"microsoft365"})["DS2.closed"]
+    assert set(graph.steps) == {"microsoft365"}
+    # the sample's file connector reads snapshots of every platform
+    assert rule_metadata(rules, {"file"}) == rule_metadata(rules)
