@@ -230,8 +230,6 @@ def _rule_distributions() -> set[str]:
     """``name version`` of every distribution that installs rules (entry point group
     ``page_auditor.rules``): a plugin's upgrade changes its page's inputs even where its
     rule class's own file did not change."""
-    found = set()
-    for point in entry_points(group=catalog.ENTRY_POINT_GROUP):
-        if point.dist is not None:
-            found.add(f"{point.dist.name} {point.dist.version}")
-    return found
+    # The points of one distribution share its object; its metadata is parsed once.
+    dists = {id(p.dist): p.dist for p in entry_points(group=catalog.ENTRY_POINT_GROUP) if p.dist}
+    return {f"{meta['Name']} {meta['Version']}" for meta in (d.metadata for d in dists.values())}

@@ -286,7 +286,10 @@ def run_process(args: list[str], folder: Path, name: str, env: dict[str, str]) -
     peak RSS from its own ``VmHWM`` (:class:`PeakRss`)."""
     command = [sys.executable, "-m", "auditor", *args]
     if name == os.environ.get("PROF_NAME"):
-        command = ["py-spy", "record", "-r", "200", "-f", "raw", "-o", os.environ["PROF_OUT"], "--subprocesses", "--threads", "--", *command]
+        if os.environ.get("PROF_KIND") == "cprofile":
+            command = [sys.executable, "-m", "cProfile", "-o", os.environ["PROF_OUT"], "-m", "auditor", *args]
+        else:
+            command = ["py-spy", "record", "-r", "200", "-f", "raw", "-o", os.environ["PROF_OUT"], "--subprocesses", "--threads", "--", *command]
     start = time.perf_counter()
     with (folder / f"{name}.out").open("wb") as out, (folder / f"{name}.log").open("wb") as err:
         child = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=folder)
