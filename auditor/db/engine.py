@@ -16,7 +16,11 @@ from auditor.errors import AuditorError
 from auditor.private import FILE_MODE, make_folder
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from alembic.config import Config as AlembicConfig
+    from sqlalchemy import Dialect, Table
+    from sqlalchemy.dialects.sqlite import Insert
 
 SCHEMA_HEAD = "0011"
 """The newest migration's revision (a test holds it to ``auditor/migrations``): a database
@@ -55,6 +59,19 @@ def close_all() -> None:
     write-ahead log back into the database file), as a command ends."""
     for engine in list(_ENGINES):
         engine.dispose()
+
+
+def dialect_insert(dialect: Dialect) -> Callable[[Table], Insert]:
+    """The dialect's own ``insert()`` (the one with ``ON CONFLICT`` clauses) for PostgreSQL
+    or SQLite; its module is imported on first use (PostgreSQL's costs a SQLite run 28 ms
+    at start)."""
+    if dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        return postgresql_insert  # type: ignore[return-value]  # same interface
+    from sqlalchemy.dialects.sqlite import insert
+
+    return insert
 
 
 def _create_private(path: Path) -> None:

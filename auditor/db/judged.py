@@ -8,9 +8,9 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, bindparam, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from auditor.db.engine import dialect_insert
 from auditor.db.models import JudgedPost
 from auditor.text.verdict import TextVerdict
 
@@ -74,7 +74,7 @@ def save_verdicts(
     ]
     if not rows:
         return
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(engine.dialect)
     statement = insert(_TABLE).on_conflict_do_nothing()
     with engine.begin() as conn:
         for start in range(0, len(rows), BATCH):

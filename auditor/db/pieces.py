@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, Integer, LargeBinary, String, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from auditor.db.engine import dialect_insert
 from auditor.db.models import PageAudit, ReportPiece, Run
 
 _PIECES = ReportPiece.__table__
@@ -51,7 +51,7 @@ def save(engine: Engine, pieces: Iterable[tuple[int, str, bytes]]) -> None:
                 .order_by(Run.id)
                 .with_for_update(read=True, of=Run)
             ).all()
-        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        insert = dialect_insert(conn.dialect)
         guarded = (
             select(
                 bindparam("a", type_=Integer),

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, and_, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
+from auditor.db.engine import dialect_insert
 from auditor.db.models import PageAudit, PageInput, Result, Run, results_holder
 
 _INPUTS = PageInput.__table__
@@ -108,7 +108,7 @@ def save(conn: Connection, rows: Sequence[tuple[str, Inputs, int]]) -> None:
     what the page had: one executemany in the caller's transaction."""
     if not rows:
         return
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    insert = dialect_insert(conn.dialect)
     statement = insert(_INPUTS)
     columns = ("content", "context", "valid_until", "audit_id", "evaluated_at")
     statement = statement.on_conflict_do_update(
