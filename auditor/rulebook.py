@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import Engine
 
 from auditor.config import RulesConfig
+from auditor.connectors.base import Connector
 from auditor.connectors.registry import platform_remediation
 from auditor.db import store
 from auditor.db.engine import upgrade
@@ -15,10 +16,12 @@ from auditor.results import RuleInfo
 from auditor.rules import catalog
 
 
-def rule_metadata(rules: RulesConfig, types: Iterable[str] | None = None) -> dict[str, RuleInfo]:
+def rule_metadata(
+    rules: RulesConfig, used: Iterable[type[Connector]] | None = None
+) -> dict[str, RuleInfo]:
     """RuleInfo by rule id, in catalog order, with the fix steps of the platforms the
-    connectors of ``types`` read (of every installed connector when None)."""
-    steps = platform_remediation(types)
+    connectors ``used`` read (of every installed connector when None)."""
+    steps = platform_remediation(used)
     infos = {}
     for rule in catalog.all_rules():
         override = rules.overrides.get(rule.id)

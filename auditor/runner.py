@@ -186,7 +186,7 @@ class Runner:
                 trigger,
                 lock.holder,
                 len(pages),
-                rule_metadata(self.config.rules, {c.type for c in self.config.connectors}),
+                rule_metadata(self.config.rules, self._connector_classes()),
             )
             lock.renew(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
@@ -315,6 +315,12 @@ class Runner:
             for page in chunk:
                 await slots.acquire()
                 group.create_task(one(page))
+
+    def _connector_classes(self) -> list[type[Connector]]:
+        """The classes of the configured connectors (whose platforms' fix steps the run
+        keeps), imported if they were not."""
+        installed = available_connectors()
+        return [installed[c.type] for c in self.config.connectors if c.type in installed]
 
     def _open_connectors(self, names: set[str]) -> tuple[dict[str, Connector], dict[str, str]]:
         """Instantiate the connectors in use; a connector that cannot start fails its pages."""

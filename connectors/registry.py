@@ -1,12 +1,14 @@
 """Finds installed connectors through the ``page_auditor.connectors`` entry-point group.
 
-An entry point's name is its connector's ``type``. A connector's module is imported the
-first time its type is asked for, so a run loads only the connectors it uses (each
-module's platform models cost a start-up); listing them all imports every one."""
+A connector's module is imported the first time its type is asked for, so a run loads
+only the connectors it uses (each module's platform models cost a start-up); listing them
+all imports every one. An entry point is named by its connector's ``type``; one named
+otherwise still works, found by importing every connector once its type is asked for."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -18,32 +20,47 @@ log = logging.getLogger(__name__)
 
 
 class InstalledConnectors(Mapping[str, type[Connector]]):
-    """Connector classes by ``type``, each loaded when first asked for. A plugin that
-    fails to load, or is not a :class:`Connector` named by its own ``type``, is logged
-    once and is not installed: looking it up raises ``KeyError``, listing skips it."""
+    """Connector classes by ``type``, each imported when first asked for. Where two entry
+    points give one type, the later one wins, as entry points are listed. A plugin that
+    fails to import, or is not a :class:`Connector` with a ``type``, is logged once and is
+    not installed: looking its type up raises ``KeyError``, listing skips it. Safe to use
+    from several threads (each plugin is imported once)."""
 
     def __init__(self, points: Iterable[EntryPoint]) -> None:
-        """Over the entry points ``points`` (the last of a repeated name wins)."""
-        self._points = {ep.name: ep for ep in points}
-        self._loaded: dict[str, type[Connector] | None] = {}
+        """Over the entry points ``points``, in their order."""
+        self._points = list(points)
+        self._tried: set[int] = set()  # indexes of the points imported (or failed)
+        self._found: dict[str, tuple[int, type[Connector]]] = {}  # type -> (index, class)
+        self._lock = threading.RLock()  # re-entrant: a plugin may ask while it imports
 
     def __getitem__(self, kind: str) -> type[Connector]:
-        """The connector class of type ``kind``, imported on first use."""
-        if kind not in self._loaded:
-            point = self._points.get(kind)
-            self._loaded[kind] = None if point is None else _load(point)
-        cls = self._loaded[kind]
-        if cls is None:
-            raise KeyError(kind)
-        return cls
+        """The connector class of type ``kind``: the entry points named ``kind`` imported
+        first, then (for a plugin named otherwise) every other one."""
+        with self._lock:
+            if kind not in self._found:
+                self._load(i for i, point in enumerate(self._points) if point.name == kind)
+            if kind not in self._found:
+                self._load(range(len(self._points)))
+            return self._found[kind][1]
 
     def __iter__(self) -> Iterator[str]:
-        """Every installed type, sorted (loads each, to leave out the broken ones)."""
-        return iter([kind for kind in sorted(self._points) if kind in self])
+        """Every installed type, sorted (imports every connector)."""
+        with self._lock:
+            self._load(range(len(self._points)))
+            return iter(sorted(self._found))
 
     def __len__(self) -> int:
-        """How many connectors load."""
+        """How many types are installed."""
         return sum(1 for _ in self)
+
+    def _load(self, indexes: Iterable[int]) -> None:
+        for index in indexes:
+            if index in self._tried:
+                continue
+            self._tried.add(index)
+            cls = _load(self._points[index])
+            if cls is not None and index > self._found.get(cls.type, (-1, cls))[0]:
+                self._found[cls.type] = (index, cls)
 
 
 def _load(point: EntryPoint) -> type[Connector] | None:
@@ -55,29 +72,34 @@ def _load(point: EntryPoint) -> type[Connector] | None:
     if not (isinstance(cls, type) and issubclass(cls, Connector)):
         log.warning("connector plugin %r is not a Connector subclass; skipped", point.name)
         return None
-    if cls.type != point.name:
-        log.warning(
-            "connector plugin %r declares type %r; an entry point must be named by its "
-            "connector's type; skipped",
-            point.name,
-            cls.type,
-        )
+    kind = getattr(cls, "type", None)
+    if not isinstance(kind, str) or not kind:
+        log.warning("connector plugin %r has no type; skipped", point.name)
         return None
+    if kind != point.name:
+        log.warning(
+            "connector plugin %r gives type %r: name its entry point %r, so that it is "
+            "found without importing every connector",
+            point.name,
+            kind,
+            kind,
+        )
     return cls
 
 
 @cache
 def available_connectors() -> InstalledConnectors:
-    """The installed connectors, found once a process, each loaded when first used."""
+    """The installed connectors, found once a process, each imported when first used."""
     return InstalledConnectors(entry_points(group=ENTRY_POINT_GROUP))
 
 
-def platform_remediation(types: Iterable[str] | None = None) -> dict[str, Mapping[str, str]]:
+def platform_remediation(
+    used: Iterable[type[Connector]] | None = None,
+) -> dict[str, Mapping[str, str]]:
     """Per snapshot platform, the remediation steps its installed connector declares: of
-    the connectors of ``types`` only (the platforms a run's pages can be on), or of every
-    one when ``types`` is None or holds a connector that reads any platform (``file``)."""
-    installed = available_connectors()
-    chosen = [installed[kind] for kind in types or () if kind in installed]
-    if types is None or any(cls.platform is None for cls in chosen):
-        chosen = list(installed.values())
+    the connectors ``used`` only (the platforms a run's pages can be on), or of every
+    installed one when ``used`` is None or holds one that reads any platform (``file``)."""
+    chosen = list(used or ())
+    if used is None or any(cls.platform is None for cls in chosen):
+        chosen = [*available_connectors().values(), *chosen]
     return {cls.platform: cls.remediation for cls in chosen if cls.platform is not None}

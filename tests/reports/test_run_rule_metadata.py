@@ -11,6 +11,8 @@ from sqlalchemy import Engine, null, update
 from sqlalchemy.orm import Session
 
 from auditor.config import RuleOverride
+from auditor.connectors.file import FileConnector
+from auditor.connectors.microsoft365 import Microsoft365Connector
 from auditor.db import store
 from auditor.db.models import Run
 from auditor.loading import load_config
@@ -74,7 +76,7 @@ def test_runs_that_kept_their_metadata_are_left_alone(engine: Engine, db_url: st
 
 def test_a_run_keeps_the_steps_of_the_platforms_its_connectors_read() -> None:
     rules = load_config(SAMPLE_CONFIG).rules
-    graph = rule_metadata(rules, {"microsoft365"})["DS2.closed"]
+    graph = rule_metadata(rules, [Microsoft365Connector])["DS2.closed"]
     assert set(graph.steps) == {"microsoft365"}
     # the sample's file connector reads snapshots of every platform
-    assert rule_metadata(rules, {"file"}) == rule_metadata(rules)
+    assert rule_metadata(rules, [FileConnector]) == rule_metadata(rules)

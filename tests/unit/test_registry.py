@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from importlib.metadata import EntryPoint
 
 import pytest
@@ -48,35 +50,108 @@ def test_listing_gives_every_installed_connector_by_type() -> None:
     assert all(installed[kind].type == kind for kind in installed)
 
 
-def test_broken_and_misnamed_plugins_are_logged_and_left_out(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
+class Typeless(FileConnector):
+    """A plugin whose class says no type."""
+
+    type = ""  # type: ignore[assignment]
+
+
+def test_broken_plugins_are_logged_once_and_left_out(caplog: pytest.LogCaptureFixture) -> None:
     installed = InstalledConnectors(
         [
             point("file", "auditor.connectors.file:FileConnector"),
             point("missing", "no_such_module_for_page_auditor:Connector"),
             point("not-a-connector", "auditor.connectors.registry:platform_remediation"),
-            point("clubhouse", "auditor.connectors.file:FileConnector"),  # its type is "file"
+            point("typeless", "tests.unit.test_registry:Typeless"),
         ]
     )
     with caplog.at_level(logging.WARNING, logger="auditor.connectors.registry"):
         assert list(installed) == ["file"]
         assert installed["file"] is FileConnector
-        assert "clubhouse" not in installed
-        with pytest.raises(KeyError):
-            installed["missing"]
+        for kind in ("missing", "not-a-connector", "typeless"):
+            assert kind not in installed
+            with pytest.raises(KeyError):
+                installed[kind]
     warnings = [r.getMessage() for r in caplog.records]
     assert len(warnings) == 3  # each once, however often asked
     assert any("'missing' could not be loaded" in w for w in warnings)
     assert any("'not-a-connector' is not a Connector subclass" in w for w in warnings)
-    assert any("'clubhouse' declares type 'file'" in w for w in warnings)
+    assert any("'typeless' has no type" in w for w in warnings)
+
+
+def test_a_plugin_named_otherwise_than_its_type_is_found_by_its_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    installed = InstalledConnectors(
+        [
+            point("microsoft365", "auditor.connectors.microsoft365:Microsoft365Connector"),
+            point("clubhouse_connector", "auditor.connectors.file:FileConnector"),
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="auditor.connectors.registry"):
+        assert installed["file"] is FileConnector
+        assert "clubhouse_connector" not in installed
+    assert list(installed) == ["file", "microsoft365"]
+    assert any("'clubhouse_connector' gives type 'file'" in r.getMessage() for r in caplog.records)
+
+
+def test_a_broken_plugin_of_the_same_name_leaves_the_working_one() -> None:
+    installed = InstalledConnectors(
+        [
+            point("file", "auditor.connectors.file:FileConnector"),
+            point("file", "no_such_module_for_page_auditor:FileConnector"),
+        ]
+    )
+    assert installed["file"] is FileConnector
+
+
+def test_of_two_plugins_giving_one_type_the_later_wins() -> None:
+    installed = InstalledConnectors(
+        [
+            point("file", "auditor.connectors.file:FileConnector"),
+            point("file", "tests.unit.test_registry:LaterFile"),
+        ]
+    )
+    # the entry point imports this file as a module of its own: its own LaterFile
+    assert installed["file"].__qualname__ == "LaterFile"
+
+
+class LaterFile(FileConnector):
+    """A second plugin giving the type ``file``."""
+
+
+def test_threads_asking_at_once_import_each_plugin_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    installed = InstalledConnectors([point("slow", "tests.unit.test_registry:slow_failure")])
+    start = threading.Barrier(4)
+
+    def ask() -> None:
+        start.wait()
+        assert "slow" not in installed
+
+    with caplog.at_level(logging.WARNING, logger="auditor.connectors.registry"):
+        threads = [threading.Thread(target=ask) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(caplog.records) == 1  # one import, one warning
+
+
+def __getattr__(name: str) -> object:
+    """``slow_failure``: an attribute whose import takes a while and then fails (four
+    threads asking at once would each import it, unguarded)."""
+    if name == "slow_failure":
+        time.sleep(0.05)
+    raise AttributeError(name)
 
 
 def test_remediation_of_the_platforms_a_run_reads() -> None:
-    graph_only = platform_remediation(["microsoft365"])
+    graph_only = platform_remediation([Microsoft365Connector])
     assert set(graph_only) == {"microsoft365"}
     everything = platform_remediation()
     assert {"microsoft365", "google-groups", "facebook"} <= set(everything)
     # a file connector's snapshots may come from any platform
-    assert platform_remediation(["file"]) == everything
-    assert platform_remediation(["no-such-type"]) == {}
+    assert platform_remediation([FileConnector]) == everything
+    assert platform_remediation([]) == {}
