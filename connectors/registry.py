@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 class InstalledConnectors(Mapping[str, type[Connector]]):
     """Connector classes by ``type``, each imported when first asked for. Where two entry
-    points give one type, the later one wins, as entry points are listed. A plugin that
+    points give one type, one named by that type wins over one named otherwise, and of two
+    named alike the later, as entry points are listed (so an answer never changes once
+    given). A plugin that
     fails to import, or is not a :class:`Connector` with a ``type``, is logged once and is
     not installed: looking its type up raises ``KeyError``, listing skips it. Safe to use
     from several threads (each plugin is imported once)."""
@@ -30,7 +32,8 @@ class InstalledConnectors(Mapping[str, type[Connector]]):
         """Over the entry points ``points``, in their order."""
         self._points = list(points)
         self._tried: set[int] = set()  # indexes of the points imported (or failed)
-        self._found: dict[str, tuple[int, type[Connector]]] = {}  # type -> (index, class)
+        # type -> ((named by its type, index), class): the highest rank wins
+        self._found: dict[str, tuple[tuple[bool, int], type[Connector]]] = {}
         self._lock = threading.RLock()  # re-entrant: a plugin may ask while it imports
 
     def __getitem__(self, kind: str) -> type[Connector]:
@@ -58,9 +61,13 @@ class InstalledConnectors(Mapping[str, type[Connector]]):
             if index in self._tried:
                 continue
             self._tried.add(index)
-            cls = _load(self._points[index])
-            if cls is not None and index > self._found.get(cls.type, (-1, cls))[0]:
-                self._found[cls.type] = (index, cls)
+            point = self._points[index]
+            cls = _load(point)
+            if cls is None:
+                continue
+            rank = (point.name == cls.type, index)
+            if cls.type not in self._found or rank > self._found[cls.type][0]:
+                self._found[cls.type] = (rank, cls)
 
 
 def _load(point: EntryPoint) -> type[Connector] | None:

@@ -116,6 +116,18 @@ def test_of_two_plugins_giving_one_type_the_later_wins() -> None:
     assert installed["file"].__qualname__ == "LaterFile"
 
 
+def test_a_plugin_named_by_its_type_wins_over_one_named_otherwise() -> None:
+    installed = InstalledConnectors(
+        [
+            point("file", "auditor.connectors.file:FileConnector"),
+            point("other_file", "tests.unit.test_registry:LaterFile"),
+        ]
+    )
+    assert installed["file"] is FileConnector
+    assert list(installed) == ["file"]  # every plugin imported now: the same answer
+    assert installed["file"] is FileConnector
+
+
 class LaterFile(FileConnector):
     """A second plugin giving the type ``file``."""
 
