@@ -23,10 +23,9 @@ class InstalledConnectors(Mapping[str, type[Connector]]):
     """Connector classes by ``type``, each imported when first asked for. Where two entry
     points give one type, one named by that type wins over one named otherwise, and of two
     named alike the later, as entry points are listed (so an answer never changes once
-    given). A plugin that
-    fails to import, or is not a :class:`Connector` with a ``type``, is logged once and is
-    not installed: looking its type up raises ``KeyError``, listing skips it. Safe to use
-    from several threads (each plugin is imported once)."""
+    given). A plugin that fails to import, or is not a :class:`Connector` with a ``type``,
+    is logged once and is not installed: looking its type up raises ``KeyError``, listing
+    skips it. Safe to use from several threads (each plugin is imported once)."""
 
     def __init__(self, points: Iterable[EntryPoint]) -> None:
         """Over the entry points ``points``, in their order."""
@@ -66,7 +65,8 @@ class InstalledConnectors(Mapping[str, type[Connector]]):
             if cls is None:
                 continue
             rank = (point.name == cls.type, index)
-            if cls.type not in self._found or rank > self._found[cls.type][0]:
+            held = self._found.get(cls.type)
+            if held is None or rank > held[0]:
                 self._found[cls.type] = (rank, cls)
 
 
