@@ -86,6 +86,10 @@ RESOLVED = "resolved"
 OPTIONAL = {"platform_name", "url", "from_run"}
 JSONL_LIMIT = 5_000_000  # bytes; above, findings.jsonl is kept gzipped only
 _COMPACT = (",", ":")
+# ``json.dumps`` with these options makes an encoder per call: a report encodes one per result.
+_ENCODER = json.JSONEncoder(separators=_COMPACT, ensure_ascii=False)
+# What a spreadsheet cell starting with runs as a formula (or hides one behind).
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def result_record(r: ResultView) -> dict[str, Any]:
@@ -221,8 +225,10 @@ def findings(view: RunView) -> dict[str, Any]:
 def dumps(value: Any) -> str:
     """Compact JSON with bidi controls kept as escapes (they occur only in strings; the
     scan for them is cheap, the escaping rarely needed)."""
-    text = json.dumps(value, separators=_COMPACT, ensure_ascii=False)
-    return text.translate(_ESCAPED_BIDI) if _BIDI_FOUND.search(text) else text
+    text = _ENCODER.encode(value)
+    if text.isascii() or not _BIDI_FOUND.search(text):
+        return text
+    return text.translate(_ESCAPED_BIDI)
 
 
 def evidence_text(evidence: list[dict[str, Any]]) -> str:
@@ -244,8 +250,8 @@ def spreadsheet_safe(value: object) -> object:
     after removing bidi controls (which could also hide a leading ``=``)."""
     if not isinstance(value, str):
         return value
-    text = strip_bidi(value) if _BIDI_FOUND.search(value) else value
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    text = strip_bidi(value)
+    return "'" + text if text[:1] in _FORMULA_STARTS else text
 
 
 def _write_rows(path: Path, columns: list[str], rows: Iterable[dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ import io
 import json
 import logging
 import platform
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,7 @@ _SOURCES = (
 )
 _PACKAGE_SOURCES = ("results.py",)
 _LIBRARIES = ("page-auditor", "jinja2", "markupsafe")
+_cells = threading.local()  # see _row_writer
 _HISTORY_KEY = (
     '<figcaption>One cell per run, oldest on the left: <span class="key st-fail"></span> fail '
     '<span class="key st-warn"></span> warn <span class="key st-error"></span> error '
@@ -278,9 +280,22 @@ def page_context(view: RunView) -> dict[str, Callable[..., Any]]:
 
 def csv_cells(values: Sequence[object]) -> str:
     """``values`` as CSV cells (formula-safe, quoted as ``csv`` quotes them), no newline."""
-    handle = io.StringIO(newline="")
-    csv.writer(handle).writerow([spreadsheet_safe(v) for v in values])
+    handle, writer = _row_writer()
+    handle.seek(0)
+    handle.truncate()
+    writer.writerow([spreadsheet_safe(v) for v in values])
     return handle.getvalue()[:-2]  # the row's "\r\n"
+
+
+def _row_writer() -> tuple[io.StringIO, Any]:
+    """This thread's CSV writer of :func:`csv_cells` and the buffer it writes to, made on
+    its first row and re-used (a report writes a row per result)."""
+    try:
+        return _cells.handle, _cells.writer
+    except AttributeError:
+        _cells.handle = io.StringIO(newline="")
+        _cells.writer = csv.writer(_cells.handle)
+        return _cells.handle, _cells.writer
 
 
 # Filling the holes for the run shown.
