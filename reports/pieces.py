@@ -158,27 +158,43 @@ def render(view: RunView, page: PageView, root: str) -> Pieces:
         "worst": page.worst,
     }
     kept = {k: v for k, v in head.items() if v is not None or k not in ("platform_name", "url")}
-    static = [
-        {k: v for k, v in result_record(r).items() if k not in RUN_MEMBERS} for r in page.results
-    ]
     page_cells = (page.id, page.name, page.school, page.platform, page.owner, page.supervisor)
     csv_page = csv_cells([*page_cells, page.status, page.error or ""])
-    csv_results = [
-        csv_cells(
-            [r.rule, r.title, r.clause, r.status, r.severity, r.message, evidence_text(r.evidence)]
-        )
-        for r in page.results
-    ]
+    results = [_result_pieces(r) for r in page.results]
     plan_page, plans = plan_cells(page)
     return Pieces(
         dumps(kept)[1:-1],
-        [dumps(record)[:-1] for record in static],
+        [record for record, _ in results],
         csv_page,
-        csv_results,
+        [cells for _, cells in results],
         plan_page,
         plans,
         _section(view, page, root),
     )
+
+
+def _result_pieces(r: ResultView) -> tuple[str, str]:
+    """A result's findings.json object up to its run's members (no closing brace), and
+    its findings.csv cells ``rule`` to ``evidence``; for a result without evidence (most
+    passes: the same on thousands of pages) made once per text."""
+    if r.evidence == []:
+        return _plain_pieces(r.rule, r.status, r.severity, r.message, r.title, r.clause)
+    return _made_pieces(r)
+
+
+def _made_pieces(r: ResultView) -> tuple[str, str]:
+    """:func:`_result_pieces`, made from ``r``."""
+    record = {k: v for k, v in result_record(r).items() if k not in RUN_MEMBERS}
+    cells = [r.rule, r.title, r.clause, r.status, r.severity, r.message, evidence_text(r.evidence)]
+    return dumps(record)[:-1], csv_cells(cells)
+
+
+@lru_cache(maxsize=4096)
+def _plain_pieces(
+    rule: str, status: str, severity: str, message: str, title: str, clause: str
+) -> tuple[str, str]:
+    """:func:`_result_pieces` of a result without evidence."""
+    return _made_pieces(ResultView(rule, status, severity, message, [], title, clause))
 
 
 def plan_cells(page: PageView) -> tuple[str, list[list[str]]]:
