@@ -177,7 +177,7 @@ def _result_pieces(r: ResultView) -> tuple[str, str]:
     """A result's findings.json object up to its run's members (no closing brace), and
     its findings.csv cells ``rule`` to ``evidence``; for a result without evidence (most
     passes: the same on thousands of pages) made once per text."""
-    if r.evidence == []:
+    if not r.evidence:  # NOT_LOADED refuses this: evidence not read is never "none"
         return _plain_pieces(r.rule, r.status, r.severity, r.message, r.title, r.clause)
     return _made_pieces(r)
 

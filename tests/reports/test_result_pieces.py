@@ -7,23 +7,25 @@ from __future__ import annotations
 import csv
 import io
 import json
+from typing import Any
 
 import pytest
 
 from auditor.reports.pieces import _made_pieces, _plain_pieces, _result_pieces
-from auditor.reports.view import ResultView
+from auditor.reports.view import NO_EVIDENCE, NOT_LOADED, EvidenceNotLoadedError, ResultView
 
 RLO = "\u202e"
 
 
-def result(message: str, evidence: list[dict[str, str]] | None = None, **more: str) -> ResultView:
-    """A result of rule DS2.closed with ``message`` and ``evidence``."""
+def result(message: str, evidence: Any = None, **more: str) -> ResultView:
+    """A result of rule DS2.closed with ``message`` and ``evidence`` (none: as a run's
+    results are read, ``NO_EVIDENCE``)."""
     return ResultView(
         "DS2.closed",
         more.get("status", "pass"),
         more.get("severity", "low"),
         message,
-        [] if evidence is None else evidence,
+        NO_EVIDENCE if evidence is None else evidence,
         more.get("title", "Closed group"),
         more.get("clause", "DS2"),
     )
@@ -64,3 +66,8 @@ def test_the_same_text_is_made_once_and_evidence_is_never_shared() -> None:
     record, cells = _result_pieces(with_evidence)
     assert '"value":"public"' in record and "setting visibility: public" in cells
     assert _plain_pieces.cache_info().misses == 1, "a result with evidence is made for itself"
+
+
+def test_evidence_not_read_is_refused_rather_than_shown_as_none() -> None:
+    with pytest.raises(EvidenceNotLoadedError):
+        _result_pieces(result("Not read.", NOT_LOADED))
