@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from markupsafe import Markup, escape
 
@@ -28,9 +29,9 @@ class Bar:
         return sum(self.values.values())
 
 
-@dataclass(frozen=True)
-class Cell:
-    """One run in a rule's history strip: a status (None: not audited) and its tooltip."""
+class Cell(NamedTuple):
+    """One run in a rule's history strip: a status (None: not audited) and its tooltip (a
+    tuple: rows of them are cache keys, hashed without a Python call per cell)."""
 
     status: str | None
     tooltip: str
@@ -185,13 +186,20 @@ def _strip_row(i: int, label: str, cells: tuple[Cell, ...]) -> tuple[str, str]:
         f'<text class="label" x="{label_w - 6}" y="{y0 + cell - 1}" text-anchor="end">'
         f"{escape(_shorten(label, 24))}</text>"
     ]
-    for j, c in enumerate(cells):
-        css = f"st-{escape(c.status)}" if c.status else "st-none"
-        body.append(
-            f'<rect class="{css}" x="{label_w + j * (cell + gap)}" y="{y0}" '
-            f'width="{cell}" height="{cell}"><title>{escape(c.tooltip)}</title></rect>'
-        )
+    body += [_strip_cell(j, y0, c) for j, c in enumerate(cells)]
     return "".join(body), f"{label}: " + ", ".join(c.tooltip for c in cells)
+
+
+@lru_cache(maxsize=16384)
+def _strip_cell(j: int, y0: int, c: Cell) -> str:
+    """Cell ``j`` of a history strip's row at ``y0`` (one rule's status in one run, with
+    its tooltip): the same in every row where that rule had that status in that run."""
+    cell, gap, label_w = 11, 2, 150
+    css = f"st-{escape(c.status)}" if c.status else "st-none"
+    return (
+        f'<rect class="{css}" x="{label_w + j * (cell + gap)}" y="{y0}" '
+        f'width="{cell}" height="{cell}"><title>{escape(c.tooltip)}</title></rect>'
+    )
 
 
 def _legend(series: Sequence[str], line_label: str, y: float, x: float) -> str:
