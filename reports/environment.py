@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -151,12 +151,21 @@ def safe_url(value: str | None) -> str | None:
     return text
 
 
-@lru_cache(maxsize=4096)
 def when(value: datetime | None, tz: str = "UTC", fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
-    """A datetime for people, in the district's time zone; an em dash when unknown (kept
-    for the next such call: a report shows the same few dates on thousands of pages)."""
+    """A datetime for people, in the district's time zone; an em dash when unknown."""
     if value is None:
         return "—"
+    offset = value.utcoffset()
+    if offset is None:  # naive: read as the machine's local time, which may change
+        return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+    return _when(value, offset, tz, fmt)
+
+
+@lru_cache(maxsize=4096)
+def _when(value: datetime, offset: timedelta, tz: str, fmt: str) -> str:
+    """:func:`when` of an aware ``value``, kept for the next such call (a report shows the
+    same few dates on thousands of pages). Its ``offset`` is in the key: two times an hour
+    apart, in the hour a clock is set back, compare (and hash) equal."""
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
