@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,14 +30,16 @@ from auditor import __version__
 from auditor.config import Config
 from auditor.db.engine import close_all, make_engine
 from auditor.errors import AuditorError, ConfigError, ExitCode
-from auditor.jobs import AuditJob
 from auditor.loading import load_config
 from auditor.logs import LogFormat, setup_logging
 from auditor.memory import limit_malloc_arenas
 from auditor.reports.environment import strip_bidi
 from auditor.results import RuleInfo
 from auditor.rulebook import prepare_database
-from auditor.runner import PageOutcome, ProgressFn, RunSummary
+
+if TYPE_CHECKING:  # a run's machinery is imported by the commands that run one
+    from auditor.jobs import AuditJob
+    from auditor.runner import PageOutcome, ProgressFn, RunSummary
 
 app = typer.Typer(
     help="Audit district-sponsored club and team pages against Policy 4-303.",
