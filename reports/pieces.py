@@ -21,7 +21,6 @@ import json
 import logging
 import platform
 import threading
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -29,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import zstandard
 from markupsafe import Markup, escape
 from sqlalchemy import Engine
 
@@ -110,8 +110,9 @@ class Pieces:
     html: str
 
     def pack(self) -> bytes:
-        """The pieces as stored: compressed JSON of all but the section, a NUL (never in
-        JSON text) and the section."""
+        """The pieces as stored: JSON of all but the section, a NUL (never in JSON text)
+        and the section, compressed by zstd at level 1 (a third of zlib's time to
+        compress at level 1, half of it to decompress, and smaller)."""
         body = [
             self.head,
             self.results,
@@ -121,13 +122,13 @@ class Pieces:
             self.plans,
         ]
         text = json.dumps(body, separators=_COMPACT) + NUL + self.html
-        return zlib.compress(text.encode(), 1)
+        return zstandard.compress(text.encode(), 1)
 
     @classmethod
     def unpack(cls, body: bytes) -> Pieces:
-        """Pieces as :meth:`pack` stored them (ValueError, TypeError or zlib.error when
+        """Pieces as :meth:`pack` stored them (ValueError, TypeError or ZstdError when
         they are not)."""
-        data, nul, html = zlib.decompress(body).decode().partition(NUL)
+        data, nul, html = zstandard.decompress(body).decode().partition(NUL)
         if not nul:
             raise ValueError("no section")
         return cls(*json.loads(data), html=html)
@@ -626,7 +627,7 @@ class Cache:
         try:
             pieces = Pieces.unpack(body)
             _check_fits(pieces, len(page.results))
-        except (ValueError, TypeError, KeyError, IndexError, zlib.error):
+        except (ValueError, TypeError, KeyError, IndexError, zstandard.ZstdError):
             self.unreadable += 1
             return None
         return pieces

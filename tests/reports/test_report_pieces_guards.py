@@ -8,13 +8,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import zstandard
 from report_seed import PageSpec, add_run
 from sqlalchemy import Engine, func, insert, select, text, update
 from sqlalchemy.orm import Session
@@ -61,7 +61,7 @@ def _quoting(engine: Engine, text: bytes) -> list[int]:
                 ReportPiece, ReportPiece.audit_id == PageAudit.id
             )
         ).all()
-    return [run for run, body in left if text in zlib.decompress(bytes(body))]
+    return [run for run, body in left if text in zstandard.decompress(bytes(body))]
 
 
 def _report_during_a_purge(
