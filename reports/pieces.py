@@ -574,17 +574,9 @@ _RESULT_HOLES = frozenset({"overdue", "resolved", "dates"})
 
 def _check_fits(pieces: Pieces, count: int) -> None:
     """Raise ValueError unless stored ``pieces`` fit a page of ``count`` results: a piece
-    per result in each list, text where text is kept, and known holes naming results the
-    page has (what :func:`section`, :func:`record`, :func:`csv_rows` and
-    :func:`plan_rows` rely on)."""
-    texts = [pieces.head, pieces.csv_page, pieces.plan_page, pieces.html]
-    texts += pieces.results + pieces.csv_results
-    for plan in pieces.plans:
-        if not isinstance(plan, list) or len(plan) not in (0, 2):
-            raise ValueError("a plan is not two cells")
-        texts += plan
-    if not all(isinstance(t, str) for t in texts):
-        raise ValueError("a piece is not text")
+    per result in each list, and known holes naming results the page has (what
+    :func:`section`, :func:`record`, :func:`csv_rows` and :func:`plan_rows` rely on; that
+    each piece is text, and each plan none or two cells, :meth:`Pieces.unpack` saw)."""
     if not len(pieces.results) == len(pieces.csv_results) == len(pieces.plans) == count:
         raise ValueError(f"pieces for another number of results than {count}")
     parts = pieces.html.split(HOLE)
