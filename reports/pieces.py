@@ -126,25 +126,28 @@ class Pieces:
     def unpack(cls, body: bytes) -> Pieces:
         """Pieces as :meth:`pack` stored them (ValueError, TypeError or ZstdError when
         they are not)."""
-        line, newline, rest = zstandard.decompress(body).decode().partition("\n")
-        if not newline:
+        text = zstandard.decompress(body).decode()
+        at = text.find("\n") + 1  # the texts' start (a slice each: the rest is not copied)
+        if not at:
             raise ValueError("no header")
-        count, shape, *sizes = json.loads(line)
+        count, shape, *sizes = json.loads(text[: at - 1])
         if type(count) is not int or not isinstance(shape, str) or len(shape) != count:
             raise ValueError("not a page's pieces")
         if set(shape) - {"0", "2"} or len(sizes) != 3 + 2 * count + 2 * shape.count("2"):
             raise ValueError("not a page's pieces")
-        if not all(type(size) is int and size >= 0 for size in sizes) or sum(sizes) > len(rest):
+        if not all(type(size) is int and size >= 0 for size in sizes):
+            raise ValueError("a text's length is not a length")
+        if at + sum(sizes) > len(text):
             raise ValueError("texts past the end")
-        texts, at = [], 0
+        texts = []
         for size in sizes:
-            texts.append(rest[at : at + size])
+            texts.append(text[at : at + size])
             at += size
         cells = iter(texts[3 + 2 * count :])
         plans = [[next(cells), next(cells)] if kind == "2" else [] for kind in shape]
         head, csv_page, plan_page = texts[:3]
         results, csv_results = texts[3 : 3 + count], texts[3 + count : 3 + 2 * count]
-        return cls(head, results, csv_page, csv_results, plan_page, plans, rest[at:])
+        return cls(head, results, csv_page, csv_results, plan_page, plans, text[at:])
 
 
 def has_evidence(r: ResultView) -> bool:
