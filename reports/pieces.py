@@ -92,6 +92,23 @@ _HISTORY_KEY = (
 )
 
 
+# A page's pieces as stored hold at most this many bytes once decompressed: what a stored
+# body declares is checked before that much memory is allocated for it.
+PIECES_MAX = 64 << 20
+_packers = threading.local()  # see _compressor
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    """This thread's zstd compressor (level 1, each frame with its checksum: a damaged
+    body is refused when read, never shown): made on its first use and re-used (one
+    cannot be used by two threads at once)."""
+    try:
+        return _packers.compressor
+    except AttributeError:
+        _packers.compressor = zstandard.ZstdCompressor(level=1, write_checksum=True)
+        return _packers.compressor
+
+
 @dataclass(slots=True)
 class Pieces:
     """A page's rendered pieces: findings.json members up to ``worst`` (``head``), each
@@ -120,17 +137,22 @@ class Pieces:
         for plan in self.plans:
             texts += plan
         header = json.dumps([len(self.results), shape, *map(len, texts)], separators=_COMPACT)
-        return zstandard.compress(f"{header}\n{''.join(texts)}{self.html}".encode(), 1)
+        return _compressor().compress(f"{header}\n{''.join(texts)}{self.html}".encode())
 
     @classmethod
     def unpack(cls, body: bytes) -> Pieces:
         """Pieces as :meth:`pack` stored them (ValueError, TypeError or ZstdError when
         they are not)."""
+        if zstandard.frame_content_size(body) > PIECES_MAX:  # before it is allocated
+            raise ValueError("pieces larger than any page's")
         text = zstandard.decompress(body).decode()
         at = text.find("\n") + 1  # the texts' start (a slice each: the rest is not copied)
         if not at:
             raise ValueError("no header")
-        count, shape, *sizes = json.loads(text[: at - 1])
+        header = text[: at - 1]
+        if header.count("[") != 1 or "{" in header:  # nothing nested for JSON to recurse in
+            raise ValueError("not a page's pieces")
+        count, shape, *sizes = json.loads(header)
         if type(count) is not int or not isinstance(shape, str) or len(shape) != count:
             raise ValueError("not a page's pieces")
         if set(shape) - {"0", "2"} or len(sizes) != 3 + 2 * count + 2 * shape.count("2"):

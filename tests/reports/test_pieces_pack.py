@@ -5,6 +5,7 @@ catches (it then renders the page again)."""
 from __future__ import annotations
 
 import json
+import struct
 
 import pytest
 import zstandard
@@ -58,3 +59,40 @@ def stored(text: str) -> bytes:
 def test_bytes_that_are_not_a_pages_pieces_are_refused(body: bytes) -> None:
     with pytest.raises((ValueError, TypeError, zstandard.ZstdError, json.JSONDecodeError)):
         Pieces.unpack(body)
+
+
+def test_a_body_declaring_more_than_any_page_holds_is_refused_before_it_is_allocated() -> None:
+    # A zstd frame header declaring 1 TiB of content, and one empty raw block.
+    frame = struct.pack("<I", 0xFD2FB528) + b"\xe0" + struct.pack("<Q", 1 << 40) + b"\x01\x00\x00"
+    assert zstandard.frame_content_size(frame) == 1 << 40
+    with pytest.raises(ValueError, match="larger than any page's"):
+        Pieces.unpack(frame)
+
+
+def test_a_header_nested_too_deep_for_json_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Pieces.unpack(stored("[" * 100_000 + "\n"))
+    with pytest.raises(ValueError):
+        Pieces.unpack(stored('[0,"",{"a":' * 10_000 + "\n"))
+
+
+def test_a_damaged_body_is_refused_never_read_as_other_pieces() -> None:
+    made = Pieces(
+        '"id":"p0"',
+        ['{"rule":"DS2.closed"'],
+        "p0,Chess",
+        ["DS2.closed,Closed"],
+        "p0",
+        [[]],
+        "<article>Chess Club\x00history\x01\x00</article>",
+    )
+    body = made.pack()
+    for at in range(len(body)):
+        for bit in range(8):
+            bent = bytearray(body)
+            bent[at] ^= 1 << bit
+            try:
+                back = Pieces.unpack(bytes(bent))
+            except (ValueError, TypeError, KeyError, IndexError, zstandard.ZstdError):
+                continue
+            assert back == made, f"byte {at} bit {bit} read back as other pieces"
