@@ -16,7 +16,10 @@ import inspect
 import logging
 import logging.handlers
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -151,13 +154,29 @@ DIGEST_MAX = 80  # page_inputs.content's length
 _evaluator: PageEvaluator | None = None  # a worker process's own
 
 
+def watch_parent(every: float = 1.0) -> None:
+    """Exit this worker process, from a thread of its own, once the process that started
+    it is gone. A run killed outright (SIGKILL, the OOM killer, SIGTERM to ``auditor
+    run``) never stops its workers, which would wait on their task queue for ever: each
+    night would leave one more."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _start(config: Config, people: People, logs: Any, level: int) -> None:
     """A worker process's start: it leaves Ctrl-C and SIGTERM to the run (which stops it,
-    marking the pages in flight interrupted), sends its log records to the run's handlers,
-    and makes its evaluator."""
+    marking the pages in flight interrupted) but ends with it, sends its log records to
+    the run's handlers, and makes its evaluator."""
     global _evaluator
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    watch_parent()
     root = logging.getLogger()
     root.handlers[:] = [logging.handlers.QueueHandler(logs)]
     root.setLevel(level)
