@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import zstandard
 from markupsafe import Markup, escape
@@ -62,6 +62,7 @@ from auditor.reports.history import OPEN_STATUSES, RunRef
 from auditor.reports.view import NOT_LOADED, PageView, ResultView, RunView, Trend
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HOLE = NUL  # around a hole in a piece (never in rendered text: see environment._no_bidi)
 ARG = "\x01"  # between a hole's kind and the index of its result
@@ -83,7 +84,6 @@ _SOURCES = (
 )
 _PACKAGE_SOURCES = ("results.py",)
 _LIBRARIES = ("page-auditor", "jinja2", "markupsafe")
-_cells = threading.local()  # see _row_writer
 _HISTORY_KEY = (
     '<figcaption>One cell per run, oldest on the left: <span class="key st-fail"></span> fail '
     '<span class="key st-warn"></span> warn <span class="key st-error"></span> error '
@@ -95,18 +95,31 @@ _HISTORY_KEY = (
 # A page's pieces as stored hold at most this many bytes once decompressed: what a stored
 # body declares is checked before that much memory is allocated for it.
 PIECES_MAX = 64 << 20
-_packers = threading.local()  # see _compressor
+_held = threading.local()  # see _per_thread
 
 
-def _compressor() -> zstandard.ZstdCompressor:
-    """This thread's zstd compressor (level 1, each frame with its checksum: a damaged
-    body is refused when read, never shown): made on its first use and re-used (one
-    cannot be used by two threads at once)."""
+def _per_thread(name: str, make: Callable[[], T]) -> T:
+    """This thread's ``name``, made by ``make`` on its first use and re-used: a report
+    makes one per result or page, and neither a CSV writer nor a zstd compressor can be
+    used by two threads at once."""
     try:
-        return _packers.compressor
+        return getattr(_held, name)
     except AttributeError:
-        _packers.compressor = zstandard.ZstdCompressor(level=1, write_checksum=True)
-        return _packers.compressor
+        made = make()
+        setattr(_held, name, made)
+        return made
+
+
+def _new_compressor() -> zstandard.ZstdCompressor:
+    """A zstd compressor at level 1 writing each frame's checksum (a damaged body is
+    refused when read, never shown)."""
+    return zstandard.ZstdCompressor(level=1, write_checksum=True)
+
+
+def _new_row_writer() -> tuple[io.StringIO, Any]:
+    """A CSV writer of :func:`csv_cells` and the buffer it writes to."""
+    handle = io.StringIO(newline="")
+    return handle, csv.writer(handle)
 
 
 @dataclass(slots=True)
@@ -137,7 +150,8 @@ class Pieces:
         for plan in self.plans:
             texts += plan
         header = json.dumps([len(self.results), shape, *map(len, texts)], separators=_COMPACT)
-        return _compressor().compress(f"{header}\n{''.join(texts)}{self.html}".encode())
+        text = f"{header}\n{''.join(texts)}{self.html}"
+        return _per_thread("zstd", _new_compressor).compress(text.encode())
 
     @classmethod
     def unpack(cls, body: bytes) -> Pieces:
@@ -335,22 +349,11 @@ def page_context(view: RunView) -> dict[str, Callable[..., Any]]:
 
 def csv_cells(values: Sequence[object]) -> str:
     """``values`` as CSV cells (formula-safe, quoted as ``csv`` quotes them), no newline."""
-    handle, writer = _row_writer()
+    handle, writer = _per_thread("csv", _new_row_writer)
     handle.seek(0)
     handle.truncate()
     writer.writerow([spreadsheet_safe(v) for v in values])
     return handle.getvalue()[:-2]  # the row's "\r\n"
-
-
-def _row_writer() -> tuple[io.StringIO, Any]:
-    """This thread's CSV writer of :func:`csv_cells` and the buffer it writes to, made on
-    its first row and re-used (a report writes a row per result)."""
-    try:
-        return _cells.handle, _cells.writer
-    except AttributeError:
-        _cells.handle = io.StringIO(newline="")
-        _cells.writer = csv.writer(_cells.handle)
-        return _cells.handle, _cells.writer
 
 
 # Filling the holes for the run shown.
