@@ -73,6 +73,22 @@ class Classifier:
                 self._cache.popitem(last=False)
         return found
 
+    def prime(self, texts: Sequence[str]) -> None:
+        """Scores the texts not kept yet all at once, as :meth:`score` will be asked for
+        them: a page's posts in one batch cost a few numpy calls, one by one a few dozen
+        each. At most :data:`_CACHE_SIZE` are kept, so the rest of a larger batch is left
+        to :meth:`score`."""
+        todo = [text for text in dict.fromkeys(texts) if text not in self._cache]
+        todo = todo[:_CACHE_SIZE]
+        if not todo:
+            return
+        tokens = self.embedding.tokens(todo)
+        dense, ids = _features(self.embedding, todo, tokens)
+        for text, scores, found in zip(todo, self._combine(dense, ids), tokens, strict=True):
+            self._cache[text] = (scores, found)
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
     def has(self, head: str) -> bool:
         """Whether the model has ``head``."""
         return head in self._column
@@ -120,9 +136,17 @@ class Classifier:
     def _combine(self, dense: np.ndarray, ids: Sequence[Sequence[int]]) -> np.ndarray:
         """The heads' probabilities from the dense features and each text's token ids."""
         logits = dense @ self._dense.T + self._bias
-        for row, text_ids in enumerate(ids):
-            if len(text_ids):
-                logits[row] += self._tokens[np.unique(text_ids)].sum(axis=0)
+        counts = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        if counts.any():  # each text's distinct tokens' weights, summed, for all at once
+            size = len(self._tokens)
+            keyed = np.concatenate(
+                [np.asarray(i, dtype=np.int64) + row * size for row, i in enumerate(ids) if len(i)]
+            )
+            distinct = np.unique(keyed)
+            text_of = distinct // size
+            firsts = np.flatnonzero(np.r_[True, text_of[1:] != text_of[:-1]])
+            weights = np.add.reduceat(self._tokens[distinct % size], firsts, axis=0)
+            logits[text_of[firsts]] += weights
         return 1.0 / (1.0 + np.exp(-logits))
 
 
@@ -139,26 +163,35 @@ def _features(
     texts: Sequence[str],
     tokens: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, list]:
-    """:func:`features` from the texts' tokens (ids and start offsets)."""
+    """:func:`features` from the texts' tokens (ids and start offsets), for all the texts
+    at once: the texts are laid end to end, each text's start a sentence end too, so one
+    sum per sentence and one per text serve every text (numpy calls per batch, not per
+    text, which cost more than the arithmetic on posts this short)."""
     dims = embedding.dims
     dense = np.zeros((len(texts), 2 * dims), dtype=np.float32)
-    ids: list[np.ndarray] = []
-    for row, (text, (found, starts)) in enumerate(zip(texts, tokens, strict=True)):
-        ids.append(found)
-        if not found.size:
-            continue
-        vectors = embedding.vectors[found]
-        cuts = [m.end() for m in SENTENCE_SPLIT_RE.finditer(text)]
-        if cuts:
-            sentence = np.searchsorted(cuts, starts, side="right")
-            firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
-            sums = np.add.reduceat(vectors, firsts, axis=0)
-        else:
-            sums = vectors.sum(axis=0, keepdims=True)
-        total = sums.sum(axis=0)
-        dense[row, :dims] = total / max(float(np.linalg.norm(total)), 1e-9)
-        norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
-        dense[row, dims:] = (sums / norms).max(axis=0)
+    ids = [found for found, _ in tokens]
+    counts = np.fromiter((len(found) for found in ids), dtype=np.int64, count=len(ids))
+    rows = np.flatnonzero(counts)
+    if not rows.size:
+        return dense, ids
+    offsets = np.cumsum([0] + [len(text) + 1 for text in texts])
+    cuts: list[int] = []
+    for row in rows.tolist():
+        at = int(offsets[row])
+        cuts.append(at)
+        cuts += [at + m.end() for m in SENTENCE_SPLIT_RE.finditer(texts[row])]
+    starts = np.concatenate([tokens[row][1] + offsets[row] for row in rows.tolist()])
+    sentence = np.searchsorted(np.asarray(cuts, dtype=np.int64), starts, side="right")
+    firsts = np.flatnonzero(np.r_[True, sentence[1:] != sentence[:-1]])
+    vectors = embedding.vectors[np.concatenate([ids[row] for row in rows.tolist()])]
+    sums = np.add.reduceat(vectors, firsts, axis=0)  # one row per sentence
+    # The first sentence of each text: its first token's.
+    token_firsts = np.r_[0, np.cumsum(counts[rows])[:-1]]
+    text_firsts = np.searchsorted(firsts, token_firsts)
+    totals = np.add.reduceat(sums, text_firsts, axis=0)
+    dense[rows, :dims] = totals / np.maximum(np.linalg.norm(totals, axis=1, keepdims=True), 1e-9)
+    norms = np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-9)
+    dense[rows, dims:] = np.maximum.reduceat(sums / norms, text_firsts, axis=0)
     return dense, ids
 
 

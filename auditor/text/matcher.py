@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
 # Installed packages whose code or data a verdict depends on (the profanity model, RE2,
 # phone number metadata, the public suffix list).
+PRIME_BATCH = 256  # posts of a page the classifier scores in one batch
+
 VERDICT_PACKAGES = ("alt-profanity-check", "google-re2", "phonenumbers", "publicsuffixlist")
 
 
@@ -75,6 +77,7 @@ class TextMatcher:
         self._links = LinkFinder(index, self._domains)
         index.compile()  # frozen: nothing registers after this
         self._index = index
+        self._classifier = model
         self._page: Scan | None = None
         self._config = (rules, district)
         self._verdicts: dict[str, TextVerdict] = {}  # a page's texts, by text
@@ -112,8 +115,13 @@ class TextMatcher:
             else:
                 fresh[text] = digest
         view._page = Scan(self._index, fresh)
-        for text, digest in fresh.items():
-            view._verdicts[text] = view.computed[digest] = view.verdict(text)
+        unread = list(fresh.items())
+        for at in range(0, len(unread), PRIME_BATCH):
+            batch = unread[at : at + PRIME_BATCH]
+            if self._classifier is not None:  # every detector asks it about every post
+                self._classifier.prime([text for text, _ in batch if text.strip()])
+            for text, digest in batch:
+                view._verdicts[text] = view.computed[digest] = view.verdict(text)
         return view
 
     def verdict(self, text: str) -> TextVerdict:

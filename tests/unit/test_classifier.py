@@ -94,6 +94,53 @@ def test_embeddings_are_deterministic_unit_vectors_batched_or_not() -> None:
     assert not batch[1].any()  # no tokens: no direction
 
 
+BATCH = [
+    "Practice moves to 4pm. I will hurt you after school, Tyler. Bring water.",
+    "",
+    "   \n\n  ",
+    "Dr. Lane says hi!\n\nSee you Mrs. Cho.  Bye",
+    "one sentence without an end",
+    "🎉🎉",
+    "¡Felicidades al equipo! Vote for Smith on Tuesday.",
+    "Practice moves to 4pm. I will hurt you after school, Tyler. Bring water.",
+]
+
+
+def test_a_batch_scores_each_text_as_it_scores_alone() -> None:
+    model = classifier.load(SHIPPED.resolve())
+    together = model.scores(BATCH)
+    for row, text in enumerate(BATCH):  # texts without tokens between others move nothing
+        assert np.allclose(together[row], model.scores([text])[0], atol=1e-5), text
+    dense, _ = classifier.features(model.embedding, BATCH)
+    assert not dense[[1, 2]].any()  # no tokens, no features: the heads' biases alone
+    assert np.array_equal(together[0], together[7])
+
+
+def test_a_primed_page_is_scored_as_its_posts_are_one_by_one() -> None:
+    alone = classifier.load(SHIPPED.resolve())
+    primed = classifier.Classifier(
+        alone.embedding, alone.heads, alone._dense, alone._tokens, alone._bias
+    )
+    primed.prime(BATCH)
+    for text in BATCH:
+        for head in ("DS3", "DS6:health", "DS8:political"):
+            expected = classifier.Classifier(
+                alone.embedding, alone.heads, alone._dense, alone._tokens, alone._bias
+            ).score(text, head)
+            assert primed.score(text, head) == pytest.approx(expected, abs=1e-5)
+        assert primed.trigger(BATCH[0], "DS3") == alone.trigger(BATCH[0], "DS3")
+
+
+def test_priming_keeps_no_more_than_the_cache_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(classifier, "_CACHE_SIZE", 3)
+    alone = classifier.load(SHIPPED.resolve())
+    primed = classifier.Classifier(
+        alone.embedding, alone.heads, alone._dense, alone._tokens, alone._bias
+    )
+    primed.prime([f"Post number {n}." for n in range(10)])
+    assert list(primed._cache) == ["Post number 0.", "Post number 1.", "Post number 2."]
+
+
 def test_the_trigger_is_the_sentence_that_scores_highest() -> None:
     model = classifier.load(SHIPPED.resolve())
     text = "Practice moves to 4pm. I will hurt you after school, Tyler. Bring water."
