@@ -186,7 +186,7 @@ class Runner:
                 trigger,
                 lock.holder,
                 len(pages),
-                rule_metadata(self.config.rules, self._platform_classes()),
+                rule_metadata(self.config.rules, self._connector_classes()),
             )
             lock.renew(run_id)
             log.info("run %s started: %d page(s)", run_id, len(pages))
@@ -210,8 +210,6 @@ class Runner:
                     self._flush_judged()
                 self._writer.close()  # stores what is queued (pages stopped mid-fetch too)
                 keeper.stop()  # only now: the lease is renewed while the queue is written
-                if not self._lease_lost:
-                    self._keep_seen_steps(run_id)
                 store.finish_run(self.engine, run_id, summary.status)
                 log.info(
                     "run %s finished: %s (%d of %d page(s) unchanged, not evaluated again)",
@@ -319,31 +317,10 @@ class Runner:
                 group.create_task(one(page))
 
     def _connector_classes(self) -> list[type[Connector]]:
-        """The classes of the configured connectors, imported if they were not."""
+        """The classes of the configured connectors (whose platforms' fix steps the run
+        keeps), imported if they were not."""
         installed = available_connectors()
         return [installed[c.type] for c in self.config.connectors if c.type in installed]
-
-    def _platform_classes(self) -> list[type[Connector]]:
-        """The configured connectors of one platform each: the run keeps their fix steps
-        from its start."""
-        return [cls for cls in self._connector_classes() if cls.platform is not None]
-
-    def _keep_seen_steps(self, run_id: int) -> None:
-        """Add to the run's rule metadata the fix steps of the platforms its pages are on,
-        when a connector of any platform (``file``) read some: those platforms' connectors
-        are imported now, not every installed one at the start (a quarter of a second).
-        A platform no installed connector is named for gets every connector's steps."""
-        if all(cls.platform is not None for cls in self._connector_classes()):
-            return
-        known = self._platform_classes()
-        seen = store.run_platforms(self.engine, run_id) - {cls.platform for cls in known}
-        if not seen:
-            return
-        installed = available_connectors()
-        found = [installed[p] for p in sorted(seen) if p in installed]
-        complete = {cls.platform for cls in found} == seen
-        used = [*known, *found] if complete else None
-        store.keep_rules(self.engine, run_id, rule_metadata(self.config.rules, used))
 
     def _open_connectors(self, names: set[str]) -> tuple[dict[str, Connector], dict[str, str]]:
         """Instantiate the connectors in use; a connector that cannot start fails its pages."""

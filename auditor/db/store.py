@@ -127,29 +127,6 @@ def start_run(
         return run.id
 
 
-def run_platforms(engine: Engine, run_id: int) -> set[str]:
-    """The platforms of the pages run ``run_id`` stored (an unchanged page's: its holder's)."""
-    holder = aliased(PageAudit)
-    with engine.connect() as conn:
-        return set(
-            conn.scalars(
-                select(holder.platform)
-                .distinct()
-                .select_from(PageAudit)
-                .join(holder, holder.id == results_holder(PageAudit))
-                .where(PageAudit.run_id == run_id, holder.platform.is_not(None))
-            )
-        )
-
-
-def keep_rules(engine: Engine, run_id: int, rules: Mapping[str, RuleInfo]) -> None:
-    """Replace the rule metadata of run ``run_id`` (its fix steps now known for every
-    platform its pages are on)."""
-    with Session(engine) as session:
-        session.execute(update(Run).where(Run.id == run_id).values(rules=_rules_json(rules)))
-        session.commit()
-
-
 def backfill_rules(engine: Engine, rules: Callable[[], Mapping[str, RuleInfo]]) -> int:
     """Give runs recorded before runs kept their rule metadata (schema 0001) today's, made
     by ``rules`` only when there is such a run; the number of runs filled."""
