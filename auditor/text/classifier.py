@@ -25,6 +25,7 @@ from auditor.text.sentences import SENTENCE_SPLIT_RE, sentences
 
 FORMAT = "page-auditor-classifier/1"
 _CACHE_SIZE = 4096  # posts whose scores are kept: every rule of a page asks for them
+_BATCH = 1024  # texts whose features are made at once
 
 
 @dataclass(frozen=True)
@@ -163,10 +164,29 @@ def _features(
     texts: Sequence[str],
     tokens: Sequence[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[np.ndarray, list]:
-    """:func:`features` from the texts' tokens (ids and start offsets), for all the texts
-    at once: the texts are laid end to end, each text's start a sentence end too, so one
-    sum per sentence and one per text serve every text (numpy calls per batch, not per
-    text, which cost more than the arithmetic on posts this short)."""
+    """:func:`features` from the texts' tokens (ids and start offsets), :data:`_BATCH`
+    texts at a time (a batch's token vectors are gathered at once: a training corpus
+    whole would take gigabytes)."""
+    if len(texts) <= _BATCH:
+        return _batch_features(embedding, texts, tokens)
+    dense: list[np.ndarray] = []
+    ids: list = []
+    for at in range(0, len(texts), _BATCH):
+        part = _batch_features(embedding, texts[at : at + _BATCH], tokens[at : at + _BATCH])
+        dense.append(part[0])
+        ids += part[1]
+    return np.concatenate(dense), ids
+
+
+def _batch_features(
+    embedding: StaticEmbedding,
+    texts: Sequence[str],
+    tokens: Sequence[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, list]:
+    """:func:`_features` of one batch, all its texts at once: the texts are laid end to
+    end, each text's start a sentence end too, so one sum per sentence and one per text
+    serve every text (numpy calls per batch, not per text, which cost more than the
+    arithmetic on posts this short)."""
     dims = embedding.dims
     dense = np.zeros((len(texts), 2 * dims), dtype=np.float32)
     ids = [found for found, _ in tokens]

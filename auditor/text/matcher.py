@@ -38,10 +38,10 @@ from auditor.text.verdict import TextVerdict
 if TYPE_CHECKING:
     from auditor.text.classifier import Classifier
 
-# Installed packages whose code or data a verdict depends on (the profanity model, RE2,
-# phone number metadata, the public suffix list).
 PRIME_BATCH = 256  # posts of a page the classifier scores in one batch
 
+# Installed packages whose code or data a verdict depends on (the profanity model, RE2,
+# phone number metadata, the public suffix list).
 VERDICT_PACKAGES = ("alt-profanity-check", "google-re2", "phonenumbers", "publicsuffixlist")
 
 

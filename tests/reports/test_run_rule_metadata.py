@@ -80,3 +80,16 @@ def test_a_run_keeps_the_steps_of_the_platforms_its_connectors_read() -> None:
     assert set(graph.steps) == {"microsoft365"}
     # the sample's file connector reads snapshots of every platform
     assert rule_metadata(rules, [FileConnector]) == rule_metadata(rules)
+
+
+def test_a_run_over_part_of_the_pages_keeps_the_steps_of_every_page_its_report_shows(
+    engine: Engine, db_url: str
+) -> None:
+    config = load_config(SAMPLE_CONFIG)
+    config.database.url = db_url
+    asyncio.run(Runner(config, engine, now=SAMPLE_AS_OF).run(config.pages[:2]))
+    later = asyncio.run(Runner(config, engine, now=SAMPLE_AS_OF).run(config.pages[:1]))
+    view = load_run(engine, later.run_id)
+    shown = {page.platform for page in view.pages}
+    assert len(shown) == 2  # the other page as its earlier run audited it
+    assert shown <= set(view.rules["DS2.closed"].steps)

@@ -116,6 +116,17 @@ def test_a_batch_scores_each_text_as_it_scores_alone() -> None:
     assert np.array_equal(together[0], together[7])
 
 
+def test_many_texts_are_featured_a_batch_at_a_time_as_all_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    embedding = classifier.load(SHIPPED.resolve()).embedding
+    whole, whole_ids = classifier.features(embedding, BATCH)
+    monkeypatch.setattr(classifier, "_BATCH", 3)  # batches of 3, 3 and 2 texts
+    parts, part_ids = classifier.features(embedding, BATCH)
+    assert parts.shape == whole.shape and np.allclose(parts, whole, atol=1e-6)
+    assert [list(i) for i in part_ids] == [list(i) for i in whole_ids]
+
+
 def test_a_primed_page_is_scored_as_its_posts_are_one_by_one() -> None:
     alone = classifier.load(SHIPPED.resolve())
     primed = classifier.Classifier(
