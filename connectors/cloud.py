@@ -87,7 +87,7 @@ class CloudConnectorSettings(ConnectorSettings):
 class PlatformModel(BaseModel):
     """Base of the pydantic models describing a platform's JSON (unknown fields ignored)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class CloudConnector(Connector):

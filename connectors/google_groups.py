@@ -74,7 +74,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote
 
-from google.auth import crypt, jwt
 from pydantic import Field, PositiveInt, ValidationError, field_validator
 
 from auditor.config import Email, EnvName
@@ -343,6 +342,8 @@ class ServiceAccountKey:
         ):
             raise ConnectorError(f"{where} lacks client_email or private_key: {path}")
         register_secret(info["private_key"])
+        from google.auth import crypt  # cryptography: 45 ms, paid only by runs that sign
+
         try:
             self._signer = crypt.RSASigner.from_service_account_info(info)
         except ValueError:
@@ -361,6 +362,8 @@ class ServiceAccountKey:
         }
         if subject:
             payload["sub"] = subject
+        from google.auth import jwt
+
         return jwt.encode(self._signer, payload).decode("ascii")
 
 
