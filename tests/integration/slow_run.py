@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from importlib.metadata import EntryPoint, entry_points
 
 import auditor.connectors.registry
 import auditor.loading
 import auditor.runner
 from auditor.connectors.base import PageRef
 from auditor.connectors.file import FileConnector, FileSettings
+from auditor.connectors.registry import ENTRY_POINT_GROUP, InstalledConnectors
 from auditor.snapshot import PageSnapshot
 
 
@@ -35,8 +37,10 @@ class SlowConnector(FileConnector):
         return await super().fetch_page(ref)
 
 
-def _with_slow() -> dict:
-    return {**auditor.connectors.registry.available_connectors(), "slow": SlowConnector}
+def _with_slow() -> InstalledConnectors:
+    """The installed connectors and ``slow``, registered as a plugin would be."""
+    slow = EntryPoint(name="slow", value="__main__:SlowConnector", group=ENTRY_POINT_GROUP)
+    return InstalledConnectors([*entry_points(group=ENTRY_POINT_GROUP), slow])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SampleRun
+from sample_audit import SampleRun
 from test_charts import fourteen_runs
 
 from auditor.config import Config, SchoolConfig

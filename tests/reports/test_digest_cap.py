@@ -8,7 +8,7 @@ import re
 from html import unescape
 
 import pytest
-from conftest import SampleRun
+from sample_audit import SampleRun
 
 from auditor.reports import digest
 from auditor.reports.digest import build_digests

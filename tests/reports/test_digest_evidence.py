@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import unescape
 
-from conftest import SampleRun
+from sample_audit import SampleRun
 
 from auditor.reports.deadlines import apply_deadlines
 from auditor.reports.digest import build_digests

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from conftest import SampleRun
+from sample_audit import SampleRun
 
 from auditor.email.digests import preview
 from auditor.loading import load_config

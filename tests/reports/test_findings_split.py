@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import SampleRun
+from sample_audit import SampleRun
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 

@@ -9,8 +9,8 @@ import re
 from collections import Counter
 from html.parser import HTMLParser
 
-from conftest import SampleRun
 from markupsafe import escape
+from sample_audit import SampleRun
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import SampleRun
 from report_seed import PageSpec, add_pages, add_run
+from sample_audit import SampleRun
 from sqlalchemy import Engine, update
 
 from auditor.db.models import Result

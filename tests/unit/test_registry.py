@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from importlib.metadata import EntryPoint
+from types import MappingProxyType
 
 import pytest
 
@@ -19,6 +20,7 @@ from auditor.connectors.registry import (
     InstalledConnectors,
     available_connectors,
     platform_remediation,
+    shipped_steps,
 )
 
 
@@ -167,3 +169,56 @@ def test_remediation_of_the_platforms_a_run_reads() -> None:
     # a file connector's snapshots may come from any platform
     assert platform_remediation([FileConnector]) == everything
     assert platform_remediation([]) == {}
+
+
+def test_shipped_connectors_fix_steps_are_read_without_importing_them() -> None:
+    code = (
+        "import sys\n"
+        "from auditor.connectors.registry import platform_remediation\n"
+        "from auditor.connectors.file import FileConnector\n"
+        "steps = platform_remediation([FileConnector])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('auditor.connectors.'))\n"
+        "print(len(steps), *loaded)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert int(out[0]) >= 7
+    shipped = {f"auditor.connectors.{p.value.split('.')[2].split(':')[0]}" for p in SHIPPED}
+    assert not shipped - {"auditor.connectors.file"} & set(out[1:])
+
+
+SHIPPED = [p for p in available_connectors()._points if p.value.startswith("auditor.connectors.")]
+
+
+@pytest.mark.parametrize("entry", SHIPPED, ids=lambda p: p.name)
+def test_a_shipped_connector_is_named_for_its_platform_and_reads_its_steps_file(
+    entry: EntryPoint,
+) -> None:
+    cls = entry.load()
+    assert cls.type == entry.name
+    assert cls.platform in (entry.name, None)
+    assert shipped_steps(entry.name) == (cls.remediation if cls.platform else None)
+
+
+def test_the_steps_read_from_files_are_those_the_classes_hold() -> None:
+    installed = InstalledConnectors(SHIPPED)
+    read = installed.steps()
+    imported = {cls.platform: cls.remediation for cls in installed.values() if cls.platform}
+    assert list(read.items()) == list(imported.items())  # the same, in the same order
+
+
+def test_a_plugin_among_the_connectors_has_every_connector_imported_for_its_steps() -> None:
+    installed = InstalledConnectors([*SHIPPED, point("graph-fork", f"{__name__}:ForkedGraph")])
+    steps = installed.steps()
+    assert steps["graph-fork"] == ForkedGraph.remediation
+    assert steps["microsoft365"] == Microsoft365Connector.remediation
+    assert list(steps) == sorted(steps)  # by type, as the shipped ones are
+
+
+class ForkedGraph(Microsoft365Connector):
+    """A plugin for a platform of its own, with its own steps."""
+
+    type = "graph-fork"
+    platform = "graph-fork"
+    remediation = MappingProxyType({"DS2.closed": "Ask the fork's admin."})
