@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from auditor.connectors.base import (
 )
 from auditor.snapshot import PageSnapshot
 from auditor.validation import describe_validation_error
+
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 
 
 class FileSettings(ConnectorSettings):
@@ -50,6 +53,7 @@ class FileConnector(Connector):
     def __init__(self, name: str, settings: FileSettings, base_dir: Path | None = None):
         super().__init__(name, settings, base_dir)
         self._index: dict[str, Path] | None = None
+        self._root = self.settings.path.resolve()  # once: each page's file is checked in it
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
         path = await asyncio.to_thread(self._locate, ref.external_id)
@@ -72,11 +76,11 @@ class FileConnector(Connector):
         )
 
     def _locate(self, external_id: str) -> Path:
-        direct = inside(self.settings.path, f"{external_id}.json")
+        direct = inside(self._root, f"{external_id}.json")
         if direct is not None and direct.is_file():
             return direct
         if self._index is None:
-            self._index = _index_folder(self.settings.path)
+            self._index = _index_folder(self._root)
         if external_id in self._index:
             return self._index[external_id]
         raise ConnectorError(
@@ -92,13 +96,19 @@ def _read_hashed(path: Path) -> tuple[bytes, str]:
 
 
 def inside(folder: Path, name: str) -> Path | None:
-    """The real path of ``folder/name``, or None where it leads out of ``folder`` (a
-    ``..``, an absolute name, or a symbolic link to elsewhere): no file outside the
-    export folder is ever read."""
+    """The real path of ``folder/name`` (``folder``: a real path, resolved), or None where
+    it leads out of ``folder`` (a ``..``, an absolute name, or a symbolic link to
+    elsewhere): no file outside the export folder is ever read. A plain file name that is
+    not a link is its own real path there; any other is resolved (a system call per
+    part of the path: most of reading an unchanged page's file)."""
     if "\0" in name:
         return None
-    path = (folder / name).resolve()
-    return path if path.is_relative_to(folder.resolve()) else None
+    path = folder / name
+    plain = name not in ("", ".", "..") and not any(s in name for s in _SEPARATORS)
+    if plain and not path.is_symlink():
+        return path
+    path = path.resolve()
+    return path if path.is_relative_to(folder) else None
 
 
 def parse_snapshot_file(path: Path, raw: bytes, external_id: str | None = None) -> PageSnapshot:

@@ -49,3 +49,20 @@ async def test_a_deeply_nested_file_fails_only_its_own_page(layout: Path) -> Non
     assert (await fetch(layout, "123")).external_id == "123"  # the index skips it
     with pytest.raises(ConnectorError, match=r"deep.json: nested too deeply"):
         await fetch(layout, "deep")
+
+
+async def test_a_link_to_a_file_inside_the_folder_is_read(layout: Path) -> None:
+    (layout / "alias.json").symlink_to(layout / "123.json")
+    with pytest.raises(ConnectorError, match="external_id is '123', expected 'alias'"):
+        await fetch(layout, "alias")  # read (its own id is another page's), not refused
+
+
+async def test_a_folder_reached_through_a_link_reads_its_files_and_no_others(
+    layout: Path,
+) -> None:
+    linked = layout.parent / "exports-link"
+    linked.symlink_to(layout, target_is_directory=True)
+    assert (await fetch(linked, "123")).external_id == "123"
+    (layout / "link.json").symlink_to(layout.parent / "outside" / "victim.json")
+    with pytest.raises(ConnectorError, match="no snapshot file"):
+        await fetch(linked, "link")
