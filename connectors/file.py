@@ -56,8 +56,7 @@ class FileConnector(Connector):
         self._root = self.settings.path.resolve()  # once: each page's file is checked in it
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
-        path = await asyncio.to_thread(self._locate, ref.external_id)
-        raw = await asyncio.to_thread(path.read_bytes)
+        path, raw, _ = await asyncio.to_thread(self._read, ref.external_id)
         return parse_snapshot_file(path, raw, ref.external_id)
 
     async def fetch_page_seen(self, ref: PageRef, seen: str | None) -> SyncedFetch:
@@ -67,13 +66,18 @@ class FileConnector(Connector):
         if type(self).fetch_page is not FileConnector.fetch_page:
             return await super().fetch_page_seen(ref, seen)
         async with self._deadline():
-            path = await asyncio.to_thread(self._locate, ref.external_id)
-            raw, digest = await asyncio.to_thread(_read_hashed, path)
+            path, raw, digest = await asyncio.to_thread(self._read, ref.external_id)
         if digest == seen:
             return SyncedFetch(None, None, True, content=digest)
         return SyncedFetch(
             parse_snapshot_file(path, raw, ref.external_id), None, True, content=digest
         )
+
+    def _read(self, external_id: str) -> tuple[Path, bytes, str]:
+        """The page's file, its bytes and their digest: one trip to a worker thread."""
+        path = self._locate(external_id)
+        raw = path.read_bytes()
+        return path, raw, "file:" + hashlib.sha256(raw).hexdigest()
 
     def _locate(self, external_id: str) -> Path:
         direct = inside(self._root, f"{external_id}.json")
@@ -87,12 +91,6 @@ class FileConnector(Connector):
             f"no snapshot file for external_id {external_id!r} in {self.settings.path} "
             f"(looked for {external_id}.json and at the external_id of every *.json)"
         )
-
-
-def _read_hashed(path: Path) -> tuple[bytes, str]:
-    """A file's bytes and their digest."""
-    raw = path.read_bytes()
-    return raw, "file:" + hashlib.sha256(raw).hexdigest()
 
 
 def inside(folder: Path, name: str) -> Path | None:
