@@ -12,8 +12,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import phonenumbers
-
 from auditor.text.phrases import compile_phrases, compile_regexes, data_file
 from auditor.text.scan import Gated, PatternIndex, PatternSet, Scan
 from auditor.text.sentences import SENTENCE_SPLIT_RE
@@ -388,6 +386,8 @@ class ConfidentialityDetector:
     def _is_phone(self, written: str) -> bool:
         """Whether phonenumbers reads ``written`` as a valid number (of the district's
         region unless it starts with a country code)."""
+        import phonenumbers  # 23 ms: paid by the processes that judge posts, not every run
+
         digits = "".join(c for c in written if c.isdigit())
         if written.lstrip().startswith("+"):
             digits = "+" + digits
