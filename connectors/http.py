@@ -47,6 +47,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from auditor import json_text
 from auditor.connectors import transport
 from auditor.connectors.adaptive import AdaptiveSlots
 from auditor.connectors.base import ConnectorError
@@ -357,7 +358,7 @@ class HttpClient:
     def json(self, response: httpx.Response) -> Any:
         """The response body as JSON; a truncated or non-JSON body is a ConnectorError."""
         try:
-            return response.json()
+            return json_text.loads(response.content)
         except (ValueError, UnicodeDecodeError):
             raise ConnectorError(
                 f"{self.platform}: {response.request.method} {safe_url(response.request.url)}: "

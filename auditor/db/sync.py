@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from auditor import json_text
 from auditor.db.models import SyncState
 from auditor.logs import redact
 
@@ -83,7 +84,7 @@ def load_many(engine: Engine, wanted: Iterable[Wanted]) -> dict[Wanted, StoredSt
 def _state(raw: Any, full_fetch_at: datetime | None) -> StoredState:
     """A stored state from its column's text (or its value, where the driver parsed it)."""
     try:
-        data = json.loads(raw) if isinstance(raw, str | bytes) else raw
+        data = json_text.loads(raw) if isinstance(raw, str | bytes) else raw
     except ValueError:
         return StoredState({}, full_fetch_at, "not valid JSON")
     if not isinstance(data, dict):
