@@ -18,5 +18,5 @@ def loads(text: str | bytes) -> Any:
     """``text`` parsed as ``json.loads`` parses it."""
     try:
         return from_json(text)
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a str holding a lone surrogate
         return json.loads(text)

@@ -103,7 +103,7 @@ def inside(folder: Path, name: str) -> Path | None:
         return None
     path = folder / name
     plain = name not in ("", ".", "..") and not any(s in name for s in _SEPARATORS)
-    if plain and not path.is_symlink():
+    if plain and path.parent == folder and not path.is_symlink():  # ("C:x" leaves it)
         return path
     path = path.resolve()
     return path if path.is_relative_to(folder) else None

@@ -20,6 +20,7 @@ from auditor.connectors.base import Connector, load_remediation
 
 ENTRY_POINT_GROUP = "page_auditor.connectors"
 SHIPPED = "auditor.connectors"  # the package of the connectors shipped with the auditor
+DISTRIBUTION = "page-auditor"  # the distribution that ships them
 log = logging.getLogger(__name__)
 
 
@@ -64,9 +65,10 @@ class InstalledConnectors(Mapping[str, type[Connector]]):
         entry point is a connector shipped with the auditor, each one's steps are read
         from its data file (:func:`shipped_steps`) without importing its module (a
         quarter of a second for all of them); otherwise every connector is imported."""
-        if all(point.value.startswith(f"{SHIPPED}.") for point in self._points):
+        if all(_shipped(point) for point in self._points):
             shipped = sorted({point.name for point in self._points})
-            return {name: steps for name in shipped if (steps := shipped_steps(name))}
+            steps = {name: shipped_steps(name) for name in shipped}
+            return {name: found for name, found in steps.items() if found is not None}
         return {cls.platform: cls.remediation for cls in self.values() if cls.platform}
 
     def _load(self, indexes: Iterable[int]) -> None:
@@ -125,6 +127,13 @@ def platform_remediation(
     if used is None or any(cls.platform is None for cls in chosen):
         return available_connectors().steps() | steps
     return steps
+
+
+def _shipped(point: EntryPoint) -> bool:
+    """Whether ``point`` is one of the connectors the auditor's own distribution ships
+    (another distribution's, even of a module in its package, is a plugin)."""
+    dist = point.dist
+    return dist is not None and dist.name == DISTRIBUTION and point.value.startswith(f"{SHIPPED}.")
 
 
 def shipped_steps(name: str) -> Mapping[str, str] | None:

@@ -32,7 +32,8 @@ async def fetch(folder: Path, external_id: str):
 
 
 @pytest.mark.parametrize(
-    "external_id", ["../outside/victim", "/{outside}/victim", "link", "deep/../../outside/victim"]
+    "external_id",
+    ["../outside/victim", "/{outside}/victim", "link", "deep/../../outside/victim", "C:victim"],
 )
 async def test_nothing_outside_the_folder_is_read(layout: Path, external_id: str) -> None:
     outside = layout.parent / "outside"

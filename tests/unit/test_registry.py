@@ -222,3 +222,10 @@ class ForkedGraph(Microsoft365Connector):
     type = "graph-fork"
     platform = "graph-fork"
     remediation = MappingProxyType({"DS2.closed": "Ask the fork's admin."})
+
+
+def test_a_shipped_class_registered_by_another_distribution_is_imported_for_its_steps() -> None:
+    alias = point("teams", "auditor.connectors.microsoft365:Microsoft365Connector")
+    assert alias.dist is None  # not the auditor's own: its steps are the class's
+    steps = InstalledConnectors([alias]).steps()
+    assert steps == {"microsoft365": Microsoft365Connector.remediation}
