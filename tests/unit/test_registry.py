@@ -28,17 +28,25 @@ def point(name: str, value: str) -> EntryPoint:
     return EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
 
 
-def test_a_run_imports_only_the_connector_it_asks_for() -> None:
-    code = (
-        "import sys\n"
-        "from auditor.connectors.registry import available_connectors\n"
-        "cls = available_connectors()['microsoft365']\n"
+def connector_modules_after(code: str, shown: str) -> list[str]:
+    """In a new process, run ``code``, then print ``shown`` and the connector modules
+    imported by then: the printed words."""
+    script = (
+        f"import sys\n{code}\n"
         "loaded = sorted(m for m in sys.modules if m.startswith('auditor.connectors.'))\n"
-        "print(cls.__name__, *loaded)\n"
+        f"print({shown}, *loaded)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
     ).stdout.split()
+
+
+def test_a_run_imports_only_the_connector_it_asks_for() -> None:
+    out = connector_modules_after(
+        "from auditor.connectors.registry import available_connectors\n"
+        "cls = available_connectors()['microsoft365']",
+        "cls.__name__",
+    )
     assert out[0] == "Microsoft365Connector"
     assert "auditor.connectors.microsoft365" in out
     assert not {"auditor.connectors.google_groups", "auditor.connectors.discord"} & set(out)
@@ -172,17 +180,12 @@ def test_remediation_of_the_platforms_a_run_reads() -> None:
 
 
 def test_shipped_connectors_fix_steps_are_read_without_importing_them() -> None:
-    code = (
-        "import sys\n"
+    out = connector_modules_after(
         "from auditor.connectors.registry import platform_remediation\n"
         "from auditor.connectors.file import FileConnector\n"
-        "steps = platform_remediation([FileConnector])\n"
-        "loaded = sorted(m for m in sys.modules if m.startswith('auditor.connectors.'))\n"
-        "print(len(steps), *loaded)\n"
+        "steps = platform_remediation([FileConnector])",
+        "len(steps)",
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout.split()
     assert int(out[0]) >= 7
     shipped = {f"auditor.connectors.{p.value.split('.')[2].split(':')[0]}" for p in SHIPPED}
     assert not shipped - {"auditor.connectors.file"} & set(out[1:])
