@@ -12,9 +12,11 @@ import gc
 import getpass
 import logging
 import os
+import signal
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
@@ -249,9 +251,10 @@ def _run_and_report(
         raise AuditorError(f"--page {exc.args[0]}: no page with that id in {cfg.source}") from None
 
     def job(on_page: ProgressFn | None) -> AuditJob:
-        return asyncio.run(
-            audit_report_alert(cfg, engine, pages, output, trigger, now, on_page, full)
-        )
+        with _terminate_as_interrupt():
+            return asyncio.run(
+                audit_report_alert(cfg, engine, pages, output, trigger, now, on_page, full)
+            )
 
     done = _with_progress(job, len(pages))
     _print_summary(done.summary)
@@ -261,6 +264,19 @@ def _run_and_report(
     if done.summary.errors:
         return ExitCode.INCOMPLETE
     return ExitCode.FAILURES if done.summary.failing else ExitCode.OK
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While an audit runs, SIGTERM (a service manager or ``kill`` stopping it) stops it as
+    Ctrl-C does: the run is marked interrupted, its finished pages are kept, its lock and
+    rule workers released. Without this it ended at once, the run left "running" until
+    the next run found it."""
+    previous = signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _with_progress(job: Callable[[ProgressFn | None], AuditJob], total: int) -> AuditJob:

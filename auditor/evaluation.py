@@ -156,9 +156,8 @@ _evaluator: PageEvaluator | None = None  # a worker process's own
 
 def watch_parent(every: float = 1.0) -> None:
     """Exit this worker process, from a thread of its own, once the process that started
-    it is gone. A run killed outright (SIGKILL, the OOM killer, SIGTERM to ``auditor
-    run``) never stops its workers, which would wait on their task queue for ever: each
-    night would leave one more."""
+    it is gone. A run killed outright (SIGKILL, the OOM killer) never stops its workers,
+    which would wait on their task queue for ever: each night would leave one more."""
     parent = os.getppid()
 
     def watch() -> None:

@@ -276,12 +276,15 @@ def test_killed_run_keeps_finished_pages_and_earlier_runs(
     assert _audits(engine, 1) == 5 and _audits(engine, 2) == finished
 
 
-def test_interrupted_run_marks_itself(make_config: Callable[..., Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_interrupted_run_marks_itself(
+    stop: signal.Signals, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
     db_url = f"sqlite:///{tmp_path / 'auditor.db'}"
     proc = _start_slow(_slow_config(make_config, db_url, 8, 0.7), tmp_path / "out")
     engine = make_engine(db_url)
     _wait_for(lambda: _audits(engine, 1) >= 1)
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, stop)
     output = proc.communicate(timeout=20)[0].decode()
     assert proc.returncode == 130, output
     with Session(engine) as s:

@@ -1,6 +1,6 @@
 """A rule worker process ends with the run that started it, however the run ended: one
-killed outright (SIGKILL, the OOM killer, SIGTERM to ``auditor run``) used to leave its
-workers waiting on their task queue for ever."""
+killed outright (SIGKILL, the OOM killer) used to leave its workers waiting on their task
+queue for ever."""
 
 from __future__ import annotations
 
