@@ -114,6 +114,9 @@ class DiscoveredGroup:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+SHIPPED = "auditor.connectors"  # the package of the connectors shipped with the auditor
+
+
 def load_remediation(package: str, name: str) -> Mapping[str, str]:
     """A connector's remediation steps from a TOML file of ``"RULE-ID" = "steps"`` lines
     shipped in ``package`` (read once, when the connector's module is imported)."""
@@ -123,6 +126,13 @@ def load_remediation(package: str, name: str) -> Mapping[str, str]:
     if bad:
         raise ValueError(f"{package}/{name}: {bad[0]!r} must be a non-empty string")
     return MappingProxyType(steps)
+
+
+def shipped_remediation(platform: str) -> Mapping[str, str]:
+    """The fix steps the auditor ships for ``platform``: ``remediation/<platform>.toml``
+    of this package. What each shipped connector declares, and what the registry reads
+    without importing it; FileNotFoundError when none are shipped."""
+    return load_remediation(SHIPPED, f"remediation/{platform}.toml")
 
 
 class ConnectorError(Exception):

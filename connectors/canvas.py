@@ -53,8 +53,8 @@ from auditor.connectors.base import (
     DiscoveredGroup,
     PageNotes,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -323,7 +323,7 @@ class CanvasConnector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/canvas.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Canvas LMS groups (REST API, access token)"
     Settings = CanvasSettings
     settings: CanvasSettings

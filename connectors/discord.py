@@ -71,8 +71,8 @@ from auditor.connectors.base import (
     DiscoveredGroup,
     PageNotes,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -518,7 +518,7 @@ class DiscordConnector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/discord.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Discord servers (HTTP API v10, bot token)"
     Settings = DiscordSettings
     settings: DiscordSettings

@@ -66,8 +66,8 @@ from auditor.connectors.base import (
     PageNotes,
     PageRef,
     existing_folder,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.snapshot import Member, MemberRole, MemberState, Moderation, PageSnapshot, Post
 from auditor.snapshot import Settings as PageSettings
@@ -307,7 +307,7 @@ class FacebookConnector(Connector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/facebook.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Facebook groups, from an admin's attestation file (no API since April 2024)"
     Settings = FacebookSettings
     settings: FacebookSettings

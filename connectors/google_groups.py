@@ -82,8 +82,8 @@ from auditor.connectors.base import (
     DiscoveredGroup,
     PageNotes,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -372,7 +372,7 @@ class GoogleGroupsConnector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/google-groups.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Google Workspace groups (Admin SDK Directory + Groups Settings APIs)"
     Settings = GoogleGroupsSettings
     settings: GoogleGroupsSettings

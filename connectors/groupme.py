@@ -59,8 +59,8 @@ from auditor.connectors.base import (
     DiscoveredGroup,
     PageNotes,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -268,7 +268,7 @@ class GroupMeConnector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/groupme.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "GroupMe groups (public API v3, a member's access token)"
     Settings = GroupMeSettings
     settings: GroupMeSettings

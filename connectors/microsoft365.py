@@ -67,8 +67,8 @@ from auditor.connectors.base import (
     DiscoveredGroup,
     Fetched,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
     snapshot_digest,
 )
 from auditor.connectors.cloud import (
@@ -456,7 +456,7 @@ class Microsoft365Connector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/microsoft365.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Microsoft 365 groups and Teams (Microsoft Graph, client credentials)"
     Settings = Microsoft365Settings
     settings: Microsoft365Settings

@@ -13,13 +13,11 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
-from importlib import resources
 from importlib.metadata import EntryPoint, entry_points
 
-from auditor.connectors.base import Connector, load_remediation
+from auditor.connectors.base import SHIPPED, Connector, shipped_remediation
 
 ENTRY_POINT_GROUP = "page_auditor.connectors"
-SHIPPED = "auditor.connectors"  # the package of the connectors shipped with the auditor
 DISTRIBUTION = "page-auditor"  # the distribution that ships them
 log = logging.getLogger(__name__)
 
@@ -138,7 +136,9 @@ def _shipped(point: EntryPoint) -> bool:
 
 def shipped_steps(name: str) -> Mapping[str, str] | None:
     """The fix steps of the connector shipped as ``name`` (its type and platform, as a
-    test holds them all to), from ``remediation/<name>.toml`` beside it, as its class
-    reads them; None for one of any platform (``file``), which has no such file."""
-    data = resources.files(SHIPPED).joinpath(f"remediation/{name}.toml")
-    return load_remediation(SHIPPED, f"remediation/{name}.toml") if data.is_file() else None
+    test holds them all to), as its class reads them; None for one of any platform
+    (``file``), which has none."""
+    try:
+        return shipped_remediation(name)
+    except FileNotFoundError:
+        return None

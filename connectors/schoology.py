@@ -57,8 +57,8 @@ from auditor.connectors.base import (
     ConnectorError,
     DiscoveredGroup,
     PageRef,
-    load_remediation,
     note_limit,
+    shipped_remediation,
 )
 from auditor.connectors.cloud import (
     CloudConnector,
@@ -360,7 +360,7 @@ class SchoologyConnector(CloudConnector):
 
     type = PLATFORM
     platform = PLATFORM
-    remediation = load_remediation(__package__, "remediation/schoology.toml")
+    remediation = shipped_remediation(PLATFORM)
     summary = "Schoology groups (REST API v1, two-legged OAuth 1.0a)"
     Settings = SchoologySettings
     settings: SchoologySettings
