@@ -56,7 +56,7 @@ class FileConnector(Connector):
         self._root = self.settings.path.resolve()  # once: each page's file is checked in it
 
     async def fetch_page(self, ref: PageRef) -> PageSnapshot:
-        path, raw, _ = await asyncio.to_thread(self._read, ref.external_id)
+        path, raw = await asyncio.to_thread(self._read, ref.external_id)
         return parse_snapshot_file(path, raw, ref.external_id)
 
     async def fetch_page_seen(self, ref: PageRef, seen: str | None) -> SyncedFetch:
@@ -66,17 +66,21 @@ class FileConnector(Connector):
         if type(self).fetch_page is not FileConnector.fetch_page:
             return await super().fetch_page_seen(ref, seen)
         async with self._deadline():
-            path, raw, digest = await asyncio.to_thread(self._read, ref.external_id)
+            path, raw, digest = await asyncio.to_thread(self._read_hashed, ref.external_id)
         if digest == seen:
             return SyncedFetch(None, None, True, content=digest)
         return SyncedFetch(
             parse_snapshot_file(path, raw, ref.external_id), None, True, content=digest
         )
 
-    def _read(self, external_id: str) -> tuple[Path, bytes, str]:
-        """The page's file, its bytes and their digest: one trip to a worker thread."""
+    def _read(self, external_id: str) -> tuple[Path, bytes]:
+        """The page's file and its bytes: one trip to a worker thread."""
         path = self._locate(external_id)
-        raw = path.read_bytes()
+        return path, path.read_bytes()
+
+    def _read_hashed(self, external_id: str) -> tuple[Path, bytes, str]:
+        """:meth:`_read`, and the digest of the bytes."""
+        path, raw = self._read(external_id)
         return path, raw, "file:" + hashlib.sha256(raw).hexdigest()
 
     def _locate(self, external_id: str) -> Path:
