@@ -167,9 +167,7 @@ def _features(
     """:func:`features` from the texts' tokens (ids and start offsets), :data:`_BATCH`
     texts at a time (a batch's token vectors are gathered at once: a training corpus
     whole would take gigabytes)."""
-    if len(texts) <= _BATCH:
-        return _batch_features(embedding, texts, tokens)
-    dense: list[np.ndarray] = []
+    dense: list[np.ndarray] = [np.zeros((0, 2 * embedding.dims), dtype=np.float32)]
     ids: list = []
     for at in range(0, len(texts), _BATCH):
         part = _batch_features(embedding, texts[at : at + _BATCH], tokens[at : at + _BATCH])
