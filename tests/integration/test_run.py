@@ -254,7 +254,10 @@ def test_killed_run_keeps_finished_pages_and_earlier_runs(
     assert run_cli(fast, tmp_path / "first").exit_code == 0
     engine = make_engine(db_url)
 
-    proc = _start_slow(_slow_config(make_config, db_url, 5, 0.7), tmp_path / "killed")
+    # Twelve pages, 0.7 s each: the kill lands seconds before the last one, however slow
+    # the machine (with five, a loaded machine could finish them all first).
+    pages = 12
+    proc = _start_slow(_slow_config(make_config, db_url, pages, 0.7), tmp_path / "killed")
     try:
         _wait_for(lambda: _audits(engine, 2) >= 2)
         # A second audit on the same database refuses to overlap (exit code 4).
@@ -265,7 +268,7 @@ def test_killed_run_keeps_finished_pages_and_earlier_runs(
     finally:
         proc.wait(10)
     finished = _audits(engine, 2)
-    assert 2 <= finished < 5
+    assert 2 <= finished < pages
 
     result = run_cli(fast, tmp_path / "after")
     assert result.exit_code == 0, result.output
